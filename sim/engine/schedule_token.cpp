@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/engine/schedule_token.hpp"
+
+namespace diosim::engine {
+namespace {
+
+void append_base36(std::string& out, uint64_t v) {
+  char buf[16];
+  int n = 0;
+  do {
+    const int d = static_cast<int>(v % 36);
+    buf[n++] = static_cast<char>(d < 10 ? '0' + d : 'a' + d - 10);
+    v /= 36;
+  } while (v);
+  while (n) out.push_back(buf[--n]);
+}
+
+bool parse_base36(std::string_view s, uint64_t& v) {
+  if (s.empty() || s.size() > 12) return false;
+  v = 0;
+  for (char c : s) {
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'z') d = c - 'a' + 10;
+    else return false;
+    v = v * 36 + static_cast<uint64_t>(d);
+  }
+  return true;
+}
+
+} // namespace
+
+std::string ScheduleToken::to_string() const {
+  std::string out = "v1:";
+  for (size_t i = 0; i < entries_.size();) {
+    size_t run = 1;
+    while (i + run < entries_.size() && entries_[i + run] == entries_[i]) ++run;
+    if (i) out.push_back('.');
+    if (entries_[i].is_latency) out.push_back('@');
+    append_base36(out, entries_[i].value);
+    if (run > 1) {
+      out.push_back('*');
+      append_base36(out, run);
+    }
+    i += run;
+  }
+  return out;
+}
+
+std::optional<ScheduleToken> ScheduleToken::parse(std::string_view text, std::string* error) {
+  auto fail = [&](std::string why) -> std::optional<ScheduleToken> {
+    if (error) *error = std::move(why);
+    return std::nullopt;
+  };
+  if (text.substr(0, 3) != "v1:") return fail("a schedule token starts with \"v1:\"");
+  text.remove_prefix(3);
+  ScheduleToken token;
+  while (!text.empty()) {
+    const size_t dot = text.find('.');
+    std::string_view item = text.substr(0, dot);
+    text = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
+    Entry e;
+    if (!item.empty() && item[0] == '@') {
+      e.is_latency = true;
+      item.remove_prefix(1);
+    }
+    uint64_t repeat = 1;
+    const size_t star = item.find('*');
+    if (star != std::string_view::npos) {
+      if (!parse_base36(item.substr(star + 1), repeat) || repeat == 0 || repeat > (1u << 24))
+        return fail("bad repeat count in entry \"" + std::string(item) + "\"");
+      item = item.substr(0, star);
+    }
+    if (!parse_base36(item, e.value))
+      return fail("bad entry \"" + std::string(item) + "\" (expected base-36 digits)");
+    for (uint64_t k = 0; k < repeat; ++k) token.entries_.push_back(e);
+  }
+  return token;
+}
+
+} // namespace diosim::engine

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The simulated kernel's runtime: one instance per run, reached through kern::K().
+//
+// Owns: the tunables (PAGE_SIZE, DIO_PAGES, BIO_MAX_VECS, reap threshold, plug limit), the
+// scheduler and tracer handles, line coverage of fs/direct-io.c, object numbering, and the
+// helpers every primitive uses to trace a step and to report a finding.
+// Invariants:
+//   1. Exactly one Kernel is installed per thread while a run executes (KernelScope).
+//   2. Object ids (page#, bio#, dio# ...) are assigned in creation order: deterministic.
+//   3. A finding goes through violation(): it names the invariant and the fs/direct-io.c line
+//      of the current statement, and stops the run.
+#pragma once
+
+#include "sim/engine/scheduler.hpp"
+#include "sim/kernel/types.hpp"
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace kern {
+
+namespace engine = diosim::engine;
+
+struct Tunables {
+  unsigned page_size = 4096;
+  unsigned dio_pages = 64;      // DIO_PAGES
+  unsigned bio_max_vecs = 256;  // BIO_MAX_VECS
+  int reap_threshold = 64;      // dio_bio_reap's constant
+  unsigned plug_limit = 32;     // BLK_MAX_REQUEST_COUNT
+};
+
+constexpr unsigned kDioPagesMax = 256;   // struct dio's pages[] capacity
+constexpr int kReferenceLines = 1317;    // lines in fs/direct-io.c at the reference revision
+
+struct page;
+struct task_struct;
+struct kmem_cache;
+
+// A compact view of one object's fields, produced by an inspector (see kmem_cache).
+struct FieldView {
+  static constexpr int kMax = 12;
+  const char* names[kMax]{};
+  int64_t values[kMax]{};
+  int count = 0;
+  void add(const char* name, int64_t value) {
+    names[count] = name;
+    values[count] = value;
+    ++count;
+  }
+};
+
+class Kernel {
+public:
+  Kernel(Tunables tunables, engine::Scheduler& sched);
+  ~Kernel();
+  Kernel(const Kernel&) = delete;
+  Kernel& operator=(const Kernel&) = delete;
+
+  Tunables tun;
+  unsigned page_shift = 12;
+  engine::Scheduler& sched;
+  engine::Tracer* tracer = nullptr; // non-null only when tracing is on
+
+  std::array<uint32_t, kReferenceLines + 2> line_hits{};
+
+  uint32_t next_page_id = 1;
+  uint32_t next_bio_id = 1;
+  uint32_t next_lock_id = 1;
+  uint32_t next_work_id = 1;
+
+  page* zero_page = nullptr;
+
+  // Every page ever created (user pages, page-cache pages, ZERO_PAGE), for the end-of-run
+  // refcount check.
+  std::vector<page*> pages;
+  // Slab caches with live-object inspectors (struct dio).
+  std::vector<kmem_cache*> caches;
+
+  // Counters for the end-of-run invariants.
+  uint64_t bios_allocated = 0, bios_freed = 0;
+  uint64_t stale_pagecache_warnings = 0;
+
+  task_struct* task_of(engine::Context* ctx);
+  task_struct* current_task();
+
+  // --- tracing (call only when tracer != nullptr) ---
+  engine::TraceEvent& emit(char ph, const char* name, const char* cat);
+  void counter(const std::string& name, const char* series, int64_t value);
+  // Diffs inspected slab objects against their previous view and traces what changed; also
+  // runs each cache's consistency check (assert_dio_state).
+  void observe_objects();
+
+private:
+  std::vector<task_struct*> tasks_;
+};
+
+inline thread_local Kernel* g_kernel = nullptr;
+inline Kernel& K() { return *g_kernel; }
+
+// Installs a Kernel for the current thread for the lifetime of the scope.
+class KernelScope {
+public:
+  explicit KernelScope(Kernel& k) : prev_(g_kernel) { g_kernel = &k; }
+  ~KernelScope() { g_kernel = prev_; }
+  KernelScope(const KernelScope&) = delete;
+  KernelScope& operator=(const KernelScope&) = delete;
+
+private:
+  Kernel* prev_;
+};
+
+// Marks the fs/direct-io.c line the current context is executing (trace `src`, coverage).
+inline void at_line(int line) {
+  Kernel& k = K();
+  k.sched.current()->src_line = line;
+  ++k.line_hits[static_cast<size_t>(line)];
+}
+inline int current_line() {
+  const engine::Context* c = K().sched.current();
+  return c ? c->src_line : 0;
+}
+
+// A trace argument: key plus integer or string.
+inline engine::TraceArg arg(const char* key, int64_t v) { return {key, v}; }
+inline engine::TraceArg arg(const char* key, std::string v) { return {key, std::move(v)}; }
+inline engine::TraceArg arg(const char* key, const char* v) { return {key, std::string(v)}; }
+
+std::string page_name(const page* p);
+
+// A yield point: records the step, traces it as a slice named `name` on the current context's
+// lane with `args`, then lets the Chooser pick who runs next.
+void yield_point(engine::StepOp op, uint64_t object, const char* name, const char* cat,
+                 std::initializer_list<engine::TraceArg> args = {});
+// A traced state change inside the current step (an instant on the current lane).
+void trace_change(const char* name, const char* cat, std::initializer_list<engine::TraceArg> args);
+
+// Reports a finding at the current line and stops the run.
+[[noreturn]] void violation(const char* invariant, const std::string& message);
+
+// might_sleep(): sleeping in irq context, or with a spin lock held, is a finding.
+void might_sleep(const char* what);
+
+} // namespace kern
+
+#define AT(line) ::kern::at_line(line)
+#define BUG_ON(cond)                                                                               \
+  do {                                                                                             \
+    if (unlikely(cond)) ::kern::violation("BUG_ON", "BUG_ON(" #cond ") fired");                    \
+  } while (0)
+#define PAGE_SIZE (static_cast<unsigned long>(::kern::K().tun.page_size))
+#define PAGE_SHIFT (::kern::K().page_shift)
+#define PAGE_MASK (~(PAGE_SIZE - 1))
