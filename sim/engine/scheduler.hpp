@@ -104,6 +104,7 @@ public:
 
   Context* current() const { return current_; }
   uint64_t now_ns() const { return now_ns_; }
+  uint64_t step_cost_ns() const { return config_.step_cost_ns; }
   uint64_t step() const { return step_; }
   SchedMode mode() const { return config_.mode; }
   Tracer* tracer() const { return tracer_; }

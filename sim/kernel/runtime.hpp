@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,10 @@ constexpr unsigned kDioPagesMax = 256;   // struct dio's pages[] capacity
 constexpr int kReferenceLines = 1317;    // lines in fs/direct-io.c at the reference revision
 
 struct page;
+struct bio;
 struct task_struct;
 struct kmem_cache;
+struct workqueue_struct;
 
 // A compact view of one object's fields, produced by an inspector (see kmem_cache).
 struct FieldView {
@@ -74,11 +77,15 @@ public:
 
   page* zero_page = nullptr;
 
-  // Every page ever created (user pages, page-cache pages, ZERO_PAGE), for the end-of-run
-  // refcount check.
-  std::vector<page*> pages;
-  // Slab caches with live-object inspectors (struct dio).
-  std::vector<kmem_cache*> caches;
+  // Object stores, in creation order. Pages: user pages, page-cache pages and ZERO_PAGE, for
+  // the end-of-run refcount check. Caches: the slabs (struct dio).
+  std::vector<std::unique_ptr<page>> pages;
+  std::vector<std::unique_ptr<bio>> bios;
+  std::vector<std::unique_ptr<kmem_cache>> caches;
+  std::vector<std::unique_ptr<workqueue_struct>> workqueues;
+  // Contexts blocked on a lock (spin lock or inode lock), by lock id.
+  std::vector<std::pair<uint32_t, engine::Context*>> lock_waiters;
+  void wake_lock_waiters(uint32_t lock_id);
 
   // Counters for the end-of-run invariants.
   uint64_t bios_allocated = 0, bios_freed = 0;
@@ -95,7 +102,7 @@ public:
   void observe_objects();
 
 private:
-  std::vector<task_struct*> tasks_;
+  std::vector<std::unique_ptr<task_struct>> tasks_;
 };
 
 inline thread_local Kernel* g_kernel = nullptr;
@@ -126,6 +133,9 @@ inline int current_line() {
 
 // A trace argument: key plus integer or string.
 inline engine::TraceArg arg(const char* key, int64_t v) { return {key, v}; }
+inline engine::TraceArg arg(const char* key, int v) { return {key, int64_t{v}}; }
+inline engine::TraceArg arg(const char* key, unsigned v) { return {key, int64_t{v}}; }
+inline engine::TraceArg arg(const char* key, long long v) { return {key, static_cast<int64_t>(v)}; }
 inline engine::TraceArg arg(const char* key, std::string v) { return {key, std::move(v)}; }
 inline engine::TraceArg arg(const char* key, const char* v) { return {key, std::string(v)}; }
 

@@ -42,6 +42,8 @@ kmem_cache* kmem_cache_create(const char* name, size_t size, size_t align, unsig
 void* kmem_cache_alloc(kmem_cache* cache, gfp_t gfp);
 void kmem_cache_free(kmem_cache* cache, void* obj);
 
+// The aligned address of a slab object.
+void* object_address(const kmem_cache* cache, const kmem_cache::Object& o);
 // The slab object containing `addr`, or nullptr. Sets *cache_out when found.
 const kmem_cache::Object* slab_find(const void* addr, kmem_cache** cache_out = nullptr);
 // Reports use-after-free when `addr` lies inside a freed slab object; `what` names the access.

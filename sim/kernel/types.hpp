@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cerrno>
 #include <cstdint>
 #include <sys/types.h>
 
@@ -17,21 +18,14 @@ using blk_opf_t = uint32_t;
 using blk_status_t = uint8_t;
 using gfp_t = unsigned;
 
-// errno values (positive; the kernel returns them negated).
-enum : int {
-  EPERM = 1,
-  EIO = 5,
-  EAGAIN = 11,
-  ENOMEM = 12,
-  EFAULT = 14,
-  ENOTBLK = 15,
-  EBUSY = 16,
-  EINVAL = 22,
-  EFBIG = 27,
-  ENOSPC = 28,
-  EOPNOTSUPP = 95,
-  EIOCBQUEUED = 529, // kernel-internal: "iocb queued, will get completion event"
-};
+// errno values: the host's <cerrno> macros are Linux's own (asserted below), plus the
+// kernel-internal EIOCBQUEUED.
+static_assert(EIO == 5 && EAGAIN == 11 && ENOMEM == 12 && EFAULT == 14 && ENOTBLK == 15 &&
+                  EBUSY == 16 && EINVAL == 22 && ENOSPC == 28,
+              "errno values must be Linux's");
+#ifndef EIOCBQUEUED
+#define EIOCBQUEUED 529 // kernel-internal: "iocb queued, will get completion event"
+#endif
 
 const char* errno_name(long negative_errno); // "-EIO", or nullptr when not an errno we know
 

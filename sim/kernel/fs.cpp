@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/kernel/fs.hpp"
+
+#include "sim/kernel/bio.hpp"
+#include "sim/kernel/runtime.hpp"
+#include "sim/kernel/sched.hpp"
+#include "sim/kernel/workqueue.hpp"
+
+namespace kern {
+
+void i_size_write(inode* inode, loff_t size) {
+  const loff_t before = inode->i_size;
+  inode->i_size = size;
+  trace_change("i_size_write", "fs", {arg("i_size.before", before), arg("i_size.after", size)});
+}
+
+void inode_lock(inode* inode) {
+  Kernel& k = K();
+  might_sleep("inode_lock");
+  rw_semaphore& sem = inode->i_rwsem;
+  if (!sem.id) sem.id = k.next_lock_id++;
+  engine::Context* self = k.sched.current();
+  if (sem.owner == self) violation("recursive-inode-lock", "inode_lock already held by " + self->name);
+  yield_point(engine::StepOp::acquire, sem.id, "inode_lock", "fs", {});
+  while (sem.owner) {
+    k.lock_waiters.emplace_back(sem.id, self);
+    k.sched.begin_step(engine::StepOp::sleep, sem.id);
+    k.sched.block();
+  }
+  sem.owner = self;
+  get_current()->mutexes_held++;
+}
+
+void inode_unlock(inode* inode) {
+  Kernel& k = K();
+  rw_semaphore& sem = inode->i_rwsem;
+  engine::Context* self = k.sched.current();
+  if (sem.owner != self)
+    violation("lock-balance", "inode_unlock by " + self->name + ", which does not hold it");
+  sem.owner = nullptr;
+  get_current()->mutexes_held--;
+  k.wake_lock_waiters(sem.id);
+  yield_point(engine::StepOp::release, sem.id, "inode_unlock", "fs", {});
+}
+
+void inode_dio_begin(inode* inode) {
+  const int before = inode->i_dio_count++;
+  trace_change("inode_dio_begin", "fs",
+               {arg("i_dio_count.before", before), arg("i_dio_count.after", inode->i_dio_count)});
+}
+
+void inode_dio_end(inode* inode) {
+  if (inode->i_dio_count <= 0)
+    violation("i_dio_count-underflow",
+              "inode_dio_end with i_dio_count " + std::to_string(inode->i_dio_count));
+  const int before = inode->i_dio_count--;
+  trace_change("inode_dio_end", "fs",
+               {arg("i_dio_count.before", before), arg("i_dio_count.after", inode->i_dio_count)});
+}
+
+int filemap_write_and_wait_range(address_space* mapping, loff_t lstart, loff_t lend) {
+  might_sleep("filemap_write_and_wait_range");
+  yield_point(engine::StepOp::hook, mapping->host ? mapping->host->i_ino : 0,
+              "filemap_write_and_wait_range", "fs", {arg("start", lstart), arg("end", lend)});
+  return mapping->ops ? mapping->ops->write_and_wait_range(mapping, lstart, lend) : 0;
+}
+
+int invalidate_inode_pages2_range(address_space* mapping, pgoff_t start, pgoff_t end) {
+  might_sleep("invalidate_inode_pages2_range");
+  yield_point(engine::StepOp::hook, mapping->host ? mapping->host->i_ino : 0,
+              "invalidate_inode_pages2_range", "fs",
+              {arg("start", static_cast<int64_t>(start)), arg("end", static_cast<int64_t>(end))});
+  return mapping->ops ? mapping->ops->invalidate_range(mapping, start, end) : 0;
+}
+
+void dio_warn_stale_pagecache(file*) {
+  ++K().stale_pagecache_warnings;
+  trace_change("dio_warn_stale_pagecache", "fs", {});
+}
+
+ssize_t generic_write_sync(kiocb* iocb, ssize_t count) {
+  if (iocb_is_dsync(iocb)) {
+    might_sleep("generic_write_sync");
+    address_space* mapping = iocb->ki_filp->f_mapping;
+    yield_point(engine::StepOp::hook, 0, "generic_write_sync", "fs", {arg("count", count)});
+    const int ret = mapping->ops ? mapping->ops->fsync_range(iocb, iocb->ki_pos - count,
+                                                             iocb->ki_pos - 1)
+                                 : 0;
+    if (ret) return ret;
+  }
+  return count;
+}
+
+// fs/super.c: allocate the per-sb completion workqueue; a racing allocation loses and frees
+// its own (the cmpxchg in the kernel).
+int sb_init_dio_done_wq(super_block* sb) {
+  workqueue_struct* wq = alloc_workqueue(std::string("dio/") + sb->s_id);
+  if (sb->s_dio_done_wq) {
+    destroy_workqueue(wq);
+    return 0;
+  }
+  sb->s_dio_done_wq = wq;
+  return 0;
+}
+
+void clean_bdev_aliases(block_device*, sector_t block, sector_t len) {
+  trace_change("clean_bdev_aliases", "fs",
+               {arg("block", static_cast<int64_t>(block)), arg("len", static_cast<int64_t>(len))});
+}
+
+} // namespace kern

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/kernel/page.hpp"
+
+#include "sim/kernel/mm.hpp"
+#include "sim/kernel/sched.hpp"
+
+#include <cstring>
+
+namespace kern {
+
+page* alloc_sim_page(uint8_t fill, int baseline) {
+  Kernel& k = K();
+  auto p = std::make_unique<page>();
+  p->id = k.next_page_id++;
+  p->_refcount = baseline;
+  p->baseline = baseline;
+  p->data = std::make_unique<uint8_t[]>(k.tun.page_size);
+  std::memset(p->data.get(), fill, k.tun.page_size);
+  k.pages.push_back(std::move(p));
+  return k.pages.back().get();
+}
+
+static void trace_ref(const char* what, const page* p, int before) {
+  Kernel& k = K();
+  if (!k.tracer) return;
+  trace_change(what, "page",
+               {arg("page", page_name(p)), arg("ref.before", before), arg("ref.after", p->_refcount)});
+  k.counter(page_name(p), "ref", p->_refcount);
+}
+
+void get_page(page* p) {
+  const int before = p->_refcount++;
+  trace_ref("get_page", p, before);
+}
+
+void put_page(page* p) {
+  if (p->_refcount <= 0)
+    violation("page-refcount-underflow",
+              "put_page(" + page_name(p) + ") with refcount " + std::to_string(p->_refcount));
+  const int before = p->_refcount--;
+  trace_ref("put_page", p, before);
+}
+
+void set_page_dirty_lock(page* p) {
+  if (p->dirty) return;
+  p->dirty = true;
+  trace_change("set_page_dirty", "page", {arg("page", page_name(p))});
+}
+
+void zero_user(page* p, unsigned start, unsigned size) {
+  if (p->is_zero_page) violation("zero-page-written", "zero_user on ZERO_PAGE");
+  if (start + size > K().tun.page_size)
+    violation("zero_user-out-of-page", "zero_user(" + page_name(p) + ", " + std::to_string(start) +
+                                           ", " + std::to_string(size) + ") crosses the page end");
+  std::memset(p->data.get() + start, 0, size);
+  trace_change("zero_user", "page",
+               {arg("page", page_name(p)), arg("offset", start), arg("len", size)});
+}
+
+long get_user_pages_fast(uint64_t start, int nr_pages, bool write, page** pages) {
+  task_struct* t = get_current();
+  might_sleep("get_user_pages_fast");
+  yield_point(engine::StepOp::hook, start, "get_user_pages_fast", "page",
+              {arg("addr", static_cast<int64_t>(start)), arg("nr_pages", nr_pages)});
+  int got = 0;
+  for (; got < nr_pages; ++got) {
+    page* p = t->mm ? t->mm->lookup(start + static_cast<uint64_t>(got) * PAGE_SIZE, write) : nullptr;
+    if (!p) {
+      trace_change("page_fault", "page",
+                   {arg("addr", static_cast<int64_t>(start + static_cast<uint64_t>(got) * PAGE_SIZE))});
+      break;
+    }
+    get_page(p);
+    pages[got] = p;
+  }
+  return got ? got : -EFAULT;
+}
+
+} // namespace kern

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/kernel/runtime.hpp"
+
+#include "sim/kernel/bio.hpp"
+#include "sim/kernel/page.hpp"
+#include "sim/kernel/sched.hpp"
+#include "sim/kernel/slab.hpp"
+#include "sim/kernel/workqueue.hpp"
+
+namespace kern {
+
+Kernel::Kernel(Tunables tunables, engine::Scheduler& scheduler) : tun(tunables), sched(scheduler) {
+  page_shift = static_cast<unsigned>(__builtin_ctz(tun.page_size));
+  if (sched.tracer() && sched.tracer()->enabled()) tracer = sched.tracer();
+  KernelScope scope(*this);
+  zero_page = alloc_sim_page(0, 1);
+  zero_page->is_zero_page = true;
+}
+
+Kernel::~Kernel() = default;
+
+task_struct* Kernel::task_of(engine::Context* ctx) {
+  if (!ctx->kernel) {
+    tasks_.push_back(std::make_unique<task_struct>());
+    tasks_.back()->ctx = ctx;
+    ctx->kernel = tasks_.back().get();
+  }
+  return static_cast<task_struct*>(ctx->kernel);
+}
+
+task_struct* Kernel::current_task() { return task_of(sched.current()); }
+
+void Kernel::wake_lock_waiters(uint32_t lock_id) {
+  for (size_t i = 0; i < lock_waiters.size();) {
+    if (lock_waiters[i].first == lock_id) {
+      sched.wake(lock_waiters[i].second);
+      lock_waiters.erase(lock_waiters.begin() + static_cast<long>(i));
+    } else {
+      ++i;
+    }
+  }
+}
+
+engine::TraceEvent& Kernel::emit(char ph, const char* name, const char* cat) {
+  engine::TraceEvent e;
+  e.ph = ph;
+  e.name = name;
+  e.cat = cat;
+  e.pid = engine::TracePid::contexts;
+  const engine::Context* c = sched.current();
+  e.tid = c ? c->id : 0;
+  e.ts_ns = sched.now_ns();
+  e.step = sched.step();
+  e.src_line = c ? c->src_line : 0;
+  return tracer->add(std::move(e));
+}
+
+void Kernel::counter(const std::string& name, const char* series, int64_t value) {
+  engine::TraceEvent e;
+  e.ph = 'C';
+  e.name = name;
+  e.pid = engine::TracePid::objects;
+  e.tid = 0;
+  e.ts_ns = sched.now_ns();
+  e.step = sched.step();
+  e.args.push_back(arg(series, value));
+  tracer->add(std::move(e));
+}
+
+void Kernel::observe_objects() {
+  for (const auto& cache : caches) {
+    if (!cache->inspect) continue;
+    for (auto& obj : cache->objects) {
+      if (!obj.live) continue;
+      const void* p = object_address(cache.get(), obj);
+      if (cache->check) {
+        std::string why;
+        if (!cache->check(p, why))
+          violation("assert_dio_state", cache->name + "#" + std::to_string(obj.ordinal) + ": " + why);
+      }
+      if (!tracer) continue;
+      FieldView now;
+      cache->inspect(p, now);
+      const std::string oname = cache->name + "#" + std::to_string(obj.ordinal);
+      for (int i = 0; i < now.count; ++i) {
+        const bool known = i < obj.last_view.count;
+        if (known && obj.last_view.values[i] == now.values[i]) continue;
+        auto& e = emit('i', "dio_state", "dio");
+        e.args.push_back(arg("dio", oname));
+        e.args.push_back(arg("field", now.names[i]));
+        e.args.push_back(arg("before", known ? obj.last_view.values[i] : int64_t{0}));
+        e.args.push_back(arg("after", now.values[i]));
+        if (std::string_view(now.names[i]) == "refcount") counter(oname, "refcount", now.values[i]);
+      }
+      obj.last_view = now;
+    }
+  }
+}
+
+std::string page_name(const page* p) {
+  if (p->is_zero_page) return "ZERO_PAGE";
+  return "page#" + std::to_string(p->id);
+}
+
+void yield_point(engine::StepOp op, uint64_t object, const char* name, const char* cat,
+                 std::initializer_list<engine::TraceArg> args) {
+  Kernel& k = K();
+  k.sched.begin_step(op, object);
+  if (k.tracer) {
+    auto& e = k.emit('X', name, cat);
+    e.dur_ns = k.sched.step_cost_ns();
+    e.args.assign(args.begin(), args.end());
+  }
+  k.observe_objects();
+  k.sched.reschedule();
+}
+
+void trace_change(const char* name, const char* cat, std::initializer_list<engine::TraceArg> args) {
+  Kernel& k = K();
+  if (!k.tracer) return;
+  auto& e = k.emit('i', name, cat);
+  e.args.assign(args.begin(), args.end());
+}
+
+void violation(const char* invariant, const std::string& message) {
+  Kernel& k = K();
+  if (k.tracer) {
+    auto& e = k.emit('i', "violation", "check");
+    e.scope = 'g';
+    e.args.push_back(arg("invariant", invariant));
+    e.args.push_back(arg("why", message));
+  }
+  k.sched.fail({invariant, current_line(), message});
+}
+
+void might_sleep(const char* what) {
+  engine::Context* c = K().sched.current();
+  if (c->kind == engine::ContextKind::irq)
+    violation("might-sleep-in-irq", std::string(what) + " may sleep but runs in irq context (" +
+                                        c->name + ")");
+  const task_struct* t = get_current();
+  if (t->locks_held > 0)
+    violation("sleep-while-atomic", std::string(what) + " may sleep but " + c->name + " holds " +
+                                        std::to_string(t->locks_held) + " spin lock(s)");
+}
+
+const char* errno_name(long e) {
+  switch (static_cast<int>(-e)) {
+  case EPERM: return "-EPERM";
+  case EIO: return "-EIO";
+  case EAGAIN: return "-EAGAIN";
+  case ENOMEM: return "-ENOMEM";
+  case EFAULT: return "-EFAULT";
+  case ENOTBLK: return "-ENOTBLK";
+  case EBUSY: return "-EBUSY";
+  case EINVAL: return "-EINVAL";
+  case EFBIG: return "-EFBIG";
+  case ENOSPC: return "-ENOSPC";
+  case EOPNOTSUPP: return "-EOPNOTSUPP";
+  case EIOCBQUEUED: return "-EIOCBQUEUED";
+  default: return nullptr;
+  }
+}
+
+} // namespace kern

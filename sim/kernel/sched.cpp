@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/kernel/sched.hpp"
+
+#include "sim/kernel/bio.hpp"
+
+namespace kern {
+
+task_struct* get_current() { return K().current_task(); }
+
+std::string task_name(const task_struct* t) { return t->ctx->name; }
+
+void __set_current_state(long state) {
+  task_struct* t = get_current();
+  const long before = t->__state;
+  t->__state = state;
+  trace_change("set_current_state", "sched",
+               {arg("task", task_name(t)), arg("state.before", before), arg("state.after", state)});
+}
+
+int wake_up_process(task_struct* p) {
+  Kernel& k = K();
+  const bool woke = p->__state != TASK_RUNNING;
+  if (woke) {
+    p->__state = TASK_RUNNING;
+    k.sched.wake(p->ctx);
+  }
+  yield_point(engine::StepOp::wake, p->ctx->id, "wake_up_process", "sched",
+              {arg("task", task_name(p)), arg("woken", woke ? 1 : 0)});
+  return woke ? 1 : 0;
+}
+
+void blk_io_schedule() {
+  Kernel& k = K();
+  might_sleep("blk_io_schedule");
+  task_struct* t = get_current();
+  if (t->plug) blk_flush_plug(t->plug, true); // sched_submit_work
+  if (t->__state == TASK_RUNNING) {
+    // A wake-up already came between set_current_state and here: schedule() returns at once.
+    yield_point(engine::StepOp::observe, t->ctx->id, "blk_io_schedule", "sched",
+                {arg("slept", 0)});
+    return;
+  }
+  k.sched.begin_step(engine::StepOp::sleep, t->ctx->id);
+  if (k.tracer) {
+    auto& e = k.emit('X', "blk_io_schedule", "sched");
+    e.dur_ns = k.sched.step_cost_ns();
+    e.args.push_back(arg("slept", 1));
+  }
+  k.sched.block();
+  trace_change("woken", "sched", {arg("task", task_name(t))});
+}
+
+} // namespace kern

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/kernel/slab.hpp"
+
+#include "sim/kernel/sched.hpp"
+
+#include <cstring>
+
+namespace kern {
+
+kmem_cache* kmem_cache_create(const char* name, size_t size, size_t align, unsigned) {
+  Kernel& k = K();
+  auto c = std::make_unique<kmem_cache>();
+  c->name = name;
+  c->size = size;
+  c->align = align;
+  k.caches.push_back(std::move(c));
+  return k.caches.back().get();
+}
+
+void* kmem_cache_alloc(kmem_cache* cache, gfp_t gfp) {
+  if (gfp == GFP_KERNEL) might_sleep("kmem_cache_alloc(GFP_KERNEL)");
+  // operator new[] gives max_align_t; over-allocate so the object can be aligned as declared.
+  kmem_cache::Object obj;
+  obj.memory = std::make_unique<std::byte[]>(cache->size + cache->align);
+  obj.ordinal = static_cast<uint32_t>(cache->objects.size() + 1);
+  cache->objects.push_back(std::move(obj));
+  ++cache->allocs;
+  kmem_cache::Object& o = cache->objects.back();
+  void* p = object_address(cache, o);
+  std::memset(p, 0x5a, cache->size);
+  trace_change("kmem_cache_alloc", "dio",
+               {arg("dio", cache->name + "#" + std::to_string(o.ordinal))});
+  return p;
+}
+
+void* object_address(const kmem_cache* cache, const kmem_cache::Object& o) {
+  auto raw = reinterpret_cast<uintptr_t>(o.memory.get());
+  const uintptr_t a = cache->align ? cache->align : 1;
+  return reinterpret_cast<void*>((raw + a - 1) / a * a);
+}
+
+const kmem_cache::Object* slab_find(const void* addr, kmem_cache** cache_out) {
+  Kernel& k = K();
+  const auto a = reinterpret_cast<uintptr_t>(addr);
+  for (const auto& c : k.caches)
+    for (const auto& o : c->objects) {
+      const auto base = reinterpret_cast<uintptr_t>(object_address(c.get(), o));
+      if (a >= base && a < base + c->size) {
+        if (cache_out) *cache_out = c.get();
+        return &o;
+      }
+    }
+  return nullptr;
+}
+
+std::string slab_object_name(const void* addr) {
+  kmem_cache* c = nullptr;
+  const kmem_cache::Object* o = slab_find(addr, &c);
+  return o ? c->name + "#" + std::to_string(o->ordinal) : std::string();
+}
+
+void slab_check_access(const void* addr, const char* what) {
+  kmem_cache* c = nullptr;
+  const kmem_cache::Object* o = slab_find(addr, &c);
+  if (o && !o->live)
+    violation("use-after-free", std::string(what) + " touches " + c->name + "#" +
+                                    std::to_string(o->ordinal) + " after kmem_cache_free");
+}
+
+void kmem_cache_free(kmem_cache* cache, void* obj) {
+  kmem_cache* owner = nullptr;
+  auto* o = const_cast<kmem_cache::Object*>(slab_find(obj, &owner));
+  if (!o || owner != cache || object_address(cache, *o) != obj)
+    violation("bad-free", "kmem_cache_free of an address that is not a " + cache->name + " object");
+  const std::string name = cache->name + "#" + std::to_string(o->ordinal);
+  if (!o->live) violation("double-free", "kmem_cache_free of " + name + ", already freed");
+  o->live = false;
+  ++cache->frees;
+  yield_point(engine::StepOp::free, o->ordinal, "kmem_cache_free", "dio", {arg("dio", name)});
+}
+
+} // namespace kern

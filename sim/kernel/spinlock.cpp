@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/kernel/spinlock.hpp"
+
+#include "sim/kernel/sched.hpp"
+#include "sim/kernel/slab.hpp"
+
+namespace kern {
+
+static std::string lock_name(const spinlock_t* lock) {
+  std::string owner = slab_object_name(lock);
+  return owner.empty() ? "lock#" + std::to_string(lock->id) : owner + ".bio_lock";
+}
+
+static void check_lock(const spinlock_t* lock, const char* what) {
+  slab_check_access(lock, what);
+  if (lock->magic != kSpinlockMagic)
+    violation("uninitialised-lock", std::string(what) + " on a lock that was never spin_lock_init'ed");
+}
+
+void spin_lock_init(spinlock_t* lock) {
+  slab_check_access(lock, "spin_lock_init");
+  *lock = spinlock_t{};
+  lock->magic = kSpinlockMagic;
+  lock->id = K().next_lock_id++;
+}
+
+void spin_lock(spinlock_t* lock) {
+  Kernel& k = K();
+  check_lock(lock, "spin_lock");
+  engine::Context* self = k.sched.current();
+  if (lock->owner == self)
+    violation("recursive-spinlock", "spin_lock of " + lock_name(lock) + " already held by " + self->name);
+  yield_point(engine::StepOp::acquire, lock->id, "spin_lock", "sched", {arg("lock", lock_name(lock))});
+  while (lock->owner) {
+    k.lock_waiters.emplace_back(lock->id, self);
+    k.sched.begin_step(engine::StepOp::sleep, lock->id);
+    k.sched.block();
+  }
+  lock->owner = self;
+  get_current()->locks_held++;
+}
+
+void spin_unlock(spinlock_t* lock) {
+  Kernel& k = K();
+  check_lock(lock, "spin_unlock");
+  engine::Context* self = k.sched.current();
+  if (lock->owner != self)
+    violation("lock-balance", "spin_unlock of " + lock_name(lock) + " not held by " + self->name);
+  lock->owner = nullptr;
+  get_current()->locks_held--;
+  k.wake_lock_waiters(lock->id);
+  yield_point(engine::StepOp::release, lock->id, "spin_unlock", "sched", {arg("lock", lock_name(lock))});
+}
+
+void spin_lock_irqsave(spinlock_t* lock, unsigned long& flags) {
+  task_struct* t = get_current();
+  flags = static_cast<unsigned long>(t->irqs_disabled);
+  spin_lock(lock);
+  t->irqs_disabled++;
+}
+
+void spin_unlock_irqrestore(spinlock_t* lock, unsigned long flags) {
+  task_struct* t = get_current();
+  t->irqs_disabled = static_cast<int>(flags);
+  spin_unlock(lock);
+}
+
+} // namespace kern

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/kernel/workqueue.hpp"
+
+#include "sim/kernel/runtime.hpp"
+#include "sim/kernel/sched.hpp"
+#include "sim/kernel/slab.hpp"
+
+namespace kern {
+
+void INIT_WORK(work_struct* work, work_func_t func) {
+  slab_check_access(work, "INIT_WORK");
+  work->func = func;
+  work->pending = false;
+  work->id = K().next_work_id++;
+}
+
+static void worker_loop(workqueue_struct* wq) {
+  Kernel& k = K();
+  for (;;) {
+    while (wq->queue.empty()) {
+      k.sched.begin_step(engine::StepOp::sleep, wq->id);
+      k.sched.block(/*idle=*/true);
+    }
+    work_struct* work = wq->queue.front();
+    wq->queue.pop_front();
+    work->pending = false;
+    yield_point(engine::StepOp::hook, work->id, "process_one_work", "wq",
+                {arg("wq", wq->name), arg("work", static_cast<int64_t>(work->id))});
+    work->func(work);
+  }
+}
+
+bool queue_work(workqueue_struct* wq, work_struct* work) {
+  Kernel& k = K();
+  slab_check_access(work, "queue_work");
+  if (work->pending) return false;
+  work->pending = true;
+  wq->queue.push_back(work);
+  if (!wq->worker)
+    wq->worker = k.sched.spawn(engine::ContextKind::worker, "kworker " + wq->name,
+                               [wq] { worker_loop(wq); });
+  else
+    k.sched.wake(wq->worker);
+  yield_point(engine::StepOp::submit, work->id, "queue_work", "wq",
+              {arg("wq", wq->name), arg("work", static_cast<int64_t>(work->id)),
+               arg("worker", static_cast<int64_t>(wq->worker->id))});
+  return true;
+}
+
+workqueue_struct* alloc_workqueue(const std::string& name) {
+  Kernel& k = K();
+  might_sleep("alloc_workqueue");
+  auto wq = std::make_unique<workqueue_struct>();
+  wq->name = name;
+  wq->id = static_cast<uint32_t>(k.workqueues.size() + 1);
+  k.workqueues.push_back(std::move(wq));
+  workqueue_struct* out = k.workqueues.back().get();
+  yield_point(engine::StepOp::hook, out->id, "alloc_workqueue", "wq", {arg("wq", name)});
+  return out;
+}
+
+void destroy_workqueue(workqueue_struct* wq) {
+  trace_change("destroy_workqueue", "wq", {arg("wq", wq->name)});
+  wq->name += " (destroyed)";
+}
+
+} // namespace kern
