@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The simulated disk: a sector store behind a queue of bounded depth, with latency drawn
+// through the Chooser and error injection.
+//
+// Invariants:
+//   1. At most queue_depth bios are in the device (between D and C); the rest wait in order.
+//   2. Data moves at completion (C) and only for bios that complete without error.
+//   3. Each completion runs bio_endio in a fresh irq context.
+#pragma once
+
+#include "sim/kernel/kernel.hpp"
+#include "sim/world/scenario.hpp"
+
+#include <deque>
+#include <vector>
+
+namespace diosim::world {
+
+class SimDisk final : public kern::blk_driver {
+public:
+  SimDisk(const ScenarioSpec& spec, engine::Scheduler& sched);
+
+  void queue_bio(kern::bio* b) override;
+
+  std::vector<uint8_t>& bytes() { return bytes_; }
+  const std::vector<uint8_t>& bytes() const { return bytes_; }
+  uint64_t bios_received() const { return received_; }
+  uint64_t bios_completed() const { return completed_; }
+
+private:
+  struct InFlight {
+    SimDisk* disk;
+    kern::bio* bio;
+    kern::blk_status_t status;
+  };
+  static void on_complete(void* arg, uint64_t event_id);
+  void start(InFlight* f);
+  void complete(InFlight* f);
+  kern::blk_status_t injected_status(const kern::bio* b);
+  void trace(char ph, const char* name, const kern::bio* b, kern::blk_status_t status);
+
+
+  const ScenarioSpec& spec_;
+  engine::Scheduler& sched_;
+  std::vector<uint8_t> bytes_;
+  std::deque<InFlight> records_; // stable addresses for event args
+  std::deque<InFlight*> waiting_;
+  unsigned in_flight_ = 0;
+  uint64_t received_ = 0, completed_ = 0;
+};
+
+} // namespace diosim::world

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/world/page_cache.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace diosim::world {
+
+using kern::arg;
+
+PageCache::PageCache(const ScenarioSpec& spec, kern::inode& inode, SimDisk& disk,
+                     SimFilesystem& fs)
+    : spec_(spec), inode_(inode), disk_(disk), fs_(fs) {}
+
+void PageCache::populate() {
+  const ScenarioSpec& spec = spec_;
+  for (const CachedPage& c : spec.page_cache) {
+    Entry& e = get(c.index);
+    if (c.data) {
+      const std::vector<uint8_t> bytes = c.data->expand();
+      std::memcpy(kern::page_address(e.page), bytes.data(),
+                  std::min<size_t>(bytes.size(), spec.geometry.page_size));
+    }
+    e.dirty = c.dirty;
+    e.busy = c.busy;
+  }
+}
+
+void PageCache::sync_nrpages() { inode_.i_data.nrpages = pages_.size(); }
+
+void PageCache::fill_from_disk(uint64_t index, uint8_t* dst) {
+  const unsigned ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
+  for (unsigned off = 0; off < ps; off += bs) {
+    const uint64_t fblock = (index * ps + off) / bs;
+    const int64_t d = fs_.lookup(fblock);
+    if (d == SimFilesystem::kHole) std::memset(dst + off, 0, bs);
+    else std::memcpy(dst + off, disk_.bytes().data() + static_cast<uint64_t>(d) * bs, bs);
+  }
+}
+
+PageCache::Entry& PageCache::get(uint64_t index) {
+  auto it = pages_.find(index);
+  if (it != pages_.end()) return it->second;
+  kern::page* p = kern::alloc_sim_page(0, 1);
+  p->cache_index = static_cast<int64_t>(index);
+  fill_from_disk(index, kern::page_address(p));
+  Entry& e = pages_[index] = Entry{p, false, false};
+  sync_nrpages();
+  return e;
+}
+
+void PageCache::write_back(uint64_t index, Entry& e) {
+  const unsigned ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
+  const uint64_t i_size = static_cast<uint64_t>(inode_.i_size);
+  for (unsigned off = 0; off < ps; off += bs) {
+    const uint64_t pos = index * ps + off;
+    int64_t d = fs_.lookup(pos / bs);
+    if (d == SimFilesystem::kHole && pos < i_size) d = fs_.allocate(pos / bs);
+    if (d < 0) continue; // a hole past EOF, or no space: the bytes stay only in the cache
+    std::memcpy(disk_.bytes().data() + static_cast<uint64_t>(d) * bs,
+                kern::page_address(e.page) + off, bs);
+  }
+  e.dirty = false;
+  ++writebacks_;
+  kern::trace_change("writeback", "fs", {arg("index", static_cast<int64_t>(index))});
+}
+
+int PageCache::write_and_wait_range(kern::address_space*, kern::loff_t start, kern::loff_t end) {
+  if (end < start) return 0;
+  const uint64_t ps = spec_.geometry.page_size;
+  for (auto& [index, e] : pages_)
+    if (e.dirty && index >= static_cast<uint64_t>(start) / ps && index <= static_cast<uint64_t>(end) / ps)
+      write_back(index, e);
+  return 0;
+}
+
+int PageCache::invalidate_range(kern::address_space*, kern::pgoff_t start, kern::pgoff_t end) {
+  int ret = 0;
+  for (auto it = pages_.lower_bound(start); it != pages_.end() && it->first <= end;) {
+    if (it->second.dirty || it->second.busy) {
+      ret = -EBUSY; // invalidate_complete_folio2 refuses dirty folios; busy ones are pinned
+      ++it;
+      continue;
+    }
+    it = pages_.erase(it);
+  }
+  sync_nrpages();
+  kern::trace_change("invalidate_result", "fs", {arg("ret", ret)});
+  return ret;
+}
+
+void PageCache::drop_clean(kern::pgoff_t start, kern::pgoff_t end) {
+  for (auto it = pages_.lower_bound(start); it != pages_.end() && it->first <= end;) {
+    if (it->second.dirty || it->second.busy) ++it;
+    else it = pages_.erase(it);
+  }
+  sync_nrpages();
+}
+
+void PageCache::truncate(kern::loff_t size) {
+  const uint64_t ps = spec_.geometry.page_size;
+  const uint64_t first = (static_cast<uint64_t>(size) + ps - 1) / ps;
+  for (auto it = pages_.lower_bound(first); it != pages_.end();) it = pages_.erase(it);
+  sync_nrpages();
+}
+
+int PageCache::fsync_range(kern::kiocb* iocb, kern::loff_t start, kern::loff_t end) {
+  write_and_wait_range(iocb->ki_filp->f_mapping, start, end);
+  ++flushes_;
+  kern::trace_change("flush", "fs", {arg("start", start), arg("end", end)});
+  return 0;
+}
+
+size_t PageCache::buffered_read(UserMemory& mem, uint64_t user_addr, kern::loff_t pos, size_t len) {
+  const uint64_t ps = spec_.geometry.page_size;
+  size_t done = 0;
+  while (done < len) {
+    const uint64_t p = static_cast<uint64_t>(pos) + done;
+    if (p >= static_cast<uint64_t>(inode_.i_size)) break;
+    const uint64_t off = p % ps;
+    size_t n = std::min<size_t>(len - done, ps - off);
+    n = std::min<size_t>(n, static_cast<uint64_t>(inode_.i_size) - p);
+    Entry& e = get(p / ps);
+    const size_t copied = mem.copy_to_user(user_addr + done, kern::page_address(e.page) + off, n);
+    done += copied;
+    if (copied < n) break;
+  }
+  if (done) kern::trace_change("buffered_read", "fs", {arg("pos", pos), arg("bytes", static_cast<int64_t>(done))});
+  return done;
+}
+
+size_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff_t pos, size_t len) {
+  const uint64_t ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
+  size_t done = 0;
+  while (done < len) {
+    const uint64_t p = static_cast<uint64_t>(pos) + done;
+    const uint64_t off = p % ps;
+    const size_t n = std::min<size_t>(len - done, ps - off);
+    // write_begin: map or allocate the blocks under this piece; new blocks read as zero.
+    std::vector<uint64_t> fresh;
+    for (uint64_t b = p / bs; b <= (p + n - 1) / bs; ++b) {
+      if (fs_.lookup(b) != SimFilesystem::kHole) continue;
+      if (fs_.allocate(b) < 0) return done;
+      fresh.push_back(b);
+    }
+    Entry& e = get(p / ps);
+    for (uint64_t b : fresh) // block_write_begin zeroes new blocks around the write
+      std::memset(kern::page_address(e.page) + (b * bs) % ps, 0, bs);
+    const size_t copied = mem.copy_from_user(kern::page_address(e.page) + off, user_addr + done, n);
+    if (copied) e.dirty = true;
+    done += copied;
+    if (copied < n) break;
+  }
+  if (done) kern::trace_change("buffered_write", "fs", {arg("pos", pos), arg("bytes", static_cast<int64_t>(done))});
+  return done;
+}
+
+} // namespace diosim::world

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// A small page cache for the one file: cached pages with dirty and busy bits, writeback to
+// the disk through the block map, invalidation that can fail, and the buffered read and write
+// paths that direct I/O falls back to.
+//
+// Writeback and buffered I/O copy bytes directly between cache pages and the disk store (no
+// bios): they are the environment of direct-io.c, not the subject.
+// Invariants:
+//   1. address_space::nrpages == number of cached pages.
+//   2. A dirty or busy page survives invalidation, and the call returns -EBUSY.
+#pragma once
+
+#include "sim/kernel/kernel.hpp"
+#include "sim/world/disk.hpp"
+#include "sim/world/filesystem.hpp"
+#include "sim/world/user_memory.hpp"
+
+#include <map>
+
+namespace diosim::world {
+
+class PageCache final : public kern::page_cache_ops {
+public:
+  PageCache(const ScenarioSpec& spec, kern::inode& inode, SimDisk& disk, SimFilesystem& fs);
+  // Creates the scenario's cached pages; call once the disk holds the file's data.
+  void populate();
+
+  int write_and_wait_range(kern::address_space* mapping, kern::loff_t start,
+                           kern::loff_t end) override;
+  int invalidate_range(kern::address_space* mapping, kern::pgoff_t start, kern::pgoff_t end) override;
+  int fsync_range(kern::kiocb* iocb, kern::loff_t start, kern::loff_t end) override;
+
+  // filemap_read: copies [pos, min(pos+len, i_size)) to user memory, stopping at a fault.
+  // Returns the bytes copied.
+  size_t buffered_read(UserMemory& mem, uint64_t user_addr, kern::loff_t pos, size_t len);
+  // generic_perform_write: copies user bytes into cache pages (allocating blocks for holes, as
+  // ext2's write_begin does), stopping at a fault. Returns the bytes copied.
+  size_t buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff_t pos, size_t len);
+  // invalidate_mapping_pages: drops clean pages in the range, never fails.
+  void drop_clean(kern::pgoff_t start, kern::pgoff_t end);
+  // Truncates cached pages at or beyond `size` (truncate_pagecache).
+  void truncate(kern::loff_t size);
+
+  uint64_t writebacks() const { return writebacks_; }
+  uint64_t flushes() const { return flushes_; }
+
+private:
+  struct Entry {
+    kern::page* page;
+    bool dirty;
+    bool busy;
+  };
+  Entry& get(uint64_t index); // creates the page from disk contents when absent
+  void fill_from_disk(uint64_t index, uint8_t* dst);
+  void write_back(uint64_t index, Entry& e);
+  void sync_nrpages();
+
+  const ScenarioSpec& spec_;
+  kern::inode& inode_;
+  SimDisk& disk_;
+  SimFilesystem& fs_;
+  std::map<uint64_t, Entry> pages_;
+  uint64_t writebacks_ = 0, flushes_ = 0;
+};
+
+} // namespace diosim::world

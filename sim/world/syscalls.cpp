@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The syscall layer: Linux 6.1's generic_file_read_iter / generic_file_write_iter paths for an
+// O_DIRECT file, and the filesystem's ->direct_IO wrapper (ext2_direct_IO), which calls
+// __blockdev_direct_IO.
+#include "sim/world/world.hpp"
+
+namespace diosim::world {
+
+using kern::arg;
+
+// ext2_direct_IO (fs/ext2/inode.c): on a failed write, drop what was instantiated past i_size.
+ssize_t World::direct_IO(Request& req) {
+  kern::kiocb* iocb = &req.iocb;
+  kern::iov_iter* iter = &req.iter;
+  const size_t count = kern::iov_iter_count(iter);
+  const kern::loff_t offset = iocb->ki_pos;
+  const ssize_t ret = kern::__blockdev_direct_IO(iocb, &inode_, sb_.s_bdev, iter, fs_.get_block_fn(),
+                                                 fs_.end_io_fn(), fs_.dio_flags());
+  req.out->dio_returns.push_back(ret);
+  if (ret < 0 && kern::iov_iter_rw(iter) == kern::WRITE) {
+    const kern::loff_t to = offset + static_cast<kern::loff_t>(count);
+    if (to > inode_.i_size) { // ext2_write_failed
+      cache_.truncate(inode_.i_size);
+      fs_.truncate_blocks(inode_.i_size);
+    }
+  }
+  return ret;
+}
+
+// filemap_read: the buffered remainder of a read, from the iterator's current position.
+ssize_t World::filemap_read(Request& req, ssize_t already_read) {
+  kern::iov_iter* it = &req.iter;
+  ssize_t error = 0;
+  while (kern::iov_iter_count(it) && req.iocb.ki_pos < inode_.i_size) {
+    // The current segment: first non-empty iovec after iov_offset.
+    while (it->nr_segs && it->iov_offset == it->iov->iov_len) {
+      ++it->iov;
+      --it->nr_segs;
+      it->iov_offset = 0;
+    }
+    const uint64_t addr = it->iov->iov_base + it->iov_offset;
+    const size_t len = std::min(kern::iov_iter_count(it), it->iov->iov_len - it->iov_offset);
+    const size_t want =
+        std::min<size_t>(len, static_cast<size_t>(inode_.i_size - req.iocb.ki_pos));
+    const size_t copied = cache_.buffered_read(mem_, addr, req.iocb.ki_pos, want);
+    kern::iov_iter_advance(it, copied);
+    req.iocb.ki_pos += static_cast<kern::loff_t>(copied);
+    already_read += static_cast<ssize_t>(copied);
+    if (copied < want) {
+      error = -EFAULT;
+      break;
+    }
+  }
+  return already_read ? already_read : error;
+}
+
+// mm/filemap.c generic_file_read_iter, the IOCB_DIRECT branch and its buffered fallback.
+ssize_t World::read_iter(Request& req) {
+  kern::kiocb* iocb = &req.iocb;
+  kern::iov_iter* iter = &req.iter;
+  size_t count = kern::iov_iter_count(iter);
+  ssize_t retval = 0;
+  if (!count) return 0;
+  if (iocb->ki_flags & kern::IOCB_DIRECT) {
+    kern::address_space* mapping = file_.f_mapping;
+    const kern::loff_t pos = iocb->ki_pos;
+    if (iocb->ki_flags & kern::IOCB_NOWAIT) {
+      // filemap_range_needs_writeback: any cached page in range counts here (ours are few).
+      if (mapping->nrpages) return -EAGAIN;
+    } else {
+      retval = kern::filemap_write_and_wait_range(mapping, pos, pos + static_cast<kern::loff_t>(count) - 1);
+      if (retval < 0) return retval;
+    }
+    retval = direct_IO(req);
+    if (retval >= 0) {
+      iocb->ki_pos += retval;
+      count -= static_cast<size_t>(retval);
+    }
+    if (retval != -EIOCBQUEUED) kern::iov_iter_revert(iter, count - kern::iov_iter_count(iter));
+    if (retval < 0 || !count || (iocb->ki_flags & kern::IOCB_NOWAIT) || iocb->ki_pos >= inode_.i_size)
+      return retval;
+  }
+  return filemap_read(req, retval);
+}
+
+// mm/filemap.c generic_file_direct_write.
+ssize_t World::generic_file_direct_write(Request& req) {
+  kern::kiocb* iocb = &req.iocb;
+  kern::iov_iter* from = &req.iter;
+  kern::address_space* mapping = file_.f_mapping;
+  kern::loff_t pos = iocb->ki_pos;
+  size_t write_len = kern::iov_iter_count(from);
+  const kern::pgoff_t end = static_cast<kern::pgoff_t>(pos + static_cast<kern::loff_t>(write_len) - 1) >> PAGE_SHIFT;
+  ssize_t written;
+  if (iocb->ki_flags & kern::IOCB_NOWAIT) {
+    if (mapping->nrpages) return -EAGAIN; // filemap_range_has_page, coarsely
+  } else {
+    written = kern::filemap_write_and_wait_range(mapping, pos, pos + static_cast<kern::loff_t>(write_len) - 1);
+    if (written) return written;
+  }
+  // Invalidate clean pages so a later buffered read sees the new data; -EBUSY makes the
+  // caller fall back to buffered I/O.
+  written = kern::invalidate_inode_pages2_range(mapping, static_cast<kern::pgoff_t>(pos) >> PAGE_SHIFT, end);
+  if (written) {
+    if (written == -EBUSY) return 0;
+    return written;
+  }
+  written = direct_IO(req);
+  if (written > 0) {
+    pos += written;
+    write_len -= static_cast<size_t>(written);
+    if (pos > inode_.i_size) kern::i_size_write(&inode_, pos);
+    iocb->ki_pos = pos;
+  }
+  if (written != -EIOCBQUEUED) kern::iov_iter_revert(from, write_len - kern::iov_iter_count(from));
+  return written;
+}
+
+// mm/filemap.c generic_perform_write: buffered copy of what remains in the iterator.
+ssize_t World::generic_perform_write(Request& req) {
+  kern::iov_iter* it = &req.iter;
+  kern::loff_t pos = req.iocb.ki_pos;
+  ssize_t written = 0;
+  while (kern::iov_iter_count(it)) {
+    while (it->nr_segs && it->iov_offset == it->iov->iov_len) {
+      ++it->iov;
+      --it->nr_segs;
+      it->iov_offset = 0;
+    }
+    const uint64_t addr = it->iov->iov_base + it->iov_offset;
+    const size_t len = std::min(kern::iov_iter_count(it), it->iov->iov_len - it->iov_offset);
+    const size_t copied = cache_.buffered_write(mem_, addr, pos, len);
+    kern::iov_iter_advance(it, copied);
+    pos += static_cast<kern::loff_t>(copied);
+    written += static_cast<ssize_t>(copied);
+    if (pos > inode_.i_size) kern::i_size_write(&inode_, pos); // write_end extends i_size
+    if (copied < len) return written ? written : -EFAULT;
+  }
+  return written;
+}
+
+// mm/filemap.c generic_file_write_iter and __generic_file_write_iter (IOCB_DIRECT branch).
+ssize_t World::write_iter(Request& req) {
+  kern::kiocb* iocb = &req.iocb;
+  kern::iov_iter* from = &req.iter;
+  kern::inode_lock(&inode_);
+  ssize_t ret = static_cast<ssize_t>(kern::iov_iter_count(from)); // generic_write_checks
+  if (ret > 0) {
+    ssize_t written = generic_file_direct_write(req);
+    ssize_t err = 0;
+    if (!(written < 0 || !kern::iov_iter_count(from))) {
+      const kern::loff_t pos = iocb->ki_pos;
+      const ssize_t status = generic_perform_write(req);
+      if (status < 0) {
+        err = status;
+      } else {
+        const kern::loff_t endbyte = pos + status - 1;
+        err = kern::filemap_write_and_wait_range(file_.f_mapping, pos, endbyte);
+        if (err == 0) {
+          iocb->ki_pos = endbyte + 1;
+          written += status;
+          cache_.drop_clean(static_cast<kern::pgoff_t>(pos) >> PAGE_SHIFT,
+                            static_cast<kern::pgoff_t>(endbyte) >> PAGE_SHIFT);
+        }
+      }
+    }
+    ret = written ? written : err;
+  }
+  kern::inode_unlock(&inode_);
+  if (ret > 0) ret = kern::generic_write_sync(iocb, ret);
+  return ret;
+}
+
+} // namespace diosim::world

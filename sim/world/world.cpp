@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/world/world.hpp"
+
+#include <cstring>
+
+namespace diosim::world {
+
+using kern::arg;
+
+World::World(const ScenarioSpec& spec, engine::Scheduler& sched)
+    : spec_(spec), sched_(sched), disk_(spec, sched), fs_(spec), mem_(spec),
+      cache_(spec, inode_, disk_, fs_) {
+  const unsigned bs = spec.geometry.fs_block_size;
+  for (const Extent& e : spec.extents) {
+    if (!e.data) continue;
+    const std::vector<uint8_t> bytes = e.data->expand();
+    const size_t n = std::min<size_t>(bytes.size(), e.blocks * bs);
+    std::memcpy(disk_.bytes().data() + e.disk_block * bs, bytes.data(), n);
+  }
+  gendisk_.driver = &disk_;
+  bdev_.bd_disk = &gendisk_;
+  bdev_.logical_block_size = spec.geometry.logical_block_size;
+  sb_.s_bdev = &bdev_;
+  sb_.s_fs_info = &fs_;
+  inode_.i_blkbits = fs_.blkbits();
+  inode_.i_sb = &sb_;
+  inode_.i_data.host = &inode_;
+  inode_.i_data.ops = &cache_;
+  inode_.i_mapping = &inode_.i_data;
+  file_.f_inode = &inode_;
+  file_.f_mapping = inode_.i_mapping;
+  inode_.i_size = spec.i_size;
+  cache_.populate(); // after the extents' data is on disk
+  size_t count = 0;
+  for (const Task& t : spec.tasks) {
+    first_outcome_of_task_.push_back(count);
+    count += t.ops.size();
+  }
+  outcomes_.resize(count);
+  size_t k = 0;
+  for (const Task& t : spec.tasks)
+    for (size_t i = 0; i < t.ops.size(); ++i, ++k) {
+      outcomes_[k].task = t.name;
+      outcomes_[k].op_index = i;
+      outcomes_[k].op = &t.ops[i];
+    }
+}
+
+void World::start() {
+  for (size_t i = 0; i < spec_.tasks.size(); ++i)
+    sched_.spawn(engine::ContextKind::task, spec_.tasks[i].name, [this, i] { run_task(i); });
+}
+
+void World::run_task(size_t task_index) {
+  kern::get_current()->mm = &mem_;
+  const Task& task = spec_.tasks[task_index];
+  std::vector<Request*> outstanding;
+  for (size_t i = 0; i < task.ops.size(); ++i) {
+    const Operation& op = task.ops[i];
+    OpOutcome& out = outcomes_[first_outcome_of_task_[task_index] + i];
+    if (op.kind == OpKind::reap) {
+      reap(outstanding);
+      out.finished = true;
+      continue;
+    }
+    Request& req = submit(op, out);
+    if (req.aio && !req.completed) outstanding.push_back(&req);
+  }
+  reap(outstanding); // io_destroy at exit waits for what is still in flight
+}
+
+World::Request& World::submit(const Operation& op, OpOutcome& out) {
+  Request& req = requests_.emplace_back();
+  req.world = this;
+  req.out = &out;
+  req.owner = kern::get_current();
+  req.aio = op.aio;
+  size_t count = 0;
+  for (const IoVec& v : op.iov) {
+    const Buffer* b = nullptr;
+    for (const Buffer& cand : spec_.buffers)
+      if (cand.name == v.buffer) b = &cand;
+    if (!b) throw engine::InternalError("iovec names unknown buffer " + v.buffer);
+    req.iov.push_back({b->address + v.offset, v.len});
+    count += v.len;
+  }
+  const bool write = op.kind == OpKind::pwrite;
+  kern::iov_iter_init(&req.iter, write ? kern::WRITE : kern::READ, req.iov.data(), req.iov.size(),
+                      count);
+  req.iocb.ki_filp = &file_;
+  req.iocb.ki_pos = static_cast<kern::loff_t>(op.offset);
+  req.iocb.ki_flags = kern::IOCB_DIRECT | (write ? kern::IOCB_WRITE : 0);
+  if (op.dsync) req.iocb.ki_flags |= kern::IOCB_DSYNC;
+  req.iocb.private_ = &req;
+  if (op.aio) req.iocb.ki_complete = &World::aio_complete_rw;
+  kern::yield_point(engine::StepOp::hook, 0, write ? "sys_pwrite" : "sys_pread", "syscall",
+                    {arg("offset", static_cast<int64_t>(op.offset)),
+                     arg("count", static_cast<int64_t>(count)), arg("aio", op.aio ? 1 : 0)});
+  ssize_t ret;
+  if (op.nowait && !fs_.supports_nowait()) {
+    ret = -EOPNOTSUPP; // kiocb_set_rw_flags: the file lacks FMODE_NOWAIT
+  } else {
+    if (op.nowait) req.iocb.ki_flags |= kern::IOCB_NOWAIT;
+    ret = write ? write_iter(req) : read_iter(req);
+  }
+  if (op.aio) out.submit_ret = ret;
+  if (!op.aio || ret != -EIOCBQUEUED) finish(req, ret); // aio_rw_done completes it at once
+  return req;
+}
+
+void World::finish(Request& req, int64_t ret) {
+  OpOutcome& out = *req.out;
+  req.completed = true;
+  out.finished = true;
+  out.ret = ret;
+  out.i_size_after = inode_.i_size;
+  out.ki_pos_after = req.iocb.ki_pos;
+  out.data.clear();
+  for (const kern::iovec& v : req.iov) {
+    const std::vector<uint8_t> bytes = mem_.snapshot(v.iov_base, v.iov_len);
+    out.data.insert(out.data.end(), bytes.begin(), bytes.end());
+  }
+  kern::trace_change("op_done", "syscall",
+                     {arg("task", out.task), arg("op", static_cast<int64_t>(out.op_index)),
+                      arg("ret", ret)});
+}
+
+void World::aio_complete_rw(kern::kiocb* iocb, long res) {
+  auto* req = static_cast<Request*>(iocb->private_);
+  req->out->ki_complete_calls++;
+  if (req->completed)
+    kern::violation("ki_complete-once", "ki_complete called again for " + req->out->task +
+                                            " op " + std::to_string(req->out->op_index));
+  req->world->finish(*req, res);
+  if (req->owner->__state != kern::TASK_RUNNING) kern::wake_up_process(req->owner);
+}
+
+void World::reap(std::vector<Request*>& outstanding) {
+  kern::Kernel& k = kern::K();
+  for (;;) {
+    kern::__set_current_state(kern::TASK_UNINTERRUPTIBLE);
+    bool all = true;
+    for (Request* r : outstanding) all = all && r->completed;
+    if (all) break;
+    // io_getevents: sleep until a completion wakes us.
+    k.sched.begin_step(engine::StepOp::sleep, kern::get_current()->ctx->id);
+    if (k.tracer) kern::trace_change("io_getevents", "syscall", {arg("sleep", 1)});
+    if (kern::get_current()->__state != kern::TASK_RUNNING) k.sched.block();
+  }
+  kern::__set_current_state(kern::TASK_RUNNING);
+  outstanding.clear();
+}
+
+std::vector<uint8_t> World::file_bytes(uint64_t offset, uint64_t len) const {
+  const unsigned bs = spec_.geometry.fs_block_size;
+  std::vector<uint8_t> out(len, 0);
+  for (uint64_t i = 0; i < len;) {
+    const uint64_t pos = offset + i;
+    const uint64_t off = pos % bs;
+    const uint64_t n = std::min<uint64_t>(len - i, bs - off);
+    const int64_t d = fs_.lookup(pos / bs);
+    if (d != SimFilesystem::kHole)
+      std::memcpy(out.data() + i, disk_.bytes().data() + static_cast<uint64_t>(d) * bs + off, n);
+    i += n;
+  }
+  return out;
+}
+
+} // namespace diosim::world

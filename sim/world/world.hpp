@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The world: everything around direct-io.c for one run, built from a ScenarioSpec: the disk,
+// the filesystem model, user memory, the page cache, the VFS objects, and the task contexts
+// that issue the scenario's syscalls.
+//
+// The syscall layer (syscalls.cpp) calls __blockdev_direct_IO the way Linux 6.1's ext2 does:
+// generic_file_read_iter / generic_file_write_iter, writes under inode_lock, i_size updated
+// after an extending direct write, the remainder of a short direct I/O done through the page
+// cache, AIO submit and reap.
+// Invariants:
+//   1. Each operation finishes exactly once; its outcome records the syscall (or AIO event)
+//      result, every __blockdev_direct_IO return, and every ki_complete call the port made.
+//   2. The world never reads or writes the port's private structs.
+#pragma once
+
+#include "sim/dio/direct_io.hpp"
+#include "sim/world/disk.hpp"
+#include "sim/world/filesystem.hpp"
+#include "sim/world/page_cache.hpp"
+#include "sim/world/scenario.hpp"
+#include "sim/world/user_memory.hpp"
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace diosim::world {
+
+struct OpOutcome {
+  std::string task;
+  size_t op_index = 0;
+  const Operation* op = nullptr;
+  bool finished = false;
+  int64_t ret = 0;                    // syscall result, or the AIO event's result
+  std::optional<int64_t> submit_ret;  // AIO: what the submission path returned
+  std::vector<int64_t> dio_returns;   // each __blockdev_direct_IO return
+  int ki_complete_calls = 0;          // iocb->ki_complete calls made by the port
+  std::vector<uint8_t> data;          // bytes of the op's iovecs when it finished
+  int64_t i_size_after = 0;
+  int64_t ki_pos_after = 0;
+};
+
+class World {
+public:
+  // Call with the Kernel installed (KernelScope) and dio_init() done.
+  World(const ScenarioSpec& spec, engine::Scheduler& sched);
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  void start(); // spawns one task context per scenario task
+
+  const std::vector<OpOutcome>& outcomes() const { return outcomes_; }
+  // File contents through the block map (holes read as zero), as on disk now.
+  std::vector<uint8_t> file_bytes(uint64_t offset, uint64_t len) const;
+  const kern::inode& inode() const { return inode_; }
+  const SimDisk& disk() const { return disk_; }
+  const SimFilesystem& fs() const { return fs_; }
+  const PageCache& cache() const { return cache_; }
+
+private:
+  struct Request {
+    kern::kiocb iocb;
+    std::vector<kern::iovec> iov;
+    kern::iov_iter iter;
+    World* world = nullptr;
+    OpOutcome* out = nullptr;
+    kern::task_struct* owner = nullptr;
+    bool aio = false;
+    bool completed = false;
+  };
+
+  void run_task(size_t task_index);
+  Request& submit(const Operation& op, OpOutcome& out);
+  void reap(std::vector<Request*>& outstanding);
+  void finish(Request& req, int64_t ret);
+  static void aio_complete_rw(kern::kiocb* iocb, long res);
+
+  // syscalls.cpp
+  ssize_t read_iter(Request& req);
+  ssize_t write_iter(Request& req);
+  ssize_t direct_IO(Request& req);
+  ssize_t filemap_read(Request& req, ssize_t already_read);
+  ssize_t generic_perform_write(Request& req);
+  ssize_t generic_file_direct_write(Request& req);
+
+  const ScenarioSpec& spec_;
+  engine::Scheduler& sched_;
+  SimDisk disk_;
+  SimFilesystem fs_;
+  UserMemory mem_;
+  kern::gendisk gendisk_;
+  kern::block_device bdev_;
+  kern::super_block sb_;
+  kern::inode inode_;
+  kern::file file_;
+  PageCache cache_;
+  std::vector<OpOutcome> outcomes_;
+  std::vector<size_t> first_outcome_of_task_;
+  std::deque<Request> requests_;
+};
+
+} // namespace diosim::world
