@@ -26,8 +26,11 @@ Scheduler::Scheduler(Config config, Chooser& chooser, Tracer* tracer)
   if (config_.record_steps) steps_.reserve(4096);
 }
 
-Scheduler::~Scheduler() {
+Scheduler::~Scheduler() { destroy_contexts(); }
+
+void Scheduler::destroy_contexts() {
   // Unfinished fibers unwind (boost throws forced_unwind inside them) when destroyed.
+  runnable_.clear();
   while (!contexts_.empty()) contexts_.pop_back();
 }
 

@@ -78,6 +78,8 @@ public:
 
   // Runs until every context is done, a violation or an internal error.
   void run();
+  // Destroys every context, unwinding unfinished ones; call while what they reference lives.
+  void destroy_contexts();
 
   // --- called from inside a running context ---
   // A yield point is begin_step (records the step; trace events emitted after it carry its
