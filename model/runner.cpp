@@ -21,7 +21,7 @@ namespace {
 void name_lanes(engine::Tracer& tracer, const engine::Scheduler& sched) {
   for (const engine::Context& c : sched.contexts())
     tracer.name_lane(engine::TracePid::contexts, c.id,
-                     std::string(engine::context_kind_name(c.kind)) + " " + c.name,
+                     c.kind == engine::ContextKind::task ? "task " + c.name : c.name,
                      static_cast<int>(c.id));
   tracer.name_lane(engine::TracePid::block, 1, "disk", 1);
   tracer.name_lane(engine::TracePid::objects, 0, "counters", 1);

@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# The two commands a new user needs:
+#   make run   installs missing Debian packages, builds, runs the default scenario
+#   make test  installs, builds, runs the whole suite (normal build, then ASan+UBSan build)
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+JOBS ?= $(shell nproc)
+SCENARIO ?= scenarios/subblock-write-new-blocks.json
+
+.PHONY: deps build run test test-fast test-asan bench coverage clean
+
+deps:
+	@bash cmake/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	@mkdir -p out
+	./$(BUILD)/diosim run $(SCENARIO) --trace out/default.trace.json
+
+test-fast: build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+test-asan: deps
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DDIOSIM_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD_ASAN) -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(JOBS) -LE browser
+
+test: test-fast test-asan
+
+bench: build
+	./$(BUILD)/diosim-bench
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) out

@@ -1,0 +1,10 @@
+# Runs CMD (a ;-list), checks its exit code equals EXIT and its combined output matches REGEX.
+execute_process(COMMAND ${CMD} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(all "${out}${err}")
+if(NOT rc STREQUAL EXIT)
+  message(FATAL_ERROR "expected exit ${EXIT}, got ${rc}\n${all}")
+endif()
+if(DEFINED REGEX AND NOT all MATCHES "${REGEX}")
+  message(FATAL_ERROR "output does not match /${REGEX}/:\n${all}")
+endif()
+message(STATUS "exit ${rc} as expected:\n${all}")

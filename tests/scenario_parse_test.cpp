@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Scenario parsing: byte runs, defaults, schema errors and semantic errors, each checked by the
+// content of the message.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "sim/world/json_schema.hpp"
+#include "sim/world/scenario.hpp"
+
+using namespace diosim::world;
+
+namespace {
+
+// The message parse_scenario throws for `json`, or "" when it parses.
+std::string error_of(const std::string& json, const std::string& file = "test.json") {
+  try {
+    parse_scenario(json, file);
+  } catch (const ScenarioError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// A valid scenario with one pread of 4096 bytes; `extra` adds top-level fields.
+std::string scenario(const std::string& op_fields = R"("offset": 0)",
+                     const std::string& extra = "") {
+  return R"({
+  "buffers": [{"name": "buf", "address": 1048576, "size": 8192}],
+  "tasks": [{"name": "reader", "ops": [
+    {"op": "pread", "iov": [{"buffer": "buf", "offset": 0, "len": 4096}], )" +
+         op_fields + R"(}]}])" + (extra.empty() ? "" : ",\n  " + extra) + "\n}";
+}
+
+} // namespace
+
+TEST_CASE("ByteRuns: parse, size, expand and describe round trip") {
+  std::string why;
+  auto runs = ByteRuns::parse("3:A 2:zero 1:~", &why);
+  REQUIRE(runs);
+  CHECK(why.empty());
+  CHECK(runs->size() == 6);
+  const std::vector<uint8_t> bytes = runs->expand();
+  CHECK(bytes == std::vector<uint8_t>{'A', 'A', 'A', 0, 0, '~'});
+  CHECK(ByteRuns::describe(bytes.data(), bytes.size()) == "3:A 2:zero 1:~");
+
+  // describe merges equal neighbours and escapes what parse cannot spell.
+  const uint8_t odd[] = {'x', 'x', 0x01, ' ', ' '};
+  CHECK(ByteRuns::describe(odd, sizeof odd) == "2:x 1:\\x01 2:\\x20");
+  CHECK(ByteRuns::describe(odd, 0).empty());
+
+  // the word zero is a zero byte, a lone 'z' is the letter
+  auto z = ByteRuns::parse("1:z 1:zero", &why);
+  REQUIRE(z);
+  CHECK(z->expand() == std::vector<uint8_t>{'z', 0});
+}
+
+TEST_CASE("ByteRuns: bad text names the run and the problem") {
+  std::string why;
+  CHECK_FALSE(ByteRuns::parse("4096:AB", &why));
+  CHECK(contains(why, "run 1 \"4096:AB\""));
+  CHECK(contains(why, "one printable ASCII character"));
+
+  CHECK_FALSE(ByteRuns::parse("1:A 0:B", &why));
+  CHECK(contains(why, "run 2 \"0:B\": the length must be a positive decimal number"));
+
+  CHECK_FALSE(ByteRuns::parse("12A", &why));
+  CHECK(contains(why, "expected LEN:X"));
+
+  CHECK_FALSE(ByteRuns::parse("", &why));
+  CHECK(contains(why, "no runs"));
+
+  CHECK_FALSE(ByteRuns::parse("99999999999999999999999:A", &why));
+  CHECK(contains(why, "too large"));
+}
+
+TEST_CASE("a minimal scenario parses with the defaults of scenario.hpp") {
+  const ScenarioSpec s = parse_scenario(R"({"tasks": [{"ops": [{"op": "reap"}]}]})",
+                                        "dir/minimal.json");
+  CHECK(s.name == "minimal");
+  CHECK(s.path == "dir/minimal.json");
+  CHECK(s.mode == Mode::timed);
+  CHECK(s.seed == 1);
+  CHECK(s.step_cost_ns == 100);
+  CHECK(s.geometry.page_size == 4096);
+  CHECK(s.geometry.fs_block_size == 4096);
+  CHECK(s.geometry.logical_block_size == 512);
+  CHECK(s.geometry.disk_blocks == 1024);
+  CHECK(s.geometry.dio_pages == 64);
+  CHECK(s.geometry.bio_max_vecs == 256);
+  CHECK(s.geometry.reap_threshold == 64);
+  CHECK(s.geometry.plug_limit == 32);
+  CHECK(s.fs.model == FsModel::ext2);
+  CHECK_FALSE(s.fs.error_at_block);
+  CHECK(s.fs.end_io_error == 0);
+  CHECK(s.fs.first_free_block == 0);
+  CHECK(s.disk.latency_ns_min == 20000);
+  CHECK(s.disk.latency_ns_max == 200000);
+  CHECK(s.disk.queue_depth == 32);
+  CHECK(s.disk.stale_byte == 's');
+  CHECK(s.i_size == 0);
+  REQUIRE(s.tasks.size() == 1);
+  CHECK(s.tasks[0].name == "task0");
+  REQUIRE(s.tasks[0].ops.size() == 1);
+  CHECK(s.tasks[0].ops[0].kind == OpKind::reap);
+  CHECK(s.tasks[0].ops[0].where == "/tasks/0/ops/0");
+  CHECK_FALSE(s.expect_i_size);
+}
+
+TEST_CASE("a full scenario fills every field") {
+  const ScenarioSpec s = parse_scenario(R"({
+    "name": "full", "mode": "explore", "seed": 18446744073709551615,
+    "geometry": {"page_size": 8192, "fs_block_size": 2048, "logical_block_size": 1024},
+    "filesystem": {"model": "ocfs2", "boundary_blocks": [3], "get_block_error": {"block": 5, "errno": "ENOSPC"},
+                   "end_io_error": "EIO", "defer_completion": true},
+    "disk": {"latency_ns": {"min": 1, "max": 2}, "stale_byte": "zero",
+             "errors": [{"bio": 2}, {"sectors": [8, 15], "status": "AGAIN"}, {"probability": 0.5}]},
+    "file": {"i_size": 4096, "extents": [{"file_block": 0, "disk_block": 10, "blocks": 2, "data": "4096:D"}],
+             "page_cache": [{"index": 0, "dirty": true, "data": "8192:C"}]},
+    "buffers": [{"name": "b", "address": 65536, "size": 4096, "fill": "zero", "unmapped_pages": [0]}],
+    "tasks": [{"ops": [{"op": "pwrite", "offset": 2048, "aio": true, "nowait": true,
+                        "iov": [{"buffer": "b", "len": 2048}], "expect": {"ret": "-EAGAIN", "i_size": 4096}},
+                       {"op": "pread", "iov": [{"buffer": "b", "offset": 2048, "len": 2048}],
+                        "expect": {"ret": 2048, "data": "2048:D", "data_fnv1a": "cbf29ce484222325"}}]}],
+    "expect": {"i_size": 4096, "file": [{"offset": 0, "data": "4096:D"}]}
+  })", "full.json");
+  CHECK(s.mode == Mode::explore);
+  CHECK(s.seed == UINT64_MAX);
+  CHECK(s.fs.model == FsModel::ocfs2);
+  CHECK(s.fs.boundary_blocks == std::vector<uint64_t>{3});
+  CHECK(s.fs.error_at_block == 5);
+  CHECK(s.fs.error_errno == -28);
+  CHECK(s.fs.end_io_error == -5);
+  CHECK(s.fs.defer_completion);
+  CHECK(s.fs.first_free_block == 12); // after the last extent
+  CHECK(s.disk.stale_byte == 0);
+  REQUIRE(s.disk.errors.size() == 3);
+  CHECK(s.disk.errors[0].kind == DiskErrorRule::Kind::bio_ordinal);
+  CHECK(s.disk.errors[0].bio == 2);
+  CHECK(s.disk.errors[1].kind == DiskErrorRule::Kind::sectors);
+  CHECK(s.disk.errors[1].sector_first == 8);
+  CHECK(s.disk.errors[1].sector_last == 15);
+  CHECK(s.disk.errors[1].again);
+  CHECK(s.disk.errors[2].kind == DiskErrorRule::Kind::probability);
+  CHECK(s.disk.errors[2].probability == doctest::Approx(0.5));
+  CHECK(s.extents.at(0).data->size() == 4096);
+  CHECK(s.page_cache.at(0).dirty);
+  CHECK(s.buffers.at(0).fill == 0);
+  CHECK(s.buffers.at(0).unmapped_pages == std::vector<uint64_t>{0});
+  const Operation& w = s.tasks.at(0).ops.at(0);
+  CHECK(w.kind == OpKind::pwrite);
+  CHECK(w.offset == 2048);
+  CHECK(w.aio);
+  CHECK(w.nowait);
+  CHECK(w.expect.ret == -11);
+  CHECK(w.expect.i_size == 4096);
+  const Operation& r = s.tasks.at(0).ops.at(1);
+  CHECK(r.where == "/tasks/0/ops/1");
+  CHECK(r.expect.ret == 2048);
+  CHECK(r.expect.data->size() == 2048);
+  CHECK(r.expect.data_fnv1a == "cbf29ce484222325");
+  CHECK(s.expect_i_size == 4096);
+  CHECK(s.expect_file.at(0).data.size() == 4096);
+}
+
+TEST_CASE("the scenario helper is valid as written") {
+  CHECK(error_of(scenario()) == "");
+}
+
+TEST_CASE("schema error: a typo in a field name names the path and the allowed fields") {
+  const std::string e = error_of(scenario(R"("ofset": 0)"));
+  CHECK(e.rfind("test.json: ", 0) == 0);
+  CHECK(contains(e, "/tasks/0/ops/0/ofset: unknown field \"ofset\" "
+                    "(allowed: op, offset, iov, aio, dsync, nowait, expect)"));
+  CHECK(contains(e, "did you mean \"offset\"?"));
+}
+
+TEST_CASE("schema error: wrong type") {
+  const std::string e = error_of(scenario(R"("offset": "abc")"));
+  CHECK(contains(e, "test.json: /tasks/0/ops/0/offset: expected integer, found string \"abc\""));
+}
+
+TEST_CASE("schema error: missing required field") {
+  const std::string e = error_of(R"({"tasks": [{"ops": [{"op": "reap"}]}],
+    "buffers": [{"name": "b", "size": 10}]})");
+  CHECK(contains(e, "test.json: /buffers/0: missing required field \"address\""));
+  CHECK(contains(error_of("{}"), "test.json: (top level): missing required field \"tasks\""));
+}
+
+TEST_CASE("schema error: bad enum value") {
+  const std::string e = error_of(scenario(R"("offset": 0)", R"("mode": "timd")"));
+  CHECK(contains(e, "test.json: /mode: expected one of \"timed\", \"explore\", found string \"timd\""));
+  CHECK(contains(e, "did you mean \"timed\"?"));
+}
+
+TEST_CASE("schema error: bad errno names") {
+  const std::string e = error_of(scenario(R"("expect": {"ret": "-EWHAT"})",
+                                          R"("filesystem": {"get_block_error": {"block": 1, "errno": "EIOX"}})"));
+  CHECK(contains(e, "test.json: /filesystem/get_block_error/errno: expected one of \"EPERM\""));
+  CHECK(contains(e, "found string \"EIOX\""));
+  CHECK(contains(e, "test.json: /tasks/0/ops/0/expect/ret: expected one of \"-EPERM\""));
+  CHECK(contains(e, "found string \"-EWHAT\""));
+  // ret is an integer or a string: another type reports both
+  CHECK(contains(error_of(scenario(R"("expect": {"ret": true})")),
+                 "/tasks/0/ops/0/expect/ret: expected integer or string, found boolean true"));
+}
+
+TEST_CASE("schema error: bad byte runs explain the run at fault") {
+  const std::string e = error_of(scenario(R"("expect": {"data": "4096:DD"})"));
+  CHECK(contains(e, "test.json: /tasks/0/ops/0/expect/data: invalid byte runs \"4096:DD\": "
+                    "run 1 \"4096:DD\": the byte must be one printable ASCII character"));
+  CHECK(contains(error_of(scenario(R"("expect": {"data_fnv1a": "ABC"})")),
+                 "/tasks/0/ops/0/expect/data_fnv1a: expected 16 lowercase hex digits, found \"ABC\""));
+}
+
+TEST_CASE("schema error: disk error rules need exactly one selector") {
+  const std::string none = error_of(scenario(R"("offset": 0)", R"("disk": {"errors": [{"status": "AGAIN"}]})"));
+  CHECK(contains(none, "/disk/errors/0: missing one of the fields \"bio\", \"sectors\", \"probability\""));
+  const std::string two = error_of(scenario(R"("offset": 0)", R"("disk": {"errors": [{"bio": 1, "probability": 0.5}]})"));
+  CHECK(contains(two, "/disk/errors/0: matches more than one allowed form"));
+}
+
+TEST_CASE("all schema errors are reported, one per line, in document order") {
+  const std::string e = error_of(R"({"mode": 1, "tasks": [{"ops": [{"op": "jump"}]}], "seed": -1})");
+  const size_t mode = e.find("/mode:"), op = e.find("/tasks/0/ops/0/op:"), seed = e.find("/seed:");
+  REQUIRE(mode != std::string::npos);
+  REQUIRE(op != std::string::npos);
+  REQUIRE(seed != std::string::npos);
+  CHECK(mode < op);
+  CHECK(op < seed);
+  CHECK(contains(e, "\ntest.json: /tasks/0/ops/0/op:"));
+}
+
+TEST_CASE("semantic error: overlapping extents") {
+  const std::string e = error_of(scenario(R"("offset": 0)", R"("file": {"extents": [
+    {"file_block": 0, "disk_block": 100, "blocks": 4},
+    {"file_block": 3, "disk_block": 200, "blocks": 2},
+    {"file_block": 10, "disk_block": 101, "blocks": 1}]})"));
+  CHECK(contains(e, "test.json: /file/extents/1: file blocks 3..4 overlap /file/extents/0 (file blocks 0..3)"));
+  CHECK(contains(e, "test.json: /file/extents/2: disk blocks 101..101 overlap /file/extents/0 (disk blocks 100..103)"));
+}
+
+TEST_CASE("semantic error: extent beyond the disk and extent data of the wrong size") {
+  const std::string e = error_of(scenario(R"("offset": 0)", R"("file": {"extents": [
+    {"file_block": 0, "disk_block": 1020, "blocks": 8, "data": "100:A"}]})"));
+  CHECK(contains(e, "/file/extents/0: disk blocks 1020..1027 lie beyond the end of the disk (disk_blocks 1024)"));
+  CHECK(contains(e, "/file/extents/0/data: byte runs hold 100 bytes, expected blocks * fs_block_size = 32768"));
+}
+
+TEST_CASE("semantic error: iov beyond its buffer, unknown buffer") {
+  const std::string e = error_of(R"({
+    "buffers": [{"name": "buf", "address": 1048576, "size": 4096}],
+    "tasks": [{"ops": [{"op": "pread", "iov": [{"buffer": "buf", "offset": 512, "len": 4096},
+                                               {"buffer": "bfu", "len": 1}]}]}]})");
+  CHECK(contains(e, "test.json: /tasks/0/ops/0/iov/0: offset 512 + len 4096 = 4608 is beyond the end "
+                    "of buffer \"buf\" (size 4096)"));
+  CHECK(contains(e, "test.json: /tasks/0/ops/0/iov/1/buffer: unknown buffer \"bfu\" (buffers: buf)"));
+}
+
+TEST_CASE("semantic error: block sizes") {
+  const std::string odd = error_of(scenario(R"("offset": 0)", R"("geometry": {"fs_block_size": 3000})"));
+  CHECK(contains(odd, "test.json: /geometry/fs_block_size: fs_block_size must be a power of two, found 3000"));
+  const std::string big = error_of(scenario(R"("offset": 0)", R"("geometry": {"fs_block_size": 8192})"));
+  CHECK(contains(big, "test.json: /geometry/fs_block_size: fs_block_size (8192) must not exceed "
+                      "page_size (4096): the kernel requires blocksize <= PAGE_SIZE"));
+  const std::string lbs = error_of(scenario(R"("offset": 0)",
+                                            R"("geometry": {"fs_block_size": 1024, "logical_block_size": 2048})"));
+  CHECK(contains(lbs, "/geometry/logical_block_size: logical_block_size (2048) must not exceed fs_block_size (1024)"));
+}
+
+TEST_CASE("semantic error: buffers, page cache, ops and task names") {
+  const std::string e = error_of(R"({
+    "file": {"page_cache": [{"index": 2}, {"index": 2}]},
+    "buffers": [{"name": "a", "address": 8192, "size": 8192, "unmapped_pages": [2]},
+                {"name": "b", "address": 12288, "size": 10}],
+    "tasks": [{"name": "t", "ops": [{"op": "reap", "aio": true},
+                                    {"op": "pwrite", "iov": [{"buffer": "a", "len": 1}], "expect": {"data": "1:x"}},
+                                    {"op": "pread"}]},
+              {"name": "t", "ops": [{"op": "reap"}]}]})");
+  CHECK(contains(e, "/file/page_cache/1/index: page index 2 is already listed at /file/page_cache/0"));
+  CHECK(contains(e, "/buffers/0/unmapped_pages/0: page 2 is outside the buffer, which spans 2 pages"));
+  CHECK(contains(e, "/buffers/1: bytes 12288..12297 overlap /buffers/0"));
+  CHECK(contains(e, "/tasks/0/ops/0/aio: a reap op takes no other field, found \"aio\""));
+  CHECK(contains(e, "/tasks/0/ops/1/expect/data: expect.data applies to pread only"));
+  CHECK(contains(e, "/tasks/0/ops/2: missing required field \"iov\""));
+  CHECK(contains(e, "/tasks/1/name: task name \"t\" is already used by /tasks/0"));
+}
+
+TEST_CASE("every error line starts with the file name") {
+  const std::string e = error_of(scenario(R"("offset": 0)", R"("geometry": {"page_size": 3000, "fs_block_size": 3000})"),
+                                 "scenarios/x.json");
+  REQUIRE_FALSE(e.empty());
+  size_t start = 0, lines = 0;
+  while (start < e.size()) {
+    size_t end = e.find('\n', start);
+    if (end == std::string::npos) end = e.size();
+    CHECK(e.compare(start, 18, "scenarios/x.json: ") == 0);
+    ++lines;
+    start = end + 1;
+  }
+  CHECK(lines == 2);
+}
+
+TEST_CASE("invalid JSON, duplicate fields and unreadable files") {
+  const std::string bad = error_of("{\n  \"tasks\": [\n    {\"ops\": [}\n  ]\n}\n", "bad.json");
+  CHECK(bad.rfind("bad.json: invalid JSON at line 3 column 14: ", 0) == 0);
+  const std::string dup = error_of(R"({"tasks": [{"ops": [{"op": "reap", "op": "pread"}]}]})", "dup.json");
+  CHECK(dup == "dup.json: /tasks/0/ops/0/op: duplicate field \"op\"");
+  try {
+    load_scenario("/nonexistent/diosim/scenario.json");
+    FAIL("load_scenario accepted a missing file");
+  } catch (const ScenarioError& e) {
+    CHECK(std::string(e.what()).rfind("/nonexistent/diosim/scenario.json: cannot read", 0) == 0);
+  }
+}
+
+TEST_CASE("json_schema: keywords on their own") {
+  using nlohmann::json;
+  const json schema = json::parse(R"({
+    "type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 2,
+    "properties": {
+      "n": {"type": "number", "minimum": 0, "maximum": 10, "exclusiveMinimum": 1},
+      "s": {"type": "string", "minLength": 2, "pattern": "^[a-z]+$"},
+      "a": {"type": "array", "minItems": 1, "maxItems": 2, "items": {"$ref": "#/$defs/i"}}
+    },
+    "$defs": {"i": {"type": "integer"}}
+  })");
+  CHECK(validate(schema, json::parse(R"({"n": 5, "s": "ab"})")).empty());
+  auto errs = validate(schema, json::parse(R"({"n": 1, "s": "A"})"));
+  REQUIRE(errs.size() == 3);
+  CHECK(errs[0].path == "/n");
+  CHECK(errs[0].message == "expected more than 1, found 1");
+  CHECK(errs[1].message == "expected at least 2 characters, found string \"A\"");
+  CHECK(errs[2].message == "expected a string matching ^[a-z]+$, found string \"A\"");
+  CHECK(errs[2].schema_path == "/properties/s/pattern");
+  errs = validate(schema, json::parse(R"({"a": [1, 2.5, 3]})"));
+  REQUIRE(errs.size() == 2);
+  CHECK(errs[0].message == "expected at most 2 items, found 3");
+  CHECK(errs[1].path == "/a/1");
+  CHECK(errs[1].message == "expected integer, found number 2.5");
+  CHECK(errs[1].schema_path == "/$defs/i/type");
+  errs = validate(schema, json::parse("{}"));
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].path == "");
+  CHECK(errs[0].message == "expected at least 1 field, found 0");
+  CHECK_THROWS_AS(validate(json::parse(R"({"typo": 1})"), json(1)), std::invalid_argument);
+}
