@@ -174,7 +174,7 @@ TEST_CASE("the scenario helper is valid as written") {
 TEST_CASE("schema error: a typo in a field name names the path and the allowed fields") {
   const std::string e = error_of(scenario(R"("ofset": 0)"));
   CHECK(e.rfind("test.json: ", 0) == 0);
-  CHECK(contains(e, "/tasks/0/ops/0/ofset: unknown field \"ofset\" "
+  CHECK(contains(e, "test.json: /tasks/0/ops/0: unknown field \"ofset\" "
                     "(allowed: op, offset, iov, aio, dsync, nowait, expect)"));
   CHECK(contains(e, "did you mean \"offset\"?"));
 }
@@ -261,6 +261,11 @@ TEST_CASE("semantic error: iov beyond its buffer, unknown buffer") {
   CHECK(contains(e, "test.json: /tasks/0/ops/0/iov/1/buffer: unknown buffer \"bfu\" (buffers: buf)"));
 }
 
+TEST_CASE("semantic error: a disk too large to keep in memory") {
+  const std::string e = error_of(scenario(R"("offset": 0)", R"("geometry": {"disk_blocks": 1048576})"));
+  CHECK(contains(e, "test.json: /geometry/disk_blocks: the disk would hold 1048576 * 4096 bytes"));
+}
+
 TEST_CASE("semantic error: block sizes") {
   const std::string odd = error_of(scenario(R"("offset": 0)", R"("geometry": {"fs_block_size": 3000})"));
   CHECK(contains(odd, "test.json: /geometry/fs_block_size: fs_block_size must be a power of two, found 3000"));
@@ -284,7 +289,7 @@ TEST_CASE("semantic error: buffers, page cache, ops and task names") {
   CHECK(contains(e, "/file/page_cache/1/index: page index 2 is already listed at /file/page_cache/0"));
   CHECK(contains(e, "/buffers/0/unmapped_pages/0: page 2 is outside the buffer, which spans 2 pages"));
   CHECK(contains(e, "/buffers/1: bytes 12288..12297 overlap /buffers/0"));
-  CHECK(contains(e, "/tasks/0/ops/0/aio: a reap op takes no other field, found \"aio\""));
+  CHECK(contains(e, "/tasks/0/ops/0: a reap op takes no other field, found \"aio\""));
   CHECK(contains(e, "/tasks/0/ops/1/expect/data: expect.data applies to pread only"));
   CHECK(contains(e, "/tasks/0/ops/2: missing required field \"iov\""));
   CHECK(contains(e, "/tasks/1/name: task name \"t\" is already used by /tasks/0"));
