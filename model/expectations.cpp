@@ -37,13 +37,18 @@ static std::string first_difference(const std::vector<uint8_t>& want, const std:
   return msg;
 }
 
-std::vector<std::string> check_expectations(const world::ScenarioSpec& spec, const world::World& w) {
+std::vector<std::string> check_expectations(const world::ScenarioSpec& spec, const world::World& w,
+                                            uint64_t bios_allocated) {
   std::vector<std::string> out;
   for (const world::OpOutcome& o : w.outcomes()) {
     const world::Expect& e = o.op->expect;
     const std::string who = o.task + " op " + std::to_string(o.op_index) + " (" + o.op->where + ")";
     if (e.ret && *e.ret != o.ret)
       out.push_back(who + ": returned " + describe_ret(o.ret) + ", expected " + describe_ret(*e.ret));
+    if (e.submit_ret && (!o.submit_ret || *e.submit_ret != *o.submit_ret))
+      out.push_back(who + ": submission returned " +
+                    (o.submit_ret ? describe_ret(*o.submit_ret) : std::string("nothing")) +
+                    ", expected " + describe_ret(*e.submit_ret));
     if (e.data) {
       const std::vector<uint8_t> want = e.data->expand();
       if (want != o.data) out.push_back(who + ": user buffer differs: " + first_difference(want, o.data));
@@ -57,6 +62,9 @@ std::vector<std::string> check_expectations(const world::ScenarioSpec& spec, con
   if (spec.expect_i_size && *spec.expect_i_size != w.inode().i_size)
     out.push_back("end: i_size " + std::to_string(w.inode().i_size) + ", expected " +
                   std::to_string(*spec.expect_i_size));
+  if (spec.expect_bios && *spec.expect_bios != bios_allocated)
+    out.push_back("end: " + std::to_string(bios_allocated) + " bios allocated, expected " +
+                  std::to_string(*spec.expect_bios));
   for (const world::FileExpect& f : spec.expect_file) {
     const std::vector<uint8_t> want = f.data.expand();
     const std::vector<uint8_t> got = w.file_bytes(f.offset, want.size());

@@ -13,7 +13,8 @@ namespace diosim::model {
 std::string fnv1a_hex(const std::vector<uint8_t>& data);
 
 // One message per failed expectation, naming the operation and both values.
-std::vector<std::string> check_expectations(const world::ScenarioSpec& spec, const world::World& w);
+std::vector<std::string> check_expectations(const world::ScenarioSpec& spec, const world::World& w,
+                                            uint64_t bios_allocated);
 
 // "4096", or "-22 (-EINVAL)".
 std::string describe_ret(int64_t ret);

@@ -89,7 +89,7 @@ RunResult run_scenario(const world::ScenarioSpec& spec, const RunOptions& option
       if (c.id == result.violation->context_id) result.violation_context = c.name;
   if (!result.violation && !result.internal_error && !result.divergence) {
     result.violation = check_end_of_run(kernel, world);
-    result.failed_expectations = check_expectations(spec, world);
+    result.failed_expectations = check_expectations(spec, world, kernel.bios_allocated);
   }
 
   result.schedule = replay ? options.replay->to_string() : recorder.token().to_string();

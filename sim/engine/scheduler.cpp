@@ -4,17 +4,42 @@
 #include <algorithm>
 #include <utility>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define DIOSIM_ASAN_START(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
+#define DIOSIM_ASAN_FINISH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
+#else
+#define DIOSIM_ASAN_START(save, bottom, size) ((void)0)
+#define DIOSIM_ASAN_FINISH(save, bottom, size) ((void)0)
+#endif
+
 namespace diosim::engine {
 namespace {
 
 // Thrown by fail() when no context is running, caught by run().
 struct RunStopped {};
+// Thrown inside a context that destroy_contexts() resumes to unwind it; caught at the top of
+// the context. Not a std::exception, so nothing on the way swallows it.
+struct ContextKill {};
 
 bool later(const auto& a, const auto& b) {
   return a.time_ns != b.time_ns ? a.time_ns > b.time_ns : a.id > b.id;
 }
 
 constexpr size_t kStackBytes = 256 * 1024; // roomy enough for the sanitizer build
+
+// Takes stacks from the pool and tells the context where its stack is (for ASan).
+struct RecordingStack {
+  boost::context::pooled_fixedsize_stack pool;
+  Context* ctx;
+  boost::context::stack_context allocate() {
+    boost::context::stack_context sc = pool.allocate();
+    ctx->stack_size = sc.size;
+    ctx->stack_bottom = static_cast<char*>(sc.sp) - sc.size;
+    return sc;
+  }
+  void deallocate(boost::context::stack_context& sc) noexcept { pool.deallocate(sc); }
+};
 
 } // namespace
 
@@ -29,7 +54,14 @@ Scheduler::Scheduler(Config config, Chooser& chooser, Tracer* tracer)
 Scheduler::~Scheduler() { destroy_contexts(); }
 
 void Scheduler::destroy_contexts() {
-  // Unfinished fibers unwind (boost throws forced_unwind inside them) when destroyed.
+  // Unwind unfinished contexts ourselves (ContextKill) rather than through boost's
+  // forced_unwind, so every stack switch stays visible to AddressSanitizer.
+  killing_ = true;
+  for (Context& c : contexts_)
+    if (c.state != RunState::done && c.fiber) { // never-started ones return at once
+      c.state = RunState::runnable;
+      switch_to(&c);
+    }
   runnable_.clear();
   while (!contexts_.empty()) contexts_.pop_back();
 }
@@ -42,12 +74,20 @@ Context* Scheduler::spawn(ContextKind kind, std::string name, std::function<void
   c.body = std::move(body);
   Context* cp = &c;
   c.fiber = boost::context::fiber(
-      std::allocator_arg, stacks_, [this, cp](boost::context::fiber&& caller) {
+      std::allocator_arg, RecordingStack{stacks_, cp}, [this, cp](boost::context::fiber&& caller) {
+        DIOSIM_ASAN_FINISH(cp->asan_fake_stack, &main_stack_bottom_, &main_stack_size_);
+        cp->started = true;
         cp->caller = std::move(caller);
+        if (killing_) {
+          cp->state = RunState::done;
+          DIOSIM_ASAN_START(nullptr, main_stack_bottom_, main_stack_size_);
+          return std::move(cp->caller);
+        }
         try {
           cp->body();
         } catch (const boost::context::detail::forced_unwind&) {
           throw;
+        } catch (const ContextKill&) {
         } catch (const ReplayDivergence& e) {
           if (!divergence_) divergence_ = e.what();
         } catch (const std::exception& e) {
@@ -61,6 +101,7 @@ Context* Scheduler::spawn(ContextKind kind, std::string name, std::function<void
         }
         cp->state = RunState::done;
         clear_runnable(cp);
+        DIOSIM_ASAN_START(nullptr, main_stack_bottom_, main_stack_size_); // this stack dies
         return std::move(cp->caller);
       });
   set_runnable(cp);
@@ -95,13 +136,19 @@ void Scheduler::run() {
 void Scheduler::switch_to(Context* ctx) {
   DIOSIM_INTERNAL_ASSERT(ctx->state == RunState::runnable, "resuming a context that is not runnable");
   current_ = ctx;
+  [[maybe_unused]] void* fake_stack = nullptr;
+  DIOSIM_ASAN_START(&fake_stack, ctx->stack_bottom, ctx->stack_size);
   ctx->fiber = std::move(ctx->fiber).resume();
+  DIOSIM_ASAN_FINISH(fake_stack, nullptr, nullptr);
   current_ = nullptr;
 }
 
 void Scheduler::return_to_scheduler() {
   Context* self = current_;
+  DIOSIM_ASAN_START(&self->asan_fake_stack, main_stack_bottom_, main_stack_size_);
   self->caller = std::move(self->caller).resume();
+  DIOSIM_ASAN_FINISH(self->asan_fake_stack, &main_stack_bottom_, &main_stack_size_);
+  if (killing_) throw ContextKill{};
 }
 
 void Scheduler::record_step(StepOp op, uint64_t object) {

@@ -150,7 +150,10 @@ private:
   std::vector<PendingEvent> pending_;
   std::vector<DecisionOption> options_;
   std::vector<StepRecord> steps_;
+  const void* main_stack_bottom_ = nullptr; // the scheduler's own stack, for ASan
+  size_t main_stack_size_ = 0;
   Context* current_ = nullptr;
+  bool killing_ = false; // destroy_contexts() is unwinding contexts
   Context* handoff_ = nullptr; // chosen inside a context, resumed by run()
   uint64_t now_ns_ = 0;
   uint64_t step_ = 0;

@@ -232,7 +232,8 @@ struct ErrnoName {
 };
 constexpr ErrnoName kErrnos[] = {{"EPERM", 1},    {"EIO", 5},     {"EAGAIN", 11}, {"ENOMEM", 12},
                                  {"EFAULT", 14},  {"ENOTBLK", 15}, {"EBUSY", 16}, {"EINVAL", 22},
-                                 {"EFBIG", 27},   {"ENOSPC", 28}, {"EOPNOTSUPP", 95}};
+                                 {"EFBIG", 27},   {"ENOSPC", 28}, {"EOPNOTSUPP", 95},
+                                 {"EIOCBQUEUED", 529}};
 
 // Negative errno for a name without sign; 0 if unknown.
 int errno_value(const std::string& name) {
@@ -641,16 +642,22 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
         errors.add(op.where + "/offset", "the operation ends beyond the largest file offset 2^62");
       if (const J* e = field(x, "expect")) {
         const std::string eat = op.where + "/expect";
-        if (const J* v = field(*e, "ret")) {
+        auto ret_of = [&](const char* key, std::optional<int64_t>& out) {
+          const J* v = field(*e, key);
+          if (!v) return;
           if (v->is_string()) {
             const std::string s = v->get<std::string>();
             const int n = errno_value(s.size() > 1 ? s.substr(1) : "");
-            if (n) op.expect.ret = n;
-            else errors.add(eat + "/ret", "unknown errno name " + qstr(s));
+            if (n) out = n;
+            else errors.add(eat + "/" + key, "unknown errno name " + qstr(s));
           } else {
-            op.expect.ret = as_i64(*v);
+            out = as_i64(*v);
           }
-        }
+        };
+        ret_of("ret", op.expect.ret);
+        ret_of("submit_ret", op.expect.submit_ret);
+        if (op.expect.submit_ret && !op.aio)
+          errors.add(eat + "/submit_ret", "submit_ret applies to AIO operations only (\"aio\": true)");
         if (const J* v = field(*e, "data")) {
           op.expect.data = runs_of(*v, eat + "/data", errors);
           if (op.kind != OpKind::pread)
@@ -672,6 +679,7 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
   // expect
   if (const J* e = field(doc, "expect")) {
     if (const J* v = field(*e, "i_size")) spec.expect_i_size = as_i64(*v);
+    if (const J* v = field(*e, "bios")) spec.expect_bios = as_u64(*v);
     if (const J* list = field(*e, "file")) {
       for (size_t i = 0; i < list->size(); ++i) {
         const J& x = (*list)[i];

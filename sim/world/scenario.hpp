@@ -101,6 +101,7 @@ struct IoVec {
 
 struct Expect {
   std::optional<int64_t> ret;            // return value (or AIO completion result)
+  std::optional<int64_t> submit_ret;     // AIO: what the submission path returned
   std::optional<ByteRuns> data;          // what the user buffer ranges of the op hold afterwards
   std::optional<std::string> data_fnv1a; // or their FNV-1a 64 checksum, 16 hex digits
   std::optional<int64_t> i_size;         // after the op
@@ -147,6 +148,7 @@ struct ScenarioSpec {
   uint64_t seed = 1;
   uint64_t step_cost_ns = 100;
   std::optional<int64_t> expect_i_size;    // at the end
+  std::optional<uint64_t> expect_bios;     // bios allocated in the whole run
   std::vector<FileExpect> expect_file;     // at the end
 };
 
