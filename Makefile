@@ -36,3 +36,12 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) out
+
+# Line coverage of the port (sim/dio/direct_io.cpp) by the shipped scenarios, with gcov.
+coverage: deps
+	@cmake -S . -B build-cov -DCMAKE_BUILD_TYPE=Debug -DDIOSIM_COVERAGE=ON >/dev/null
+	@cmake --build build-cov -j$(JOBS) --target diosim
+	@find build-cov -name '*.gcda' -delete
+	@for f in scenarios/*.json; do [ "$$(basename $$f)" = schema.json ] || ./build-cov/diosim run $$f -q --trace /dev/null >/dev/null; done
+	@cd build-cov/sim/CMakeFiles/diosim_dio.dir/dio && gcov -o . direct_io.cpp.gcda 2>/dev/null | grep -A1 "direct_io.cpp'"
+	@grep -n '#####' build-cov/sim/CMakeFiles/diosim_dio.dir/dio/direct_io.cpp.gcov | grep 'AT(' || true

@@ -59,7 +59,10 @@ TEST_CASE("single-task scenarios: results do not depend on the seed") {
       o.seed = seed;
       const model::RunResult r = model::run_scenario(spec, o);
       CAPTURE(seed);
-      CHECK(r.exit_code() == 0);
+      // Expectations may pin a seed-dependent detail (submit_ret of a racing AIO); the
+      // invariants and the results may not depend on the seed.
+      CHECK_FALSE(r.violation);
+      CHECK_FALSE(r.internal_error);
       REQUIRE(r.outcomes.size() == ref.outcomes.size());
       for (size_t i = 0; i < r.outcomes.size(); ++i) {
         CHECK(r.outcomes[i].ret == ref.outcomes[i].ret);
