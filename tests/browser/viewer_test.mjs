@@ -183,7 +183,8 @@ async function testFailing(browser) {
   if (A.od.failed_expectations) for (const x of A.od.failed_expectations) check(banner.includes(String(x)), 'banner lists the failed expectation', x);
   await shot(page, 'fail-banner.png');
   checkEq(await laneCount(page), A.lanes.length, 'one [data-lane] per lane on the failing trace');
-  const failStep = typeof f.step === 'number' ? f.step : A.steps[A.steps.length - 1];
+  // end-of-run findings (failure.step 0) and failed expectations belong to the last step
+  const failStep = typeof f.step === 'number' && f.step > 0 ? f.step : A.steps[A.steps.length - 1];
   await page.keyboard.press('Home');
   await page.keyboard.press('f');
   checkEq(await cursorStep(page), failStep, '`f` jumps to the failing step');
