@@ -8,8 +8,34 @@ namespace diosim::world {
 
 SimDisk::SimDisk(const ScenarioSpec& spec, engine::Scheduler& sched)
     : spec_(spec), sched_(sched),
-      bytes_(spec.geometry.disk_blocks * spec.geometry.fs_block_size,
-             static_cast<uint8_t>(spec.disk.stale_byte)) {}
+      chunks_((spec.geometry.disk_blocks * spec.geometry.fs_block_size + kChunkBytes - 1) /
+              kChunkBytes),
+      stale_(static_cast<uint8_t>(spec.disk.stale_byte)) {}
+
+void SimDisk::read(uint64_t pos, uint8_t* dst, size_t len) const {
+  while (len) {
+    const uint64_t off = pos % kChunkBytes;
+    const size_t n = std::min<size_t>(len, kChunkBytes - off);
+    const auto& chunk = chunks_.at(pos / kChunkBytes);
+    if (chunk) std::memcpy(dst, chunk.get() + off, n);
+    else std::memset(dst, stale_, n);
+    pos += n, dst += n, len -= n;
+  }
+}
+
+void SimDisk::write(uint64_t pos, const uint8_t* src, size_t len) {
+  while (len) {
+    const uint64_t off = pos % kChunkBytes;
+    const size_t n = std::min<size_t>(len, kChunkBytes - off);
+    auto& chunk = chunks_.at(pos / kChunkBytes);
+    if (!chunk) {
+      chunk = std::make_unique<uint8_t[]>(kChunkBytes);
+      std::memset(chunk.get(), stale_, kChunkBytes);
+    }
+    std::memcpy(chunk.get() + off, src, n);
+    pos += n, src += n, len -= n;
+  }
+}
 
 kern::blk_status_t SimDisk::injected_status(const kern::bio* b) {
   const uint64_t first = b->bi_iter.bi_sector;
@@ -77,11 +103,11 @@ void SimDisk::complete(InFlight* f) {
     const bool write = (b->bi_opf & kern::REQ_OP_MASK) == kern::REQ_OP_WRITE;
     for (unsigned i = 0; i < b->bi_vcnt; ++i) {
       const kern::bio_vec& bv = b->bi_io_vec[i];
-      if (pos + bv.bv_len > bytes_.size())
+      if (pos + bv.bv_len > size_bytes())
         throw engine::InternalError("bio beyond the end of the disk: " + kern::bio_name(b));
       uint8_t* mem = kern::page_address(bv.bv_page) + bv.bv_offset;
-      if (write) std::memcpy(bytes_.data() + pos, mem, bv.bv_len);
-      else if (!bv.bv_page->is_zero_page) std::memcpy(mem, bytes_.data() + pos, bv.bv_len);
+      if (write) this->write(pos, mem, bv.bv_len);
+      else if (!bv.bv_page->is_zero_page) read(pos, mem, bv.bv_len);
       pos += bv.bv_len;
     }
   }

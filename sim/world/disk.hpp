@@ -5,6 +5,7 @@
 // Invariants:
 //   1. At most queue_depth bios are in the device (between D and C); the rest wait in order.
 //   2. Data moves at completion (C) and only for bios that complete without error.
+//   4. A byte never written reads as the scenario's stale byte.
 //   3. Each completion runs bio_endio in a fresh irq context.
 #pragma once
 
@@ -12,6 +13,7 @@
 #include "sim/world/scenario.hpp"
 
 #include <deque>
+#include <memory>
 #include <vector>
 
 namespace diosim::world {
@@ -22,8 +24,10 @@ public:
 
   void queue_bio(kern::bio* b) override;
 
-  std::vector<uint8_t>& bytes() { return bytes_; }
-  const std::vector<uint8_t>& bytes() const { return bytes_; }
+  // Byte access to the store; blocks never written read as the stale byte.
+  void read(uint64_t pos, uint8_t* dst, size_t len) const;
+  void write(uint64_t pos, const uint8_t* src, size_t len);
+  uint64_t size_bytes() const { return chunks_.size() * kChunkBytes; }
   uint64_t bios_received() const { return received_; }
   uint64_t bios_completed() const { return completed_; }
 
@@ -42,7 +46,10 @@ private:
 
   const ScenarioSpec& spec_;
   engine::Scheduler& sched_;
-  std::vector<uint8_t> bytes_;
+  // The store, allocated lazily in 4 KiB chunks: a run pays only for what it touches.
+  static constexpr uint64_t kChunkBytes = 4096;
+  std::vector<std::unique_ptr<uint8_t[]>> chunks_;
+  uint8_t stale_;
   std::deque<InFlight> records_; // stable addresses for event args
   std::deque<InFlight*> waiting_;
   unsigned in_flight_ = 0;

@@ -34,7 +34,7 @@ void PageCache::fill_from_disk(uint64_t index, uint8_t* dst) {
     const uint64_t fblock = (index * ps + off) / bs;
     const int64_t d = fs_.lookup(fblock);
     if (d == SimFilesystem::kHole) std::memset(dst + off, 0, bs);
-    else std::memcpy(dst + off, disk_.bytes().data() + static_cast<uint64_t>(d) * bs, bs);
+    else disk_.read(static_cast<uint64_t>(d) * bs, dst + off, bs);
   }
 }
 
@@ -57,8 +57,7 @@ void PageCache::write_back(uint64_t index, Entry& e) {
     int64_t d = fs_.lookup(pos / bs);
     if (d == SimFilesystem::kHole && pos < i_size) d = fs_.allocate(pos / bs);
     if (d < 0) continue; // a hole past EOF, or no space: the bytes stay only in the cache
-    std::memcpy(disk_.bytes().data() + static_cast<uint64_t>(d) * bs,
-                kern::page_address(e.page) + off, bs);
+    disk_.write(static_cast<uint64_t>(d) * bs, kern::page_address(e.page) + off, bs);
   }
   e.dirty = false;
   ++writebacks_;

@@ -15,7 +15,7 @@ World::World(const ScenarioSpec& spec, engine::Scheduler& sched)
     if (!e.data) continue;
     const std::vector<uint8_t> bytes = e.data->expand();
     const size_t n = std::min<size_t>(bytes.size(), e.blocks * bs);
-    std::memcpy(disk_.bytes().data() + e.disk_block * bs, bytes.data(), n);
+    disk_.write(e.disk_block * bs, bytes.data(), n);
   }
   gendisk_.driver = &disk_;
   bdev_.bd_disk = &gendisk_;
@@ -160,7 +160,7 @@ std::vector<uint8_t> World::file_bytes(uint64_t offset, uint64_t len) const {
     const uint64_t n = std::min<uint64_t>(len - i, bs - off);
     const int64_t d = fs_.lookup(pos / bs);
     if (d != SimFilesystem::kHole)
-      std::memcpy(out.data() + i, disk_.bytes().data() + static_cast<uint64_t>(d) * bs + off, n);
+      disk_.read(static_cast<uint64_t>(d) * bs + off, out.data() + i, n);
     i += n;
   }
   return out;
