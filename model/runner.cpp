@@ -99,6 +99,19 @@ RunResult run_scenario(const world::ScenarioSpec& spec, const RunOptions& option
   result.bios = kernel.bios_allocated;
   result.contexts = sched.contexts().size();
   result.final_i_size = world.inode().i_size;
+  {
+    uint64_t end = static_cast<uint64_t>(std::max<int64_t>(world.inode().i_size, spec.i_size));
+    for (const world::Task& t : spec.tasks)
+      for (const world::Operation& op : t.ops) {
+        uint64_t len = 0;
+        for (const world::IoVec& v : op.iov) len += v.len;
+        end = std::max(end, op.offset + len);
+      }
+    const uint64_t bs = spec.geometry.fs_block_size;
+    for (const world::Extent& e : spec.extents) end = std::max(end, (e.file_block + e.blocks) * bs);
+    end = (end + bs - 1) / bs * bs;
+    result.final_file = world.file_bytes(0, end);
+  }
   result.line_hits = kernel.line_hits;
   result.step_records = sched.steps();
 
