@@ -1,23 +1,37 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // diosim: the command line.
 //
-//   diosim run SCENARIO.json [--seed N] [--schedule TOKEN] [--trace OUT.json] [--quiet]
+//   diosim run SCENARIO.json [--seed N] [--schedule TOKEN] [--trace OUT.json] [--html OUT.html]
+//                            [--log] [--quiet]
+//   diosim replay SCENARIO.json --schedule TOKEN [--trace ..] [--html ..] [--log]
+//   diosim view TRACE.json -o OUT.html
 //
 // Exit codes: 0 no violation, 1 violation or failed expectation, 2 bad usage, bad scenario or
 // a schedule token that does not fit the run, 3 internal error.
 #include "model/expectations.hpp"
 #include "model/runner.hpp"
+#include "model/step_log.hpp"
 #include "sim/world/scenario.hpp"
+#include "viz/html_export.hpp"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 namespace {
 
 using namespace diosim;
+
+struct Outputs {
+  std::string trace_path, html_path;
+  bool log = false;
+  bool quiet = false;
+  bool wants_trace() const { return !trace_path.empty() || !html_path.empty() || log; }
+};
 
 const char* op_name(world::OpKind k) {
   switch (k) {
@@ -28,7 +42,7 @@ const char* op_name(world::OpKind k) {
   return "?";
 }
 
-void print_outcomes(const world::ScenarioSpec& spec, const model::RunResult& r) {
+void print_outcomes(const model::RunResult& r) {
   for (const world::OpOutcome& o : r.outcomes) {
     const world::Operation& op = *o.op;
     if (op.kind == world::OpKind::reap) {
@@ -41,17 +55,22 @@ void print_outcomes(const world::ScenarioSpec& spec, const model::RunResult& r) 
                 op.aio ? "aio " : "", op_name(op.kind), static_cast<unsigned long long>(op.offset),
                 static_cast<unsigned long long>(count), op.dsync ? " dsync" : "",
                 op.nowait ? " nowait" : "", model::describe_ret(o.ret).c_str());
-    if (o.submit_ret)
-      std::printf("  [submit %s]", model::describe_ret(*o.submit_ret).c_str());
-    if (op.expect.ret)
-      std::printf("  %s", *op.expect.ret == o.ret ? "(as expected)" : "(UNEXPECTED)");
+    if (o.submit_ret) std::printf("  [submit %s]", model::describe_ret(*o.submit_ret).c_str());
+    if (op.expect.ret) std::printf("  %s", *op.expect.ret == o.ret ? "(as expected)" : "(UNEXPECTED)");
     std::printf("\n");
   }
-  (void)spec;
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) std::fprintf(stderr, "diosim: cannot write %s\n", path.c_str());
+  return static_cast<bool>(out);
 }
 
 int cmd_run(const std::string& file, std::optional<uint64_t> seed, const std::string& schedule,
-            const std::string& trace_path, bool quiet) {
+            const Outputs& outputs) {
   world::ScenarioSpec spec;
   try {
     spec = world::load_scenario(file);
@@ -61,7 +80,7 @@ int cmd_run(const std::string& file, std::optional<uint64_t> seed, const std::st
   }
   model::RunOptions options;
   options.seed = seed;
-  options.trace = !trace_path.empty();
+  options.trace = outputs.wants_trace();
   if (!schedule.empty()) {
     std::string error;
     auto token = engine::ScheduleToken::parse(schedule, &error);
@@ -73,9 +92,10 @@ int cmd_run(const std::string& file, std::optional<uint64_t> seed, const std::st
   }
   const model::RunResult r = model::run_scenario(spec, options);
 
-  if (!quiet) {
+  if (outputs.log) std::fputs(model::format_step_log(r.trace_json).c_str(), stdout);
+  if (!outputs.quiet) {
     std::printf("scenario %s (%s)\n", spec.name.c_str(), file.c_str());
-    print_outcomes(spec, r);
+    print_outcomes(r);
   }
   for (const std::string& f : r.failed_expectations) std::printf("EXPECTATION FAILED %s\n", f.c_str());
   if (r.violation) {
@@ -85,20 +105,16 @@ int cmd_run(const std::string& file, std::optional<uint64_t> seed, const std::st
     if (v.step) std::printf(" (step %llu, %s)", static_cast<unsigned long long>(v.step),
                             r.violation_context.c_str());
     std::printf("\n  %s\n", v.message.c_str());
-    std::printf("  seed %llu, schedule %s\n  replay: diosim run %s --schedule %s\n",
+    std::printf("  seed %llu, schedule %s\n  replay: diosim replay %s --schedule %s\n",
                 static_cast<unsigned long long>(r.seed), r.schedule.c_str(), file.c_str(),
                 r.schedule.c_str());
   }
   if (r.divergence) std::fprintf(stderr, "diosim: replay divergence: %s\n", r.divergence->c_str());
   if (r.internal_error) std::fprintf(stderr, "diosim: %s\n", r.internal_error->c_str());
-  if (!trace_path.empty()) {
-    std::ofstream out(trace_path, std::ios::binary);
-    out << r.trace_json;
-    if (!out) {
-      std::fprintf(stderr, "diosim: cannot write trace %s\n", trace_path.c_str());
-      return 2;
-    }
-  }
+  if (!outputs.trace_path.empty() && !write_file(outputs.trace_path, r.trace_json)) return 2;
+  if (!outputs.html_path.empty() &&
+      !write_file(outputs.html_path, viz::render_html(r.trace_json)))
+    return 2;
   const int code = r.exit_code();
   std::printf("%s: %llu steps, %llu bios, %llu contexts, seed %llu, schedule %s\n",
               code == 0 ? "PASS" : code == 1 ? "FAIL" : "ERROR",
@@ -108,6 +124,31 @@ int cmd_run(const std::string& file, std::optional<uint64_t> seed, const std::st
   return code;
 }
 
+int cmd_view(const std::string& trace_path, const std::string& out_path) {
+  std::ifstream in(trace_path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "diosim: %s: cannot read\n", trace_path.c_str());
+    return 2;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("traceEvents")) {
+    std::fprintf(stderr, "diosim: %s: not a trace (expected a JSON object with traceEvents)\n",
+                 trace_path.c_str());
+    return 2;
+  }
+  return write_file(out_path, viz::render_html(text)) ? 0 : 2;
+}
+
+void add_outputs(CLI::App* cmd, Outputs& o) {
+  cmd->add_option("--trace", o.trace_path, "write a Chrome Trace Event JSON trace here");
+  cmd->add_option("--html", o.html_path, "write the self-contained HTML viewer with the trace here");
+  cmd->add_flag("--log", o.log, "print one line per step (the trace as text)");
+  cmd->add_flag("-q,--quiet", o.quiet, "print only the summary and findings");
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -115,15 +156,24 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("diosim ") + DIOSIM_VERSION);
   app.require_subcommand(1);
 
-  std::string file, schedule, trace_path;
+  std::string file, schedule, trace_in, html_out;
   uint64_t seed = 0;
-  bool quiet = false;
-  CLI::App* run = app.add_subcommand("run", "run a scenario file, check it, optionally trace it");
+  Outputs outputs;
+  CLI::App* run = app.add_subcommand("run", "run a scenario file and check it");
   run->add_option("scenario", file, "scenario JSON file")->required();
   CLI::Option* seed_opt = run->add_option("--seed", seed, "seed (default: the scenario's)");
   run->add_option("--schedule", schedule, "replay this schedule token");
-  run->add_option("--trace", trace_path, "write a Chrome Trace Event JSON trace here");
-  run->add_flag("-q,--quiet", quiet, "print only the summary and findings");
+  add_outputs(run, outputs);
+
+  CLI::App* replay = app.add_subcommand("replay", "replay one exact run from its schedule token");
+  replay->add_option("scenario", file, "scenario JSON file")->required();
+  replay->add_option("--schedule", schedule, "the token a run printed")->required();
+  CLI::Option* replay_seed = replay->add_option("--seed", seed, "seed of the recorded run");
+  add_outputs(replay, outputs);
+
+  CLI::App* view = app.add_subcommand("view", "wrap an existing trace into the HTML viewer");
+  view->add_option("trace", trace_in, "trace JSON written by --trace")->required();
+  view->add_option("-o,--output", html_out, "the HTML file to write")->required();
 
   try {
     app.parse(argc, argv);
@@ -134,7 +184,11 @@ int main(int argc, char** argv) {
   try {
     if (run->parsed())
       return cmd_run(file, seed_opt->count() ? std::optional<uint64_t>(seed) : std::nullopt,
-                     schedule, trace_path, quiet);
+                     schedule, outputs);
+    if (replay->parsed())
+      return cmd_run(file, replay_seed->count() ? std::optional<uint64_t>(seed) : std::nullopt,
+                     schedule, outputs);
+    if (view->parsed()) return cmd_view(trace_in, html_out);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "diosim: [internal error] %s\n", e.what());
     return 3;

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace diosim::engine {
@@ -76,7 +77,14 @@ std::string Tracer::to_json() const {
     out += head + ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":" +
            std::to_string(lane.sort_index) + "}}";
   }
+  // A flow whose end never came (its target context was cut short) is left out: Perfetto
+  // would draw it to nowhere.
+  std::vector<std::string> ended;
+  for (const TraceEvent& e : events_)
+    if (e.ph == 'f') ended.push_back(e.id);
+  std::sort(ended.begin(), ended.end());
   for (const TraceEvent& e : events_) {
+    if (e.ph == 's' && !std::binary_search(ended.begin(), ended.end(), e.id)) continue;
     sep();
     out += "{\"ph\":\"";
     out += e.ph;

@@ -130,6 +130,7 @@ void submit_bio(bio* b) {
     trace_bio('b', "bio", b);
     trace_bio('n', "Q", b);
   }
+  trace_flow_start(bio_name(b));
   task_struct* t = get_current();
   if (blk_plug* plug = t->plug) {
     // blk_add_rq_to_plug: a full plug is flushed before the new request joins it.

@@ -103,15 +103,48 @@ std::string page_name(const page* p) {
   return "page#" + std::to_string(p->id);
 }
 
+void Kernel::emit_step_slice(const char* name, const char* cat,
+                             std::initializer_list<engine::TraceArg> args) {
+  auto& e = emit('X', name, cat);
+  e.dur_ns = sched.step_cost_ns();
+  e.args.assign(args.begin(), args.end());
+  const uint32_t self = e.tid;
+  for (size_t i = 0; i < flow_in.size();) {
+    if (flow_in[i].first != self) {
+      ++i;
+      continue;
+    }
+    auto& f = emit('f', "flow", "flow");
+    f.id = flow_in[i].second;
+    flow_in.erase(flow_in.begin() + static_cast<long>(i));
+  }
+  if (!flow_out.empty()) {
+    auto& s = emit('s', "flow", "flow");
+    s.id = std::move(flow_out);
+    flow_out.clear();
+  }
+}
+
+void trace_flow_start(const std::string& id) {
+  Kernel& k = K();
+  if (k.tracer) k.flow_out = id;
+}
+
+void trace_flow_end(const std::string& id, engine::Context* to) {
+  Kernel& k = K();
+  if (k.tracer) k.flow_in.emplace_back(to->id, id);
+}
+
+void trace_flow(const std::string& id, engine::Context* to) {
+  trace_flow_start(id);
+  trace_flow_end(id, to);
+}
+
 void yield_point(engine::StepOp op, uint64_t object, const char* name, const char* cat,
                  std::initializer_list<engine::TraceArg> args) {
   Kernel& k = K();
   k.sched.begin_step(op, object);
-  if (k.tracer) {
-    auto& e = k.emit('X', name, cat);
-    e.dur_ns = k.sched.step_cost_ns();
-    e.args.assign(args.begin(), args.end());
-  }
+  if (k.tracer) k.emit_step_slice(name, cat, args);
   k.observe_objects();
   k.sched.reschedule();
 }

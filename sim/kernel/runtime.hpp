@@ -97,6 +97,14 @@ public:
   // --- tracing (call only when tracer != nullptr) ---
   engine::TraceEvent& emit(char ph, const char* name, const char* cat);
   void counter(const std::string& name, const char* series, int64_t value);
+  // The next step slice of the current context starts a flow (an arrow) with this id.
+  std::string flow_out;
+  // Flows that end at the next step slice of a context, by context id.
+  std::vector<std::pair<uint32_t, std::string>> flow_in;
+  // Emits the current step as a slice on the current lane, with its flows.
+  void emit_step_slice(const char* name, const char* cat,
+                       std::initializer_list<engine::TraceArg> args);
+
   // Diffs inspected slab objects against their previous view and traces what changed; also
   // runs each cache's consistency check (assert_dio_state).
   void observe_objects();
@@ -145,6 +153,12 @@ std::string page_name(const page* p);
 // lane with `args`, then lets the Chooser pick who runs next.
 void yield_point(engine::StepOp op, uint64_t object, const char* name, const char* cat,
                  std::initializer_list<engine::TraceArg> args = {});
+// Arrows for the viewer and Perfetto: the current step starts flow `id`, which ends at the next
+// step of context `to`. No-ops when tracing is off.
+void trace_flow(const std::string& id, engine::Context* to);
+// The two halves, for flows whose end is known later (a bio's completion context).
+void trace_flow_start(const std::string& id);
+void trace_flow_end(const std::string& id, engine::Context* to);
 // A traced state change inside the current step (an instant on the current lane).
 void trace_change(const char* name, const char* cat, std::initializer_list<engine::TraceArg> args);
 

@@ -23,6 +23,7 @@ int wake_up_process(task_struct* p) {
   if (woke) {
     p->__state = TASK_RUNNING;
     k.sched.wake(p->ctx);
+    trace_flow("wake@" + std::to_string(k.sched.step() + 1), p->ctx);
   }
   yield_point(engine::StepOp::wake, p->ctx->id, "wake_up_process", "sched",
               {arg("task", task_name(p)), arg("woken", woke ? 1 : 0)});
@@ -41,11 +42,7 @@ void blk_io_schedule() {
     return;
   }
   k.sched.begin_step(engine::StepOp::sleep, t->ctx->id);
-  if (k.tracer) {
-    auto& e = k.emit('X', "blk_io_schedule", "sched");
-    e.dur_ns = k.sched.step_cost_ns();
-    e.args.push_back(arg("slept", 1));
-  }
+  if (k.tracer) k.emit_step_slice("blk_io_schedule", "sched", {arg("slept", 1)});
   k.sched.block();
   trace_change("woken", "sched", {arg("task", task_name(t))});
 }

@@ -41,6 +41,8 @@ bool queue_work(workqueue_struct* wq, work_struct* work) {
                                [wq] { worker_loop(wq); });
   else
     k.sched.wake(wq->worker);
+  trace_flow("work#" + std::to_string(work->id) + "@" + std::to_string(k.sched.step() + 1),
+             wq->worker);
   yield_point(engine::StepOp::submit, work->id, "queue_work", "wq",
               {arg("wq", wq->name), arg("work", static_cast<int64_t>(work->id)),
                arg("worker", static_cast<int64_t>(wq->worker->id))});

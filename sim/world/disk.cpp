@@ -119,7 +119,9 @@ void SimDisk::complete(InFlight* f) {
     waiting_.pop_front();
     start(next);
   }
-  sched_.spawn(engine::ContextKind::irq, "irq " + kern::bio_name(b), [b] { kern::bio_endio(b); });
+  engine::Context* irq =
+      sched_.spawn(engine::ContextKind::irq, "irq " + kern::bio_name(b), [b] { kern::bio_endio(b); });
+  kern::trace_flow_end(kern::bio_name(b), irq);
 }
 
 } // namespace diosim::world

@@ -17,6 +17,7 @@ ssize_t World::direct_IO(Request& req) {
   const ssize_t ret = kern::__blockdev_direct_IO(iocb, &inode_, sb_.s_bdev, iter, fs_.get_block_fn(),
                                                  fs_.end_io_fn(), fs_.dio_flags());
   req.out->dio_returns.push_back(ret);
+  kern::K().sched.current()->src_line = 0; // back in the world: no fs/direct-io.c line
   if (ret < 0 && kern::iov_iter_rw(iter) == kern::WRITE) {
     const kern::loff_t to = offset + static_cast<kern::loff_t>(count);
     if (to > inode_.i_size) { // ext2_write_failed

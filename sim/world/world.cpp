@@ -144,10 +144,13 @@ void World::reap(std::vector<Request*>& outstanding) {
     if (all) break;
     // io_getevents: sleep until a completion wakes us.
     k.sched.begin_step(engine::StepOp::sleep, kern::get_current()->ctx->id);
-    if (k.tracer) kern::trace_change("io_getevents", "syscall", {arg("sleep", 1)});
+    if (k.tracer) k.emit_step_slice("io_getevents", "syscall", {arg("sleep", 1)});
     if (kern::get_current()->__state != kern::TASK_RUNNING) k.sched.block();
   }
   kern::__set_current_state(kern::TASK_RUNNING);
+  if (!outstanding.empty())
+    kern::yield_point(engine::StepOp::observe, 0, "io_getevents", "syscall",
+                      {arg("events", static_cast<int64_t>(outstanding.size()))});
   outstanding.clear();
 }
 
