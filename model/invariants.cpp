@@ -36,6 +36,10 @@ std::optional<engine::Violation> check_end_of_run(const kern::Kernel& k, const w
       return make("lock-balance", ctx.name + " ends holding " + std::to_string(t->locks_held) +
                                       " spin lock(s)");
   }
+  if (const auto off = w.first_stale_file_byte())
+    return make("stale-data", "file offset " + std::to_string(*off) + " below i_size " +
+                                  std::to_string(w.inode().i_size) +
+                                  " lies in a block whose disk sector was never written");
   for (const world::OpOutcome& o : w.outcomes()) {
     const std::string who = o.task + " op " + std::to_string(o.op_index);
     if (!o.finished) return make("op-finished", who + " never finished");

@@ -10,7 +10,10 @@
 //   I4 i_dio_count is back to zero;
 //   I5 no task holds a spin lock or the inode lock;
 //   I6 ki_complete was called exactly once iff __blockdev_direct_IO returned -EIOCBQUEUED;
-//   I7 every operation finished.
+//   I7 every operation finished;
+//   I8 no stale data: every byte below i_size in a mapped block was written (by the scenario's
+//      initial contents, a bio or writeback). A read bio that reaches an unwritten sector below
+//      i_size is reported when it completes.
 #pragma once
 
 #include "sim/engine/violation.hpp"

@@ -10,7 +10,13 @@ SimDisk::SimDisk(const ScenarioSpec& spec, engine::Scheduler& sched)
     : spec_(spec), sched_(sched),
       chunks_((spec.geometry.disk_blocks * spec.geometry.fs_block_size + kChunkBytes - 1) /
               kChunkBytes),
-      stale_(static_cast<uint8_t>(spec.disk.stale_byte)) {}
+      stale_(static_cast<uint8_t>(spec.disk.stale_byte)),
+      written_(chunks_.size() * kChunkBytes / 512, false) {}
+
+void SimDisk::mark_written(uint64_t pos, uint64_t len) {
+  for (uint64_t s = pos / 512; s < (pos + len + 511) / 512 && s < written_.size(); ++s)
+    written_[s] = true;
+}
 
 void SimDisk::read(uint64_t pos, uint8_t* dst, size_t len) const {
   while (len) {
@@ -33,6 +39,7 @@ void SimDisk::write(uint64_t pos, const uint8_t* src, size_t len) {
       std::memset(chunk.get(), stale_, kChunkBytes);
     }
     std::memcpy(chunk.get() + off, src, n);
+    mark_written(pos, n);
     pos += n, src += n, len -= n;
   }
 }
@@ -107,7 +114,11 @@ void SimDisk::complete(InFlight* f) {
         throw engine::InternalError("bio beyond the end of the disk: " + kern::bio_name(b));
       uint8_t* mem = kern::page_address(bv.bv_page) + bv.bv_offset;
       if (write) this->write(pos, mem, bv.bv_len);
-      else if (!bv.bv_page->is_zero_page) read(pos, mem, bv.bv_len);
+      else if (!bv.bv_page->is_zero_page) {
+        for (uint64_t s = pos / 512; s < (pos + bv.bv_len) / 512; ++s)
+          if (!written_[s] && on_unwritten_read) on_unwritten_read(s, b);
+        read(pos, mem, bv.bv_len);
+      }
       pos += bv.bv_len;
     }
   }

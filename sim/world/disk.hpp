@@ -13,6 +13,7 @@
 #include "sim/world/scenario.hpp"
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -28,6 +29,12 @@ public:
   void read(uint64_t pos, uint8_t* dst, size_t len) const;
   void write(uint64_t pos, const uint8_t* src, size_t len);
   uint64_t size_bytes() const { return chunks_.size() * kChunkBytes; }
+  // Stale-data tracking, per 512-byte sector: written by a bio, writeback, or the scenario's
+  // initial file contents (mark_written).
+  void mark_written(uint64_t pos, uint64_t len);
+  bool sector_written(uint64_t sector) const { return written_[sector]; }
+  // Called when a read bio completes over a sector nobody wrote: (sector, bio).
+  std::function<void(uint64_t, const kern::bio*)> on_unwritten_read;
   uint64_t bios_received() const { return received_; }
   uint64_t bios_completed() const { return completed_; }
 
@@ -50,6 +57,7 @@ private:
   static constexpr uint64_t kChunkBytes = 4096;
   std::vector<std::unique_ptr<uint8_t[]>> chunks_;
   uint8_t stale_;
+  std::vector<bool> written_; // by sector
   std::deque<InFlight> records_; // stable addresses for event args
   std::deque<InFlight*> waiting_;
   unsigned in_flight_ = 0;

@@ -26,6 +26,12 @@ int64_t SimFilesystem::lookup(uint64_t file_block) const {
   return file_block < map_.size() ? map_[file_block] : kHole;
 }
 
+int64_t SimFilesystem::reverse_lookup(uint64_t disk_block) const {
+  for (size_t i = 0; i < map_.size(); ++i)
+    if (map_[i] == static_cast<int64_t>(disk_block)) return static_cast<int64_t>(i);
+  return kHole;
+}
+
 int SimFilesystem::dio_flags() const {
   return spec_.fs.model == FsModel::ocfs2 ? 0 : kern::DIO_LOCKING | kern::DIO_SKIP_HOLES;
 }

@@ -30,6 +30,8 @@ public:
   static constexpr int64_t kHole = -1;
 
   int64_t lookup(uint64_t file_block) const;
+  // The file block mapped to `disk_block`, or kHole when none is.
+  int64_t reverse_lookup(uint64_t disk_block) const;
   // Allocates one block for a hole (the buffered write path); returns the disk block.
   int64_t allocate(uint64_t file_block);
   // ext2_truncate_blocks: frees every block at or beyond `size`'s block.

@@ -12,11 +12,13 @@ World::World(const ScenarioSpec& spec, engine::Scheduler& sched)
       cache_(spec, inode_, disk_, fs_) {
   const unsigned bs = spec.geometry.fs_block_size;
   for (const Extent& e : spec.extents) {
+    disk_.mark_written(e.disk_block * bs, e.blocks * bs); // the file's contents, stale or not
     if (!e.data) continue;
     const std::vector<uint8_t> bytes = e.data->expand();
     const size_t n = std::min<size_t>(bytes.size(), e.blocks * bs);
     disk_.write(e.disk_block * bs, bytes.data(), n);
   }
+  disk_.on_unwritten_read = [this](uint64_t sector, const kern::bio* b) { check_stale_read(sector, b); };
   gendisk_.driver = &disk_;
   bdev_.bd_disk = &gendisk_;
   bdev_.logical_block_size = spec.geometry.logical_block_size;
@@ -152,6 +154,33 @@ void World::reap(std::vector<Request*>& outstanding) {
     kern::yield_point(engine::StepOp::observe, 0, "io_getevents", "syscall",
                       {arg("events", static_cast<int64_t>(outstanding.size()))});
   outstanding.clear();
+}
+
+// A read that reaches a never-written sector inside i_size exposes stale data: the
+// allocation became visible before the data did.
+void World::check_stale_read(uint64_t sector, const kern::bio* b) {
+  const uint64_t bs = spec_.geometry.fs_block_size;
+  const uint64_t pos = sector * 512;
+  const int64_t fblock = fs_.reverse_lookup(pos / bs);
+  if (fblock == SimFilesystem::kHole) return; // not this file's block (never returned)
+  const uint64_t file_off = static_cast<uint64_t>(fblock) * bs + pos % bs;
+  if (file_off >= static_cast<uint64_t>(inode_.i_size)) return;
+  kern::violation("stale-data", kern::bio_name(b) + " reads sector " + std::to_string(sector) +
+                                    " (file offset " + std::to_string(file_off) +
+                                    ") that was never written, below i_size " +
+                                    std::to_string(inode_.i_size));
+}
+
+std::optional<uint64_t> World::first_stale_file_byte() const {
+  const uint64_t bs = spec_.geometry.fs_block_size;
+  const uint64_t size = static_cast<uint64_t>(inode_.i_size);
+  for (uint64_t off = 0; off < size; off += 512) {
+    const int64_t d = fs_.lookup(off / bs);
+    if (d == SimFilesystem::kHole) continue;
+    const uint64_t sector = (static_cast<uint64_t>(d) * bs + off % bs) / 512;
+    if (!disk_.sector_written(sector)) return off;
+  }
+  return std::nullopt;
 }
 
 std::vector<uint8_t> World::file_bytes(uint64_t offset, uint64_t len) const {

@@ -54,6 +54,8 @@ public:
   // File contents through the block map (holes read as zero), as on disk now.
   std::vector<uint8_t> file_bytes(uint64_t offset, uint64_t len) const;
   const kern::inode& inode() const { return inode_; }
+  // The first file offset below i_size whose disk sector was never written, if any.
+  std::optional<uint64_t> first_stale_file_byte() const;
   const SimDisk& disk() const { return disk_; }
   const SimFilesystem& fs() const { return fs_; }
   const PageCache& cache() const { return cache_; }
@@ -75,6 +77,7 @@ private:
   void reap(std::vector<Request*>& outstanding);
   void finish(Request& req, int64_t ret);
   static void aio_complete_rw(kern::kiocb* iocb, long res);
+  void check_stale_read(uint64_t sector, const kern::bio* b);
 
   // syscalls.cpp
   ssize_t read_iter(Request& req);
