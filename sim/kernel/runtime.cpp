@@ -84,8 +84,8 @@ void Kernel::observe_objects() {
       const std::string oname = cache->name + "#" + std::to_string(obj.ordinal);
       for (int i = 0; i < now.count; ++i) {
         const bool known = i < obj.last_view.count;
-        // The first view reports only fields that are not zero (the memset state).
-        if (known ? obj.last_view.values[i] == now.values[i] : now.values[i] == 0) continue;
+        // The first view reports every field (a full snapshot); later ones what changed.
+        if (known && obj.last_view.values[i] == now.values[i]) continue;
         auto& e = emit('i', "dio_state", "dio");
         e.args.push_back(arg("dio", oname));
         e.args.push_back(arg("field", now.names[i]));
