@@ -6,6 +6,7 @@
 //   - executions per second of a scenario with tracing off (default: aligned-write);
 //   - ns per scheduling step, and its ratio to the bare switch.
 #include "model/runner.hpp"
+#include "sim/engine/scheduler.hpp"
 #include "sim/world/scenario.hpp"
 
 #include <boost/context/fiber.hpp>
@@ -38,6 +39,24 @@ double fiber_round_trip_ns() {
   return std::chrono::duration<double, std::nano>(t1 - t0).count() / kSwitches;
 }
 
+// One scheduling step of the bare engine: two task contexts yielding, a seeded random choice
+// at every step (about half of them switch contexts).
+double engine_step_ns() {
+  using namespace diosim::engine;
+  constexpr int kSteps = 1'000'000;
+  RandomChooser chooser(1);
+  Scheduler::Config cfg;
+  Scheduler s(cfg, chooser, nullptr);
+  for (int t = 0; t < 2; ++t)
+    s.spawn(ContextKind::task, "t", [&s] {
+      for (int i = 0; i < kSteps / 2; ++i) s.yield(StepOp::observe, 0);
+    });
+  const auto t0 = Clock::now();
+  s.run();
+  const auto t1 = Clock::now();
+  return std::chrono::duration<double, std::nano>(t1 - t0).count() / kSteps;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -45,10 +64,11 @@ int main(int argc, char** argv) {
   const int rounds = 7;
   const diosim::world::ScenarioSpec spec = diosim::world::load_scenario(path);
 
-  std::vector<double> switch_ns, exec_per_s, step_ns;
+  std::vector<double> switch_ns, exec_per_s, step_ns, engine_ns;
   uint64_t steps = 0;
   for (int r = 0; r < rounds; ++r) {
     switch_ns.push_back(fiber_round_trip_ns());
+    engine_ns.push_back(engine_step_ns());
     int runs = 0;
     uint64_t total_steps = 0;
     const auto t0 = Clock::now();
@@ -74,6 +94,8 @@ int main(int argc, char** argv) {
   std::printf("scenario            %s (%llu steps per execution)\n", spec.name.c_str(),
               static_cast<unsigned long long>(steps));
   std::printf("fiber round trip    %.1f ns (median of %d)\n", sw, rounds);
+  std::printf("engine step         %.1f ns, %.1fx a fiber round trip (2 contexts, random choice)\n",
+              median(engine_ns), median(engine_ns) / sw);
   std::printf("executions/s        %.0f (median of %d, tracing off)\n", median(exec_per_s), rounds);
   std::printf("ns per step         %.1f, %.1fx a fiber round trip (whole execution incl. set-up)\n",
               st, st / sw);

@@ -58,7 +58,7 @@ bio* bio_alloc(block_device* bdev, unsigned short nr_vecs, blk_opf_t opf, gfp_t 
   ++k.bios_allocated;
   bio* out = k.bios.back().get();
   if (k.tracer) {
-    trace_change("bio_alloc", "bio",
+    DIOSIM_TRACE_CHANGE("bio_alloc", "bio",
                  {arg("bio", bio_name(out)), arg("nr_vecs", nr_vecs), arg("rwbs", bio_rwbs(out))});
     k.counter("bios", "allocated", static_cast<int64_t>(k.bios_allocated - k.bios_freed));
   }
@@ -73,7 +73,7 @@ int bio_add_page(bio* b, page* pg, unsigned len, unsigned offset) {
     if (bv.bv_page == pg && bv.bv_offset + bv.bv_len == offset) {
       bv.bv_len += len;
       b->bi_iter.bi_size += len;
-      trace_change("bio_add_page", "bio",
+      DIOSIM_TRACE_CHANGE("bio_add_page", "bio",
                    {arg("bio", bio_name(b)), arg("page", page_name(pg)), arg("merged", 1),
                     arg("len", len), arg("bi_size", b->bi_iter.bi_size)});
       return static_cast<int>(len);
@@ -83,7 +83,7 @@ int bio_add_page(bio* b, page* pg, unsigned len, unsigned offset) {
   b->bi_io_vec.push_back({pg, len, offset});
   b->bi_vcnt++;
   b->bi_iter.bi_size += len;
-  trace_change("bio_add_page", "bio",
+  DIOSIM_TRACE_CHANGE("bio_add_page", "bio",
                {arg("bio", bio_name(b)), arg("page", page_name(pg)), arg("offset", offset),
                 arg("len", len), arg("bi_vcnt", b->bi_vcnt), arg("bi_size", b->bi_iter.bi_size)});
   return static_cast<int>(len);
@@ -97,7 +97,7 @@ void bio_put(bio* b) {
   ++k.bios_freed;
   if (k.tracer) {
     trace_bio('e', "bio", b);
-    trace_change("bio_put", "bio", {arg("bio", bio_name(b))});
+    DIOSIM_TRACE_CHANGE("bio_put", "bio", {arg("bio", bio_name(b))});
     k.counter("bios", "allocated", static_cast<int64_t>(k.bios_allocated - k.bios_freed));
   }
 }
@@ -110,7 +110,7 @@ static void dispatch(bio* b) {
 void blk_flush_plug(blk_plug* plug, bool from_schedule) {
   if (!plug->head) return;
   if (K().tracer)
-    trace_change("U", "bio",
+    DIOSIM_TRACE_CHANGE("U", "bio",
                  {arg("nr_bios", plug->rq_count), arg("from_schedule", from_schedule ? 1 : 0)});
   bio* b = plug->head;
   plug->head = plug->tail = nullptr;
@@ -142,17 +142,15 @@ void submit_bio(bio* b) {
   } else {
     dispatch(b);
   }
-  yield_point(engine::StepOp::submit, b->id, "submit_bio", "bio",
-              {arg("bio", bio_name(b)), arg("rwbs", bio_rwbs(b)),
+  yield_point(engine::StepOp::submit, b->id, "submit_bio", "bio", [&] { return ::kern::TraceArgs{arg("bio", bio_name(b)), arg("rwbs", bio_rwbs(b)),
                arg("sector", static_cast<int64_t>(b->bi_iter.bi_sector)),
                arg("nr_sectors", static_cast<int64_t>(b->bi_iter.bi_size >> 9)),
-               arg("plugged", t->plug ? 1 : 0)});
+               arg("plugged", t->plug ? 1 : 0)}; });
 }
 
 void bio_endio(bio* b) {
   if (b->freed) violation("bio-use-after-free", "bio_endio of freed " + bio_name(b));
-  yield_point(engine::StepOp::hook, b->id, "bio_endio", "bio",
-              {arg("bio", bio_name(b)), arg("status", b->bi_status)});
+  yield_point(engine::StepOp::hook, b->id, "bio_endio", "bio", [&] { return ::kern::TraceArgs{arg("bio", bio_name(b)), arg("status", b->bi_status)}; });
   b->bi_end_io(b);
 }
 
@@ -181,7 +179,7 @@ void blk_start_plug(blk_plug* plug) {
   *plug = blk_plug{};
   task_struct* t = get_current();
   if (!t->plug) t->plug = plug;
-  trace_change("blk_start_plug", "bio", {});
+  DIOSIM_TRACE_CHANGE("blk_start_plug", "bio", {});
 }
 
 void blk_finish_plug(blk_plug* plug) {

@@ -23,7 +23,7 @@ page* alloc_sim_page(uint8_t fill, int baseline) {
 static void trace_ref(const char* what, const page* p, int before) {
   Kernel& k = K();
   if (!k.tracer) return;
-  trace_change(what, "page",
+  DIOSIM_TRACE_CHANGE(what, "page",
                {arg("page", page_name(p)), arg("ref.before", before), arg("ref.after", p->_refcount)});
   k.counter(page_name(p), "ref", p->_refcount);
 }
@@ -44,7 +44,7 @@ void put_page(page* p) {
 void set_page_dirty_lock(page* p) {
   if (p->dirty) return;
   p->dirty = true;
-  trace_change("set_page_dirty", "page", {arg("page", page_name(p))});
+  DIOSIM_TRACE_CHANGE("set_page_dirty", "page", {arg("page", page_name(p))});
 }
 
 void zero_user(page* p, unsigned start, unsigned size) {
@@ -53,20 +53,19 @@ void zero_user(page* p, unsigned start, unsigned size) {
     violation("zero_user-out-of-page", "zero_user(" + page_name(p) + ", " + std::to_string(start) +
                                            ", " + std::to_string(size) + ") crosses the page end");
   std::memset(p->data.get() + start, 0, size);
-  trace_change("zero_user", "page",
+  DIOSIM_TRACE_CHANGE("zero_user", "page",
                {arg("page", page_name(p)), arg("offset", start), arg("len", size)});
 }
 
 long get_user_pages_fast(uint64_t start, int nr_pages, bool write, page** pages) {
   task_struct* t = get_current();
   might_sleep("get_user_pages_fast");
-  yield_point(engine::StepOp::hook, start, "get_user_pages_fast", "page",
-              {arg("addr", static_cast<int64_t>(start)), arg("nr_pages", nr_pages)});
+  yield_point(engine::StepOp::hook, start, "get_user_pages_fast", "page", [&] { return ::kern::TraceArgs{arg("addr", static_cast<int64_t>(start)), arg("nr_pages", nr_pages)}; });
   int got = 0;
   for (; got < nr_pages; ++got) {
     page* p = t->mm ? t->mm->lookup(start + static_cast<uint64_t>(got) * PAGE_SIZE, write) : nullptr;
     if (!p) {
-      trace_change("page_fault", "page",
+      DIOSIM_TRACE_CHANGE("page_fault", "page",
                    {arg("addr", static_cast<int64_t>(start + static_cast<uint64_t>(got) * PAGE_SIZE))});
       break;
     }

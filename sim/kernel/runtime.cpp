@@ -103,11 +103,10 @@ std::string page_name(const page* p) {
   return "page#" + std::to_string(p->id);
 }
 
-void Kernel::emit_step_slice(const char* name, const char* cat,
-                             std::initializer_list<engine::TraceArg> args) {
+void Kernel::emit_step_slice(const char* name, const char* cat, TraceArgs args) {
   auto& e = emit('X', name, cat);
   e.dur_ns = sched.step_cost_ns();
-  e.args.assign(args.begin(), args.end());
+  e.args = std::move(args);
   const uint32_t self = e.tid;
   for (size_t i = 0; i < flow_in.size();) {
     if (flow_in[i].first != self) {
@@ -140,20 +139,15 @@ void trace_flow(const std::string& id, engine::Context* to) {
   trace_flow_end(id, to);
 }
 
-void yield_point(engine::StepOp op, uint64_t object, const char* name, const char* cat,
-                 std::initializer_list<engine::TraceArg> args) {
-  Kernel& k = K();
-  k.sched.begin_step(op, object);
-  if (k.tracer) k.emit_step_slice(name, cat, args);
-  k.observe_objects();
-  k.sched.reschedule();
+void yield_point(engine::StepOp op, uint64_t object, const char* name, const char* cat) {
+  yield_point(op, object, name, cat, [] { return TraceArgs{}; });
 }
 
-void trace_change(const char* name, const char* cat, std::initializer_list<engine::TraceArg> args) {
+void trace_change(const char* name, const char* cat, TraceArgs args) {
   Kernel& k = K();
   if (!k.tracer) return;
   auto& e = k.emit('i', name, cat);
-  e.args.assign(args.begin(), args.end());
+  e.args = std::move(args);
 }
 
 void violation(const char* invariant, const std::string& message) {

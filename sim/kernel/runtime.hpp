@@ -37,6 +37,8 @@ struct Tunables {
 constexpr unsigned kDioPagesMax = 256;   // struct dio's pages[] capacity
 constexpr int kReferenceLines = 1317;    // lines in fs/direct-io.c at the reference revision
 
+using TraceArgs = std::vector<engine::TraceArg>;
+
 struct page;
 struct bio;
 struct task_struct;
@@ -102,8 +104,7 @@ public:
   // Flows that end at the next step slice of a context, by context id.
   std::vector<std::pair<uint32_t, std::string>> flow_in;
   // Emits the current step as a slice on the current lane, with its flows.
-  void emit_step_slice(const char* name, const char* cat,
-                       std::initializer_list<engine::TraceArg> args);
+  void emit_step_slice(const char* name, const char* cat, TraceArgs args);
 
   // Diffs inspected slab objects against their previous view and traces what changed; also
   // runs each cache's consistency check (assert_dio_state).
@@ -150,17 +151,27 @@ inline engine::TraceArg arg(const char* key, const char* v) { return {key, std::
 std::string page_name(const page* p);
 
 // A yield point: records the step, traces it as a slice named `name` on the current context's
-// lane with `args`, then lets the Chooser pick who runs next.
+// lane with the args `make_args()` returns (called only when tracing, so a step with tracing off
+// builds no strings), then lets the Chooser pick who runs next.
+void yield_point(engine::StepOp op, uint64_t object, const char* name, const char* cat);
+template <typename MakeArgs>
 void yield_point(engine::StepOp op, uint64_t object, const char* name, const char* cat,
-                 std::initializer_list<engine::TraceArg> args = {});
+                 MakeArgs&& make_args) {
+  Kernel& k = K();
+  k.sched.begin_step(op, object);
+  if (k.tracer) k.emit_step_slice(name, cat, make_args());
+  k.observe_objects();
+  k.sched.reschedule();
+}
 // Arrows for the viewer and Perfetto: the current step starts flow `id`, which ends at the next
 // step of context `to`. No-ops when tracing is off.
 void trace_flow(const std::string& id, engine::Context* to);
 // The two halves, for flows whose end is known later (a bio's completion context).
 void trace_flow_start(const std::string& id);
 void trace_flow_end(const std::string& id, engine::Context* to);
-// A traced state change inside the current step (an instant on the current lane).
-void trace_change(const char* name, const char* cat, std::initializer_list<engine::TraceArg> args);
+// A traced state change inside the current step (an instant on the current lane). Call it
+// through DIOSIM_TRACE_CHANGE, which builds the args only when tracing is on.
+void trace_change(const char* name, const char* cat, TraceArgs args);
 
 // Reports a finding at the current line and stops the run.
 [[noreturn]] void violation(const char* invariant, const std::string& message);
@@ -171,6 +182,10 @@ void might_sleep(const char* what);
 } // namespace kern
 
 #define AT(line) ::kern::at_line(line)
+#define DIOSIM_TRACE_CHANGE(name, cat, ...)                                                        \
+  do {                                                                                             \
+    if (::kern::K().tracer) ::kern::trace_change(name, cat, ::kern::TraceArgs __VA_ARGS__);        \
+  } while (0)
 #define BUG_ON(cond)                                                                               \
   do {                                                                                             \
     if (unlikely(cond)) ::kern::violation("BUG_ON", "BUG_ON(" #cond ") fired");                    \

@@ -13,7 +13,7 @@ void __set_current_state(long state) {
   task_struct* t = get_current();
   const long before = t->__state;
   t->__state = state;
-  trace_change("set_current_state", "sched",
+  DIOSIM_TRACE_CHANGE("set_current_state", "sched",
                {arg("task", task_name(t)), arg("state.before", before), arg("state.after", state)});
 }
 
@@ -25,8 +25,7 @@ int wake_up_process(task_struct* p) {
     k.sched.wake(p->ctx);
     trace_flow("wake@" + std::to_string(k.sched.step() + 1), p->ctx);
   }
-  yield_point(engine::StepOp::wake, p->ctx->id, "wake_up_process", "sched",
-              {arg("task", task_name(p)), arg("woken", woke ? 1 : 0)});
+  yield_point(engine::StepOp::wake, p->ctx->id, "wake_up_process", "sched", [&] { return ::kern::TraceArgs{arg("task", task_name(p)), arg("woken", woke ? 1 : 0)}; });
   return woke ? 1 : 0;
 }
 
@@ -37,14 +36,13 @@ void blk_io_schedule() {
   if (t->plug) blk_flush_plug(t->plug, true); // sched_submit_work
   if (t->__state == TASK_RUNNING) {
     // A wake-up already came between set_current_state and here: schedule() returns at once.
-    yield_point(engine::StepOp::observe, t->ctx->id, "blk_io_schedule", "sched",
-                {arg("slept", 0)});
+    yield_point(engine::StepOp::observe, t->ctx->id, "blk_io_schedule", "sched", [&] { return ::kern::TraceArgs{arg("slept", 0)}; });
     return;
   }
   k.sched.begin_step(engine::StepOp::sleep, t->ctx->id);
   if (k.tracer) k.emit_step_slice("blk_io_schedule", "sched", {arg("slept", 1)});
   k.sched.block();
-  trace_change("woken", "sched", {arg("task", task_name(t))});
+  DIOSIM_TRACE_CHANGE("woken", "sched", {arg("task", task_name(t))});
 }
 
 } // namespace kern

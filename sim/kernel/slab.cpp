@@ -28,7 +28,7 @@ void* kmem_cache_alloc(kmem_cache* cache, gfp_t gfp) {
   kmem_cache::Object& o = cache->objects.back();
   void* p = object_address(cache, o);
   std::memset(p, 0x5a, cache->size);
-  trace_change("kmem_cache_alloc", "dio",
+  DIOSIM_TRACE_CHANGE("kmem_cache_alloc", "dio",
                {arg("dio", cache->name + "#" + std::to_string(o.ordinal))});
   return p;
 }
@@ -76,7 +76,7 @@ void kmem_cache_free(kmem_cache* cache, void* obj) {
   if (!o->live) violation("double-free", "kmem_cache_free of " + name + ", already freed");
   o->live = false;
   ++cache->frees;
-  yield_point(engine::StepOp::free, o->ordinal, "kmem_cache_free", "dio", {arg("dio", name)});
+  yield_point(engine::StepOp::free, o->ordinal, "kmem_cache_free", "dio", [&] { return ::kern::TraceArgs{arg("dio", name)}; });
 }
 
 } // namespace kern

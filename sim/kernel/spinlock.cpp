@@ -30,7 +30,7 @@ void spin_lock(spinlock_t* lock) {
   engine::Context* self = k.sched.current();
   if (lock->owner == self)
     violation("recursive-spinlock", "spin_lock of " + lock_name(lock) + " already held by " + self->name);
-  yield_point(engine::StepOp::acquire, lock->id, "spin_lock", "sched", {arg("lock", lock_name(lock))});
+  yield_point(engine::StepOp::acquire, lock->id, "spin_lock", "sched", [&] { return ::kern::TraceArgs{arg("lock", lock_name(lock))}; });
   while (lock->owner) {
     k.lock_waiters.emplace_back(lock->id, self);
     k.sched.begin_step(engine::StepOp::sleep, lock->id);
@@ -49,7 +49,7 @@ void spin_unlock(spinlock_t* lock) {
   lock->owner = nullptr;
   get_current()->locks_held--;
   k.wake_lock_waiters(lock->id);
-  yield_point(engine::StepOp::release, lock->id, "spin_unlock", "sched", {arg("lock", lock_name(lock))});
+  yield_point(engine::StepOp::release, lock->id, "spin_unlock", "sched", [&] { return ::kern::TraceArgs{arg("lock", lock_name(lock))}; });
 }
 
 void spin_lock_irqsave(spinlock_t* lock, unsigned long& flags) {

@@ -96,11 +96,10 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
   ++get_block_calls_;
   kern::might_sleep("get_block");
   const uint64_t maxblocks = bh->b_size >> blkbits_;
-  kern::yield_point(engine::StepOp::hook, iblock, "get_block", "fs",
-                    {arg("iblock", static_cast<int64_t>(iblock)), arg("create", create),
-                     arg("maxblocks", static_cast<int64_t>(maxblocks))});
+  kern::yield_point(engine::StepOp::hook, iblock, "get_block", "fs", [&] { return ::kern::TraceArgs{arg("iblock", static_cast<int64_t>(iblock)), arg("create", create),
+                     arg("maxblocks", static_cast<int64_t>(maxblocks))}; });
   if (spec_.fs.error_at_block && *spec_.fs.error_at_block == iblock) {
-    kern::trace_change("get_block_result", "fs", {arg("ret", spec_.fs.error_errno)});
+    DIOSIM_TRACE_CHANGE("get_block_result", "fs", {arg("ret", spec_.fs.error_errno)});
     return spec_.fs.error_errno;
   }
   uint64_t limit = maxblocks;
@@ -121,13 +120,13 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
     while (want < limit && want <= btb && lookup(iblock + want) == kHole) ++want;
     const int64_t start = allocate_run(iblock, want, &count);
     if (start < 0) {
-      kern::trace_change("get_block_result", "fs", {arg("ret", start)});
+      DIOSIM_TRACE_CHANGE("get_block_result", "fs", {arg("ret", start)});
       return static_cast<int>(start);
     }
     first = start;
     is_new = true;
   } else {
-    kern::trace_change("get_block_result", "fs", {arg("ret", 0), arg("mapped", 0)});
+    DIOSIM_TRACE_CHANGE("get_block_result", "fs", {arg("ret", 0), arg("mapped", 0)});
     return 0; // a hole: bh stays unmapped
   }
   kern::set_buffer_mapped(bh);
@@ -138,7 +137,7 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
   bh->b_blocknr = static_cast<kern::sector_t>(first);
   bh->b_size = count << blkbits_;
   bh->b_bdev = inode->i_sb->s_bdev;
-  kern::trace_change("get_block_result", "fs",
+  DIOSIM_TRACE_CHANGE("get_block_result", "fs",
                      {arg("ret", 0), arg("mapped", 1), arg("blocknr", first),
                       arg("blocks", static_cast<int64_t>(count)), arg("new", is_new ? 1 : 0),
                       arg("boundary", count > btb ? 1 : 0)});
@@ -147,8 +146,7 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
 
 int SimFilesystem::end_io(kern::kiocb* iocb, kern::loff_t offset, ssize_t size, void* priv) {
   ++end_io_calls_;
-  kern::yield_point(engine::StepOp::hook, 0, "end_io", "fs",
-                    {arg("offset", offset), arg("size", static_cast<int64_t>(size))});
+  kern::yield_point(engine::StepOp::hook, 0, "end_io", "fs", [&] { return ::kern::TraceArgs{arg("offset", offset), arg("size", static_cast<int64_t>(size))}; });
   if (spec_.fs.set_private && priv != &private_token_)
     kern::violation("end_io-private", "end_io received a private pointer get_block did not set");
   return spec_.fs.end_io_error;

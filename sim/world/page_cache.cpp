@@ -61,7 +61,7 @@ void PageCache::write_back(uint64_t index, Entry& e) {
   }
   e.dirty = false;
   ++writebacks_;
-  kern::trace_change("writeback", "fs", {arg("index", static_cast<int64_t>(index))});
+  DIOSIM_TRACE_CHANGE("writeback", "fs", {arg("index", static_cast<int64_t>(index))});
 }
 
 int PageCache::write_and_wait_range(kern::address_space*, kern::loff_t start, kern::loff_t end) {
@@ -84,7 +84,7 @@ int PageCache::invalidate_range(kern::address_space*, kern::pgoff_t start, kern:
     it = pages_.erase(it);
   }
   sync_nrpages();
-  kern::trace_change("invalidate_result", "fs", {arg("ret", ret)});
+  DIOSIM_TRACE_CHANGE("invalidate_result", "fs", {arg("ret", ret)});
   return ret;
 }
 
@@ -106,7 +106,7 @@ void PageCache::truncate(kern::loff_t size) {
 int PageCache::fsync_range(kern::kiocb* iocb, kern::loff_t start, kern::loff_t end) {
   write_and_wait_range(iocb->ki_filp->f_mapping, start, end);
   ++flushes_;
-  kern::trace_change("flush", "fs", {arg("start", start), arg("end", end)});
+  DIOSIM_TRACE_CHANGE("flush", "fs", {arg("start", start), arg("end", end)});
   return 0;
 }
 
@@ -124,7 +124,7 @@ size_t PageCache::buffered_read(UserMemory& mem, uint64_t user_addr, kern::loff_
     done += copied;
     if (copied < n) break;
   }
-  if (done) kern::trace_change("buffered_read", "fs", {arg("pos", pos), arg("bytes", static_cast<int64_t>(done))});
+  if (done) DIOSIM_TRACE_CHANGE("buffered_read", "fs", {arg("pos", pos), arg("bytes", static_cast<int64_t>(done))});
   return done;
 }
 
@@ -150,7 +150,7 @@ size_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff
     done += copied;
     if (copied < n) break;
   }
-  if (done) kern::trace_change("buffered_write", "fs", {arg("pos", pos), arg("bytes", static_cast<int64_t>(done))});
+  if (done) DIOSIM_TRACE_CHANGE("buffered_write", "fs", {arg("pos", pos), arg("bytes", static_cast<int64_t>(done))});
   return done;
 }
 

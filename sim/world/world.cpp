@@ -95,9 +95,8 @@ World::Request& World::submit(const Operation& op, OpOutcome& out) {
   if (op.dsync) req.iocb.ki_flags |= kern::IOCB_DSYNC;
   req.iocb.private_ = &req;
   if (op.aio) req.iocb.ki_complete = &World::aio_complete_rw;
-  kern::yield_point(engine::StepOp::hook, 0, write ? "sys_pwrite" : "sys_pread", "syscall",
-                    {arg("offset", static_cast<int64_t>(op.offset)),
-                     arg("count", static_cast<int64_t>(count)), arg("aio", op.aio ? 1 : 0)});
+  kern::yield_point(engine::StepOp::hook, 0, write ? "sys_pwrite" : "sys_pread", "syscall", [&] { return ::kern::TraceArgs{arg("offset", static_cast<int64_t>(op.offset)),
+                     arg("count", static_cast<int64_t>(count)), arg("aio", op.aio ? 1 : 0)}; });
   ssize_t ret;
   if (op.nowait && !fs_.supports_nowait()) {
     ret = -EOPNOTSUPP; // kiocb_set_rw_flags: the file lacks FMODE_NOWAIT
@@ -122,7 +121,7 @@ void World::finish(Request& req, int64_t ret) {
     const std::vector<uint8_t> bytes = mem_.snapshot(v.iov_base, v.iov_len);
     out.data.insert(out.data.end(), bytes.begin(), bytes.end());
   }
-  kern::trace_change("op_done", "syscall",
+  DIOSIM_TRACE_CHANGE("op_done", "syscall",
                      {arg("task", out.task), arg("op", static_cast<int64_t>(out.op_index)),
                       arg("ret", ret)});
 }
@@ -151,8 +150,7 @@ void World::reap(std::vector<Request*>& outstanding) {
   }
   kern::__set_current_state(kern::TASK_RUNNING);
   if (!outstanding.empty())
-    kern::yield_point(engine::StepOp::observe, 0, "io_getevents", "syscall",
-                      {arg("events", static_cast<int64_t>(outstanding.size()))});
+    kern::yield_point(engine::StepOp::observe, 0, "io_getevents", "syscall", [&] { return ::kern::TraceArgs{arg("events", static_cast<int64_t>(outstanding.size()))}; });
   outstanding.clear();
 }
 
