@@ -20,11 +20,7 @@ constexpr size_t kShippedCoveredLines = 423;
 
 TEST_CASE("shipped scenarios keep their fs/direct-io.c line coverage") {
   model::LineHits hits{};
-  std::vector<std::string> files;
-  for (const auto& e : std::filesystem::directory_iterator(DIOSIM_SCENARIO_DIR))
-    if (e.path().extension() == ".json" && e.path().filename() != "schema.json")
-      files.push_back(e.path().string());
-  for (const std::string& f : files) {
+  for (const std::string& f : world::list_scenario_files(DIOSIM_SCENARIO_DIR)) {
     const model::RunResult r = model::run_scenario(world::load_scenario(f), model::RunOptions{});
     for (size_t i = 0; i < hits.size(); ++i) hits[i] += r.line_hits[i];
   }

@@ -14,16 +14,13 @@ using namespace diosim;
 
 namespace {
 std::vector<std::string> shipped_scenarios() {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(DIOSIM_SCENARIO_DIR))
-    if (e.path().extension() == ".json" && e.path().filename() != "schema.json")
-      out.push_back(e.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
+  return world::list_scenario_files(DIOSIM_SCENARIO_DIR);
 }
 } // namespace
 
-TEST_CASE("at least 16 scenarios ship") { CHECK(shipped_scenarios().size() >= 16); }
+TEST_CASE("at least 16 scenarios ship") {
+  CHECK(shipped_scenarios().size() >= 16);
+}
 
 TEST_CASE("shipped scenarios: deterministic traces and exact replay") {
   for (const std::string& path : shipped_scenarios()) {

@@ -22,24 +22,21 @@ using ojson = nlohmann::ordered_json;
 namespace {
 
 std::vector<std::string> scenario_files() {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(DIOSIM_SCENARIO_DIR))
-    if (e.path().extension() == ".json" && e.path().filename() != "schema.json")
-      out.push_back(e.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
+  return world::list_scenario_files(DIOSIM_SCENARIO_DIR);
 }
 
 void check_trace(const std::string& text) {
   // The raw text: object form, displayTimeUnit first, no raw control characters in strings.
   REQUIRE(text.rfind("{\"displayTimeUnit\":\"ns\"", 0) == 0);
-  for (char c : text) CHECK_FALSE((static_cast<unsigned char>(c) < 0x20 && c != '\n'));
+  for (char c : text)
+    CHECK_FALSE((static_cast<unsigned char>(c) < 0x20 && c != '\n'));
   const ojson t = ojson::parse(text);
   auto it = t.begin();
   CHECK(it.key() == "displayTimeUnit");
   CHECK((++it).key() == "otherData");
   const ojson& other = t["otherData"];
-  for (const char* k : {"tool", "version", "format_version", "scenario", "seed", "schedule", "outcome"})
+  for (const char* k :
+       {"tool", "version", "format_version", "scenario", "seed", "schedule", "outcome"})
     CHECK_MESSAGE(other.contains(k), k);
   CHECK(other["format_version"] == 1);
 
@@ -50,7 +47,8 @@ void check_trace(const std::string& text) {
   const std::regex src_re("^fs/direct-io\\.c:[0-9]+$");
   for (const ojson& e : t["traceEvents"]) {
     REQUIRE(e.is_object());
-    for (auto f = e.begin(); f != e.end(); ++f) CHECK_FALSE(f.value().is_array());
+    for (auto f = e.begin(); f != e.end(); ++f)
+      CHECK_FALSE(f.value().is_array());
     REQUIRE(e["pid"].is_number_integer());
     REQUIRE(e["tid"].is_number_integer());
     const std::string ph = e["ph"];
@@ -61,17 +59,20 @@ void check_trace(const std::string& text) {
       continue;
     }
     CHECK_MESSAGE(named_pids.count(pid), "pid " << pid << " not named before use");
-    if (ph != "C") CHECK_MESSAGE(named.count({pid, tid}), "lane " << pid << "/" << tid << " not named");
+    if (ph != "C")
+      CHECK_MESSAGE(named.count({pid, tid}), "lane " << pid << "/" << tid << " not named");
     REQUIRE(e["ts"].is_number());
     REQUIRE(e["args"].is_object());
     CHECK(e["args"]["step"].is_number_integer());
-    if (e["args"].contains("src")) CHECK(std::regex_match(e["args"]["src"].get<std::string>(), src_re));
+    if (e["args"].contains("src"))
+      CHECK(std::regex_match(e["args"]["src"].get<std::string>(), src_re));
     if (ph == "b" || ph == "n" || ph == "e") {
       CHECK(e.contains("cat"));
       CHECK(e["id2"]["local"].is_string());
     }
     if (ph == "C")
-      for (auto a = e["args"].begin(); a != e["args"].end(); ++a) CHECK(a.value().is_number());
+      for (auto a = e["args"].begin(); a != e["args"].end(); ++a)
+        CHECK(a.value().is_number());
     if (ph == "s") flow_starts.insert(e["id"].get<std::string>());
     if (ph == "f") {
       flow_ends.insert(e["id"].get<std::string>());
@@ -104,7 +105,8 @@ TEST_CASE("a failing run names its failure in otherData") {
   model::RunOptions opt;
   opt.trace = true;
   const model::RunResult r = model::run_scenario(
-      world::load_scenario(std::string(DIOSIM_TEST_DIR) + "/fixtures/failing-expectation.json"), opt);
+      world::load_scenario(std::string(DIOSIM_TEST_DIR) + "/fixtures/failing-expectation.json"),
+      opt);
   const ojson t = ojson::parse(r.trace_json);
   CHECK(t["otherData"]["outcome"] == "expectation-failed");
   CHECK(t["otherData"]["failed_expectations"].size() == 1);

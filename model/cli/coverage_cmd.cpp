@@ -26,12 +26,7 @@ struct CoverageArgs {
 };
 
 std::vector<std::string> shipped() {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(DIOSIM_SCENARIO_DIR))
-    if (e.path().extension() == ".json" && e.path().filename() != "schema.json")
-      out.push_back(e.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
+  return world::list_scenario_files(DIOSIM_SCENARIO_DIR);
 }
 
 int cmd_coverage(const CoverageArgs& a) {
@@ -54,7 +49,8 @@ int cmd_coverage(const CoverageArgs& a) {
         std::fprintf(stderr, "diosim: %s\n", r.internal_error->c_str());
         return 3;
       }
-      for (size_t i = 0; i < hits.size(); ++i) hits[i] += r.line_hits[i];
+      for (size_t i = 0; i < hits.size(); ++i)
+        hits[i] += r.line_hits[i];
       ++runs;
     }
   }
@@ -70,13 +66,15 @@ int cmd_coverage(const CoverageArgs& a) {
     std::printf("  fs/direct-io.c:%d  %s\n", u.line, u.reason);
   if (!s.uncovered.empty()) {
     std::printf("reachable but not covered:");
-    for (int line : s.uncovered) std::printf(" %d", line);
+    for (int line : s.uncovered)
+      std::printf(" %d", line);
     std::printf("\n");
   }
   if (!a.listing.empty()) {
     std::ifstream in(std::string(DIOSIM_REFERENCE_SOURCE));
     if (!in) {
-      std::fprintf(stderr, "diosim: %s: cannot read the reference source\n", DIOSIM_REFERENCE_SOURCE);
+      std::fprintf(stderr, "diosim: %s: cannot read the reference source\n",
+                   DIOSIM_REFERENCE_SOURCE);
       return 2;
     }
     std::stringstream ss;

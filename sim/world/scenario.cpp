@@ -730,4 +730,13 @@ ScenarioSpec load_scenario(const std::string& path) {
   return parse_scenario(text.str(), path);
 }
 
+std::vector<std::string> list_scenario_files(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".json" && e.path().filename() != "schema.json")
+      out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 } // namespace diosim::world

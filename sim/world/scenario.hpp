@@ -159,6 +159,8 @@ public:
 };
 
 ScenarioSpec load_scenario(const std::string& path);                  // reads and parses
+// The scenario files in `dir` (*.json except schema.json), sorted by name.
+std::vector<std::string> list_scenario_files(const std::string& dir);
 ScenarioSpec parse_scenario(const std::string& json_text, const std::string& path);
 
 } // namespace diosim::world

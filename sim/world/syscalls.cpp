@@ -8,14 +8,28 @@ namespace diosim::world {
 
 using kern::arg;
 
+namespace {
+// The user range the iterator points at now: its first non-empty segment (the buffered paths
+// copy one segment at a time, as copy_page_to_iter / copy_page_from_iter do).
+std::pair<uint64_t, size_t> current_segment(kern::iov_iter* it) {
+  while (it->nr_segs && it->iov_offset == it->iov->iov_len) {
+    ++it->iov;
+    --it->nr_segs;
+    it->iov_offset = 0;
+  }
+  return {it->iov->iov_base + it->iov_offset,
+          std::min(kern::iov_iter_count(it), it->iov->iov_len - it->iov_offset)};
+}
+} // namespace
+
 // ext2_direct_IO (fs/ext2/inode.c): on a failed write, drop what was instantiated past i_size.
 ssize_t World::direct_IO(Request& req) {
   kern::kiocb* iocb = &req.iocb;
   kern::iov_iter* iter = &req.iter;
   const size_t count = kern::iov_iter_count(iter);
   const kern::loff_t offset = iocb->ki_pos;
-  const ssize_t ret = kern::__blockdev_direct_IO(iocb, &inode_, sb_.s_bdev, iter, fs_.get_block_fn(),
-                                                 fs_.end_io_fn(), fs_.dio_flags());
+  const ssize_t ret = kern::__blockdev_direct_IO(
+      iocb, &inode_, sb_.s_bdev, iter, fs_.get_block_fn(), fs_.end_io_fn(), fs_.dio_flags());
   req.out->dio_returns.push_back(ret);
   kern::K().sched.current()->src_line = 0; // back in the world: no fs/direct-io.c line
   if (ret < 0 && kern::iov_iter_rw(iter) == kern::WRITE) {
@@ -33,16 +47,8 @@ ssize_t World::filemap_read(Request& req, ssize_t already_read) {
   kern::iov_iter* it = &req.iter;
   ssize_t error = 0;
   while (kern::iov_iter_count(it) && req.iocb.ki_pos < inode_.i_size) {
-    // The current segment: first non-empty iovec after iov_offset.
-    while (it->nr_segs && it->iov_offset == it->iov->iov_len) {
-      ++it->iov;
-      --it->nr_segs;
-      it->iov_offset = 0;
-    }
-    const uint64_t addr = it->iov->iov_base + it->iov_offset;
-    const size_t len = std::min(kern::iov_iter_count(it), it->iov->iov_len - it->iov_offset);
-    const size_t want =
-        std::min<size_t>(len, static_cast<size_t>(inode_.i_size - req.iocb.ki_pos));
+    const auto [addr, len] = current_segment(it);
+    const size_t want = std::min<size_t>(len, static_cast<size_t>(inode_.i_size - req.iocb.ki_pos));
     const size_t copied = cache_.buffered_read(mem_, addr, req.iocb.ki_pos, want);
     kern::iov_iter_advance(it, copied);
     req.iocb.ki_pos += static_cast<kern::loff_t>(copied);
@@ -69,7 +75,8 @@ ssize_t World::read_iter(Request& req) {
       // filemap_range_needs_writeback: any cached page in range counts here (ours are few).
       if (mapping->nrpages) return -EAGAIN;
     } else {
-      retval = kern::filemap_write_and_wait_range(mapping, pos, pos + static_cast<kern::loff_t>(count) - 1);
+      retval = kern::filemap_write_and_wait_range(mapping, pos,
+                                                  pos + static_cast<kern::loff_t>(count) - 1);
       if (retval < 0) return retval;
     }
     retval = direct_IO(req);
@@ -78,7 +85,8 @@ ssize_t World::read_iter(Request& req) {
       count -= static_cast<size_t>(retval);
     }
     if (retval != -EIOCBQUEUED) kern::iov_iter_revert(iter, count - kern::iov_iter_count(iter));
-    if (retval < 0 || !count || (iocb->ki_flags & kern::IOCB_NOWAIT) || iocb->ki_pos >= inode_.i_size)
+    if (retval < 0 || !count || (iocb->ki_flags & kern::IOCB_NOWAIT) ||
+        iocb->ki_pos >= inode_.i_size)
       return retval;
   }
   return filemap_read(req, retval);
@@ -91,17 +99,20 @@ ssize_t World::generic_file_direct_write(Request& req) {
   kern::address_space* mapping = file_.f_mapping;
   kern::loff_t pos = iocb->ki_pos;
   size_t write_len = kern::iov_iter_count(from);
-  const kern::pgoff_t end = static_cast<kern::pgoff_t>(pos + static_cast<kern::loff_t>(write_len) - 1) >> PAGE_SHIFT;
+  const kern::pgoff_t end =
+      static_cast<kern::pgoff_t>(pos + static_cast<kern::loff_t>(write_len) - 1) >> PAGE_SHIFT;
   ssize_t written;
   if (iocb->ki_flags & kern::IOCB_NOWAIT) {
     if (mapping->nrpages) return -EAGAIN; // filemap_range_has_page, coarsely
   } else {
-    written = kern::filemap_write_and_wait_range(mapping, pos, pos + static_cast<kern::loff_t>(write_len) - 1);
+    written = kern::filemap_write_and_wait_range(mapping, pos,
+                                                 pos + static_cast<kern::loff_t>(write_len) - 1);
     if (written) return written;
   }
   // Invalidate clean pages so a later buffered read sees the new data; -EBUSY makes the
   // caller fall back to buffered I/O.
-  written = kern::invalidate_inode_pages2_range(mapping, static_cast<kern::pgoff_t>(pos) >> PAGE_SHIFT, end);
+  written = kern::invalidate_inode_pages2_range(mapping,
+                                                static_cast<kern::pgoff_t>(pos) >> PAGE_SHIFT, end);
   if (written) {
     if (written == -EBUSY) return 0;
     return written;
@@ -123,13 +134,7 @@ ssize_t World::generic_perform_write(Request& req) {
   kern::loff_t pos = req.iocb.ki_pos;
   ssize_t written = 0;
   while (kern::iov_iter_count(it)) {
-    while (it->nr_segs && it->iov_offset == it->iov->iov_len) {
-      ++it->iov;
-      --it->nr_segs;
-      it->iov_offset = 0;
-    }
-    const uint64_t addr = it->iov->iov_base + it->iov_offset;
-    const size_t len = std::min(kern::iov_iter_count(it), it->iov->iov_len - it->iov_offset);
+    const auto [addr, len] = current_segment(it);
     const size_t copied = cache_.buffered_write(mem_, addr, pos, len);
     kern::iov_iter_advance(it, copied);
     pos += static_cast<kern::loff_t>(copied);
