@@ -24,6 +24,8 @@ struct ExpectedOp {
   // not have written are listed in data_free). Empty optional: not checked.
   std::optional<std::vector<uint8_t>> data;
   std::vector<std::pair<uint64_t, uint64_t>> data_free; // [begin, end) ranges not checked
+  // Bytes of `data` that may hold one of several values: (index, allowed values, sorted).
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> data_alternatives;
   std::vector<int64_t> allowed_i_size_after; // empty: not checked
   std::vector<std::string> rules;            // SEMANTICS.md rule ids that decided this op
 };
@@ -35,6 +37,8 @@ struct ExpectedFile {
   // Bytes that may hold one of several values (overlapping writers, failed writes):
   // (offset, allowed values).
   std::vector<std::pair<uint64_t, std::vector<uint8_t>>> alternatives;
+  // [begin, end) ranges the model cannot state (not exact); not checked.
+  std::vector<std::pair<uint64_t, uint64_t>> free;
 };
 
 struct ExpectedRun {

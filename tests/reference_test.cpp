@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The reference model (model/reference.hpp): its rules on small hand-built scenarios, every
+// shipped scenario against it for seeds 1..20, and checks that a weakened model is caught.
+#include "model/reference.hpp"
+#include "model/runner.hpp"
+#include "sim/world/scenario.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+using namespace diosim;
+
+namespace {
+
+world::ScenarioSpec parse(const std::string& json) { return world::parse_scenario(json, "inline.json"); }
+
+std::vector<model::ActualOp> actual_ops(const model::RunResult& r) {
+  std::vector<model::ActualOp> out;
+  for (const world::OpOutcome& o : r.outcomes) {
+    model::ActualOp a;
+    a.ret = o.ret;
+    a.submit_ret = o.submit_ret;
+    a.data = o.data;
+    a.i_size_after = o.i_size_after;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+// Runs the scenario with a seed and returns the model's disagreements (and the run's own
+// exit code through `exit_code`).
+std::vector<std::string> check_run(const world::ScenarioSpec& spec, const model::ExpectedRun& exp,
+                                   uint64_t seed, int* exit_code = nullptr) {
+  model::RunOptions opt;
+  opt.seed = seed;
+  const model::RunResult r = model::run_scenario(spec, opt);
+  if (exit_code) *exit_code = r.exit_code();
+  return model::compare_with_reference(spec, exp, actual_ops(r), r.final_file, r.final_i_size);
+}
+
+std::vector<uint8_t> bytes(const std::string& runs) {
+  std::string err;
+  return world::ByteRuns::parse(runs, &err)->expand();
+}
+
+bool has_rule(const model::ExpectedOp& e, const std::string& id) {
+  return std::find(e.rules.begin(), e.rules.end(), id) != e.rules.end();
+}
+
+std::vector<int64_t> one(int64_t v) { return {v}; }
+
+// A scenario with one 16 KiB file of four mapped 4 KiB blocks ("D") and the given buffers and
+// tasks (JSON fragments).
+std::string file16k(const std::string& extra, const std::string& buffers, const std::string& tasks) {
+  return R"({"file":{"i_size":16384,"extents":[{"file_block":0,"disk_block":100,"blocks":4,"data":"16384:D"}]},)" +
+         extra + R"("buffers":)" + buffers + R"(,"tasks":)" + tasks + "}";
+}
+
+constexpr int64_t kEIO = -5, kEAGAIN = -11, kEFAULT = -14, kEINVAL = -22, kEOPNOTSUPP = -95,
+                  kEIOCBQUEUED = -529;
+
+} // namespace
+
+// ----------------------------------------------------------------------------- (a) rules
+
+TEST_CASE("R-COUNT-ZERO and R-EOF-READ: 0 before the alignment check") {
+  const auto spec = parse(file16k("", R"([{"name":"b","address":1048576,"size":8192}])",
+                                  R"([{"ops":[
+      {"op":"pread","offset":0,"iov":[{"buffer":"b","len":0}]},
+      {"op":"pwrite","offset":0,"iov":[{"buffer":"b","len":0}]},
+      {"op":"pread","offset":16384,"iov":[{"buffer":"b","len":4096}]},
+      {"op":"pread","offset":16897,"iov":[{"buffer":"b","offset":1,"len":100}]},
+      {"op":"pread","offset":100,"iov":[{"buffer":"b","len":512}]}]}])"));
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  REQUIRE(e.ops.size() == 5);
+  CHECK(e.exact);
+  CHECK(e.ops[0].allowed_ret == one(0));
+  CHECK(has_rule(e.ops[0], "R-COUNT-ZERO"));
+  CHECK(e.ops[1].allowed_ret == one(0));
+  CHECK(e.ops[2].allowed_ret == one(0));
+  CHECK(has_rule(e.ops[2], "R-EOF-READ"));
+  CHECK(*e.ops[2].data == bytes("4096:u"));
+  CHECK(e.ops[3].allowed_ret == one(0)); // misaligned, but past EOF
+  CHECK(e.ops[4].allowed_ret == one(kEINVAL));
+  CHECK(has_rule(e.ops[4], "R-ALIGN"));
+}
+
+TEST_CASE("R-ALIGN: the logical block size fallback, and -kEINVAL below it") {
+  const auto spec = parse(file16k("", R"([{"name":"b","address":1048576,"size":8192,"fill":"W"}])",
+                                  R"([{"ops":[
+      {"op":"pwrite","offset":512,"iov":[{"buffer":"b","offset":512,"len":1024}]},
+      {"op":"pwrite","offset":256,"iov":[{"buffer":"b","len":512}]},
+      {"op":"pread","offset":0,"iov":[{"buffer":"b","offset":4096,"len":2048}]}]}])"));
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.ops[0].allowed_ret == one(1024));
+  CHECK(e.ops[1].allowed_ret == one(kEINVAL));
+  CHECK(e.ops[2].allowed_ret == one(2048));
+  CHECK(*e.ops[2].data == bytes("512:D 1024:W 512:D"));
+  CHECK(e.file.value == bytes("512:D 1024:W 14848:D"));
+}
+
+TEST_CASE("R-READ-CLAMP: whole blocks reach the user buffer, the count is clamped") {
+  const auto spec = parse(R"({"file":{"i_size":6000,"extents":[{"file_block":0,"disk_block":100,"blocks":3,"data":"6000:D 6288:x"}]},
+    "buffers":[{"name":"b","address":1048576,"size":16384}],
+    "tasks":[{"ops":[{"op":"pread","offset":0,"iov":[{"buffer":"b","len":16384}]}]}]})");
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.ops[0].allowed_ret == one(6000));
+  // The mapped third block, past i_size, is read too; the fourth is a hole past EOF: stop.
+  CHECK(*e.ops[0].data == bytes("6000:D 6288:x 4096:u"));
+  CHECK(has_rule(e.ops[0], "R-READ-CLAMP"));
+  CHECK(has_rule(e.ops[0], "R-HOLE-EOF"));
+}
+
+TEST_CASE("R-HOLE-READ: holes inside i_size read as zeros") {
+  const auto spec = parse(R"({"file":{"i_size":12288,"extents":[{"file_block":2,"disk_block":100,"blocks":1,"data":"4096:C"}]},
+    "buffers":[{"name":"b","address":1048576,"size":12288}],
+    "tasks":[{"ops":[{"op":"pread","offset":0,"iov":[{"buffer":"b","len":12288}]}]}]})");
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.ops[0].allowed_ret == one(12288));
+  CHECK(*e.ops[0].data == bytes("8192:zero 4096:C"));
+}
+
+TEST_CASE("R-NEW-ZERO: a sub-block write into a new block zeroes around it") {
+  const auto spec = parse(R"({"file":{"i_size":0},
+    "buffers":[{"name":"b","address":1048576,"size":4096,"fill":"4"}],
+    "tasks":[{"ops":[{"op":"pwrite","offset":512,"iov":[{"buffer":"b","len":512}]}]}]})");
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.ops[0].allowed_ret == one(512));
+  CHECK(e.ops[0].allowed_i_size_after == one(1024));
+  CHECK(e.file.value == bytes("512:zero 512:4 3072:zero"));
+  CHECK(has_rule(e.ops[0], "R-NEW-ZERO"));
+  CHECK(e.allowed_final_i_size == one(1024));
+}
+
+TEST_CASE("R-ENOTBLK: a write meeting a hole inside i_size is finished through the page cache") {
+  const auto spec = parse(R"({"file":{"i_size":16384,"extents":[{"file_block":0,"disk_block":100,"blocks":1,"data":"4096:D"}]},
+    "buffers":[{"name":"b","address":1048576,"size":16384,"fill":"W"}],
+    "tasks":[{"ops":[{"op":"pwrite","offset":0,"iov":[{"buffer":"b","len":16384}]}]}]})");
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.ops[0].allowed_ret == one(16384));
+  CHECK(has_rule(e.ops[0], "R-ENOTBLK"));
+  CHECK(has_rule(e.ops[0], "R-BUFFERED-WRITE"));
+  CHECK(e.file.value == bytes("16384:W"));
+}
+
+TEST_CASE("R-FAULT-WRITE-ZERO and R-FAULT-WRITE-SHORT: where the fault falls decides the result") {
+  // Mapped as one run: the two blocks after the fault are written from ZERO_PAGE, -kEFAULT.
+  const auto run1 = parse(file16k("", R"([{"name":"b","address":1048576,"size":16384,"fill":"W","unmapped_pages":[2]}])",
+                                  R"([{"ops":[{"op":"pwrite","offset":0,"iov":[{"buffer":"b","len":16384}]}]}])"));
+  const model::ExpectedRun e1 = model::reference_outcome(run1);
+  CHECK(e1.ops[0].allowed_ret == one(kEFAULT));
+  CHECK(e1.file.value == bytes("8192:W 8192:zero"));
+  // One block per get_block: the fault falls between runs, nothing is zero-filled, and the
+  // write returns the short count (dio_complete drops -kEFAULT once bytes were transferred).
+  const auto run2 = parse(file16k(R"("filesystem":{"model":"extent","max_blocks_per_map":1},)",
+                                  R"([{"name":"b","address":1048576,"size":16384,"fill":"W","unmapped_pages":[2]}])",
+                                  R"([{"ops":[{"op":"pwrite","offset":0,"iov":[{"buffer":"b","len":16384}]}]}])"));
+  const model::ExpectedRun e2 = model::reference_outcome(run2);
+  CHECK(e2.ops[0].allowed_ret == one(8192));
+  CHECK(has_rule(e2.ops[0], "R-FAULT-WRITE-SHORT"));
+  CHECK(e2.file.value == bytes("8192:W 8192:D"));
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    CHECK(check_run(run1, e1, seed).empty());
+    CHECK(check_run(run2, e2, seed).empty());
+  }
+}
+
+TEST_CASE("R-FAULT-READ: a short count after some I/O, -kEFAULT before any") {
+  const auto spec = parse(file16k("", R"([{"name":"b","address":1048576,"size":16384,"unmapped_pages":[0,2]}])",
+                                  R"([{"ops":[
+      {"op":"pread","offset":0,"iov":[{"buffer":"b","offset":4096,"len":8192}]},
+      {"op":"pread","offset":0,"iov":[{"buffer":"b","len":8192}]}]}])"));
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.ops[0].allowed_ret == one(4096));
+  CHECK(*e.ops[0].data == bytes("4096:D 4096:?"));
+  CHECK(e.ops[1].allowed_ret == one(kEFAULT));
+}
+
+TEST_CASE("R-GET-BLOCK-ERROR: the error, not the partial count") {
+  const auto spec = parse(file16k(R"("filesystem":{"get_block_error":{"block":2,"errno":"ENOSPC"}},)",
+                                  R"([{"name":"b","address":1048576,"size":16384,"fill":"W"}])",
+                                  R"([{"ops":[{"op":"pwrite","offset":0,"iov":[{"buffer":"b","len":16384}]}]}])"));
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.ops[0].allowed_ret == one(-28));
+  CHECK(e.file.value == bytes("8192:W 8192:D")); // the blocks before the error were written
+}
+
+TEST_CASE("R-BIO-ERROR: -EIO; -EAGAIN only for REQ_NOWAIT writes; sets when unsure") {
+  const auto spec = parse(file16k(R"("filesystem":{"model":"extent"},"disk":{"errors":[{"bio":1,"status":"AGAIN"}]},)",
+                                  R"([{"name":"b","address":1048576,"size":8192,"fill":"N"}])",
+                                  R"([{"ops":[
+      {"op":"pread","offset":0,"nowait":true,"iov":[{"buffer":"b","len":4096}]},
+      {"op":"pwrite","offset":0,"nowait":true,"iov":[{"buffer":"b","len":4096}]}]}])"));
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.ops[0].allowed_ret == one(kEIO)); // a read's bios carry no REQ_NOWAIT
+  CHECK(*e.ops[0].data == bytes("4096:N")); // the failed bio transferred nothing
+  // bio 1 belonged to the read, so the write succeeds.
+  CHECK(e.ops[1].allowed_ret == one(4096));
+  // A probability rule: every op may or may not fail.
+  const auto prob = parse(file16k(R"("disk":{"errors":[{"probability":0.5}]},)",
+                                  R"([{"name":"b","address":1048576,"size":8192,"fill":"W"}])",
+                                  R"([{"ops":[{"op":"pwrite","offset":0,"iov":[{"buffer":"b","len":8192}]}]}])"));
+  const model::ExpectedRun p = model::reference_outcome(prob);
+  CHECK(p.ops[0].allowed_ret == std::vector<int64_t>{kEIO, 8192});
+  CHECK(p.file.alternatives.size() == 8192); // each written byte: W or D
+  for (uint64_t seed = 1; seed <= 10; ++seed) CHECK(check_run(prob, p, seed).empty());
+}
+
+TEST_CASE("R-NOWAIT-EXT2: -EOPNOTSUPP") {
+  const auto spec = parse(file16k("", R"([{"name":"b","address":1048576,"size":4096}])",
+                                  R"([{"ops":[{"op":"pread","offset":0,"nowait":true,"aio":true,"iov":[{"buffer":"b","len":4096}]}]}])"));
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.ops[0].allowed_ret == one(kEOPNOTSUPP));
+  CHECK(e.ops[0].allowed_submit_ret == one(kEOPNOTSUPP));
+}
+
+TEST_CASE("R-AIO-QUEUE and R-AIO-EXTEND-SYNC") {
+  const auto spec = parse(file16k("", R"([{"name":"b","address":1048576,"size":16384,"fill":"A"}])",
+                                  R"([{"ops":[
+      {"op":"pread","offset":0,"aio":true,"iov":[{"buffer":"b","len":4096}]},
+      {"op":"reap"},
+      {"op":"pwrite","offset":12288,"aio":true,"iov":[{"buffer":"b","len":8192}]}]}])"));
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.ops[0].allowed_submit_ret == std::vector<int64_t>{kEIOCBQUEUED, 4096});
+  CHECK(e.ops[0].allowed_ret == one(4096));
+  CHECK(e.ops[2].allowed_submit_ret == one(8192)); // extending: synchronous
+  CHECK(e.ops[2].allowed_i_size_after == one(20480));
+  CHECK(has_rule(e.ops[2], "R-AIO-EXTEND-SYNC"));
+}
+
+TEST_CASE("R-END-IO: the end_io error replaces the result") {
+  const auto spec = parse(file16k(R"("filesystem":{"model":"ocfs2","end_io_error":"EIO"},)",
+                                  R"([{"name":"b","address":1048576,"size":4096,"fill":"E"}])",
+                                  R"([{"ops":[{"op":"pwrite","offset":0,"iov":[{"buffer":"b","len":4096}]}]}])"));
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.ops[0].allowed_ret == one(kEIO));
+  CHECK(e.file.value == bytes("4096:E 12288:D"));
+}
+
+TEST_CASE("R-WRITEBACK: a direct read sees dirty cached data") {
+  const auto spec2 = parse(R"({"file":{"i_size":16384,"extents":[{"file_block":0,"disk_block":100,"blocks":4,"data":"16384:D"}],
+      "page_cache":[{"index":1,"dirty":true,"data":"4096:C"}]},
+    "buffers":[{"name":"b","address":1048576,"size":8192}],
+    "tasks":[{"ops":[{"op":"pread","offset":0,"iov":[{"buffer":"b","len":8192}]}]}]})");
+  const model::ExpectedRun e = model::reference_outcome(spec2);
+  CHECK(*e.ops[0].data == bytes("4096:D 4096:C"));
+  CHECK(has_rule(e.ops[0], "R-WRITEBACK"));
+  CHECK(e.file.value == bytes("4096:D 4096:C 8192:D"));
+}
+
+TEST_CASE("R-CONC-BYTES: overlapping concurrent writers, per byte") {
+  const auto spec = parse(file16k("", R"([{"name":"x","address":1048576,"size":8192,"fill":"X"},
+                                          {"name":"y","address":2097152,"size":8192,"fill":"Y"}])",
+                                  R"([{"name":"a","ops":[{"op":"pwrite","offset":0,"iov":[{"buffer":"x","len":8192}]}]},
+                                      {"name":"b","ops":[{"op":"pwrite","offset":4096,"iov":[{"buffer":"y","len":8192}]}]}])"));
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.exact);
+  CHECK(e.file.alternatives.size() == 4096);
+  CHECK(e.file.alternatives[0].first == 4096);
+  CHECK(e.file.alternatives[0].second == std::vector<uint8_t>{'X', 'Y'});
+  for (uint64_t seed = 1; seed <= 10; ++seed) CHECK(check_run(spec, e, seed).empty());
+}
+
+TEST_CASE("R-CONC-UNMODELLED: concurrent extenders make the model give up, soundly") {
+  const auto spec = parse(file16k("", R"([{"name":"x","address":1048576,"size":8192,"fill":"X"},
+                                          {"name":"r","address":2097152,"size":16384}])",
+                                  R"([{"name":"a","ops":[{"op":"pwrite","offset":16384,"iov":[{"buffer":"x","len":8192}]}]},
+                                      {"name":"b","ops":[{"op":"pread","offset":8192,"iov":[{"buffer":"r","len":16384}]}]}])"));
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK_FALSE(e.exact);
+  CHECK(e.ops[1].allowed_ret.empty());
+  for (uint64_t seed = 1; seed <= 5; ++seed) CHECK(check_run(spec, e, seed).empty());
+}
+
+// ---------------------------------------------------------------- (b) shipped scenarios
+
+TEST_CASE("every shipped scenario agrees with the reference model, seeds 1..20") {
+  const std::vector<std::string> files = world::list_scenario_files(DIOSIM_SCENARIO_DIR);
+  REQUIRE(files.size() >= 16);
+  for (const std::string& path : files) {
+    CAPTURE(path);
+    const world::ScenarioSpec spec = world::load_scenario(path);
+    const model::ExpectedRun exp = model::reference_outcome(spec);
+    CAPTURE(exp.why_not_exact);
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+      CAPTURE(seed);
+      const std::vector<std::string> msgs = check_run(spec, exp, seed);
+      std::string all;
+      for (const std::string& m : msgs) all += m + "\n";
+      CAPTURE(all);
+      CHECK(msgs.empty());
+    }
+  }
+}
+
+// ------------------------------------------------------------- (c) a weakened model fails
+
+TEST_CASE("compare reports a flipped byte with its first differing offset, and a wrong ret") {
+  const world::ScenarioSpec spec = world::load_scenario(std::string(DIOSIM_SCENARIO_DIR) + "/read-hole.json");
+  model::ExpectedRun exp = model::reference_outcome(spec);
+  REQUIRE(exp.ops.size() == 1);
+  REQUIRE(exp.ops[0].data);
+  model::RunOptions opt;
+  const model::RunResult r = model::run_scenario(spec, opt);
+  const std::vector<model::ActualOp> act = actual_ops(r);
+  CHECK(model::compare_with_reference(spec, exp, act, r.final_file, r.final_i_size).empty());
+
+  model::ExpectedRun flipped = exp;
+  (*flipped.ops[0].data)[5000] ^= 1;
+  std::vector<std::string> m = model::compare_with_reference(spec, flipped, act, r.final_file, r.final_i_size);
+  REQUIRE(m.size() == 1);
+  CHECK(m[0].find("first at byte 5000") != std::string::npos);
+
+  model::ExpectedRun bad_ret = exp;
+  bad_ret.ops[0].allowed_ret = {4096};
+  m = model::compare_with_reference(spec, bad_ret, act, r.final_file, r.final_i_size);
+  REQUIRE(m.size() == 1);
+  CHECK(m[0].find("ret expected 4096, actual 8192") != std::string::npos);
+
+  model::ExpectedRun bad_file = exp;
+  bad_file.file.value[12000] = 'Z';
+  m = model::compare_with_reference(spec, bad_file, act, r.final_file, r.final_i_size);
+  REQUIRE(m.size() == 1);
+  CHECK(m[0].find("file differs first at offset 12000") != std::string::npos);
+
+  model::ExpectedRun bad_isize = exp;
+  bad_isize.allowed_final_i_size = {1};
+  CHECK(model::compare_with_reference(spec, bad_isize, act, r.final_file, r.final_i_size).size() == 1);
+}
+
+TEST_CASE("a model that forgets a rule is caught by a shipped scenario") {
+  // Weaken: pretend reads past EOF are not clamped (the read-across-eof scenario returns 6000).
+  const world::ScenarioSpec spec = world::load_scenario(std::string(DIOSIM_SCENARIO_DIR) + "/read-across-eof.json");
+  model::ExpectedRun exp = model::reference_outcome(spec);
+  REQUIRE(exp.ops[0].allowed_ret == one(6000));
+  exp.ops[0].allowed_ret = {8192};
+  CHECK(check_run(spec, exp, 1).size() == 1);
+  // Weaken: forget the ZERO_PAGE fill of write-fault-middle (expect the old bytes).
+  const world::ScenarioSpec wf = world::load_scenario(std::string(DIOSIM_SCENARIO_DIR) + "/write-fault-middle.json");
+  model::ExpectedRun e2 = model::reference_outcome(wf);
+  std::fill(e2.file.value.begin() + 8192, e2.file.value.begin() + 16384, 'D');
+  const std::vector<std::string> m = check_run(wf, e2, 1);
+  REQUIRE(m.size() == 1);
+  CHECK(m[0].find("file differs first at offset 8192") != std::string::npos);
+}
