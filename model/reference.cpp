@@ -203,6 +203,7 @@ WorldResult Driver::run_world(const std::vector<int>& prefix, const std::vector<
         w.fork_ops.push_back(i);
         s = choice ? std::move(s1) : std::move(s0);
         rec = choice ? std::move(r1) : std::move(r0);
+        rec.rules.insert("R-FORK");
       }
     } else {
       s = std::move(s0);
@@ -437,8 +438,11 @@ ExpectedRun Driver::run() {
         }
       }
       isizes.insert(base);
-      for (int64_t v : conc) isizes.insert(std::max(base, v));
-      if (!conc.empty()) r.rules.insert("R-CONC-ISIZE");
+      for (int64_t v : conc)
+        if (v > base) {
+          isizes.insert(v);
+          r.rules.insert("R-CONC-ISIZE");
+        }
     }
     if (overflow && i >= first_fork) {
       checked = false;

@@ -36,10 +36,10 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
   const bool write = op.write;
   const uint64_t count = op.count, offset = op.offset, end = offset + count;
 
-  // fs/direct-io.c:1124-1125 — a zero-length read (unreachable through the VFS, R-COUNT-ZERO).
+  // fs/direct-io.c:1118-1119 — a zero-length read (unreachable through the VFS, R-COUNT-ZERO).
   if (!write && count == 0) return {{0, false}};
 
-  // R-EOF-READ, fs/direct-io.c:1137-1142: i_size is sampled once; a read starting at or past
+  // R-EOF-READ, fs/direct-io.c:1138-1142: i_size is sampled once; a read starting at or past
   // it returns 0 before the alignment check.
   const int64_t dio_i_size = f.i_size;
   if (!write && static_cast<int64_t>(offset) >= dio_i_size) {
@@ -59,7 +59,7 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
     if (align & (g.lbs - 1)) return {{kEINVAL, false}};
   }
 
-  // R-AIO-EXTEND-SYNC, fs/direct-io.c:1161-1171: AIO is async unless it is a write ending past
+  // R-AIO-EXTEND-SYNC, fs/direct-io.c:1166-1171: AIO is async unless it is a write ending past
   // i_size.
   bool is_async = o.aio;
   if (o.aio && write && static_cast<int64_t>(end) > f.i_size) {
@@ -67,10 +67,12 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
     r.rules.insert("R-AIO-EXTEND-SYNC");
   }
 
-  // ---- R-WALK: do_direct_IO, fs/direct-io.c:907-1063.
+  // ---- R-WALK: do_direct_IO, fs/direct-io.c:892-1045.
+  r.rules.insert("R-WALK");
   const unsigned k = g.fs_bits - blkbits; // blkfactor
   const uint64_t b = 1ull << blkbits, n = count >> blkbits, fb0 = offset >> blkbits;
   const uint64_t mask = (1ull << k) - 1;
+  // R-FS-OCFS2: the ocfs2 model passes flags 0 (no DIO_SKIP_HOLES) and has an end_io.
   const bool skip_holes = spec.fs.model != world::FsModel::ocfs2;
   const uint64_t fault = first_fault(op, 0);
   const uint64_t fault_j = fault >= count ? n : fault >> blkbits;
@@ -83,49 +85,51 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
   int64_t next_io = 0, stop = 0, page_errors = 0;
   bool cur_new = false, start_zero_done = false, zero_fill = false;
   while (j < n) {
-    // dio_get_page -> dio_refill_pages (fs/direct-io.c:168-201, 920-924): the first byte of an
+    // dio_get_page -> dio_refill_pages (fs/direct-io.c:166-220, 903-908): the first byte of an
     // unmapped user page is met before its blocks are mapped.
     if (j == fault_j && !zero_fill) {
       if (write && avail > 0) {
-        // R-FAULT-WRITE-ZERO, fs/direct-io.c:175-190: the blocks get_block already mapped are
+        // R-FAULT-WRITE-ZERO, fs/direct-io.c:174-190: the blocks get_block already mapped are
         // written from ZERO_PAGE so they cannot expose stale data; -EFAULT is kept.
         page_errors = kEFAULT;
         zero_fill = true;
         r.rules.insert("R-FAULT-WRITE-ZERO");
       } else {
-        // R-FAULT-READ / R-FAULT-WRITE-SHORT, fs/direct-io.c:199-200, 921-924.
+        // R-FAULT-READ / R-FAULT-WRITE-SHORT, fs/direct-io.c:199, 905-907.
         stop = kEFAULT;
         r.rules.insert(write ? "R-FAULT-WRITE-SHORT" : "R-FAULT-READ");
         break;
       }
     }
     if (avail == 0) {
-      // get_more_blocks, fs/direct-io.c:591-625.
-      if (page_errors) { // fs/direct-io.c:591-594
+      // get_more_blocks, fs/direct-io.c:592-647.
+      if (page_errors) { // fs/direct-io.c:608
         stop = page_errors;
         break;
       }
       const uint64_t fs_start = (fb0 + j) >> k, fs_end = (fb0 + n - 1) >> k;
       bool create = write;
-      // R-SKIP-HOLES-CREATE, fs/direct-io.c:612-617.
-      if (skip_holes && f.i_size && fs_start <= static_cast<uint64_t>(f.i_size - 1) >> g.fs_bits)
-        create = false;
+      // R-SKIP-HOLES-CREATE, fs/direct-io.c:630-635.
+      const bool forbid = write && skip_holes && f.i_size &&
+                          fs_start <= static_cast<uint64_t>(f.i_size - 1) >> g.fs_bits;
+      if (forbid) create = false;
       const Mapping m = get_block(f, fs_start, fs_end - fs_start + 1, create);
-      cur_new = false; // map_bh->b_state = 0 (fs/direct-io.c:602)
+      cur_new = false; // map_bh->b_state = 0 (fs/direct-io.c:616)
       if (m.err) {
-        // R-GET-BLOCK-ERROR, fs/direct-io.c:943-947.
+        // R-GET-BLOCK-ERROR, fs/direct-io.c:925-929, then 1237-1239.
         stop = m.err;
         r.rules.insert("R-GET-BLOCK-ERROR");
         break;
       }
       if (!m.mapped) {
         if (write) {
-          // R-ENOTBLK, fs/direct-io.c:967-971.
+          // R-ENOTBLK, fs/direct-io.c:967-974 (and 1241-1247).
           stop = kENOTBLK;
           r.rules.insert("R-ENOTBLK");
+          if (forbid) r.rules.insert("R-SKIP-HOLES-CREATE");
           break;
         }
-        // R-HOLE-READ, fs/direct-io.c:973-990: zeros up to the dio-block-aligned i_size, and
+        // R-HOLE-READ / R-HOLE-EOF, fs/direct-io.c:980-992: zeros up to the dio-block-aligned i_size, and
         // the read stops at a hole past it.
         const uint64_t i_size_aligned = (static_cast<uint64_t>(f.i_size) + b - 1) & ~(b - 1);
         if (fb0 + j >= i_size_aligned >> blkbits) {
@@ -140,6 +144,7 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
       }
       if (m.is_new) {
         r.allocates = true;
+        r.rules.insert("R-FS-ALLOC");
         const Range a{fs_start * g.bs, (fs_start + m.count) * g.bs};
         r.alloc_range = r.alloc_range.begin == r.alloc_range.end
                             ? a
@@ -149,13 +154,13 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
       cur_new = m.is_new;
       avail = m.count << k;
       next_io = m.disk << k;
-      if (k) { // fs/direct-io.c:949-960
+      if (k) { // fs/direct-io.c:944-963
         const uint64_t rem = (fb0 + j) & mask;
         if (!cur_new) next_io += static_cast<int64_t>(rem);
         avail -= rem;
       }
     }
-    // R-NEW-ZERO (head), fs/direct-io.c:1000-1001, 848-878.
+    // R-NEW-ZERO (head), fs/direct-io.c:1000-1001 -> dio_zero_block 841-874.
     if (k && !start_zero_done) {
       start_zero_done = true;
       const uint64_t rem = (fb0 + j) & mask;
@@ -171,17 +176,19 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
     result += b;
     ++j;
   }
-  // R-NEW-ZERO (tail), fs/direct-io.c:1242 -> dio_zero_block(end=1).
+  // R-NEW-ZERO (tail), fs/direct-io.c:1252 -> dio_zero_block(end=1).
   if (k && cur_new && ((fb0 + j) & mask)) {
     const uint64_t tail = (1ull << k) - ((fb0 + j) & mask);
     zeros.push_back({(fb0 + j) * b, tail * b, next_io, (fb0 + j) >> k});
     r.rules.insert("R-NEW-ZERO");
   }
-  const int64_t retval = stop == kENOTBLK ? 0 : stop; // fs/direct-io.c:1231-1237
+  const int64_t retval = stop == kENOTBLK ? 0 : stop; // fs/direct-io.c:1241-1247
   r.bios_lo = io.empty() && zeros.empty() ? 0 : 1;
   r.bios_hi = io.size() + zeros.size();
 
-  // ---- R-BIO-ERROR: which disk error rules may hit a bio of this request.
+  // ---- R-BIO-ERROR: which disk error rules may hit a bio of this request. A failed bio sets
+  // dio->io_error: -EAGAIN for BLK_STS_AGAIN on a REQ_NOWAIT bio (only writes carry it,
+  // fs/direct-io.c:1174-1177), else -EIO (dio_bio_complete, 494-499); the last one wins.
   const auto sector_hit = [&](int64_t disk_dio, uint64_t blocks, uint64_t fb,
                               const world::DiskErrorRule& e, bool* uncertain) {
     if (f.disk_uncertain.count(fb)) *uncertain = true;
@@ -232,7 +239,7 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
   r.must_fail = must;
   const bool fail = branch == 1;
   if (fail) r.rules.insert("R-BIO-ERROR");
-  // dio_bio_reap (fs/direct-io.c:531-552) runs from the reap threshold's dio_new_bio call on and
+  // dio_bio_reap (fs/direct-io.c:534-555, called from dio_new_bio 658-660) runs from the reap threshold's dio_new_bio call on and
   // returns blk_status_to_errno of a completed failed bio, which stops the submission.
   const uint64_t reap_from = std::max<uint64_t>(static_cast<uint64_t>(std::max(spec.geometry.reap_threshold, 0)), 1);
   const bool reap_possible = fail && r.bios_hi >= reap_from + 1;
@@ -277,18 +284,18 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
         taint(s, {fb * g.bs, (fb + 1) * g.bs}, "a reaped bio error may stop an allocating write early");
   }
 
-  // ---- R-PRECEDENCE: dio_complete, fs/direct-io.c:231-273.
+  // ---- R-PRECEDENCE: dio_complete, fs/direct-io.c:233-273 (the order: 261-266).
   const bool has_end_io = spec.fs.model == world::FsModel::ocfs2;
   const auto complete = [&](int64_t ret, int64_t io_error) {
     int64_t transferred = 0;
     if (result) {
       transferred = static_cast<int64_t>(result);
-      // R-READ-CLAMP, fs/direct-io.c:252-255.
+      // R-READ-CLAMP, fs/direct-io.c:249-255.
       if (!write && static_cast<int64_t>(offset) + transferred > dio_i_size) {
         transferred = dio_i_size - static_cast<int64_t>(offset);
         r.rules.insert("R-READ-CLAMP");
       }
-      if (ret == kEFAULT && transferred) ret = 0; // fs/direct-io.c:257-258
+      if (ret == kEFAULT && transferred) ret = 0; // fs/direct-io.c:256-258
     }
     if (ret == 0) ret = page_errors;
     if (ret == 0) ret = io_error;
@@ -299,7 +306,7 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
     }
     return ret;
   };
-  // R-AIO-QUEUE, fs/direct-io.c:1285-1296: -EIOCBQUEUED only for async I/O that set up bios for
+  // R-AIO-QUEUE, fs/direct-io.c:1290-1299: -EIOCBQUEUED only for async I/O that set up bios for
   // all of a write (or any of a read) without error; with no bio in flight (or all completed
   // before drop_refcount) the submitter completes it itself (fs/direct-io.c:246-247).
   const auto queued = [&](int64_t rv) {

@@ -156,7 +156,7 @@ OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
     done(kEOPNOTSUPP, false);
   } else if (count == 0) {
     // R-COUNT-ZERO: do_iter_read/do_iter_write (sync) and generic_file_read_iter /
-    // generic_write_checks (AIO) return 0 for an empty request; fs/direct-io.c:1124.
+    // generic_write_checks (AIO) return 0 for an empty request; fs/direct-io.c:1118-1119.
     r.rules.insert("R-COUNT-ZERO");
     done(0, false);
   } else if (o.nowait && ext2) {
