@@ -3,6 +3,7 @@
 
 #include "model/expectations.hpp"
 #include "model/invariants.hpp"
+#include "model/reference.hpp"
 #include "sim/dio/direct_io.hpp"
 
 #include <nlohmann/json.hpp>
@@ -90,6 +91,23 @@ RunResult run_scenario(const world::ScenarioSpec& spec, const RunOptions& option
   if (!result.violation && !result.internal_error && !result.divergence) {
     result.violation = check_end_of_run(kernel, world);
     result.failed_expectations = check_expectations(spec, world, kernel.bios_allocated);
+  }
+
+  // Every run is checked against the reference model, which states from the scenario alone
+  // what each operation must produce.
+  if (!result.violation && !result.internal_error && !result.divergence && options.check_model) {
+    const ExpectedRun expected = reference_outcome(spec);
+    std::vector<ActualOp> actual;
+    for (const world::OpOutcome& o : world.outcomes())
+      actual.push_back({o.ret, o.submit_ret, o.data, o.i_size_after});
+    const std::vector<uint8_t> file = world.file_bytes(0, expected.file.size);
+    const std::vector<std::string> mismatches =
+        compare_with_reference(spec, expected, actual, file, world.inode().i_size);
+    if (!mismatches.empty()) {
+      std::string msg;
+      for (const std::string& m : mismatches) msg += (msg.empty() ? "" : "\n  ") + m;
+      result.violation = engine::Violation{"reference-model", 0, msg, sched.step(), 0};
+    }
   }
 
   result.schedule = replay ? options.replay->to_string() : recorder.token().to_string();

@@ -23,6 +23,7 @@ struct RunOptions {
   std::optional<engine::ScheduleToken> replay;    // replays this token instead of drawing
   bool trace = false;
   bool record_steps = false;
+  bool check_model = true; // compare with the reference model (model/reference.hpp)
 };
 
 struct RunResult {
