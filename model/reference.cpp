@@ -319,6 +319,11 @@ WorldResult Driver::run_fixpoint(const std::vector<int>& prefix) {
   std::vector<char> forced(n_, 0);
   std::vector<std::string> why(n_);
   WorldResult w = run_world(prefix, nullptr, forced, why);
+  bool concurrency = false; // any two operations that may overlap in time?
+  for (size_t i = 0; i < n_ && !concurrency; ++i)
+    for (size_t j = 0; j < i && !concurrency; ++j)
+      concurrency = !m_.ops[i].reap && !m_.ops[j].reap && !hb(w.recs, j, i);
+  if (!concurrency) return w;
   for (int pass = 1; pass < kMaxPasses; ++pass) {
     const std::vector<char> before = forced;
     w.conflicts = find_conflicts(w.recs, forced, why);
@@ -359,15 +364,11 @@ std::vector<std::pair<uint64_t, uint64_t>> ranges_of(const std::vector<uint64_t>
 void split_alternatives(const Cells& c, std::vector<std::pair<uint64_t, uint64_t>>& free,
                         std::vector<std::pair<uint64_t, std::vector<uint8_t>>>& alts) {
   std::vector<uint64_t> free_idx;
-  for (const auto& [i, s] : c.alt) {
-    if (s.all()) {
-      free_idx.push_back(i);
-      continue;
-    }
-    std::vector<uint8_t> vals;
-    for (unsigned x = 0; x < 256; ++x)
-      if (s.test(x)) vals.push_back(static_cast<uint8_t>(x));
-    alts.push_back({i, std::move(vals)});
+  for (uint64_t i = 0; i < c.sets.size(); ++i) {
+    const ByteSet& s = c.sets[i];
+    if (s.none()) continue;
+    if (s.all()) free_idx.push_back(i);
+    else alts.push_back({i, s.values()});
   }
   free = ranges_of(free_idx);
 }

@@ -17,7 +17,6 @@
 #include "model/reference.hpp"
 #include "sim/world/scenario.hpp"
 
-#include <bitset>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -36,20 +35,65 @@ constexpr int64_t kEIO = -5, kEAGAIN = -11, kENOMEM = -12, kEFAULT = -14, kENOTB
 // world::UserMemory::kUnmappedByte; the model may not include that header).
 constexpr uint8_t kUnmappedByte = '?';
 
-using ByteSet = std::bitset<256>;
+// A set of byte values.
+struct ByteSet {
+  uint64_t w[4] = {0, 0, 0, 0};
+  static ByteSet of(uint8_t x) {
+    ByteSet s;
+    s.set(x);
+    return s;
+  }
+  static ByteSet all_values() {
+    ByteSet s;
+    for (uint64_t& x : s.w) x = ~0ull;
+    return s;
+  }
+  void set(uint8_t x) { w[x >> 6] |= 1ull << (x & 63); }
+  bool test(uint8_t x) const { return (w[x >> 6] >> (x & 63)) & 1; }
+  bool none() const { return !(w[0] | w[1] | w[2] | w[3]); }
+  bool all() const { return (w[0] & w[1] & w[2] & w[3]) == ~0ull; }
+  unsigned count() const {
+    return static_cast<unsigned>(__builtin_popcountll(w[0]) + __builtin_popcountll(w[1]) +
+                                 __builtin_popcountll(w[2]) + __builtin_popcountll(w[3]));
+  }
+  uint8_t first() const { // the smallest member (the set is not empty)
+    for (unsigned k = 0; k < 4; ++k)
+      if (w[k]) return static_cast<uint8_t>(k * 64 + static_cast<unsigned>(__builtin_ctzll(w[k])));
+    return 0;
+  }
+  std::vector<uint8_t> values() const {
+    std::vector<uint8_t> out;
+    for (unsigned k = 0; k < 4; ++k)
+      for (uint64_t m = w[k]; m; m &= m - 1)
+        out.push_back(static_cast<uint8_t>(k * 64 + static_cast<unsigned>(__builtin_ctzll(m))));
+    return out;
+  }
+  ByteSet operator|(const ByteSet& o) const {
+    ByteSet r;
+    for (unsigned k = 0; k < 4; ++k) r.w[k] = w[k] | o.w[k];
+    return r;
+  }
+  bool operator==(const ByteSet& o) const {
+    return w[0] == o.w[0] && w[1] == o.w[1] && w[2] == o.w[2] && w[3] == o.w[3];
+  }
+  bool operator!=(const ByteSet& o) const { return !(*this == o); }
+};
 
 // A run of bytes, each with one value or a set of allowed values.
 struct Cells {
   std::vector<uint8_t> v;
-  std::map<uint64_t, ByteSet> alt; // index -> every allowed value (two or more), v[i] among them
+  // Empty while every byte has one value; else one set per byte, empty for a byte with the
+  // single value v[i] (a non-empty set has two or more members, v[i] among them).
+  std::vector<ByteSet> sets;
 
   Cells() = default;
   Cells(uint64_t n, uint8_t fill) : v(n, fill) {}
   uint64_t size() const { return v.size(); }
-  ByteSet at(uint64_t i) const;
+  bool exact(uint64_t i) const { return sets.empty() || sets[i].none(); }
+  ByteSet at(uint64_t i) const { return exact(i) ? ByteSet::of(v[i]) : sets[i]; }
   void put(uint64_t i, uint8_t x) {
     v[i] = x;
-    if (!alt.empty()) alt.erase(i);
+    if (!sets.empty()) sets[i] = ByteSet();
   }
   void put(uint64_t i, const ByteSet& s);
   void widen(uint64_t i, const ByteSet& s) { put(i, at(i) | s); }
@@ -60,7 +104,7 @@ struct Cells {
   void widen_from(uint64_t dst, const Cells& src, uint64_t so, uint64_t n);
   void widen_fill(uint64_t off, uint64_t n, uint8_t x);
   Cells slice(uint64_t off, uint64_t n) const;
-  bool operator==(const Cells& o) const { return v == o.v && alt == o.alt; }
+  bool operator==(const Cells& o) const;
 };
 
 struct Range {

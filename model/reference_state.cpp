@@ -10,61 +10,52 @@ namespace diosim::model::refm {
 
 // ---------------------------------------------------------------------------------- Cells
 
-ByteSet Cells::at(uint64_t i) const {
-  if (!alt.empty()) {
-    auto it = alt.find(i);
-    if (it != alt.end()) return it->second;
-  }
-  ByteSet s;
-  s.set(v[i]);
-  return s;
-}
-
 void Cells::put(uint64_t i, const ByteSet& s) {
   if (s.count() <= 1) {
-    for (unsigned x = 0; x < 256; ++x)
-      if (s.test(x)) return put(i, static_cast<uint8_t>(x));
+    if (!s.none()) put(i, s.first());
     return; // an empty set never arises; keep the value
   }
-  if (!s.test(v[i]))
-    for (unsigned x = 0; x < 256; ++x)
-      if (s.test(x)) {
-        v[i] = static_cast<uint8_t>(x);
-        break;
-      }
-  alt[i] = s;
+  if (sets.empty()) sets.resize(v.size());
+  if (!s.test(v[i])) v[i] = s.first();
+  sets[i] = s;
 }
 
 void Cells::fill(uint64_t off, uint64_t n, uint8_t x) {
   std::fill(v.begin() + static_cast<std::ptrdiff_t>(off), v.begin() + static_cast<std::ptrdiff_t>(off + n), x);
-  alt.erase(alt.lower_bound(off), alt.lower_bound(off + n));
+  if (!sets.empty())
+    std::fill(sets.begin() + static_cast<std::ptrdiff_t>(off), sets.begin() + static_cast<std::ptrdiff_t>(off + n), ByteSet());
 }
 
 void Cells::any(uint64_t off, uint64_t n) {
-  ByteSet all;
-  all.set();
-  for (uint64_t i = 0; i < n; ++i) alt[off + i] = all;
+  if (sets.empty()) sets.resize(v.size());
+  std::fill(sets.begin() + static_cast<std::ptrdiff_t>(off), sets.begin() + static_cast<std::ptrdiff_t>(off + n),
+            ByteSet::all_values());
 }
 
 void Cells::copy_from(uint64_t dst, const Cells& src, uint64_t so, uint64_t n) {
   std::copy(src.v.begin() + static_cast<std::ptrdiff_t>(so), src.v.begin() + static_cast<std::ptrdiff_t>(so + n),
             v.begin() + static_cast<std::ptrdiff_t>(dst));
-  alt.erase(alt.lower_bound(dst), alt.lower_bound(dst + n));
-  for (auto it = src.alt.lower_bound(so); it != src.alt.end() && it->first < so + n; ++it)
-    alt[dst + (it->first - so)] = it->second;
+  if (src.sets.empty()) {
+    if (!sets.empty())
+      std::fill(sets.begin() + static_cast<std::ptrdiff_t>(dst), sets.begin() + static_cast<std::ptrdiff_t>(dst + n), ByteSet());
+    return;
+  }
+  if (sets.empty()) sets.resize(v.size());
+  std::copy(src.sets.begin() + static_cast<std::ptrdiff_t>(so), src.sets.begin() + static_cast<std::ptrdiff_t>(so + n),
+            sets.begin() + static_cast<std::ptrdiff_t>(dst));
 }
 
 void Cells::widen_from(uint64_t dst, const Cells& src, uint64_t so, uint64_t n) {
   for (uint64_t i = 0; i < n; ++i) {
-    if (v[dst + i] == src.v[so + i] && src.alt.empty() && alt.empty()) continue;
-    const ByteSet a = at(dst + i), b = src.at(so + i);
-    if ((a | b) != a) put(dst + i, a | b);
+    if (v[dst + i] == src.v[so + i] && exact(dst + i) && src.exact(so + i)) continue;
+    const ByteSet a = at(dst + i), u = a | src.at(so + i);
+    if (u != a) put(dst + i, u);
   }
 }
 
 void Cells::widen_fill(uint64_t off, uint64_t n, uint8_t x) {
   for (uint64_t i = 0; i < n; ++i)
-    if (!(v[off + i] == x && (alt.empty() || !alt.count(off + i)))) {
+    if (!(v[off + i] == x && exact(off + i))) {
       ByteSet s = at(off + i);
       s.set(x);
       put(off + i, s);
@@ -75,6 +66,14 @@ Cells Cells::slice(uint64_t off, uint64_t n) const {
   Cells c(n, 0);
   c.copy_from(0, *this, off, n);
   return c;
+}
+
+bool Cells::operator==(const Cells& o) const {
+  if (v != o.v) return false;
+  if (sets.empty() && o.sets.empty()) return true;
+  for (uint64_t i = 0; i < v.size(); ++i)
+    if (!(exact(i) && o.exact(i)) && at(i) != o.at(i)) return false;
+  return true;
 }
 
 std::string errno_name(int64_t v) {

@@ -41,8 +41,8 @@ int64_t Model::filemap_read(const OpInfo& op, State& s, uint64_t req_off, int64_
 // R-BUFFERED-WRITE (mm/filemap.c generic_perform_write): the rest of the request goes through
 // the page cache one file page at a time. A chunk whose first user byte faults ends the write
 // (fault_in_iov_iter_readable) before anything is allocated; otherwise write_begin allocates the
-// chunk's holes (new blocks read as zeros), the bytes are copied, the page is dirty and i_size
-// grows to the end of the copy. Returns the bytes copied, or the error if none.
+// chunk's holes, the bytes are copied, the blocks copied into are dirty and i_size grows to
+// the end of the copy. Returns the bytes copied, or the error if none.
 int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRecord& r) {
   FileState& f = s.f;
   r.rules.insert("R-BUFFERED-WRITE");
@@ -57,7 +57,11 @@ int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRe
       status = kEFAULT;
       break;
     }
-    std::vector<uint64_t> fresh;
+    // grab_cache_page_write_begin: a page not cached yet is read from the file as it is now
+    // (a hole reads as zeros, so the blocks allocated next start zeroed in the page); a cached
+    // page keeps its bytes (__block_write_begin_int does not zero new blocks of an uptodate
+    // page).
+    get_page(f, pos / g.ps);
     bool nospace = false;
     for (uint64_t fb = pos / g.bs; fb <= (pos + bytes - 1) / g.bs; ++fb) {
       if (f.map.count(fb)) continue;
@@ -65,7 +69,6 @@ int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRe
         nospace = true;
         break;
       }
-      fresh.push_back(fb);
       r.allocates = true;
       const Range a{fb * g.bs, (fb + 1) * g.bs};
       r.alloc_range = r.alloc_range.begin == r.alloc_range.end
@@ -79,7 +82,6 @@ int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRe
       break;
     }
     Page& p = get_page(f, pos / g.ps);
-    for (uint64_t fb : fresh) p.bytes.fill(fb * g.bs % g.ps, g.bs, 0);
     const uint64_t kcopy = std::min(bytes, ff - req_off);
     const Cells src = user_bytes(s, op, req_off, kcopy);
     p.bytes.copy_from(off, src, 0, kcopy);

@@ -528,3 +528,16 @@ TEST_CASE("simulator deviation 6: writeback writes every block of a page, not it
   CHECK(e.file.value == bytes("1024:D 1024:W 2048:D"));
   CHECK(check_run(spec, e, 1).empty());
 }
+
+TEST_CASE("simulator deviation 7: a buffered write that copies nothing extends i_size" * doctest::skip()) {
+  // A busy page makes the write buffered (R-BUSY-FALLBACK); its first user page is unmapped, so
+  // nothing is copied: Linux leaves i_size alone and returns -EFAULT.
+  const auto spec = parse(R"({"file":{"i_size":4096,"extents":[{"file_block":0,"disk_block":100,"blocks":1,"data":"4096:D"}],
+      "page_cache":[{"index":2,"busy":true}]},
+    "buffers":[{"name":"b","address":1048576,"size":8192,"unmapped_pages":[0]}],
+    "tasks":[{"ops":[{"op":"pwrite","offset":8192,"iov":[{"buffer":"b","len":4096}]}]}]})");
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.ops[0].allowed_ret == one(kEFAULT));
+  CHECK(e.ops[0].allowed_i_size_after == one(4096));
+  CHECK(check_run(spec, e, 1).empty());
+}
