@@ -56,8 +56,11 @@ void unite_record(OpRecord& a, const OpRecord& b) {
   a.may_be_queued = a.may_be_queued || b.may_be_queued;
   a.cache_active = a.cache_active || b.cache_active;
   a.buffered = a.buffered || b.buffered;
+  if (b.allocates)
+    a.alloc_range = !a.allocates ? b.alloc_range
+                                 : Range{std::min(a.alloc_range.begin, b.alloc_range.begin),
+                                         std::max(a.alloc_range.end, b.alloc_range.end)};
   a.allocates = a.allocates || b.allocates;
-  if (b.allocates) a.alloc_range = {std::min(a.alloc_range.begin, b.alloc_range.begin), std::max(a.alloc_range.end, b.alloc_range.end)};
   a.truncated = a.truncated || b.truncated;
   a.isize_writes.insert(a.isize_writes.end(), b.isize_writes.begin(), b.isize_writes.end());
   // Logs: the failure branch's logs already hold the union of both branches' values.
