@@ -8,6 +8,7 @@
 #include "model/reference_detail.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace diosim::model {
 
@@ -377,21 +378,26 @@ void split_alternatives(const Cells& c, std::vector<std::pair<uint64_t, uint64_t
 }
 
 ExpectedRun Driver::run() {
+  // Worlds are explored by the position of the split that starts them, earliest first, so that
+  // when there are too many, every combination of the earliest splits has been seen.
   std::vector<WorldResult> worlds;
-  std::vector<std::vector<int>> work{{}};
+  std::multimap<size_t, std::pair<std::vector<int>, size_t>> work; // split index -> (prefix, its op)
+  work.insert({0, {{}, 0}});
   bool overflow = false;
+  size_t first_fork = n_; // the first operation whose other branch was not explored
   while (!work.empty()) {
-    std::vector<int> prefix = std::move(work.back());
-    work.pop_back();
+    if (worlds.size() >= kMaxWorlds) {
+      overflow = true;
+      for (const auto& [f, item] : work) first_fork = std::min(first_fork, item.second);
+      break;
+    }
+    std::vector<int> prefix = std::move(work.begin()->second.first);
+    work.erase(work.begin());
     WorldResult w = run_fixpoint(prefix);
     for (size_t f = prefix.size(); f < w.choices.size(); ++f) {
       std::vector<int> child(w.choices.begin(), w.choices.begin() + static_cast<std::ptrdiff_t>(f));
       child.push_back(1);
-      if (worlds.size() + work.size() + 1 >= kMaxWorlds) {
-        overflow = true;
-        continue;
-      }
-      work.push_back(std::move(child));
+      work.insert({f, {std::move(child), w.fork_ops[f]}});
     }
     worlds.push_back(std::move(w));
   }
@@ -401,10 +407,6 @@ ExpectedRun Driver::run() {
   const auto note = [&](const std::string& s) {
     if (std::find(why.begin(), why.end(), s) == why.end()) why.push_back(s);
   };
-  size_t first_fork = n_;
-  if (overflow)
-    for (const WorldResult& w : worlds)
-      for (size_t f : w.fork_ops) first_fork = std::min(first_fork, f);
 
   // Per op: unite the worlds.
   for (size_t i = 0; i < n_; ++i) {
