@@ -338,6 +338,22 @@ TEST_CASE("R-FORK: an extending write that may fail splits the run into two worl
   for (uint64_t seed = 1; seed <= 20; ++seed) CHECK(check_run(spec, e, seed).empty());
 }
 
+TEST_CASE("R-FORK: past 64 worlds, operations after the first unexplored split are not checked") {
+  std::string ops;
+  for (int i = 1; i <= 9; ++i)
+    ops += R"({"op":"pwrite","offset":)" + std::to_string(4096 * i) + R"(,"iov":[{"buffer":"b","len":4096}]},)";
+  const auto spec = parse(R"({"file":{"i_size":4096,"extents":[{"file_block":0,"disk_block":100,"blocks":1,"data":"4096:D"}]},
+    "disk":{"errors":[{"probability":0.5}]},
+    "buffers":[{"name":"b","address":1048576,"size":4096,"fill":"W"},{"name":"r","address":2097152,"size":40960}],
+    "tasks":[{"ops":[)" + ops + R"({"op":"pread","offset":0,"iov":[{"buffer":"r","len":40960}]}]}]})");
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK_FALSE(e.exact);
+  CHECK(e.ops[5].allowed_ret == std::vector<int64_t>{kEIO, 4096}); // 2^6 worlds cover ops 0-5
+  CHECK(e.ops[6].allowed_ret.empty());
+  CHECK(e.allowed_final_i_size.empty());
+  for (uint64_t seed = 1; seed <= 10; ++seed) CHECK(check_run(spec, e, seed).empty());
+}
+
 TEST_CASE("R-REAP-ERROR: an AGAIN status reaped during submission is -EAGAIN even for a read") {
   const auto spec = parse(R"({"geometry":{"reap_threshold":0,"bio_max_vecs":1},"filesystem":{"max_blocks_per_map":1},
     "file":{"i_size":16384,"extents":[{"file_block":0,"disk_block":100,"blocks":1},{"file_block":1,"disk_block":102,"blocks":1},
