@@ -21,7 +21,7 @@ void PageCache::populate() {
       std::memcpy(kern::page_address(e.page), bytes.data(),
                   std::min<size_t>(bytes.size(), spec.geometry.page_size));
     }
-    e.dirty = c.dirty;
+    if (c.dirty) mark_dirty(e, 0, spec.geometry.page_size / spec.geometry.fs_block_size - 1);
     e.busy = c.busy;
   }
 }
@@ -44,24 +44,53 @@ PageCache::Entry& PageCache::get(uint64_t index) {
   kern::page* p = kern::alloc_sim_page(0, 1);
   p->cache_index = static_cast<int64_t>(index);
   fill_from_disk(index, kern::page_address(p));
-  Entry& e = pages_[index] = Entry{p, false, false};
+  Entry& e = pages_[index] =
+      Entry{p, false, false,
+            std::vector<bool>(spec_.geometry.page_size / spec_.geometry.fs_block_size, false)};
   sync_nrpages();
   return e;
 }
 
+void PageCache::mark_dirty(Entry& e, unsigned first_block, unsigned last_block) {
+  for (unsigned b = first_block; b <= last_block; ++b) e.dirty_blocks[b] = true;
+  e.dirty = true;
+}
+
+// block_write_full_page: a page wholly past i_size is not written; the part of a page past
+// i_size is zeroed first; only dirty blocks go to disk.
 void PageCache::write_back(uint64_t index, Entry& e) {
   const unsigned ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
   const uint64_t i_size = static_cast<uint64_t>(inode_.i_size);
-  for (unsigned off = 0; off < ps; off += bs) {
-    const uint64_t pos = index * ps + off;
-    int64_t d = fs_.lookup(pos / bs);
-    if (d == SimFilesystem::kHole && pos < i_size) d = fs_.allocate(pos / bs);
-    if (d < 0) continue; // a hole past EOF, or no space: the bytes stay only in the cache
-    disk_.write(static_cast<uint64_t>(d) * bs, kern::page_address(e.page) + off, bs);
+  const uint64_t page_pos = index * ps;
+  if (page_pos < i_size) {
+    if (i_size < page_pos + ps)
+      std::memset(kern::page_address(e.page) + (i_size - page_pos), 0, page_pos + ps - i_size);
+    for (unsigned off = 0, b = 0; off < ps; off += bs, ++b) {
+      if (!e.dirty_blocks[b] || page_pos + off >= i_size) continue;
+      int64_t d = fs_.lookup((page_pos + off) / bs);
+      if (d == SimFilesystem::kHole) d = fs_.allocate((page_pos + off) / bs);
+      if (d < 0) continue; // no space: the bytes stay only in the cache
+      disk_.write(static_cast<uint64_t>(d) * bs, kern::page_address(e.page) + off, bs);
+    }
   }
   e.dirty = false;
+  e.dirty_blocks.assign(e.dirty_blocks.size(), false);
   ++writebacks_;
   DIOSIM_TRACE_CHANGE("writeback", "fs", {arg("index", static_cast<int64_t>(index))});
+}
+
+bool PageCache::range_has_page(kern::loff_t start, kern::loff_t end) const {
+  const uint64_t ps = spec_.geometry.page_size;
+  auto it = pages_.lower_bound(static_cast<uint64_t>(start) / ps);
+  return it != pages_.end() && it->first <= static_cast<uint64_t>(end) / ps;
+}
+
+bool PageCache::range_needs_writeback(kern::loff_t start, kern::loff_t end) const {
+  const uint64_t ps = spec_.geometry.page_size;
+  for (auto it = pages_.lower_bound(static_cast<uint64_t>(start) / ps);
+       it != pages_.end() && it->first <= static_cast<uint64_t>(end) / ps; ++it)
+    if (it->second.dirty) return true;
+  return false;
 }
 
 int PageCache::write_and_wait_range(kern::address_space*, kern::loff_t start, kern::loff_t end) {
@@ -130,14 +159,18 @@ size_t PageCache::buffered_read(UserMemory& mem, uint64_t user_addr, kern::loff_
 
 size_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff_t pos, size_t len) {
   const uint64_t ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
+  std::vector<uint8_t> chunk(ps);
   size_t done = 0;
   while (done < len) {
     const uint64_t p = static_cast<uint64_t>(pos) + done;
     const uint64_t off = p % ps;
     const size_t n = std::min<size_t>(len - done, ps - off);
-    // write_begin: map or allocate the blocks under this piece; new blocks read as zero.
+    // fault_in_iov_iter_readable before write_begin: a source that faults allocates nothing.
+    const size_t copied = mem.copy_from_user(chunk.data(), user_addr + done, n);
+    if (!copied) break;
+    // write_begin: map or allocate the blocks under the bytes copied; new blocks read as zero.
     std::vector<uint64_t> fresh;
-    for (uint64_t b = p / bs; b <= (p + n - 1) / bs; ++b) {
+    for (uint64_t b = p / bs; b <= (p + copied - 1) / bs; ++b) {
       if (fs_.lookup(b) != SimFilesystem::kHole) continue;
       if (fs_.allocate(b) < 0) return done;
       fresh.push_back(b);
@@ -145,12 +178,13 @@ size_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff
     Entry& e = get(p / ps);
     for (uint64_t b : fresh) // block_write_begin zeroes new blocks around the write
       std::memset(kern::page_address(e.page) + (b * bs) % ps, 0, bs);
-    const size_t copied = mem.copy_from_user(kern::page_address(e.page) + off, user_addr + done, n);
-    if (copied) e.dirty = true;
+    std::memcpy(kern::page_address(e.page) + off, chunk.data(), copied);
+    mark_dirty(e, static_cast<unsigned>(off / bs), static_cast<unsigned>((off + copied - 1) / bs));
     done += copied;
     if (copied < n) break;
   }
-  if (done) DIOSIM_TRACE_CHANGE("buffered_write", "fs", {arg("pos", pos), arg("bytes", static_cast<int64_t>(done))});
+  if (done)
+    DIOSIM_TRACE_CHANGE("buffered_write", "fs", {arg("pos", pos), arg("bytes", static_cast<int64_t>(done))});
   return done;
 }
 

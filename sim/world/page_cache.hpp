@@ -36,6 +36,9 @@ public:
   // generic_perform_write: copies user bytes into cache pages (allocating blocks for holes, as
   // ext2's write_begin does), stopping at a fault. Returns the bytes copied.
   size_t buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff_t pos, size_t len);
+  // filemap_range_has_page / filemap_range_needs_writeback over [start, end] bytes.
+  bool range_has_page(kern::loff_t start, kern::loff_t end) const;
+  bool range_needs_writeback(kern::loff_t start, kern::loff_t end) const;
   // invalidate_mapping_pages: drops clean pages in the range, never fails.
   void drop_clean(kern::pgoff_t start, kern::pgoff_t end);
   // Truncates cached pages at or beyond `size` (truncate_pagecache).
@@ -47,9 +50,11 @@ public:
 private:
   struct Entry {
     kern::page* page;
-    bool dirty;
+    bool dirty;                      // any block dirty
     bool busy;
+    std::vector<bool> dirty_blocks;  // per fs block of the page (buffer_head dirty bits)
   };
+  void mark_dirty(Entry& e, unsigned first_block, unsigned last_block);
   Entry& get(uint64_t index); // creates the page from disk contents when absent
   void fill_from_disk(uint64_t index, uint8_t* dst);
   void write_back(uint64_t index, Entry& e);

@@ -72,8 +72,8 @@ ssize_t World::read_iter(Request& req) {
     kern::address_space* mapping = file_.f_mapping;
     const kern::loff_t pos = iocb->ki_pos;
     if (iocb->ki_flags & kern::IOCB_NOWAIT) {
-      // filemap_range_needs_writeback: any cached page in range counts here (ours are few).
-      if (mapping->nrpages) return -EAGAIN;
+      if (cache_.range_needs_writeback(pos, pos + static_cast<kern::loff_t>(count) - 1))
+        return -EAGAIN;
     } else {
       retval = kern::filemap_write_and_wait_range(mapping, pos,
                                                   pos + static_cast<kern::loff_t>(count) - 1);
@@ -103,7 +103,7 @@ ssize_t World::generic_file_direct_write(Request& req) {
       static_cast<kern::pgoff_t>(pos + static_cast<kern::loff_t>(write_len) - 1) >> PAGE_SHIFT;
   ssize_t written;
   if (iocb->ki_flags & kern::IOCB_NOWAIT) {
-    if (mapping->nrpages) return -EAGAIN; // filemap_range_has_page, coarsely
+    if (cache_.range_has_page(pos, pos + static_cast<kern::loff_t>(write_len) - 1)) return -EAGAIN;
   } else {
     written = kern::filemap_write_and_wait_range(mapping, pos,
                                                  pos + static_cast<kern::loff_t>(write_len) - 1);
@@ -139,7 +139,7 @@ ssize_t World::generic_perform_write(Request& req) {
     kern::iov_iter_advance(it, copied);
     pos += static_cast<kern::loff_t>(copied);
     written += static_cast<ssize_t>(copied);
-    if (pos > inode_.i_size) kern::i_size_write(&inode_, pos); // write_end extends i_size
+    if (copied && pos > inode_.i_size) kern::i_size_write(&inode_, pos); // write_end extends i_size
     if (copied < len) return written ? written : -EFAULT;
   }
   return written;

@@ -14,12 +14,16 @@ UserMemory::UserMemory(const ScenarioSpec& spec) : page_size_(spec.geometry.page
       const bool unmapped =
           std::find(b.unmapped_pages.begin(), b.unmapped_pages.end(), idx) != b.unmapped_pages.end();
       if (unmapped) {
-        pages_[a] = nullptr;
+        pages_.emplace(a, nullptr);
         continue;
       }
-      kern::page* p = kern::alloc_sim_page(b.fill, 1);
-      p->user_addr = a;
-      pages_[a] = p;
+      kern::page*& p = pages_[a];
+      if (!p) { // a page two buffers share keeps both: each fills only its own bytes
+        p = kern::alloc_sim_page(0, 1);
+        p->user_addr = a;
+      }
+      const uint64_t from = std::max(a, b.address), to = std::min(a + page_size_, end);
+      std::memset(kern::page_address(p) + (from - a), b.fill, to - from);
     }
   }
 }

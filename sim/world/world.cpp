@@ -98,7 +98,9 @@ World::Request& World::submit(const Operation& op, OpOutcome& out) {
   kern::yield_point(engine::StepOp::hook, 0, write ? "sys_pwrite" : "sys_pread", "syscall", [&] { return ::kern::TraceArgs{arg("offset", static_cast<int64_t>(op.offset)),
                      arg("count", static_cast<int64_t>(count)), arg("aio", op.aio ? 1 : 0)}; });
   ssize_t ret;
-  if (op.nowait && !fs_.supports_nowait()) {
+  if (count == 0) {
+    ret = 0; // do_iter_read / do_iter_write return before looking at the flags
+  } else if (op.nowait && !fs_.supports_nowait()) {
     ret = -EOPNOTSUPP; // kiocb_set_rw_flags: the file lacks FMODE_NOWAIT
   } else {
     if (op.nowait) req.iocb.ki_flags |= kern::IOCB_NOWAIT;
