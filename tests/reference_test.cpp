@@ -467,12 +467,13 @@ TEST_CASE("a model that forgets a rule is caught by a shipped scenario") {
   CHECK(m[0].find("file differs first at offset 8192") != std::string::npos);
 }
 
-// ------------------------------------------- simulator deviations from Linux 6.1 (skipped)
-// Each case states what Linux does (the model) and checks the simulator against it. They fail
-// on the simulator as of this writing and are skipped by default; run them with
-//   diosim-tests --no-skip -tc="simulator deviation*"
+// -------------------------------------------------- simulator deviations from Linux 6.1
+// Each case states what Linux does (the model) and checks the simulator against it. The
+// "fixed" ones are regressions of deviations the model found and the world now follows; the
+// skipped ones still fail on the simulator (run them with
+//   diosim-tests --no-skip -tc="simulator deviation*").
 
-TEST_CASE("simulator deviation 1: a buffered fallback write allocates blocks before its fault" * doctest::skip()) {
+TEST_CASE("fixed simulator deviation 1: a buffered fallback write allocates blocks before its fault") {
   // Block 1 is a hole inside i_size, so the direct write stops there (R-ENOTBLK) and the rest is
   // buffered; its user page is unmapped, so generic_perform_write's fault_in fails before
   // write_begin: nothing is allocated, block 1 stays a hole and reads as zeros.
@@ -488,7 +489,7 @@ TEST_CASE("simulator deviation 1: a buffered fallback write allocates blocks bef
   CHECK(exit_code == 0); // the simulator reports stale data exposed
 }
 
-TEST_CASE("simulator deviation 2: writeback ignores i_size (block_write_full_page)" * doctest::skip()) {
+TEST_CASE("fixed simulator deviation 2: writeback ignores i_size (block_write_full_page)") {
   // Page 1 is dirty and straddles i_size 6000: Linux zeroes its bytes past i_size before writing
   // block 1. Page 3 is dirty and wholly past i_size: Linux does not write it.
   const auto spec = parse(R"({"file":{"i_size":6000,"extents":[{"file_block":0,"disk_block":100,"blocks":4,"data":"16384:D"}],
@@ -501,7 +502,7 @@ TEST_CASE("simulator deviation 2: writeback ignores i_size (block_write_full_pag
   CHECK(check_run(spec, e, 1).empty());
 }
 
-TEST_CASE("simulator deviation 3: RWF_NOWAIT looks at the whole page cache, not the range" * doctest::skip()) {
+TEST_CASE("fixed simulator deviation 3: RWF_NOWAIT looks at the whole page cache, not the range") {
   // A clean cached page far from the request: Linux's filemap_range_needs_writeback and
   // filemap_range_has_page only look at the request's range, so both calls proceed.
   const auto spec = parse(R"({"filesystem":{"model":"extent"},
@@ -515,7 +516,7 @@ TEST_CASE("simulator deviation 3: RWF_NOWAIT looks at the whole page cache, not 
   CHECK(check_run(spec, e, 1).empty());
 }
 
-TEST_CASE("simulator deviation 4: an empty RWF_NOWAIT call on ext2 returns 0" * doctest::skip()) {
+TEST_CASE("fixed simulator deviation 4: an empty RWF_NOWAIT call on ext2 returns 0") {
   // do_iter_read / do_iter_write return 0 for an empty request before kiocb_set_rw_flags.
   const auto spec = parse(file16k("", R"([{"name":"b","address":1048576,"size":4096}])",
                                   R"([{"ops":[{"op":"pread","offset":0,"nowait":true,"iov":[{"buffer":"b","len":0}]}]}])"));
@@ -524,7 +525,7 @@ TEST_CASE("simulator deviation 4: an empty RWF_NOWAIT call on ext2 returns 0" * 
   CHECK(check_run(spec, e, 1).empty());
 }
 
-TEST_CASE("simulator deviation 5: two buffers sharing a page" * doctest::skip()) {
+TEST_CASE("fixed simulator deviation 5: two buffers sharing a page") {
   // x and y share one page; each keeps its own fill byte.
   const auto spec = parse(R"({"file":{"i_size":4096,"extents":[{"file_block":0,"disk_block":100,"blocks":1,"data":"4096:D"}]},
     "buffers":[{"name":"x","address":1048576,"size":2048,"fill":"X"},{"name":"y","address":1050624,"size":2048,"fill":"Y"}],
@@ -534,7 +535,7 @@ TEST_CASE("simulator deviation 5: two buffers sharing a page" * doctest::skip())
   CHECK(check_run(spec, e, 1).empty());
 }
 
-TEST_CASE("simulator deviation 6: writeback writes every block of a page, not its dirty blocks" * doctest::skip()) {
+TEST_CASE("fixed simulator deviation 6: writeback writes every block of a page, not its dirty blocks") {
   // A busy (pinned) clean page whose cached bytes differ from the disk; a one-block write to it
   // goes through the page cache (R-BUSY-FALLBACK). Linux dirties and writes only that block.
   const auto spec = parse(R"({"geometry":{"fs_block_size":1024},
@@ -547,7 +548,7 @@ TEST_CASE("simulator deviation 6: writeback writes every block of a page, not it
   CHECK(check_run(spec, e, 1).empty());
 }
 
-TEST_CASE("simulator deviation 7: a buffered write that copies nothing extends i_size" * doctest::skip()) {
+TEST_CASE("fixed simulator deviation 7: a buffered write that copies nothing extends i_size") {
   // A busy page makes the write buffered (R-BUSY-FALLBACK); its first user page is unmapped, so
   // nothing is copied: Linux leaves i_size alone and returns -EFAULT.
   const auto spec = parse(R"({"file":{"i_size":4096,"extents":[{"file_block":0,"disk_block":100,"blocks":1,"data":"4096:D"}],
@@ -557,5 +558,30 @@ TEST_CASE("simulator deviation 7: a buffered write that copies nothing extends i
   const model::ExpectedRun e = model::reference_outcome(spec);
   CHECK(e.ops[0].allowed_ret == one(kEFAULT));
   CHECK(e.ops[0].allowed_i_size_after == one(4096));
+  CHECK(check_run(spec, e, 1).empty());
+}
+
+TEST_CASE("simulator deviation 8: an empty RWF_NOWAIT AIO on ext2 is -EOPNOTSUPP" * doctest::skip()) {
+  // fs/aio.c aio_read/aio_write -> aio_prep_rw -> kiocb_set_rw_flags runs before the request's
+  // length is looked at (unlike preadv2/pwritev2, fixed deviation 4).
+  const auto spec = parse(file16k("", R"([{"name":"b","address":1048576,"size":4096}])",
+                                  R"([{"ops":[{"op":"pread","offset":0,"aio":true,"nowait":true,"iov":[{"buffer":"b","len":0}]}]}])"));
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.ops[0].allowed_ret == one(kEOPNOTSUPP));
+  CHECK(e.ops[0].allowed_submit_ret == one(kEOPNOTSUPP));
+  CHECK(check_run(spec, e, 1).empty());
+}
+
+TEST_CASE("simulator deviation 9: a block allocated under a cached page keeps the page's bytes" * doctest::skip()) {
+  // __block_write_begin_int: a new block of an uptodate page is not zeroed, it is marked dirty
+  // with the page's bytes. The busy clean page holds C over a hole; the 512-byte write lands in
+  // its second block, which is written back as 512:W 512:C.
+  const auto spec = parse(R"({"geometry":{"fs_block_size":1024},
+    "file":{"i_size":4096,"page_cache":[{"index":0,"busy":true,"data":"4096:C"}]},
+    "buffers":[{"name":"b","address":1048576,"size":4096,"fill":"W"}],
+    "tasks":[{"ops":[{"op":"pwrite","offset":1024,"iov":[{"buffer":"b","len":512}]}]}]})");
+  const model::ExpectedRun e = model::reference_outcome(spec);
+  CHECK(e.ops[0].allowed_ret == one(512));
+  CHECK(e.file.value == bytes("1024:zero 512:W 512:C 2048:zero"));
   CHECK(check_run(spec, e, 1).empty());
 }
