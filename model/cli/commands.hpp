@@ -17,5 +17,6 @@ using Action = std::function<int()>;
 
 Action register_run(CLI::App& app);      // run, replay, view (run_cmd.cpp)
 Action register_coverage(CLI::App& app); // coverage (coverage_cmd.cpp)
+Action register_fuzz(CLI::App& app);     // fuzz (fuzz_cmd.cpp)
 
 } // namespace diosim::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   const std::vector<diosim::cli::Action> actions = {
       diosim::cli::register_run(app),
       diosim::cli::register_coverage(app),
+      diosim::cli::register_fuzz(app),
   };
   try {
     app.parse(argc, argv);
