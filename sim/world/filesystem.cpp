@@ -98,6 +98,9 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
   const uint64_t maxblocks = bh->b_size >> blkbits_;
   kern::yield_point(engine::StepOp::hook, iblock, "get_block", "fs", [&] { return ::kern::TraceArgs{arg("iblock", static_cast<int64_t>(iblock)), arg("create", create),
                      arg("maxblocks", static_cast<int64_t>(maxblocks))}; });
+  // direct-io copies b_private into dio->private after every call (fs/direct-io.c:641), so a
+  // filesystem that uses it sets it on every call: mapped, hole or error.
+  if (spec_.fs.set_private) bh->b_private = &private_token_;
   if (spec_.fs.error_at_block && *spec_.fs.error_at_block == iblock) {
     DIOSIM_TRACE_CHANGE("get_block_result", "fs", {arg("ret", spec_.fs.error_errno)});
     return spec_.fs.error_errno;
@@ -133,7 +136,6 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
   if (is_new) kern::set_buffer_new(bh);
   if (count > btb) kern::set_buffer_boundary(bh);
   if (spec_.fs.defer_completion) kern::set_buffer_defer_completion(bh);
-  if (spec_.fs.set_private) bh->b_private = &private_token_;
   bh->b_blocknr = static_cast<kern::sector_t>(first);
   bh->b_size = count << blkbits_;
   bh->b_bdev = inode->i_sb->s_bdev;
@@ -147,7 +149,9 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
 int SimFilesystem::end_io(kern::kiocb* iocb, kern::loff_t offset, ssize_t size, void* priv) {
   ++end_io_calls_;
   kern::yield_point(engine::StepOp::hook, 0, "end_io", "fs", [&] { return ::kern::TraceArgs{arg("offset", offset), arg("size", static_cast<int64_t>(size))}; });
-  if (spec_.fs.set_private && priv != &private_token_)
+  // NULL is what a request gets when get_block never ran for it (e.g. the first user page
+  // faulted before any block was mapped).
+  if (spec_.fs.set_private && priv != &private_token_ && priv != nullptr)
     kern::violation("end_io-private", "end_io received a private pointer get_block did not set");
   return spec_.fs.end_io_error;
 }

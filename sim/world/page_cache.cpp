@@ -79,6 +79,12 @@ void PageCache::write_back(uint64_t index, Entry& e) {
   DIOSIM_TRACE_CHANGE("writeback", "fs", {arg("index", static_cast<int64_t>(index))});
 }
 
+bool PageCache::block_dirty(uint64_t file_block) const {
+  const uint64_t ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
+  auto it = pages_.find(file_block * bs / ps);
+  return it != pages_.end() && it->second.dirty_blocks[(file_block * bs % ps) / bs];
+}
+
 bool PageCache::range_has_page(kern::loff_t start, kern::loff_t end) const {
   const uint64_t ps = spec_.geometry.page_size;
   auto it = pages_.lower_bound(static_cast<uint64_t>(start) / ps);
@@ -157,7 +163,7 @@ size_t PageCache::buffered_read(UserMemory& mem, uint64_t user_addr, kern::loff_
   return done;
 }
 
-size_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff_t pos, size_t len) {
+int64_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff_t pos, size_t len) {
   const uint64_t ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
   std::vector<uint8_t> chunk(ps);
   size_t done = 0;
@@ -170,14 +176,22 @@ size_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff
     if (!copied) break;
     // write_begin: map or allocate the blocks under the bytes copied; new blocks read as zero.
     std::vector<uint64_t> fresh;
-    for (uint64_t b = p / bs; b <= (p + copied - 1) / bs; ++b) {
+    bool no_space = false;
+    for (uint64_t b = p / bs; b <= (p + copied - 1) / bs && !no_space; ++b) {
       if (fs_.lookup(b) != SimFilesystem::kHole) continue;
-      if (fs_.allocate(b) < 0) return done;
-      fresh.push_back(b);
+      if (fs_.allocate(b) < 0) no_space = true;
+      else fresh.push_back(b);
     }
     Entry& e = get(p / ps);
     for (uint64_t b : fresh) // block_write_begin zeroes new blocks around the write
       std::memset(kern::page_address(e.page) + (b * bs) % ps, 0, bs);
+    if (no_space) {
+      // __block_write_begin failed: page_zero_new_buffers leaves the blocks it did allocate
+      // zeroed and dirty, so no stale data reaches the disk; write_begin returns -ENOSPC.
+      for (uint64_t b : fresh) mark_dirty(e, static_cast<unsigned>((b * bs) % ps / bs),
+                                          static_cast<unsigned>((b * bs) % ps / bs));
+      return done ? static_cast<int64_t>(done) : -ENOSPC;
+    }
     std::memcpy(kern::page_address(e.page) + off, chunk.data(), copied);
     mark_dirty(e, static_cast<unsigned>(off / bs), static_cast<unsigned>((off + copied - 1) / bs));
     done += copied;
@@ -185,7 +199,7 @@ size_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff
   }
   if (done)
     DIOSIM_TRACE_CHANGE("buffered_write", "fs", {arg("pos", pos), arg("bytes", static_cast<int64_t>(done))});
-  return done;
+  return static_cast<int64_t>(done);
 }
 
 } // namespace diosim::world

@@ -34,8 +34,11 @@ public:
   // Returns the bytes copied.
   size_t buffered_read(UserMemory& mem, uint64_t user_addr, kern::loff_t pos, size_t len);
   // generic_perform_write: copies user bytes into cache pages (allocating blocks for holes, as
-  // ext2's write_begin does), stopping at a fault. Returns the bytes copied.
-  size_t buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff_t pos, size_t len);
+  // ext2's write_begin does), stopping at a fault. Returns the bytes copied, or -ENOSPC when
+  // nothing was copied because a block could not be allocated.
+  int64_t buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff_t pos, size_t len);
+  // Whether the cache holds file block `file_block` dirty.
+  bool block_dirty(uint64_t file_block) const;
   // filemap_range_has_page / filemap_range_needs_writeback over [start, end] bytes.
   bool range_has_page(kern::loff_t start, kern::loff_t end) const;
   bool range_needs_writeback(kern::loff_t start, kern::loff_t end) const;

@@ -135,7 +135,9 @@ ssize_t World::generic_perform_write(Request& req) {
   ssize_t written = 0;
   while (kern::iov_iter_count(it)) {
     const auto [addr, len] = current_segment(it);
-    const size_t copied = cache_.buffered_write(mem_, addr, pos, len);
+    const int64_t got = cache_.buffered_write(mem_, addr, pos, len);
+    if (got < 0) return written ? written : got; // write_begin failed
+    const size_t copied = static_cast<size_t>(got);
     kern::iov_iter_advance(it, copied);
     pos += static_cast<kern::loff_t>(copied);
     written += static_cast<ssize_t>(copied);

@@ -98,8 +98,9 @@ World::Request& World::submit(const Operation& op, OpOutcome& out) {
   kern::yield_point(engine::StepOp::hook, 0, write ? "sys_pwrite" : "sys_pread", "syscall", [&] { return ::kern::TraceArgs{arg("offset", static_cast<int64_t>(op.offset)),
                      arg("count", static_cast<int64_t>(count)), arg("aio", op.aio ? 1 : 0)}; });
   ssize_t ret;
-  if (count == 0) {
-    ret = 0; // do_iter_read / do_iter_write return before looking at the flags
+  if (count == 0 && !op.aio) {
+    ret = 0; // do_iter_read / do_iter_write return before looking at the flags (io_submit's
+             // aio_prep_rw checks them first)
   } else if (op.nowait && !fs_.supports_nowait()) {
     ret = -EOPNOTSUPP; // kiocb_set_rw_flags: the file lacks FMODE_NOWAIT
   } else {
@@ -178,7 +179,8 @@ std::optional<uint64_t> World::first_stale_file_byte() const {
     const int64_t d = fs_.lookup(off / bs);
     if (d == SimFilesystem::kHole) continue;
     const uint64_t sector = (static_cast<uint64_t>(d) * bs + off % bs) / 512;
-    if (!disk_.sector_written(sector)) return off;
+    // A dirty cached block counts as written: writeback will put the cache's bytes there.
+    if (!disk_.sector_written(sector) && !cache_.block_dirty(off / bs)) return off;
   }
   return std::nullopt;
 }
