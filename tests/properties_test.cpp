@@ -346,10 +346,9 @@ model::GenOptions without_open_findings(bool for_model) {
 }
 } // namespace
 
-// Skipped while the findings below (FINDING-1, FINDING-2) and the two simulator deviations still
-// skipped in reference_test.cpp are open; (b') and (f) cover the rest meanwhile. Un-skip when
-// they are fixed (and drop the exclusions of without_open_findings).
-TEST_CASE("property (b): every generated run keeps every invariant and agrees with the model" * doctest::skip()) {
+// Was skipped while FINDING-1, FINDING-2 and simulator deviations 8 and 9 were open; all four
+// are fixed in sim/world, and the cases below are their regression tests.
+TEST_CASE("property (b): every generated run keeps every invariant and agrees with the model") {
   check_invariants("invariants hold, the model agrees", {}, true);
 }
 
@@ -465,7 +464,7 @@ model::RunResult run_text(const char* json) {
 // dio->private after every get_block call (fs/direct-io.c:641), so a read of a hole (or a write
 // whose get_block fails) hands end_io NULL, and the model's end_io calls that a violation.
 // Real ocfs2 sets b_private on every write-path call and its end_io accepts NULL for reads.
-TEST_CASE("FINDING-1: ocfs2 set_private, a read of a hole" * doctest::skip()) {
+TEST_CASE("fixed FINDING-1: ocfs2 set_private, a read of a hole") {
   const model::RunResult r = run_text(R"({
   "filesystem": {"model": "ocfs2", "set_private": true},
   "file": {"i_size": 1},
@@ -484,7 +483,7 @@ TEST_CASE("FINDING-1: ocfs2 set_private, a read of a hole" * doctest::skip()) {
 // generic_perform_write returns write_begin's error when nothing was written.
 // (A third case, the source faulting inside the buffered write, was fixed with the world's
 // reference-model fixes: buffered writes now fault in before allocating.)
-TEST_CASE("FINDING-2a: buffered fallback, the disk fills up: stale block" * doctest::skip()) {
+TEST_CASE("fixed FINDING-2a: buffered fallback, the disk fills up: stale block") {
   const model::RunResult r = run_text(R"({
   "geometry": {"fs_block_size": 512, "disk_blocks": 1},
   "file": {"i_size": 1},
@@ -494,7 +493,7 @@ TEST_CASE("FINDING-2a: buffered fallback, the disk fills up: stale block" * doct
   CHECK_MESSAGE(r.exit_code() == 0, describe_failure(r));
 }
 
-TEST_CASE("FINDING-2b: buffered fallback, the disk is full: -ENOSPC" * doctest::skip()) {
+TEST_CASE("fixed FINDING-2b: buffered fallback, the disk is full: -ENOSPC") {
   const model::RunResult r = run_text(R"({
   "geometry": {"disk_blocks": 17},
   "file": {"i_size": 4120, "extents": [{"file_block": 0, "disk_block": 16, "blocks": 1, "data": "4096:D"}]},

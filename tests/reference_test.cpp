@@ -561,7 +561,7 @@ TEST_CASE("fixed simulator deviation 7: a buffered write that copies nothing ext
   CHECK(check_run(spec, e, 1).empty());
 }
 
-TEST_CASE("simulator deviation 8: an empty RWF_NOWAIT AIO on ext2 is -EOPNOTSUPP" * doctest::skip()) {
+TEST_CASE("fixed simulator deviation 8: an empty RWF_NOWAIT AIO on ext2 is -EOPNOTSUPP") {
   // fs/aio.c aio_read/aio_write -> aio_prep_rw -> kiocb_set_rw_flags runs before the request's
   // length is looked at (unlike preadv2/pwritev2, fixed deviation 4).
   const auto spec = parse(file16k("", R"([{"name":"b","address":1048576,"size":4096}])",
@@ -572,7 +572,7 @@ TEST_CASE("simulator deviation 8: an empty RWF_NOWAIT AIO on ext2 is -EOPNOTSUPP
   CHECK(check_run(spec, e, 1).empty());
 }
 
-TEST_CASE("simulator deviation 9: a block allocated under a cached page keeps the page's bytes" * doctest::skip()) {
+TEST_CASE("fixed simulator deviation 9: a block allocated under a cached page keeps the page's bytes") {
   // __block_write_begin_int: a new block of an uptodate page is not zeroed, it is marked dirty
   // with the page's bytes. The busy clean page holds C over a hole; the 512-byte write lands in
   // its second block, which is written back as 512:W 512:C.
