@@ -182,9 +182,12 @@ int64_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::lof
       if (fs_.allocate(b) < 0) no_space = true;
       else fresh.push_back(b);
     }
+    const bool was_cached = pages_.count(p / ps) != 0;
     Entry& e = get(p / ps);
-    for (uint64_t b : fresh) // block_write_begin zeroes new blocks around the write
-      std::memset(kern::page_address(e.page) + (b * bs) % ps, 0, bs);
+    // __block_write_begin zeroes a new block around the write, unless the page is up to date
+    // (every cached page is): then the cached bytes stand.
+    if (!was_cached)
+      for (uint64_t b : fresh) std::memset(kern::page_address(e.page) + (b * bs) % ps, 0, bs);
     if (no_space) {
       // __block_write_begin failed: page_zero_new_buffers leaves the blocks it did allocate
       // zeroed and dirty, so no stale data reaches the disk; write_begin returns -ENOSPC.
