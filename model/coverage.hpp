@@ -17,6 +17,10 @@ namespace diosim::model {
 
 using LineHits = std::array<uint64_t, kern::kReferenceLines + 2>;
 
+// The fuzz budget `diosim coverage` adds to the scenarios by default: with it, the shipped
+// scenarios reach every reachable line (tests/coverage_test.cpp).
+constexpr uint64_t kDefaultCoverageFuzzCases = 2000;
+
 struct UnreachableLine {
   int line;
   const char* reason;

@@ -2,6 +2,7 @@
 // Kernel-line coverage of the shipped scenarios must not drop, and no line judged unreachable
 // may ever run (that would make the judgement wrong).
 #include "model/coverage.hpp"
+#include "model/fuzz.hpp"
 #include "model/runner.hpp"
 #include "sim/world/scenario.hpp"
 
@@ -34,4 +35,22 @@ TEST_CASE("shipped scenarios keep their fs/direct-io.c line coverage") {
     CHECK(std::binary_search(marked.begin(), marked.end(), u.line)); // it is a real statement
     CHECK(hits[static_cast<size_t>(u.line)] == 0);
   }
+}
+
+TEST_CASE("shipped scenarios plus the default fuzz budget reach every reachable line") {
+  model::LineHits hits{};
+  auto add = [&](const model::RunResult& r) {
+    for (size_t i = 0; i < hits.size(); ++i) hits[i] += r.line_hits[i];
+  };
+  for (const std::string& f : world::list_scenario_files(DIOSIM_SCENARIO_DIR))
+    add(model::run_scenario(world::load_scenario(f), model::RunOptions{}));
+  model::RunOptions opt;
+  opt.check_model = false;
+  for (uint64_t i = 0; i < model::kDefaultCoverageFuzzCases; ++i)
+    add(model::run_scenario(model::generate_case(1, i).value(), opt));
+  const model::CoverageSummary s = model::summarize(hits, model::marked_lines(DIOSIM_PORT_SOURCE));
+  std::string missing;
+  for (int line : s.uncovered) missing += " " + std::to_string(line);
+  INFO("reachable lines never run:" << missing);
+  CHECK(s.uncovered.empty());
 }

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// diosim coverage [SCENARIO...] [--seeds K] [--listing FILE]
+// diosim coverage [SCENARIO...] [--seeds K] [--fuzz-cases N] [--fuzz-seed S] [--listing FILE]
 //
 // Runs the scenarios (default: every shipped one) with seeds 1..K and reports which lines of
 // fs/direct-io.c executed: a summary (covered / reachable), the reachable lines never run, and
 // optionally the reference listing annotated with hit counts.
 #include "model/cli/commands.hpp"
 #include "model/coverage.hpp"
+#include "model/fuzz.hpp"
 #include "model/runner.hpp"
 #include "sim/world/scenario.hpp"
 
@@ -22,6 +23,8 @@ namespace {
 struct CoverageArgs {
   std::vector<std::string> scenarios;
   uint64_t seeds = 1;
+  uint64_t fuzz_cases = model::kDefaultCoverageFuzzCases;
+  uint64_t fuzz_seed = 1;
   std::string listing;
 };
 
@@ -54,6 +57,21 @@ int cmd_coverage(const CoverageArgs& a) {
       ++runs;
     }
   }
+  // Generated scenarios, the same cases `diosim fuzz --seed S` runs (no model check: coverage
+  // only needs the kernel lines each run executes).
+  for (uint64_t i = 0; i < a.fuzz_cases; ++i) {
+    const world::ScenarioSpec spec = model::generate_case(a.fuzz_seed, i).value();
+    model::RunOptions opt;
+    opt.check_model = false;
+    const model::RunResult r = model::run_scenario(spec, opt);
+    if (r.internal_error) {
+      std::fprintf(stderr, "diosim: fuzz case %llu: %s\n", static_cast<unsigned long long>(i),
+                   r.internal_error->c_str());
+      return 3;
+    }
+    for (size_t k = 0; k < hits.size(); ++k) hits[k] += r.line_hits[k];
+    ++runs;
+  }
   const std::vector<int> marked = model::marked_lines(DIOSIM_PORT_SOURCE);
   const model::CoverageSummary s = model::summarize(hits, marked);
   std::printf("fs/direct-io.c line coverage: %zu / %zu reachable lines (%.1f%%), %llu runs of %zu "
@@ -61,6 +79,10 @@ int cmd_coverage(const CoverageArgs& a) {
               s.covered.size(), s.reachable.size(),
               s.reachable.empty() ? 0.0 : 100.0 * s.covered.size() / s.reachable.size(),
               static_cast<unsigned long long>(runs), files.size());
+  if (a.fuzz_cases)
+    std::printf("  (of which %llu generated cases, diosim fuzz --seed %llu)\n",
+                static_cast<unsigned long long>(a.fuzz_cases),
+                static_cast<unsigned long long>(a.fuzz_seed));
   std::printf("judged unreachable (not counted):\n");
   for (const auto& u : model::unreachable_lines())
     std::printf("  fs/direct-io.c:%d  %s\n", u.line, u.reason);
@@ -98,6 +120,9 @@ Action register_coverage(CLI::App& app) {
   cmd->add_option("scenarios", a->scenarios, "scenario files (default: every shipped scenario)");
   cmd->add_option("--seeds", a->seeds, "run each scenario with seeds 1..K (default 1)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{100000}));
+  cmd->add_option("--fuzz-cases", a->fuzz_cases,
+                  "also run N generated scenarios, the cases of diosim fuzz (default 2000)");
+  cmd->add_option("--fuzz-seed", a->fuzz_seed, "campaign seed of those cases (default 1)");
   cmd->add_option("--listing", a->listing, "write fs/direct-io.c annotated with hit counts here");
   return [a, cmd]() -> int { return cmd->parsed() ? cmd_coverage(*a) : -1; };
 }
