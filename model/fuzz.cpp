@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "model/fuzz.hpp"
+#include "viz/html_export.hpp"
 
 #include "sim/world/scenario_writer.hpp"
 
@@ -165,7 +166,8 @@ Finding make_finding(const FuzzOptions& o, uint64_t index, const std::string& ki
   }
   if (!write_text(f.base_path + ".json", text, &error) ||
       !write_text(f.base_path + ".schedule", r.schedule + "\n", &error) ||
-      !write_text(f.base_path + ".trace.json", r.trace_json, &error))
+      !write_text(f.base_path + ".trace.json", r.trace_json, &error) ||
+      !write_text(f.base_path + ".html", viz::render_html(r.trace_json), &error))
     errors.push_back(error);
   return f;
 }

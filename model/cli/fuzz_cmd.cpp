@@ -5,7 +5,7 @@
 // Generates random scenarios (timed and explore mode, random seeds), runs each once, and
 // shrinks every failing one to a small scenario that fails the same way. For each it writes
 // DIR/<kind>-<case>.json (run it with `diosim run`), .schedule (the exact run's token, for
-// `diosim run FILE --schedule "$(cat FILE.schedule)"`) and .trace.json. A progress line goes
+// `diosim run FILE --schedule "$(cat FILE.schedule)"`), .trace.json and .html (the viewer). A progress line goes
 // to stderr about once a second; the summary (failures per kind, known quirks, fs/direct-io.c
 // line coverage of the cases) to stdout. Exit: 0 nothing failed, 1 violations found, 2 bad
 // usage, 3 an internal error of diosim in some case.
