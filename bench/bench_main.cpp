@@ -30,11 +30,13 @@ double fiber_round_trip_ns() {
   namespace ctx = boost::context;
   constexpr int kSwitches = 1'000'000;
   ctx::fiber f{[](ctx::fiber&& main) {
-    for (;;) main = std::move(main).resume();
+    for (;;)
+      main = std::move(main).resume();
     return std::move(main);
   }};
   const auto t0 = Clock::now();
-  for (int i = 0; i < kSwitches; ++i) f = std::move(f).resume();
+  for (int i = 0; i < kSwitches; ++i)
+    f = std::move(f).resume();
   const auto t1 = Clock::now();
   return std::chrono::duration<double, std::nano>(t1 - t0).count() / kSwitches;
 }
@@ -49,7 +51,8 @@ double engine_step_ns() {
   Scheduler s(cfg, chooser, nullptr);
   for (int t = 0; t < 2; ++t)
     s.spawn(ContextKind::task, "t", [&s] {
-      for (int i = 0; i < kSteps / 2; ++i) s.yield(StepOp::observe, 0);
+      for (int i = 0; i < kSteps / 2; ++i)
+        s.yield(StepOp::observe, 0);
     });
   const auto t0 = Clock::now();
   s.run();

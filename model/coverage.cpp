@@ -31,7 +31,8 @@ std::vector<int> marked_lines(const std::string& port_source_path) {
   const std::string text = ss.str();
   std::vector<int> out;
   static const std::regex at_re("AT\\(([0-9]+)\\)");
-  for (auto it = std::sregex_iterator(text.begin(), text.end(), at_re); it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), at_re);
+       it != std::sregex_iterator(); ++it)
     out.push_back(std::stoi((*it)[1].str()));
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -62,10 +63,14 @@ std::string annotated_listing(const LineHits& hits, const std::vector<int>& mark
   for (int n = 1; std::getline(in, line); ++n) {
     const bool is_marked = std::binary_search(marked.begin(), marked.end(), n);
     const uint64_t h = n <= kern::kReferenceLines ? hits[static_cast<size_t>(n)] : 0;
-    if (!is_marked) std::snprintf(buf, sizeof buf, "%9s | %4d | ", "-", n);
-    else if (judged_unreachable(n)) std::snprintf(buf, sizeof buf, "%9s | %4d | ", "n/a", n);
-    else if (!h) std::snprintf(buf, sizeof buf, "%9s | %4d | ", "#####", n);
-    else std::snprintf(buf, sizeof buf, "%9llu | %4d | ", static_cast<unsigned long long>(h), n);
+    if (!is_marked)
+      std::snprintf(buf, sizeof buf, "%9s | %4d | ", "-", n);
+    else if (judged_unreachable(n))
+      std::snprintf(buf, sizeof buf, "%9s | %4d | ", "n/a", n);
+    else if (!h)
+      std::snprintf(buf, sizeof buf, "%9s | %4d | ", "#####", n);
+    else
+      std::snprintf(buf, sizeof buf, "%9llu | %4d | ", static_cast<unsigned long long>(h), n);
     out += buf + line + "\n";
   }
   return out;

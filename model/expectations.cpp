@@ -22,16 +22,19 @@ std::string describe_ret(int64_t ret) {
   return s;
 }
 
-static std::string first_difference(const std::vector<uint8_t>& want, const std::vector<uint8_t>& got) {
+static std::string first_difference(const std::vector<uint8_t>& want,
+                                    const std::vector<uint8_t>& got) {
   size_t i = 0;
-  while (i < want.size() && i < got.size() && want[i] == got[i]) ++i;
+  while (i < want.size() && i < got.size() && want[i] == got[i])
+    ++i;
   std::string msg = "first difference at byte " + std::to_string(i);
   const size_t from = i, n = std::min<size_t>(64, std::max(want.size(), got.size()) - i);
   if (from < want.size())
     msg += "; expected \"" +
            world::ByteRuns::describe(want.data() + from, std::min(n, want.size() - from)) + "\"";
   if (from < got.size())
-    msg += ", got \"" + world::ByteRuns::describe(got.data() + from, std::min(n, got.size() - from)) + "\"";
+    msg += ", got \"" +
+           world::ByteRuns::describe(got.data() + from, std::min(n, got.size() - from)) + "\"";
   if (want.size() != got.size())
     msg += " (lengths " + std::to_string(want.size()) + " vs " + std::to_string(got.size()) + ")";
   return msg;
@@ -44,17 +47,20 @@ std::vector<std::string> check_expectations(const world::ScenarioSpec& spec, con
     const world::Expect& e = o.op->expect;
     const std::string who = o.task + " op " + std::to_string(o.op_index) + " (" + o.op->where + ")";
     if (e.ret && *e.ret != o.ret)
-      out.push_back(who + ": returned " + describe_ret(o.ret) + ", expected " + describe_ret(*e.ret));
+      out.push_back(who + ": returned " + describe_ret(o.ret) + ", expected " +
+                    describe_ret(*e.ret));
     if (e.submit_ret && (!o.submit_ret || *e.submit_ret != *o.submit_ret))
       out.push_back(who + ": submission returned " +
                     (o.submit_ret ? describe_ret(*o.submit_ret) : std::string("nothing")) +
                     ", expected " + describe_ret(*e.submit_ret));
     if (e.data) {
       const std::vector<uint8_t> want = e.data->expand();
-      if (want != o.data) out.push_back(who + ": user buffer differs: " + first_difference(want, o.data));
+      if (want != o.data)
+        out.push_back(who + ": user buffer differs: " + first_difference(want, o.data));
     }
     if (e.data_fnv1a && *e.data_fnv1a != fnv1a_hex(o.data))
-      out.push_back(who + ": user buffer FNV-1a " + fnv1a_hex(o.data) + ", expected " + *e.data_fnv1a);
+      out.push_back(who + ": user buffer FNV-1a " + fnv1a_hex(o.data) + ", expected " +
+                    *e.data_fnv1a);
     if (e.i_size && *e.i_size != o.i_size_after)
       out.push_back(who + ": i_size " + std::to_string(o.i_size_after) + ", expected " +
                     std::to_string(*e.i_size));
@@ -69,8 +75,8 @@ std::vector<std::string> check_expectations(const world::ScenarioSpec& spec, con
     const std::vector<uint8_t> want = f.data.expand();
     const std::vector<uint8_t> got = w.file_bytes(f.offset, want.size());
     if (want != got)
-      out.push_back("end: file bytes at offset " + std::to_string(f.offset) + " differ: " +
-                    first_difference(want, got));
+      out.push_back("end: file bytes at offset " + std::to_string(f.offset) +
+                    " differ: " + first_difference(want, got));
   }
   return out;
 }

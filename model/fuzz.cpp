@@ -24,7 +24,8 @@ std::optional<std::string> failure_kind(const RunResult& r) {
 }
 
 std::optional<std::string> known_quirk(const world::ScenarioSpec& spec, const RunResult& r) {
-  if (r.violation && r.violation->invariant == "stale-data" && spec.fs.model == world::FsModel::ocfs2)
+  if (r.violation && r.violation->invariant == "stale-data" &&
+      spec.fs.model == world::FsModel::ocfs2)
     return std::string("ocfs2-hole-fill");
   return std::nullopt;
 }
@@ -42,7 +43,7 @@ uint64_t case_seed(uint64_t campaign_seed, uint64_t index) {
 }
 
 rc::Shrinkable<world::ScenarioSpec> generate_case(uint64_t campaign_seed, uint64_t index,
-                                                   const GenOptions& options) {
+                                                  const GenOptions& options) {
   // The generators ignore the size parameter except RapidCheck's own defaults; use the nominal one.
   return gen_scenario(options)(rc::Random(case_seed(campaign_seed, index)), rc::kNominalSize);
 }
@@ -83,14 +84,18 @@ namespace {
 
 std::string file_safe(const std::string& kind) {
   std::string s;
-  for (char c : kind) s.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ? c : '_');
+  for (char c : kind)
+    s.push_back(
+        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ? c : '_');
   return s.empty() ? "failure" : s;
 }
 
 std::string one_line(const RunResult& r) {
   std::string s;
-  if (r.internal_error) s = *r.internal_error;
-  else if (r.divergence) s = "replay divergence: " + *r.divergence;
+  if (r.internal_error)
+    s = *r.internal_error;
+  else if (r.divergence)
+    s = "replay divergence: " + *r.divergence;
   else if (r.violation) {
     s = r.violation->invariant;
     if (r.violation->src_line) s += " at fs/direct-io.c:" + std::to_string(r.violation->src_line);
@@ -116,23 +121,26 @@ bool write_text(const std::string& path, const std::string& text, std::string* e
 
 // Shrinks case `index` (which failed with `kind`), writes its files, returns the finding.
 Finding make_finding(const FuzzOptions& o, uint64_t index, const std::string& kind,
-                     const rc::Shrinkable<world::ScenarioSpec>& generated, std::vector<std::string>& errors) {
+                     const rc::Shrinkable<world::ScenarioSpec>& generated,
+                     std::vector<std::string>& errors) {
   Finding f;
   f.case_index = index;
   f.kind = kind;
   // A shrink must fail the same way, and must not turn into a known quirk.
-  if (!o.shrink) f.shrink.spec = generated.value();
-  else f.shrink = shrink_failure(
-      generated,
-      [&](const world::ScenarioSpec& s) {
-        // The model is compared only when nothing else failed: other kinds need no model run.
-        RunOptions opt;
-        opt.check_model = o.check_model && kind == "reference-model";
-        const RunResult r = run_scenario(s, opt);
-        const auto k = failure_kind(r);
-        return k && *k == kind && (o.include_known || !known_quirk(s, r));
-      },
-      o.max_shrink_attempts);
+  if (!o.shrink)
+    f.shrink.spec = generated.value();
+  else
+    f.shrink = shrink_failure(
+        generated,
+        [&](const world::ScenarioSpec& s) {
+          // The model is compared only when nothing else failed: other kinds need no model run.
+          RunOptions opt;
+          opt.check_model = o.check_model && kind == "reference-model";
+          const RunResult r = run_scenario(s, opt);
+          const auto k = failure_kind(r);
+          return k && *k == kind && (o.include_known || !known_quirk(s, r));
+        },
+        o.max_shrink_attempts);
   const std::string stem = file_safe(kind) + "-" + std::to_string(index);
   f.base_path = (std::filesystem::path(o.out_dir) / stem).string();
   world::ScenarioSpec& m = f.minimal;
@@ -144,16 +152,17 @@ Finding make_finding(const FuzzOptions& o, uint64_t index, const std::string& ki
   traced.check_model = o.check_model;
   const RunResult r = run_scenario(m, traced);
   f.message = one_line(r);
-  m.description = "Found by diosim fuzz --seed " + std::to_string(o.seed) + " (case " + std::to_string(index) +
-                  ")" +
-                  (o.shrink ? ", shrunk in " + std::to_string(f.shrink.steps) + " steps (" +
-                                  std::to_string(f.shrink.attempts) + " runs" +
-                                  (f.shrink.budget_exhausted ? ", shrink budget exhausted" : "") + ")"
-                            : std::string(", not shrunk")) +
-                  ". Fails with " + f.message;
+  m.description =
+      "Found by diosim fuzz --seed " + std::to_string(o.seed) + " (case " + std::to_string(index) +
+      ")" +
+      (o.shrink ? ", shrunk in " + std::to_string(f.shrink.steps) + " steps (" +
+                      std::to_string(f.shrink.attempts) + " runs" +
+                      (f.shrink.budget_exhausted ? ", shrink budget exhausted" : "") + ")"
+                : std::string(", not shrunk")) +
+      ". Fails with " + f.message;
   if (const auto k = failure_kind(r); !k || *k != kind)
-    errors.push_back("[internal error] case " + std::to_string(index) + ": the traced run of the shrunk scenario " +
-                     "does not fail with " + kind);
+    errors.push_back("[internal error] case " + std::to_string(index) +
+                     ": the traced run of the shrunk scenario " + "does not fail with " + kind);
   std::string error;
   std::error_code ec;
   std::filesystem::create_directories(o.out_dir, ec);
@@ -202,7 +211,8 @@ FuzzSummary run_fuzz(const FuzzOptions& o, std::FILE* progress) {
         RunOptions opt;
         opt.check_model = o.check_model;
         const RunResult r = run_scenario(spec, opt);
-        for (size_t k = 0; k < hits.size(); ++k) hits[k] += r.line_hits[k];
+        for (size_t k = 0; k < hits.size(); ++k)
+          hits[k] += r.line_hits[k];
         kind = failure_kind(r);
         if (kind && !o.include_known) quirk = known_quirk(spec, r);
       } catch (const std::exception& e) {
@@ -223,22 +233,26 @@ FuzzSummary run_fuzz(const FuzzOptions& o, std::FILE* progress) {
         std::lock_guard<std::mutex> lock(mutex);
         ++summary.by_kind[*kind];
         if (progress)
-          std::fprintf(progress, "fuzz: case %llu fails with %s; shrunk in %llu steps -> %s.json\n  %s\n",
+          std::fprintf(progress,
+                       "fuzz: case %llu fails with %s; shrunk in %llu steps -> %s.json\n  %s\n",
                        static_cast<unsigned long long>(i), kind->c_str(),
-                       static_cast<unsigned long long>(f.shrink.steps), f.base_path.c_str(), f.message.c_str());
+                       static_cast<unsigned long long>(f.shrink.steps), f.base_path.c_str(),
+                       f.message.c_str());
         summary.findings.push_back(std::move(f));
         summary.write_errors.insert(summary.write_errors.end(), errors.begin(), errors.end());
       }
       done.fetch_add(1);
     }
     std::lock_guard<std::mutex> lock(mutex);
-    for (size_t k = 0; k < hits.size(); ++k) summary.line_hits[k] += hits[k];
+    for (size_t k = 0; k < hits.size(); ++k)
+      summary.line_hits[k] += hits[k];
     --running;
     wake.notify_all();
   };
 
   std::vector<std::thread> threads;
-  for (unsigned j = 0; j < jobs; ++j) threads.emplace_back(worker);
+  for (unsigned j = 0; j < jobs; ++j)
+    threads.emplace_back(worker);
   {
     std::unique_lock<std::mutex> lock(mutex);
     Clock::time_point last = t0;
@@ -249,13 +263,15 @@ FuzzSummary run_fuzz(const FuzzOptions& o, std::FILE* progress) {
         last = now;
         const double s = std::chrono::duration<double>(now - t0).count();
         std::fprintf(progress, "fuzz: %llu cases, %llu failing, %.0f cases/s\n",
-                     static_cast<unsigned long long>(done.load()), static_cast<unsigned long long>(failing.load()),
+                     static_cast<unsigned long long>(done.load()),
+                     static_cast<unsigned long long>(failing.load()),
                      s > 0 ? done.load() / s : 0.0);
         std::fflush(progress);
       }
     }
   }
-  for (std::thread& t : threads) t.join();
+  for (std::thread& t : threads)
+    t.join();
 
   summary.cases = done.load();
   summary.failing_cases = failing.load();

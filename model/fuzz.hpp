@@ -51,12 +51,12 @@ uint64_t case_seed(uint64_t campaign_seed, uint64_t index);
 
 // Case i: a generated scenario together with its shrinks.
 rc::Shrinkable<world::ScenarioSpec> generate_case(uint64_t campaign_seed, uint64_t index,
-                                                   const GenOptions& options = {});
+                                                  const GenOptions& options = {});
 
 struct ShrinkResult {
-  world::ScenarioSpec spec;  // the smallest failing scenario found
-  uint64_t steps = 0;        // shrinks taken
-  uint64_t attempts = 0;     // candidates tried (one run each)
+  world::ScenarioSpec spec; // the smallest failing scenario found
+  uint64_t steps = 0;       // shrinks taken
+  uint64_t attempts = 0;    // candidates tried (one run each)
   bool budget_exhausted = false;
 };
 
@@ -67,37 +67,37 @@ ShrinkResult shrink_failure(const rc::Shrinkable<world::ScenarioSpec>& start,
                             uint64_t max_attempts = 5000);
 
 struct FuzzOptions {
-  uint64_t cases = 0;            // 0: unlimited (then `seconds` must be set)
-  double seconds = 0;            // 0: no time limit
+  uint64_t cases = 0; // 0: unlimited (then `seconds` must be set)
+  double seconds = 0; // 0: no time limit
   uint64_t seed = 1;
   unsigned jobs = 1;
   std::string out_dir = "fuzz-out";
   uint64_t max_shrink_attempts = 5000;
-  bool include_known = false;    // treat known quirks (known_quirk) as failures too
+  bool include_known = false;        // treat known quirks (known_quirk) as failures too
   std::optional<uint64_t> only_case; // run case i alone (its seed is still derived from (seed, i))
-  bool shrink = true;            // false: write failing cases as generated
-  bool check_model = true;       // compare every run with the reference model (RunOptions)
+  bool shrink = true;                // false: write failing cases as generated
+  bool check_model = true;           // compare every run with the reference model (RunOptions)
   GenOptions gen;
 };
 
 struct Finding {
   uint64_t case_index = 0;
   std::string kind;
-  std::string base_path;        // out_dir/<kind>-<case>, without extension
-  world::ScenarioSpec minimal;  // named and described; reproduces with `diosim run`
-  std::string message;          // the minimal run's failure, one line
+  std::string base_path;       // out_dir/<kind>-<case>, without extension
+  world::ScenarioSpec minimal; // named and described; reproduces with `diosim run`
+  std::string message;         // the minimal run's failure, one line
   ShrinkResult shrink;
 };
 
 struct FuzzSummary {
-  uint64_t cases = 0;                      // cases run
+  uint64_t cases = 0; // cases run
   uint64_t failing_cases = 0;
   std::map<std::string, uint64_t> by_kind; // failing cases per kind
   std::map<std::string, uint64_t> known;   // cases that only hit a known quirk, per quirk
   std::vector<Finding> findings;           // sorted by case index
   double seconds = 0;
   std::vector<std::string> write_errors;
-  LineHits line_hits{};                    // fs/direct-io.c lines run by the cases (not shrinks)
+  LineHits line_hits{}; // fs/direct-io.c lines run by the cases (not shrinks)
   // 0 no failure, 1 violations, 3 an internal error (of diosim) in some case.
   int exit_code() const;
 };

@@ -24,7 +24,6 @@
 
 namespace diosim::model {
 
-std::optional<engine::Violation> check_end_of_run(const kern::Kernel& k,
-                                                  const world::World& w);
+std::optional<engine::Violation> check_end_of_run(const kern::Kernel& k, const world::World& w);
 
 } // namespace diosim::model

@@ -27,10 +27,11 @@ bool same_structure(const State& a, const State& b) {
       x.cache.size() != y.cache.size() || x.tainted.size() != y.tainted.size())
     return false;
   for (size_t i = 0; i < x.tainted.size(); ++i)
-    if (x.tainted[i].begin != y.tainted[i].begin || x.tainted[i].end != y.tainted[i].end) return false;
+    if (x.tainted[i].begin != y.tainted[i].begin || x.tainted[i].end != y.tainted[i].end)
+      return false;
   for (auto i = x.cache.begin(), j = y.cache.begin(); i != x.cache.end(); ++i, ++j)
-    if (i->first != j->first || i->second.dirty != j->second.dirty || i->second.busy != j->second.busy ||
-        i->second.dirty_blocks != j->second.dirty_blocks)
+    if (i->first != j->first || i->second.dirty != j->second.dirty ||
+        i->second.busy != j->second.busy || i->second.dirty_blocks != j->second.dirty_blocks)
       return false;
   return true;
 }
@@ -42,9 +43,12 @@ void unite_cells(Cells& into, const Cells& other) {
 
 // a and b have the same structure: unite their bytes into a.
 void unite_state(State& a, const State& b) {
-  for (auto& [fb, c] : a.f.content) unite_cells(c, b.f.content.at(fb));
-  for (auto& [idx, p] : a.f.cache) unite_cells(p.bytes, b.f.cache.at(idx).bytes);
-  for (size_t i = 0; i < a.user.size(); ++i) unite_cells(a.user[i], b.user[i]);
+  for (auto& [fb, c] : a.f.content)
+    unite_cells(c, b.f.content.at(fb));
+  for (auto& [idx, p] : a.f.cache)
+    unite_cells(p.bytes, b.f.cache.at(idx).bytes);
+  for (size_t i = 0; i < a.user.size(); ++i)
+    unite_cells(a.user[i], b.user[i]);
 }
 
 void unite_record(OpRecord& a, const OpRecord& b) {
@@ -161,15 +165,16 @@ private:
   WorldResult run_fixpoint(const std::vector<int>& prefix);
   void widen_for_concurrency(size_t i, std::vector<OpRecord>& recs, State& s,
                              const std::vector<OpRecord>* prev);
-  std::vector<std::string> find_conflicts(const std::vector<OpRecord>& recs, std::vector<char>& forced,
-                                          std::vector<std::string>& why);
+  std::vector<std::string> find_conflicts(const std::vector<OpRecord>& recs,
+                                          std::vector<char>& forced, std::vector<std::string>& why);
 
   Model& m_;
   size_t n_;
 };
 
 WorldResult Driver::run_world(const std::vector<int>& prefix, const std::vector<OpRecord>* prev,
-                              const std::vector<char>& forced, const std::vector<std::string>& why) {
+                              const std::vector<char>& forced,
+                              const std::vector<std::string>& why) {
   WorldResult w;
   State s = m_.initial_state();
   w.recs.resize(n_);
@@ -235,14 +240,14 @@ void Driver::widen_for_concurrency(size_t i, std::vector<OpRecord>& recs, State&
     const bool earlier = j < i;
     const OpRecord* w = earlier ? &recs[j] : (prev ? &(*prev)[j] : nullptr);
     if (!w || w->writes.empty()) continue;
-    const bool conc = earlier ? !hb(recs, j, i)
-                              : (m_.ops[j].task != op.task || !hb(recs, i, j));
+    const bool conc = earlier ? !hb(recs, j, i) : (m_.ops[j].task != op.task || !hb(recs, i, j));
     if (!conc) continue;
     if (op.write && earlier) {
       for (const WriteLog& mine : r.writes)
         for (const WriteLog& other : w->writes) {
           const uint64_t b = std::max(mine.file_off, other.file_off);
-          const uint64_t e = std::min(mine.file_off + mine.after.size(), other.file_off + other.after.size());
+          const uint64_t e =
+              std::min(mine.file_off + mine.after.size(), other.file_off + other.after.size());
           if (b >= e) continue;
           m_.put_file(s.f, b, other.after, b - other.file_off, e - b, true);
           r.rules.insert("R-CONC-BYTES");
@@ -255,7 +260,8 @@ void Driver::widen_for_concurrency(size_t i, std::vector<OpRecord>& recs, State&
           const uint64_t e = std::min(rd.file_off + rd.len, other.file_off + other.after.size());
           if (b >= e) continue;
           const Cells& src = earlier ? other.before : other.after;
-          m_.put_user(s, op, rd.data_index + (b - rd.file_off), src, b - other.file_off, e - b, true);
+          m_.put_user(s, op, rd.data_index + (b - rd.file_off), src, b - other.file_off, e - b,
+                      true);
           touched = true;
           r.rules.insert("R-CONC-BYTES");
         }
@@ -272,13 +278,15 @@ std::vector<std::string> Driver::find_conflicts(const std::vector<OpRecord>& rec
                                                 std::vector<std::string>& why) {
   std::vector<std::string> found;
   bool fault_pages = false;
-  for (const world::Buffer& b : m_.spec.buffers) fault_pages = fault_pages || !b.unmapped_pages.empty();
+  for (const world::Buffer& b : m_.spec.buffers)
+    fault_pages = fault_pages || !b.unmapped_pages.empty();
   bool sector_rules = false;
   for (const world::DiskErrorRule& e : m_.spec.disk.errors)
     sector_rules = sector_rules || e.kind == world::DiskErrorRule::Kind::sectors;
   // Could allocation reach the end of the disk? Then who allocates first matters.
   uint64_t alloc_need = m_.initial_state().f.next_free + m_.spec.page_cache.size();
-  for (const OpInfo& o : m_.ops) alloc_need += o.count / m_.g.bs + 2;
+  for (const OpInfo& o : m_.ops)
+    alloc_need += o.count / m_.g.bs + 2;
   const bool space_tight = alloc_need >= m_.g.disk_blocks;
   for (size_t i = 0; i < n_; ++i)
     for (size_t j = 0; j < i; ++j) {
@@ -301,14 +309,14 @@ std::vector<std::string> Driver::find_conflicts(const std::vector<OpRecord>& rec
         reason = "one changes i_size or truncates while the other reaches past i_size";
       else if (cross && ((!b.isize_writes.empty() || b.truncated) && a.isize_dependent))
         reason = "one changes i_size or truncates while the other reaches past i_size";
-      else if (cross && a.allocates && b.allocates &&
-               (sector_rules || fault_pages || space_tight))
+      else if (cross && a.allocates && b.allocates && (sector_rules || fault_pages || space_tight))
         reason = "both allocate, and which disk blocks each gets matters";
       else if (cross && ((a.allocates && a.alloc_range.overlaps(b.pages)) ||
                          (b.allocates && b.alloc_range.overlaps(a.pages))))
         reason = "one allocates blocks the other touches";
       if (reason.empty()) continue;
-      const std::string text = oa.op->where + " and " + ob.op->where + " may run at the same time and " + reason;
+      const std::string text =
+          oa.op->where + " and " + ob.op->where + " may run at the same time and " + reason;
       for (size_t k : {j, i})
         if (!forced[k]) {
           forced[k] = 1;
@@ -334,7 +342,8 @@ WorldResult Driver::run_fixpoint(const std::vector<int>& prefix) {
     WorldResult next = run_world(prefix, &w.recs, forced, why);
     bool stable = forced == before;
     for (size_t i = 0; stable && i < n_; ++i)
-      stable = next.recs[i].data == w.recs[i].data && next.recs[i].writes.size() == w.recs[i].writes.size();
+      stable = next.recs[i].data == w.recs[i].data &&
+               next.recs[i].writes.size() == w.recs[i].writes.size();
     for (size_t i = 0; stable && i < n_; ++i)
       for (size_t k = 0; stable && k < next.recs[i].writes.size(); ++k)
         stable = next.recs[i].writes[k].after == w.recs[i].writes[k].after;
@@ -357,8 +366,10 @@ WorldResult Driver::run_fixpoint(const std::vector<int>& prefix) {
 std::vector<std::pair<uint64_t, uint64_t>> ranges_of(const std::vector<uint64_t>& idx) {
   std::vector<std::pair<uint64_t, uint64_t>> out;
   for (uint64_t i : idx) {
-    if (!out.empty() && out.back().second == i) ++out.back().second;
-    else out.push_back({i, i + 1});
+    if (!out.empty() && out.back().second == i)
+      ++out.back().second;
+    else
+      out.push_back({i, i + 1});
   }
   return out;
 }
@@ -371,8 +382,10 @@ void split_alternatives(const Cells& c, std::vector<std::pair<uint64_t, uint64_t
   for (uint64_t i = 0; i < c.sets.size(); ++i) {
     const ByteSet& s = c.sets[i];
     if (s.none()) continue;
-    if (s.all()) free_idx.push_back(i);
-    else alts.push_back({i, s.values()});
+    if (s.all())
+      free_idx.push_back(i);
+    else
+      alts.push_back({i, s.values()});
   }
   free = ranges_of(free_idx);
 }
@@ -381,14 +394,16 @@ ExpectedRun Driver::run() {
   // Worlds are explored by the position of the split that starts them, earliest first, so that
   // when there are too many, every combination of the earliest splits has been seen.
   std::vector<WorldResult> worlds;
-  std::multimap<size_t, std::pair<std::vector<int>, size_t>> work; // split index -> (prefix, its op)
+  std::multimap<size_t, std::pair<std::vector<int>, size_t>>
+      work; // split index -> (prefix, its op)
   work.insert({0, {{}, 0}});
   bool overflow = false;
   size_t first_fork = n_; // the first operation whose other branch was not explored
   while (!work.empty()) {
     if (worlds.size() >= kMaxWorlds) {
       overflow = true;
-      for (const auto& [f, item] : work) first_fork = std::min(first_fork, item.second);
+      for (const auto& [f, item] : work)
+        first_fork = std::min(first_fork, item.second);
       break;
     }
     std::vector<int> prefix = std::move(work.begin()->second.first);
@@ -432,15 +447,18 @@ ExpectedRun Driver::run() {
             !(j > i && m_.ops[j].task == op.task && hb(recs, i, j)))
           isize_unknown = true; // an unmodelled write before it or concurrent with it
       int64_t base = m_.spec.i_size;
-      for (int64_t v : x.isize_writes) base = std::max(base, v);
+      for (int64_t v : x.isize_writes)
+        base = std::max(base, v);
       std::vector<int64_t> conc;
       for (size_t j = 0; j < n_; ++j) {
         if (j == i) continue;
         const bool before = j < i ? hb(recs, j, i) : false;
         const bool after = j > i ? (m_.ops[j].task == op.task && hb(recs, i, j)) : false;
         for (int64_t v : recs[j].isize_writes) {
-          if (before) base = std::max(base, v);
-          else if (!after) conc.push_back(v);
+          if (before)
+            base = std::max(base, v);
+          else if (!after)
+            conc.push_back(v);
         }
       }
       isizes.insert(base);
@@ -452,7 +470,8 @@ ExpectedRun Driver::run() {
     }
     if (overflow && i >= first_fork) {
       checked = false;
-      why_un = "more than " + std::to_string(kMaxWorlds) + " ways the run can go (bio failures that change the file's structure)";
+      why_un = "more than " + std::to_string(kMaxWorlds) +
+               " ways the run can go (bio failures that change the file's structure)";
     }
     ExpectedOp e;
     if (!checked) {
@@ -476,8 +495,10 @@ ExpectedRun Driver::run() {
 
   // The file at the end.
   uint64_t size = static_cast<uint64_t>(std::max<int64_t>(m_.spec.i_size, 0));
-  for (const OpInfo& o : m_.ops) size = std::max(size, o.offset + o.count);
-  for (const world::Extent& e : m_.spec.extents) size = std::max(size, (e.file_block + e.blocks) * m_.g.bs);
+  for (const OpInfo& o : m_.ops)
+    size = std::max(size, o.offset + o.count);
+  for (const world::Extent& e : m_.spec.extents)
+    size = std::max(size, (e.file_block + e.blocks) * m_.g.bs);
   size = (size + m_.g.bs - 1) / m_.g.bs * m_.g.bs;
   Cells file = m_.file_bytes(worlds[0].final.f, 0, size);
   std::set<int64_t> final_isizes;
@@ -488,8 +509,10 @@ ExpectedRun Driver::run() {
     final_isizes.insert(w.final.f.i_size);
     if (w.final.f.isize_tainted) isize_known = false;
     tainted.insert(tainted.end(), w.final.f.tainted.begin(), w.final.f.tainted.end());
-    for (const std::string& c : w.conflicts) note(c);
-    for (const std::string& t : w.final.f.taint_why) note(t);
+    for (const std::string& c : w.conflicts)
+      note(c);
+    for (const std::string& t : w.final.f.taint_why)
+      note(t);
   }
   if (overflow) {
     tainted.push_back({0, UINT64_MAX / 2});
@@ -501,10 +524,13 @@ ExpectedRun Driver::run() {
   out.file.size = size;
   out.file.value = file.v;
   split_alternatives(file, out.file.free, out.file.alternatives);
-  if (isize_known) out.allowed_final_i_size.assign(final_isizes.begin(), final_isizes.end());
-  else note("the final i_size");
+  if (isize_known)
+    out.allowed_final_i_size.assign(final_isizes.begin(), final_isizes.end());
+  else
+    note("the final i_size");
   out.exact = why.empty();
-  for (size_t k = 0; k < why.size(); ++k) out.why_not_exact += (k ? "; " : "") + why[k];
+  for (size_t k = 0; k < why.size(); ++k)
+    out.why_not_exact += (k ? "; " : "") + why[k];
   return out;
 }
 
@@ -512,7 +538,8 @@ std::string set_text(const std::vector<int64_t>& v) {
   const auto one = [](int64_t x) { return x < 0 ? errno_name(x) : std::to_string(x); };
   if (v.size() == 1) return one(v[0]);
   std::string s = "one of {";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + one(v[i]);
+  for (size_t i = 0; i < v.size(); ++i)
+    s += (i ? ", " : "") + one(v[i]);
   return s + "}";
 }
 
@@ -520,7 +547,9 @@ std::string value_text(int64_t x) {
   return x < 0 ? std::to_string(x) + " (" + errno_name(x) + ")" : std::to_string(x);
 }
 
-std::string byte_text(uint8_t b) { return world::ByteRuns::describe(&b, 1); }
+std::string byte_text(uint8_t b) {
+  return world::ByteRuns::describe(&b, 1);
+}
 
 // The first byte of `actual` not allowed by (value, free, alternatives), or npos.
 size_t first_difference(const std::vector<uint8_t>& value,
@@ -529,14 +558,17 @@ size_t first_difference(const std::vector<uint8_t>& value,
                         const std::vector<uint8_t>& actual, size_t n, std::string* expected_text) {
   size_t fi = 0, ai = 0;
   for (size_t i = 0; i < n; ++i) {
-    while (fi < free.size() && free[fi].second <= i) ++fi;
+    while (fi < free.size() && free[fi].second <= i)
+      ++fi;
     if (fi < free.size() && free[fi].first <= i) continue;
-    while (ai < alts.size() && alts[ai].first < i) ++ai;
+    while (ai < alts.size() && alts[ai].first < i)
+      ++ai;
     if (ai < alts.size() && alts[ai].first == i) {
       const std::vector<uint8_t>& vals = alts[ai].second;
       if (std::find(vals.begin(), vals.end(), actual[i]) != vals.end()) continue;
       std::string t = "one of {";
-      for (size_t k = 0; k < vals.size() && k < 8; ++k) t += (k ? ", " : "") + byte_text(vals[k]);
+      for (size_t k = 0; k < vals.size() && k < 8; ++k)
+        t += (k ? ", " : "") + byte_text(vals[k]);
       *expected_text = t + (vals.size() > 8 ? ", ...}" : "}");
       return i;
     }
@@ -583,18 +615,22 @@ std::vector<std::string> compare_with_reference(const world::ScenarioSpec& spec,
     const ExpectedOp& e = expected.ops[i];
     const ActualOp& a = actual[i];
     std::string rules;
-    for (size_t k = 0; k < e.rules.size(); ++k) rules += (k ? "," : "") + e.rules[k];
-    const std::string head = "reference model: " + where[i]->where + " (" + names[i] + ") [" + rules + "]: ";
+    for (size_t k = 0; k < e.rules.size(); ++k)
+      rules += (k ? "," : "") + e.rules[k];
+    const std::string head =
+        "reference model: " + where[i]->where + " (" + names[i] + ") [" + rules + "]: ";
     if (!e.allowed_ret.empty() &&
         std::find(e.allowed_ret.begin(), e.allowed_ret.end(), a.ret) == e.allowed_ret.end())
-      msgs.push_back(head + "ret expected " + set_text(e.allowed_ret) + ", actual " + value_text(a.ret));
+      msgs.push_back(head + "ret expected " + set_text(e.allowed_ret) + ", actual " +
+                     value_text(a.ret));
     if (!e.allowed_submit_ret.empty()) {
       if (!a.submit_ret)
-        msgs.push_back(head + "submit_ret expected " + set_text(e.allowed_submit_ret) + ", actual none");
+        msgs.push_back(head + "submit_ret expected " + set_text(e.allowed_submit_ret) +
+                       ", actual none");
       else if (std::find(e.allowed_submit_ret.begin(), e.allowed_submit_ret.end(), *a.submit_ret) ==
                e.allowed_submit_ret.end())
-        msgs.push_back(head + "submit_ret expected " + set_text(e.allowed_submit_ret) + ", actual " +
-                       value_text(*a.submit_ret));
+        msgs.push_back(head + "submit_ret expected " + set_text(e.allowed_submit_ret) +
+                       ", actual " + value_text(*a.submit_ret));
     }
     if (e.data) {
       if (a.data.size() != e.data->size()) {
@@ -602,34 +638,38 @@ std::vector<std::string> compare_with_reference(const world::ScenarioSpec& spec,
                        std::to_string(e.data->size()));
       } else {
         std::string exp;
-        const size_t at = first_difference(*e.data, e.data_free, e.data_alternatives, a.data, a.data.size(), &exp);
+        const size_t at = first_difference(*e.data, e.data_free, e.data_alternatives, a.data,
+                                           a.data.size(), &exp);
         if (at != std::string::npos)
-          msgs.push_back(head + "data differs first at byte " + std::to_string(at) + ": expected " + exp +
-                         ", actual " + byte_text(a.data[at]) + " (expected from there: " +
+          msgs.push_back(head + "data differs first at byte " + std::to_string(at) + ": expected " +
+                         exp + ", actual " + byte_text(a.data[at]) + " (expected from there: " +
                          window(*e.data, at) + "; actual: " + window(a.data, at) + ")");
       }
     }
     if (!e.allowed_i_size_after.empty() &&
         std::find(e.allowed_i_size_after.begin(), e.allowed_i_size_after.end(), a.i_size_after) ==
             e.allowed_i_size_after.end())
-      msgs.push_back(head + "i_size after expected " + set_text(e.allowed_i_size_after) + ", actual " +
-                     std::to_string(a.i_size_after));
+      msgs.push_back(head + "i_size after expected " + set_text(e.allowed_i_size_after) +
+                     ", actual " + std::to_string(a.i_size_after));
   }
   const size_t n = std::min<size_t>(file.size(), expected.file.size);
   if (file.size() < expected.file.size)
     msgs.push_back("reference model: the run reports " + std::to_string(file.size()) +
                    " file bytes, expected " + std::to_string(expected.file.size));
   std::string exp;
-  const size_t at = first_difference(expected.file.value, expected.file.free, expected.file.alternatives, file, n, &exp);
+  const size_t at = first_difference(expected.file.value, expected.file.free,
+                                     expected.file.alternatives, file, n, &exp);
   if (at != std::string::npos)
-    msgs.push_back("reference model: file differs first at offset " + std::to_string(at) + ": expected " +
-                   exp + ", actual " + byte_text(file[at]) + " (expected from there: " +
-                   window(expected.file.value, at) + "; actual: " + window(file, at) + ")");
+    msgs.push_back("reference model: file differs first at offset " + std::to_string(at) +
+                   ": expected " + exp + ", actual " + byte_text(file[at]) +
+                   " (expected from there: " + window(expected.file.value, at) +
+                   "; actual: " + window(file, at) + ")");
   if (!expected.allowed_final_i_size.empty() &&
-      std::find(expected.allowed_final_i_size.begin(), expected.allowed_final_i_size.end(), final_i_size) ==
-          expected.allowed_final_i_size.end())
-    msgs.push_back("reference model: final i_size expected " + set_text(expected.allowed_final_i_size) +
-                   ", actual " + std::to_string(final_i_size));
+      std::find(expected.allowed_final_i_size.begin(), expected.allowed_final_i_size.end(),
+                final_i_size) == expected.allowed_final_i_size.end())
+    msgs.push_back("reference model: final i_size expected " +
+                   set_text(expected.allowed_final_i_size) + ", actual " +
+                   std::to_string(final_i_size));
   return msgs;
 }
 

@@ -32,8 +32,8 @@ struct ExpectedOp {
 
 // The file at the end: for each byte, the values it may hold.
 struct ExpectedFile {
-  uint64_t size = 0;                   // bytes covered (from offset 0)
-  std::vector<uint8_t> value;          // the one value, when `alternatives` has none
+  uint64_t size = 0;          // bytes covered (from offset 0)
+  std::vector<uint8_t> value; // the one value, when `alternatives` has none
   // Bytes that may hold one of several values (overlapping writers, failed writes):
   // (offset, allowed values).
   std::vector<std::pair<uint64_t, std::vector<uint8_t>>> alternatives;

@@ -45,7 +45,8 @@ struct ByteSet {
   }
   static ByteSet all_values() {
     ByteSet s;
-    for (uint64_t& x : s.w) x = ~0ull;
+    for (uint64_t& x : s.w)
+      x = ~0ull;
     return s;
   }
   void set(uint8_t x) { w[x >> 6] |= 1ull << (x & 63); }
@@ -70,7 +71,8 @@ struct ByteSet {
   }
   ByteSet operator|(const ByteSet& o) const {
     ByteSet r;
-    for (unsigned k = 0; k < 4; ++k) r.w[k] = w[k] | o.w[k];
+    for (unsigned k = 0; k < 4; ++k)
+      r.w[k] = w[k] | o.w[k];
     return r;
   }
   bool operator==(const ByteSet& o) const {
@@ -114,8 +116,8 @@ struct Range {
 
 struct Page {
   Cells bytes;
-  bool dirty = false;              // some block of it is dirty
-  std::vector<char> dirty_blocks;  // per fs block of the page (buffer_head dirty bits)
+  bool dirty = false;             // some block of it is dirty
+  std::vector<char> dirty_blocks; // per fs block of the page (buffer_head dirty bits)
   bool busy = false;
 };
 
@@ -181,22 +183,22 @@ struct OpRecord {
   std::string why_unchecked;
 
   // For the concurrency rules.
-  bool may_be_queued = false;          // AIO whose submission may return -EIOCBQUEUED
-  bool active = false;                 // reached the page cache / direct-io at all
-  Range file;                          // file bytes of the request
-  Range pages;                         // page-aligned file bytes it may touch
-  bool cache_active = false;           // met cached pages, or did buffered I/O, or checked for pages
+  bool may_be_queued = false; // AIO whose submission may return -EIOCBQUEUED
+  bool active = false;        // reached the page cache / direct-io at all
+  Range file;                 // file bytes of the request
+  Range pages;                // page-aligned file bytes it may touch
+  bool cache_active = false;  // met cached pages, or did buffered I/O, or checked for pages
   bool buffered = false;
   bool allocates = false;
-  Range alloc_range;                   // file bytes of blocks it allocated
-  bool truncated = false;              // ext2_write_failed dropped blocks past i_size
+  Range alloc_range;      // file bytes of blocks it allocated
+  bool truncated = false; // ext2_write_failed dropped blocks past i_size
   bool nowait = false;
-  bool isize_dependent = false;        // its outcome depends on i_size (reaches past lo_isize)
-  int64_t lo_isize = 0;                // the least i_size it can have seen
-  std::vector<int64_t> isize_writes;   // i_size values it may set (each i_size_write)
+  bool isize_dependent = false;      // its outcome depends on i_size (reaches past lo_isize)
+  int64_t lo_isize = 0;              // the least i_size it can have seen
+  std::vector<int64_t> isize_writes; // i_size values it may set (each i_size_write)
   std::vector<WriteLog> writes;
   std::vector<ReadLog> reads;
-  uint64_t bios_lo = 0, bios_hi = 0;   // bounds on the bios it submits
+  uint64_t bios_lo = 0, bios_hi = 0; // bounds on the bios it submits
 
   // Whether a bio of it may / must fail (decided in the no-failure execution).
   bool may_fail = false, must_fail = false;
@@ -256,8 +258,7 @@ public:
   };
   std::vector<DioPath> direct_io(const OpInfo& op, State& s, int branch, OpRecord& r);
   int64_t buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRecord& r);
-  int64_t filemap_read(const OpInfo& op, State& s, uint64_t req_off, int64_t already,
-                       OpRecord& r);
+  int64_t filemap_read(const OpInfo& op, State& s, uint64_t req_off, int64_t already, OpRecord& r);
 
   // ---- the world driver (reference.cpp)
   const world::ScenarioSpec& spec;

@@ -17,7 +17,7 @@ struct IoBlock {
   uint64_t j = 0;       // dio block of the request
   int64_t disk_dio = 0; // dio block on the disk
   bool zero_page = false;
-  uint64_t fb = 0;      // fs block of the file
+  uint64_t fb = 0; // fs block of the file
 };
 
 struct ZeroSection {
@@ -129,8 +129,8 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
           if (forbid) r.rules.insert("R-SKIP-HOLES-CREATE");
           break;
         }
-        // R-HOLE-READ / R-HOLE-EOF, fs/direct-io.c:980-992: zeros up to the dio-block-aligned i_size, and
-        // the read stops at a hole past it.
+        // R-HOLE-READ / R-HOLE-EOF, fs/direct-io.c:980-992: zeros up to the dio-block-aligned
+        // i_size, and the read stops at a hole past it.
         const uint64_t i_size_aligned = (static_cast<uint64_t>(f.i_size) + b - 1) & ~(b - 1);
         if (fb0 + j >= i_size_aligned >> blkbits) {
           r.rules.insert("R-HOLE-EOF");
@@ -146,10 +146,12 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
         r.allocates = true;
         r.rules.insert("R-FS-ALLOC");
         const Range a{fs_start * g.bs, (fs_start + m.count) * g.bs};
-        r.alloc_range = r.alloc_range.begin == r.alloc_range.end
-                            ? a
-                            : Range{std::min(r.alloc_range.begin, a.begin), std::max(r.alloc_range.end, a.end)};
-        for (uint64_t i = 0; i < m.count; ++i) allocated.push_back(fs_start + i);
+        r.alloc_range =
+            r.alloc_range.begin == r.alloc_range.end
+                ? a
+                : Range{std::min(r.alloc_range.begin, a.begin), std::max(r.alloc_range.end, a.end)};
+        for (uint64_t i = 0; i < m.count; ++i)
+          allocated.push_back(fs_start + i);
       }
       cur_new = m.is_new;
       avail = m.count << k;
@@ -213,15 +215,18 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
       switch (e.kind) {
       case world::DiskErrorRule::Kind::sectors: {
         bool unc = false, hit = false;
-        for (const IoBlock& x : io) hit = sector_hit(x.disk_dio, 1, x.fb, e, &unc) || hit;
-        for (const ZeroSection& z : zeros) hit = sector_hit(z.disk_dio, z.len / b, z.fb, e, &unc) || hit;
+        for (const IoBlock& x : io)
+          hit = sector_hit(x.disk_dio, 1, x.fb, e, &unc) || hit;
+        for (const ZeroSection& z : zeros)
+          hit = sector_hit(z.disk_dio, z.len / b, z.fb, e, &unc) || hit;
         hit_may = hit || unc;
         hit_must = hit && !unc;
         break;
       }
       case world::DiskErrorRule::Kind::bio_ordinal:
         hit_may = e.bio >= min_before + 1 && e.bio <= max_before + r.bios_hi;
-        hit_must = min_before == max_before && e.bio >= min_before + 1 && e.bio <= min_before + r.bios_lo;
+        hit_must =
+            min_before == max_before && e.bio >= min_before + 1 && e.bio <= min_before + r.bios_lo;
         break;
       case world::DiskErrorRule::Kind::probability:
         hit_may = true;
@@ -239,9 +244,11 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
   r.must_fail = must;
   const bool fail = branch == 1;
   if (fail) r.rules.insert("R-BIO-ERROR");
-  // dio_bio_reap (fs/direct-io.c:534-555, called from dio_new_bio 658-660) runs from the reap threshold's dio_new_bio call on and
-  // returns blk_status_to_errno of a completed failed bio, which stops the submission.
-  const uint64_t reap_from = std::max<uint64_t>(static_cast<uint64_t>(std::max(spec.geometry.reap_threshold, 0)), 1);
+  // dio_bio_reap (fs/direct-io.c:534-555, called from dio_new_bio 658-660) runs from the reap
+  // threshold's dio_new_bio call on and returns blk_status_to_errno of a completed failed bio,
+  // which stops the submission.
+  const uint64_t reap_from =
+      std::max<uint64_t>(static_cast<uint64_t>(std::max(spec.geometry.reap_threshold, 0)), 1);
   const bool reap_possible = fail && r.bios_hi >= reap_from + 1;
   if (reap_possible) r.rules.insert("R-REAP-ERROR");
   const bool may_stop_early = reap_possible;
@@ -271,7 +278,8 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
       w.after = fail ? file_bytes(f, file_off, c.size()) : c;
       r.writes.push_back(std::move(w));
     };
-    for (const ZeroSection& z : zeros) log_write(z.file_off, Cells(z.len, 0));
+    for (const ZeroSection& z : zeros)
+      log_write(z.file_off, Cells(z.len, 0));
     for (const IoBlock& x : io)
       log_write((fb0 + x.j) * b, x.zero_page ? Cells(b, 0) : user_bytes(s, op, x.j * b, b));
   }
@@ -281,7 +289,8 @@ std::vector<Model::DioPath> Model::direct_io(const OpInfo& op, State& s, int bra
     f.alloc_uncertain = true;
     for (uint64_t fb : allocated)
       if (static_cast<int64_t>(fb * g.bs) < f.i_size)
-        taint(s, {fb * g.bs, (fb + 1) * g.bs}, "a reaped bio error may stop an allocating write early");
+        taint(s, {fb * g.bs, (fb + 1) * g.bs},
+              "a reaped bio error may stop an allocating write early");
   }
 
   // ---- R-PRECEDENCE: dio_complete, fs/direct-io.c:233-273 (the order: 261-266).

@@ -21,27 +21,32 @@ void Cells::put(uint64_t i, const ByteSet& s) {
 }
 
 void Cells::fill(uint64_t off, uint64_t n, uint8_t x) {
-  std::fill(v.begin() + static_cast<std::ptrdiff_t>(off), v.begin() + static_cast<std::ptrdiff_t>(off + n), x);
+  std::fill(v.begin() + static_cast<std::ptrdiff_t>(off),
+            v.begin() + static_cast<std::ptrdiff_t>(off + n), x);
   if (!sets.empty())
-    std::fill(sets.begin() + static_cast<std::ptrdiff_t>(off), sets.begin() + static_cast<std::ptrdiff_t>(off + n), ByteSet());
+    std::fill(sets.begin() + static_cast<std::ptrdiff_t>(off),
+              sets.begin() + static_cast<std::ptrdiff_t>(off + n), ByteSet());
 }
 
 void Cells::any(uint64_t off, uint64_t n) {
   if (sets.empty()) sets.resize(v.size());
-  std::fill(sets.begin() + static_cast<std::ptrdiff_t>(off), sets.begin() + static_cast<std::ptrdiff_t>(off + n),
-            ByteSet::all_values());
+  std::fill(sets.begin() + static_cast<std::ptrdiff_t>(off),
+            sets.begin() + static_cast<std::ptrdiff_t>(off + n), ByteSet::all_values());
 }
 
 void Cells::copy_from(uint64_t dst, const Cells& src, uint64_t so, uint64_t n) {
-  std::copy(src.v.begin() + static_cast<std::ptrdiff_t>(so), src.v.begin() + static_cast<std::ptrdiff_t>(so + n),
+  std::copy(src.v.begin() + static_cast<std::ptrdiff_t>(so),
+            src.v.begin() + static_cast<std::ptrdiff_t>(so + n),
             v.begin() + static_cast<std::ptrdiff_t>(dst));
   if (src.sets.empty()) {
     if (!sets.empty())
-      std::fill(sets.begin() + static_cast<std::ptrdiff_t>(dst), sets.begin() + static_cast<std::ptrdiff_t>(dst + n), ByteSet());
+      std::fill(sets.begin() + static_cast<std::ptrdiff_t>(dst),
+                sets.begin() + static_cast<std::ptrdiff_t>(dst + n), ByteSet());
     return;
   }
   if (sets.empty()) sets.resize(v.size());
-  std::copy(src.sets.begin() + static_cast<std::ptrdiff_t>(so), src.sets.begin() + static_cast<std::ptrdiff_t>(so + n),
+  std::copy(src.sets.begin() + static_cast<std::ptrdiff_t>(so),
+            src.sets.begin() + static_cast<std::ptrdiff_t>(so + n),
             sets.begin() + static_cast<std::ptrdiff_t>(dst));
 }
 
@@ -78,19 +83,32 @@ bool Cells::operator==(const Cells& o) const {
 
 std::string errno_name(int64_t v) {
   switch (v) {
-  case kEIO: return "-EIO";
-  case kEAGAIN: return "-EAGAIN";
-  case kENOMEM: return "-ENOMEM";
-  case kEFAULT: return "-EFAULT";
-  case kENOTBLK: return "-ENOTBLK";
-  case kEBUSY: return "-EBUSY";
-  case kEINVAL: return "-EINVAL";
-  case kENOSPC: return "-ENOSPC";
-  case kEOPNOTSUPP: return "-EOPNOTSUPP";
-  case kEIOCBQUEUED: return "-EIOCBQUEUED";
-  case -1: return "-EPERM";
-  case -27: return "-EFBIG";
-  default: return std::to_string(v);
+  case kEIO:
+    return "-EIO";
+  case kEAGAIN:
+    return "-EAGAIN";
+  case kENOMEM:
+    return "-ENOMEM";
+  case kEFAULT:
+    return "-EFAULT";
+  case kENOTBLK:
+    return "-ENOTBLK";
+  case kEBUSY:
+    return "-EBUSY";
+  case kEINVAL:
+    return "-EINVAL";
+  case kENOSPC:
+    return "-ENOSPC";
+  case kEOPNOTSUPP:
+    return "-EOPNOTSUPP";
+  case kEIOCBQUEUED:
+    return "-EIOCBQUEUED";
+  case -1:
+    return "-EPERM";
+  case -27:
+    return "-EFBIG";
+  default:
+    return std::to_string(v);
   }
 }
 
@@ -122,7 +140,8 @@ State Model::initial_state() const {
     p.bytes = file_bytes(f, c.index * g.ps, g.ps);
     if (c.data) {
       std::vector<uint8_t> d = c.data->expand();
-      std::copy(d.begin(), d.begin() + static_cast<std::ptrdiff_t>(std::min<uint64_t>(d.size(), g.ps)),
+      std::copy(d.begin(),
+                d.begin() + static_cast<std::ptrdiff_t>(std::min<uint64_t>(d.size(), g.ps)),
                 p.bytes.v.begin());
     }
     p.dirty = c.dirty;
@@ -187,7 +206,8 @@ Mapping Model::get_block(FileState& f, uint64_t fb, uint64_t maxblocks, bool cre
   }
   if (!create) return m;
   uint64_t want = 1;
-  while (want < limit && want <= btb && !f.map.count(fb + want)) ++want;
+  while (want < limit && want <= btb && !f.map.count(fb + want))
+    ++want;
   if (f.next_free >= g.disk_blocks) {
     m.err = kENOSPC;
     return m;
@@ -243,8 +263,10 @@ void Model::put_file(FileState& f, uint64_t off, const Cells& c, uint64_t co, ui
     const uint64_t k = std::min<uint64_t>(n - i, g.bs - bo);
     auto it = f.content.find(fb);
     if (it != f.content.end()) {
-      if (widen) it->second.widen_from(bo, c, co + i, k);
-      else it->second.copy_from(bo, c, co + i, k);
+      if (widen)
+        it->second.widen_from(bo, c, co + i, k);
+      else
+        it->second.copy_from(bo, c, co + i, k);
     }
     i += k;
   }
@@ -268,7 +290,8 @@ Page& Model::get_page(FileState& f, uint64_t idx) const {
 // below i_size; a page wholly past i_size is not written.
 void Model::write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord& r) const {
   if (end < start) return;
-  const uint64_t first = static_cast<uint64_t>(start) / g.ps, last = static_cast<uint64_t>(end) / g.ps;
+  const uint64_t first = static_cast<uint64_t>(start) / g.ps,
+                 last = static_cast<uint64_t>(end) / g.ps;
   for (auto it = f.cache.lower_bound(first); it != f.cache.end() && it->first <= last; ++it) {
     Page& p = it->second;
     if (!p.dirty) continue;
@@ -292,8 +315,10 @@ void Model::write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord& r
       if (!f.map.count(fb)) {
         if (alloc_block(f, fb) < 0) continue; // no space: the bytes stay in the cache only
         r.allocates = true;
-        r.alloc_range = {std::min(r.alloc_range.begin == r.alloc_range.end ? fb * g.bs : r.alloc_range.begin, fb * g.bs),
-                         std::max(r.alloc_range.end, (fb + 1) * g.bs)};
+        r.alloc_range = {
+            std::min(r.alloc_range.begin == r.alloc_range.end ? fb * g.bs : r.alloc_range.begin,
+                     fb * g.bs),
+            std::max(r.alloc_range.end, (fb + 1) * g.bs)};
       }
       f.content[fb].copy_from(0, p.bytes, bo, g.bs);
     }
@@ -318,8 +343,10 @@ bool Model::invalidate2(FileState& f, uint64_t first, uint64_t last) const {
 // invalidate_mapping_pages after a buffered fallback write: drops clean, not busy pages.
 void Model::drop_clean(FileState& f, uint64_t first, uint64_t last) const {
   for (auto it = f.cache.lower_bound(first); it != f.cache.end() && it->first <= last;) {
-    if (it->second.dirty || it->second.busy) ++it;
-    else it = f.cache.erase(it);
+    if (it->second.dirty || it->second.busy)
+      ++it;
+    else
+      it = f.cache.erase(it);
   }
 }
 
@@ -361,7 +388,8 @@ uint64_t Model::first_fault(const OpInfo& op, uint64_t from) const {
 Cells Model::user_bytes(const State& s, const OpInfo& op, uint64_t req_off, uint64_t n) const {
   Cells out(n, 0);
   for (const Seg& sg : op.segs) {
-    const uint64_t b = std::max(req_off, sg.req_off), e = std::min(req_off + n, sg.req_off + sg.len);
+    const uint64_t b = std::max(req_off, sg.req_off),
+                   e = std::min(req_off + n, sg.req_off + sg.len);
     if (b >= e) continue;
     out.copy_from(b - req_off, s.user[sg.buffer], sg.buf_off + (b - sg.req_off), e - b);
   }
@@ -371,16 +399,21 @@ Cells Model::user_bytes(const State& s, const OpInfo& op, uint64_t req_off, uint
 void Model::put_user(State& s, const OpInfo& op, uint64_t req_off, const Cells& c, uint64_t co,
                      uint64_t n, bool widen) const {
   for (const Seg& sg : op.segs) {
-    const uint64_t b = std::max(req_off, sg.req_off), e = std::min(req_off + n, sg.req_off + sg.len);
+    const uint64_t b = std::max(req_off, sg.req_off),
+                   e = std::min(req_off + n, sg.req_off + sg.len);
     if (b >= e) continue;
     Cells& buf = s.user[sg.buffer];
     const uint64_t bo = sg.buf_off + (b - sg.req_off);
-    if (widen) buf.widen_from(bo, c, co + (b - req_off), e - b);
-    else buf.copy_from(bo, c, co + (b - req_off), e - b);
+    if (widen)
+      buf.widen_from(bo, c, co + (b - req_off), e - b);
+    else
+      buf.copy_from(bo, c, co + (b - req_off), e - b);
   }
 }
 
-Cells Model::snapshot(const State& s, const OpInfo& op) const { return user_bytes(s, op, 0, op.count); }
+Cells Model::snapshot(const State& s, const OpInfo& op) const {
+  return user_bytes(s, op, 0, op.count);
+}
 
 // ------------------------------------------------------------------------------- taint
 

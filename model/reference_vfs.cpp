@@ -22,7 +22,8 @@ int64_t Model::filemap_read(const OpInfo& op, State& s, uint64_t req_off, int64_
   uint64_t pos = op.offset + req_off;
   int64_t copied = 0, error = 0;
   while (req_off < op.count && static_cast<int64_t>(pos) < f.i_size) {
-    const uint64_t n = std::min({g.ps - pos % g.ps, op.count - req_off, static_cast<uint64_t>(f.i_size) - pos});
+    const uint64_t n =
+        std::min({g.ps - pos % g.ps, op.count - req_off, static_cast<uint64_t>(f.i_size) - pos});
     Page& p = get_page(f, pos / g.ps);
     const uint64_t ff = first_fault(op, req_off);
     const uint64_t kcopy = std::min(n, ff - req_off);
@@ -71,9 +72,10 @@ int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRe
       }
       r.allocates = true;
       const Range a{fb * g.bs, (fb + 1) * g.bs};
-      r.alloc_range = r.alloc_range.begin == r.alloc_range.end
-                          ? a
-                          : Range{std::min(r.alloc_range.begin, a.begin), std::max(r.alloc_range.end, a.end)};
+      r.alloc_range =
+          r.alloc_range.begin == r.alloc_range.end
+              ? a
+              : Range{std::min(r.alloc_range.begin, a.begin), std::max(r.alloc_range.end, a.end)};
     }
     if (nospace) {
       // ext2_write_begin -> ext2_write_failed: not modelled.
@@ -87,7 +89,8 @@ int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRe
     p.bytes.copy_from(off, src, 0, kcopy);
     if (kcopy) { // block_commit_write dirties the blocks it copied into
       p.dirty = true;
-      for (uint64_t bo = off / g.bs * g.bs; bo < off + kcopy; bo += g.bs) p.dirty_blocks[bo / g.bs] = 1;
+      for (uint64_t bo = off / g.bs * g.bs; bo < off + kcopy; bo += g.bs)
+        p.dirty_blocks[bo / g.bs] = 1;
     }
     {
       WriteLog w; // what the page will carry to the file (for the concurrency rules)
@@ -130,15 +133,19 @@ OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
   r.lo_isize = spec.i_size;
   for (size_t i = 0; i < ctx.hb_before.size(); ++i)
     if (ctx.hb_before[i] && ctx.earlier[i])
-      for (int64_t v : ctx.earlier[i]->isize_writes) r.lo_isize = std::max(r.lo_isize, v);
+      for (int64_t v : ctx.earlier[i]->isize_writes)
+        r.lo_isize = std::max(r.lo_isize, v);
   r.isize_dependent = count && static_cast<int64_t>(end) > r.lo_isize;
 
   // Taint: an operation touching bytes whose structure is unknown, or one the concurrency rules
   // could not order, is executed for its effects but not checked.
   std::string taint_why;
-  if (ctx.force_taint) taint_why = ctx.taint_why;
-  else if (count && in_taint(f, r.pages)) taint_why = "it touches bytes an unmodelled operation left unknown";
-  else if (count && f.isize_tainted) taint_why = "i_size is unknown";
+  if (ctx.force_taint)
+    taint_why = ctx.taint_why;
+  else if (count && in_taint(f, r.pages))
+    taint_why = "it touches bytes an unmodelled operation left unknown";
+  else if (count && f.isize_tainted)
+    taint_why = "i_size is unknown";
   else if (o.nowait && f.readahead_maybe && spec.fs.model != world::FsModel::ext2)
     taint_why = "RWF_NOWAIT after a buffered read, whose readahead may have cached more pages";
 
@@ -179,7 +186,8 @@ OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
       r.rules.insert("R-NOWAIT-CACHE");
       done(kEAGAIN, false);
     } else {
-      if (!o.nowait) write_and_wait(f, static_cast<int64_t>(offset), static_cast<int64_t>(end) - 1, r);
+      if (!o.nowait)
+        write_and_wait(f, static_cast<int64_t>(offset), static_cast<int64_t>(end) - 1, r);
       const std::vector<DioPath> paths = direct_io(op, s, branch, r);
       for (const DioPath& p : paths) {
         int64_t v = p.value;
@@ -202,7 +210,8 @@ OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
       r.rules.insert("R-NOWAIT-CACHE"); // filemap_range_has_page
       done(kEAGAIN, false);
     } else {
-      if (!o.nowait) write_and_wait(f, static_cast<int64_t>(offset), static_cast<int64_t>(end) - 1, r);
+      if (!o.nowait)
+        write_and_wait(f, static_cast<int64_t>(offset), static_cast<int64_t>(end) - 1, r);
       std::vector<DioPath> paths;
       if (!invalidate2(f, first, last)) {
         // R-BUSY-FALLBACK: invalidate_inode_pages2_range failed, generic_file_direct_write
@@ -244,7 +253,8 @@ OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
           } else {
             const int64_t pos0 = static_cast<int64_t>(offset) + written;
             write_and_wait(f, pos0, pos0 + status - 1, r);
-            drop_clean(f, static_cast<uint64_t>(pos0) / g.ps, static_cast<uint64_t>(pos0 + status - 1) / g.ps);
+            drop_clean(f, static_cast<uint64_t>(pos0) / g.ps,
+                       static_cast<uint64_t>(pos0 + status - 1) / g.ps);
             written += status;
           }
         }
@@ -262,7 +272,8 @@ OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
     r.why_unchecked = taint_why;
     taint(s, r.pages, taint_why);
     if (op.read)
-      for (const Seg& sg : op.segs) s.user[sg.buffer].any(sg.buf_off, sg.len);
+      for (const Seg& sg : op.segs)
+        s.user[sg.buffer].any(sg.buf_off, sg.len);
     if (op.write && r.isize_dependent) {
       // It may have extended i_size, or (failing) truncated every block past i_size.
       f.isize_tainted = true;

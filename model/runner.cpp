@@ -53,7 +53,8 @@ RunResult run_scenario(const world::ScenarioSpec& spec, const RunOptions& option
   engine::Tracer tracer;
   tracer.enable(options.trace);
   engine::Scheduler::Config config;
-  config.mode = spec.mode == world::Mode::explore ? engine::SchedMode::choice : engine::SchedMode::timed;
+  config.mode =
+      spec.mode == world::Mode::explore ? engine::SchedMode::choice : engine::SchedMode::timed;
   config.step_cost_ns = spec.step_cost_ns;
   config.record_steps = options.record_steps;
   engine::Scheduler sched(config, chooser, &tracer);
@@ -105,7 +106,8 @@ RunResult run_scenario(const world::ScenarioSpec& spec, const RunOptions& option
         compare_with_reference(spec, expected, actual, file, world.inode().i_size);
     if (!mismatches.empty()) {
       std::string msg;
-      for (const std::string& m : mismatches) msg += (msg.empty() ? "" : "\n  ") + m;
+      for (const std::string& m : mismatches)
+        msg += (msg.empty() ? "" : "\n  ") + m;
       result.violation = engine::Violation{"reference-model", 0, msg, sched.step(), 0};
     }
   }
@@ -122,11 +124,13 @@ RunResult run_scenario(const world::ScenarioSpec& spec, const RunOptions& option
     for (const world::Task& t : spec.tasks)
       for (const world::Operation& op : t.ops) {
         uint64_t len = 0;
-        for (const world::IoVec& v : op.iov) len += v.len;
+        for (const world::IoVec& v : op.iov)
+          len += v.len;
         end = std::max(end, op.offset + len);
       }
     const uint64_t bs = spec.geometry.fs_block_size;
-    for (const world::Extent& e : spec.extents) end = std::max(end, (e.file_block + e.blocks) * bs);
+    for (const world::Extent& e : spec.extents)
+      end = std::max(end, (e.file_block + e.blocks) * bs);
     end = (end + bs - 1) / bs * bs;
     result.final_file = world.file_bytes(0, end);
   }
@@ -144,9 +148,9 @@ RunResult run_scenario(const world::ScenarioSpec& spec, const RunOptions& option
     tracer.set_other("seed", std::to_string(result.seed));
     tracer.set_other("schedule", nlohmann::json(result.schedule).dump());
     tracer.set_other("mode", spec.mode == world::Mode::explore ? "\"explore\"" : "\"timed\"");
-    const char* outcome = result.internal_error ? "internal-error"
-                          : result.divergence   ? "divergence"
-                          : result.violation    ? "violation"
+    const char* outcome = result.internal_error                ? "internal-error"
+                          : result.divergence                  ? "divergence"
+                          : result.violation                   ? "violation"
                           : result.failed_expectations.empty() ? "pass"
                                                                : "expectation-failed";
     tracer.set_other("outcome", nlohmann::json(outcome).dump());

@@ -19,8 +19,8 @@
 namespace diosim::model {
 
 struct RunOptions {
-  std::optional<uint64_t> seed;                   // overrides the scenario's seed
-  std::optional<engine::ScheduleToken> replay;    // replays this token instead of drawing
+  std::optional<uint64_t> seed;                // overrides the scenario's seed
+  std::optional<engine::ScheduleToken> replay; // replays this token instead of drawing
   bool trace = false;
   bool record_steps = false;
   bool check_model = true; // compare with the reference model (model/reference.hpp)

@@ -21,8 +21,10 @@ rc::Gen<size_t> gen_choice(std::vector<unsigned> weights) {
     const uint64_t total = std::accumulate(weights.begin(), weights.end(), uint64_t{0});
     uint64_t v = rc::Random(random).next() % total;
     size_t i = 0;
-    while (v >= weights[i]) v -= weights[i++];
-    return rc::shrinkable::shrinkRecur(i, [](size_t x) { return rc::shrink::towards<size_t>(x, 0); });
+    while (v >= weights[i])
+      v -= weights[i++];
+    return rc::shrinkable::shrinkRecur(i,
+                                       [](size_t x) { return rc::shrink::towards<size_t>(x, 0); });
   };
 }
 
@@ -31,7 +33,8 @@ rc::Gen<uint64_t> gen_uniform(uint64_t lo, uint64_t hi) {
     const uint64_t span = hi - lo;
     const uint64_t r = rc::Random(random).next();
     const uint64_t v = span == UINT64_MAX ? r : lo + r % (span + 1);
-    return rc::shrinkable::shrinkRecur(v, [lo](uint64_t x) { return rc::shrink::towards<uint64_t>(x, lo); });
+    return rc::shrinkable::shrinkRecur(
+        v, [lo](uint64_t x) { return rc::shrink::towards<uint64_t>(x, lo); });
   };
 }
 
@@ -47,7 +50,9 @@ rc::Seq<uint64_t> shrink_bytes(uint64_t value, uint64_t block) {
     return rc::seq::filter(
         rc::seq::map(rc::seq::concat(rc::shrink::towards<uint64_t>(k, 0), rc::seq::just(k)),
                      [unit](uint64_t n) { return n * unit; }),
-        [value, skip_unit](uint64_t x) { return x < value && (skip_unit == 0 || x % skip_unit != 0); });
+        [value, skip_unit](uint64_t x) {
+          return x < value && (skip_unit == 0 || x % skip_unit != 0);
+        });
   };
   // Whole blocks first, then sectors that are not whole blocks, then bytes that are not sectors.
   return rc::seq::concat(scaled(block, 0), scaled(512, block), scaled(1, 512));
@@ -59,15 +64,26 @@ rc::Gen<uint64_t> gen_bytes(uint64_t max_bytes, std::vector<unsigned> weights) {
     const uint64_t total = std::accumulate(weights.begin(), weights.end(), uint64_t{0});
     uint64_t w = r.split().next() % total;
     size_t kind = 0;
-    while (w >= weights[kind]) w -= weights[kind++];
+    while (w >= weights[kind])
+      w -= weights[kind++];
     const uint64_t x = r.next();
     uint64_t v = 0;
     switch (kind) {
-    case 0: v = (x % (max_bytes / 4096 + 1)) * 4096; break;
-    case 1: v = (x % (max_bytes / 1024 + 1)) * 1024; break;
-    case 2: v = (x % (max_bytes / 512 + 1)) * 512; break;
-    case 3: v = max_bytes ? 1 + x % max_bytes : 0; break;
-    default: v = 0; break;
+    case 0:
+      v = (x % (max_bytes / 4096 + 1)) * 4096;
+      break;
+    case 1:
+      v = (x % (max_bytes / 1024 + 1)) * 1024;
+      break;
+    case 2:
+      v = (x % (max_bytes / 512 + 1)) * 512;
+      break;
+    case 3:
+      v = max_bytes ? 1 + x % max_bytes : 0;
+      break;
+    default:
+      v = 0;
+      break;
     }
     return rc::shrinkable::shrinkRecur(v, [](uint64_t y) { return shrink_bytes(y, 4096); });
   };
@@ -81,25 +97,30 @@ namespace {
 template <typename T>
 rc::Gen<std::vector<T>> gen_list(std::vector<unsigned> weights, rc::Gen<T> elem) {
   size_t min = 0;
-  while (min < weights.size() && weights[min] == 0) ++min;
+  while (min < weights.size() && weights[min] == 0)
+    ++min;
   return [=](const rc::Random& random, int size) {
     rc::Random r(random);
     const uint64_t total = std::accumulate(weights.begin(), weights.end(), uint64_t{0});
     uint64_t w = r.split().next() % total;
     size_t count = 0;
-    while (w >= weights[count]) w -= weights[count++];
+    while (w >= weights[count])
+      w -= weights[count++];
     std::vector<rc::Shrinkable<T>> elems;
-    for (size_t i = 0; i < count; ++i) elems.push_back(elem(r.split(), size));
+    for (size_t i = 0; i < count; ++i)
+      elems.push_back(elem(r.split(), size));
     using Elems = std::vector<rc::Shrinkable<T>>;
     auto shrinkable = rc::shrinkable::shrinkRecur(elems, [min](const Elems& xs) {
       return rc::seq::concat(
-          rc::seq::filter(rc::shrink::removeChunks(xs), [min](const Elems& ys) { return ys.size() >= min; }),
+          rc::seq::filter(rc::shrink::removeChunks(xs),
+                          [min](const Elems& ys) { return ys.size() >= min; }),
           rc::shrink::eachElement(xs, [](const rc::Shrinkable<T>& s) { return s.shrinks(); }));
     });
     return rc::shrinkable::map(std::move(shrinkable), [](const Elems& xs) {
       std::vector<T> out;
       out.reserve(xs.size());
-      for (const auto& x : xs) out.push_back(x.value());
+      for (const auto& x : xs)
+        out.push_back(x.value());
       return out;
     });
   };
@@ -124,9 +145,9 @@ rc::Gen<uint64_t> gen_default_or(uint64_t def, uint64_t lo, uint64_t hi, unsigne
 // Raw parts
 
 struct RawTop {
-  size_t mode = 0;       // timed, explore
+  size_t mode = 0; // timed, explore
   uint64_t seed = 1;
-  size_t step_cost = 0;  // index into kStepCosts
+  size_t step_cost = 0; // index into kStepCosts
 };
 constexpr uint64_t kStepCosts[] = {100, 0, 1000, 20000};
 
@@ -138,7 +159,7 @@ struct RawFs {
   bool set_private = false;
   bool get_block_error = false;
   uint64_t error_block = 0;
-  size_t error_errno = 0; // index into kGetBlockErrnos
+  size_t error_errno = 0;  // index into kGetBlockErrnos
   size_t end_io_error = 0; // 0: none, else index + 1 into kEndIoErrnos
   size_t first_free = 0;   // 0: default, else extents end + first_free_gap
   uint64_t first_free_gap = 1;
@@ -147,17 +168,17 @@ constexpr int kGetBlockErrnos[] = {-5 /*EIO*/, -28 /*ENOSPC*/, -12 /*ENOMEM*/, -
 constexpr int kEndIoErrnos[] = {-5 /*EIO*/, -28 /*ENOSPC*/, -1 /*EPERM*/};
 
 struct RawExtent {
-  uint64_t gap_blocks = 0;  // hole before it in the file
+  uint64_t gap_blocks = 0; // hole before it in the file
   uint64_t blocks = 1;
-  uint64_t disk_gap = 0;    // unused disk blocks before it
-  size_t data = 0;          // 0: stale, 1: one letter, 2: two letters
+  uint64_t disk_gap = 0; // unused disk blocks before it
+  size_t data = 0;       // 0: stale, 1: one letter, 2: two letters
 };
 
 struct RawPage {
   uint64_t gap = 0; // pages skipped before it
   bool dirty = false;
   bool busy = false;
-  size_t data = 0;  // 0: what the disk holds, 1: 'C', 2: 'C' then 'P'
+  size_t data = 0; // 0: what the disk holds, 1: 'C', 2: 'C' then 'P'
 };
 
 struct RawFile {
@@ -167,20 +188,20 @@ struct RawFile {
 };
 
 struct RawError {
-  size_t kind = 0;          // bio, sectors, probability
+  size_t kind = 0; // bio, sectors, probability
   uint64_t bio = 1;
-  uint64_t target = 0;      // sectors: an extent's block (index < extents) or a block past them
+  uint64_t target = 0; // sectors: an extent's block (index < extents) or a block past them
   uint64_t sector_offset = 0;
   uint64_t sector_span = 0;
-  size_t probability = 0;   // index into kProbabilities
+  size_t probability = 0; // index into kProbabilities
   bool again = false;
 };
 constexpr double kProbabilities[] = {0.5, 0.1, 1.0, 0.25};
 
 struct RawDisk {
-  size_t latency = 0;       // index into kLatencies
+  size_t latency = 0; // index into kLatencies
   uint64_t queue_depth = 32;
-  bool small = false;       // disk_blocks just past what the layout needs: ENOSPC
+  bool small = false; // disk_blocks just past what the layout needs: ENOSPC
   uint64_t spare_blocks = 0;
   std::vector<RawError> errors;
 };
@@ -191,7 +212,7 @@ struct RawBuffer {
   uint64_t misalign = 0; // bytes past the page boundary
   size_t fill = 0;       // index into kFills
   std::vector<uint64_t> unmapped;
-  uint64_t slack = 0;    // bytes after the last byte an iovec uses
+  uint64_t slack = 0; // bytes after the last byte an iovec uses
 };
 constexpr uint8_t kFills[] = {'u', 'W', 'X', 'Y'};
 
@@ -258,12 +279,13 @@ rc::Gen<RawFile> gen_file() {
   return rc::gen::build<RawFile>(
       rc::gen::set(&RawFile::i_size, gen_bytes(kMaxISize, {50, 10, 10, 15, 15})),
       rc::gen::set(&RawFile::extents,
-                   gen_list<RawExtent>({15, 35, 25, 15, 10},
-                                       rc::gen::build<RawExtent>(
-                                           rc::gen::set(&RawExtent::gap_blocks, gen_choice({60, 20, 10, 10})),
-                                           rc::gen::set(&RawExtent::blocks, gen_uniform(1, 4)),
-                                           rc::gen::set(&RawExtent::disk_gap, gen_choice({60, 30, 10})),
-                                           rc::gen::set(&RawExtent::data, gen_choice({30, 50, 20}))))),
+                   gen_list<RawExtent>(
+                       {15, 35, 25, 15, 10},
+                       rc::gen::build<RawExtent>(
+                           rc::gen::set(&RawExtent::gap_blocks, gen_choice({60, 20, 10, 10})),
+                           rc::gen::set(&RawExtent::blocks, gen_uniform(1, 4)),
+                           rc::gen::set(&RawExtent::disk_gap, gen_choice({60, 30, 10})),
+                           rc::gen::set(&RawExtent::data, gen_choice({30, 50, 20}))))),
       rc::gen::set(&RawFile::pages,
                    gen_list<RawPage>({60, 25, 10, 5},
                                      rc::gen::build<RawPage>(
@@ -274,14 +296,14 @@ rc::Gen<RawFile> gen_file() {
 }
 
 rc::Gen<RawDisk> gen_disk(const GenOptions& o) {
-  auto error = rc::gen::build<RawError>(
-      rc::gen::set(&RawError::kind, gen_choice({40, 40, 20})),
-      rc::gen::set(&RawError::bio, gen_uniform(1, 8)),
-      rc::gen::set(&RawError::target, gen_uniform(0, 11)),
-      rc::gen::set(&RawError::sector_offset, gen_uniform(0, 7)),
-      rc::gen::set(&RawError::sector_span, gen_choice({60, 20, 20})),
-      rc::gen::set(&RawError::probability, gen_choice({1, 1, 1, 1})),
-      rc::gen::set(&RawError::again, gen_flag(25)));
+  auto error =
+      rc::gen::build<RawError>(rc::gen::set(&RawError::kind, gen_choice({40, 40, 20})),
+                               rc::gen::set(&RawError::bio, gen_uniform(1, 8)),
+                               rc::gen::set(&RawError::target, gen_uniform(0, 11)),
+                               rc::gen::set(&RawError::sector_offset, gen_uniform(0, 7)),
+                               rc::gen::set(&RawError::sector_span, gen_choice({60, 20, 20})),
+                               rc::gen::set(&RawError::probability, gen_choice({1, 1, 1, 1})),
+                               rc::gen::set(&RawError::again, gen_flag(25)));
   return rc::gen::build<RawDisk>(
       rc::gen::set(&RawDisk::latency, gen_choice({55, 15, 15, 15})),
       rc::gen::set(&RawDisk::queue_depth, gen_default_or(32, 1, 4, 25)),
@@ -294,16 +316,20 @@ rc::Gen<RawDisk> gen_disk(const GenOptions& o) {
 rc::Gen<RawBuffer> gen_buffer() {
   // Misalignment within the first 4 KiB (no page is smaller): none, whole KiB, whole sectors,
   // odd bytes.
-  auto misalign = rc::gen::map(
-      rc::gen::pair(gen_choice({70, 12, 10, 8}), gen_uniform(0, UINT64_MAX - 1)),
-      [=](const std::pair<size_t, uint64_t>& p) -> uint64_t {
-        switch (p.first) {
-        case 1: return (p.second % 4) * 1024;
-        case 2: return (p.second % 8) * 512;
-        case 3: return p.second % 4096;
-        default: return 0;
-        }
-      });
+  auto misalign =
+      rc::gen::map(rc::gen::pair(gen_choice({70, 12, 10, 8}), gen_uniform(0, UINT64_MAX - 1)),
+                   [=](const std::pair<size_t, uint64_t>& p) -> uint64_t {
+                     switch (p.first) {
+                     case 1:
+                       return (p.second % 4) * 1024;
+                     case 2:
+                       return (p.second % 8) * 512;
+                     case 3:
+                       return p.second % 4096;
+                     default:
+                       return 0;
+                     }
+                   });
   return rc::gen::build<RawBuffer>(
       rc::gen::set(&RawBuffer::misalign, misalign),
       rc::gen::set(&RawBuffer::fill, gen_choice({40, 30, 20, 10})),
@@ -320,8 +346,7 @@ rc::Gen<RawTask> gen_task(const GenOptions& o) {
       rc::gen::set(&RawOp::kind, gen_choice({45, 45, 10})),
       rc::gen::set(&RawOp::offset, gen_bytes(kMaxOffset, {70, 10, 8, 7, 5})),
       rc::gen::set(&RawOp::iov, gen_list<RawSeg>({0, 75, 15, 10}, seg)),
-      rc::gen::set(&RawOp::aio, gen_flag(25)),
-      rc::gen::set(&RawOp::dsync, gen_flag(15)),
+      rc::gen::set(&RawOp::aio, gen_flag(25)), rc::gen::set(&RawOp::dsync, gen_flag(15)),
       rc::gen::set(&RawOp::nowait, gen_flag(10)));
   std::vector<unsigned> counts(std::clamp(o.max_ops, 1u, 8u) + 1, 1);
   counts[0] = 0;
@@ -404,8 +429,8 @@ void set_where(ScenarioSpec& s) {
       s.tasks[i].ops[j].where = "/tasks/" + std::to_string(i) + "/ops/" + std::to_string(j);
 }
 
-using RawScenario =
-    std::tuple<std::vector<RawTask>, RawDisk, RawFs, RawFile, std::vector<RawBuffer>, Geometry, RawTop>;
+using RawScenario = std::tuple<std::vector<RawTask>, RawDisk, RawFs, RawFile,
+                               std::vector<RawBuffer>, Geometry, RawTop>;
 
 ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
   const auto& [raw_tasks, raw_disk, raw_fs, raw_file, raw_buffers, geometry, raw_top] = raw;
@@ -434,8 +459,10 @@ ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
     e.disk_block = disk_cursor + r.disk_gap;
     e.blocks = r.blocks;
     const uint64_t bytes = e.blocks * bs;
-    if (r.data == 1) e.data = runs({{bytes, letter}});
-    else if (r.data == 2) e.data = runs({{bytes / 2, letter}, {bytes - bytes / 2, static_cast<uint8_t>(letter + 1)}});
+    if (r.data == 1)
+      e.data = runs({{bytes, letter}});
+    else if (r.data == 2)
+      e.data = runs({{bytes / 2, letter}, {bytes - bytes / 2, static_cast<uint8_t>(letter + 1)}});
     letter = static_cast<uint8_t>(letter + 2);
     file_cursor = e.file_block + e.blocks;
     disk_cursor = e.disk_block + e.blocks;
@@ -450,22 +477,27 @@ ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
     s.extents.push_back(std::move(e));
   }
   uint64_t extents_end = 0;
-  for (const Extent& e : s.extents) extents_end = std::max(extents_end, e.disk_block + e.blocks);
+  for (const Extent& e : s.extents)
+    extents_end = std::max(extents_end, e.disk_block + e.blocks);
   uint64_t page_cursor = 0;
   for (const RawPage& r : raw_file.pages) {
     CachedPage p;
     p.index = page_cursor + r.gap;
     p.dirty = r.dirty && options.dirty_pages;
     p.busy = r.busy && options.busy_pages;
-    if (r.data == 1) p.data = runs({{ps, 'C'}});
-    else if (r.data == 2) p.data = runs({{ps / 2, 'C'}, {ps - ps / 2, 'P'}});
+    if (r.data == 1)
+      p.data = runs({{ps, 'C'}});
+    else if (r.data == 2)
+      p.data = runs({{ps / 2, 'C'}, {ps - ps / 2, 'P'}});
     page_cursor = p.index + 1;
     s.page_cache.push_back(std::move(p));
   }
 
   // filesystem
   Filesystem& fs = s.fs;
-  fs.model = raw_fs.model == 1 ? FsModel::extent : raw_fs.model == 2 ? FsModel::ocfs2 : FsModel::ext2;
+  fs.model = raw_fs.model == 1   ? FsModel::extent
+             : raw_fs.model == 2 ? FsModel::ocfs2
+                                 : FsModel::ext2;
   fs.max_blocks_per_map = raw_fs.max_blocks_per_map;
   if (fs.model != FsModel::ext2) {
     std::set<uint64_t> b(raw_fs.boundary_blocks.begin(), raw_fs.boundary_blocks.end());
@@ -477,7 +509,8 @@ ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
     fs.error_at_block = raw_fs.error_block;
     fs.error_errno = kGetBlockErrnos[raw_fs.error_errno];
   }
-  if (fs.model == FsModel::ocfs2 && raw_fs.end_io_error) fs.end_io_error = kEndIoErrnos[raw_fs.end_io_error - 1];
+  if (fs.model == FsModel::ocfs2 && raw_fs.end_io_error)
+    fs.end_io_error = kEndIoErrnos[raw_fs.end_io_error - 1];
   const uint64_t alloc_start = std::max(extents_end, kDiskBase);
   fs.first_free_block = raw_fs.first_free ? alloc_start + raw_fs.first_free_gap : extents_end;
 
@@ -486,7 +519,8 @@ ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
   d.latency_ns_min = kLatencies[raw_disk.latency].first;
   d.latency_ns_max = kLatencies[raw_disk.latency].second;
   d.queue_depth = static_cast<unsigned>(raw_disk.queue_depth);
-  if (raw_disk.small && options.small_disks) s.geometry.disk_blocks = std::max(extents_end, fs.first_free_block) + raw_disk.spare_blocks;
+  if (raw_disk.small && options.small_disks)
+    s.geometry.disk_blocks = std::max(extents_end, fs.first_free_block) + raw_disk.spare_blocks;
   s.geometry.disk_blocks = std::max<uint64_t>(s.geometry.disk_blocks, 1);
   s.geometry.disk_blocks = std::max(s.geometry.disk_blocks, fs.first_free_block);
   const uint64_t spb = bs / 512; // sectors per block
@@ -544,7 +578,8 @@ ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
           if (!options.aliasing_reads && op.kind == OpKind::pread && v.len) {
             bool alias = false;
             for (const IoVec& w : op.iov)
-              alias = alias || (w.buffer == v.buffer && w.len && v.offset < w.offset + w.len && w.offset < v.offset + v.len);
+              alias = alias || (w.buffer == v.buffer && w.len && v.offset < w.offset + w.len &&
+                                w.offset < v.offset + v.len);
             if (alias) v.offset = need[b];
           }
           need[b] = std::max(need[b], v.offset + v.len);
@@ -589,26 +624,24 @@ rc::Gen<Geometry> gen_geometry() {
       {4096, 1024, 512},  // four blocks per page
       {4096, 2048, 512},  // two blocks per page
       {4096, 4096, 4096}, // a 4Kn disk: sector-aligned requests are misaligned
-      {4096, 2048, 1024},
-      {8192, 2048, 512},  // bigger pages
-      {4096, 512, 512},   // eight blocks per page, blocks of one sector
+      {4096, 2048, 1024}, {8192, 2048, 512}, // bigger pages
+      {4096, 512, 512},                      // eight blocks per page, blocks of one sector
   };
-  return rc::gen::map(
-      rc::gen::tuple(gen_choice({40, 15, 10, 8, 7, 10, 10}), gen_default_or(64, 1, 4, 50),
-                     gen_default_or(256, 1, 4, 50), gen_default_or(64, 0, 4, 40),
-                     gen_default_or(32, 1, 4, 40)),
-      [](const std::tuple<size_t, uint64_t, uint64_t, uint64_t, uint64_t>& t) {
-        Geometry g;
-        const Sizes& z = kSizes[std::get<0>(t)];
-        g.page_size = z.page;
-        g.fs_block_size = z.block;
-        g.logical_block_size = z.lbs;
-        g.dio_pages = static_cast<unsigned>(std::get<1>(t));
-        g.bio_max_vecs = static_cast<unsigned>(std::get<2>(t));
-        g.reap_threshold = static_cast<int>(std::get<3>(t));
-        g.plug_limit = static_cast<unsigned>(std::get<4>(t));
-        return g;
-      });
+  return rc::gen::map(rc::gen::tuple(gen_choice({40, 15, 10, 8, 7, 10, 10}),
+                                     gen_default_or(64, 1, 4, 50), gen_default_or(256, 1, 4, 50),
+                                     gen_default_or(64, 0, 4, 40), gen_default_or(32, 1, 4, 40)),
+                      [](const std::tuple<size_t, uint64_t, uint64_t, uint64_t, uint64_t>& t) {
+                        Geometry g;
+                        const Sizes& z = kSizes[std::get<0>(t)];
+                        g.page_size = z.page;
+                        g.fs_block_size = z.block;
+                        g.logical_block_size = z.lbs;
+                        g.dio_pages = static_cast<unsigned>(std::get<1>(t));
+                        g.bio_max_vecs = static_cast<unsigned>(std::get<2>(t));
+                        g.reap_threshold = static_cast<int>(std::get<3>(t));
+                        g.plug_limit = static_cast<unsigned>(std::get<4>(t));
+                        return g;
+                      });
 }
 
 rc::Gen<ScenarioSpec> gen_scenario(const GenOptions& options) {
@@ -617,8 +650,10 @@ rc::Gen<ScenarioSpec> gen_scenario(const GenOptions& options) {
   task_weights.resize(std::clamp(o.max_tasks, 1u, 3u) + 1);
   // The parts are independent (sizes are in bytes, placed by assemble), so each shrinks on its
   // own at every step; the tuple's order is the order shrinks are tried in.
-  return rc::gen::map(rc::gen::tuple(gen_list<RawTask>(task_weights, gen_task(o)), gen_disk(o), gen_fs(), gen_file(),
-                                     gen_list<RawBuffer>({40, 30, 20, 10}, gen_buffer()), gen_geometry(), gen_top(o)),
+  return rc::gen::map(rc::gen::tuple(gen_list<RawTask>(task_weights, gen_task(o)), gen_disk(o),
+                                     gen_fs(), gen_file(),
+                                     gen_list<RawBuffer>({40, 30, 20, 10}, gen_buffer()),
+                                     gen_geometry(), gen_top(o)),
                       [o](const RawScenario& raw) { return assemble(raw, o); });
 }
 

@@ -4,9 +4,9 @@
 //
 // Owns: what a random scenario looks like. A scenario is generated as a few "raw" parts made of
 // plain shrinkable numbers and choices (the tasks, the disk, the filesystem, the file, the
-// buffers, the geometry, the mode and seed), and assembled by a pure function that places everything
-// so that every rule of sim/world/scenario.cpp holds by construction: extents laid out one
-// after another on the file and on the disk, buffers 1 MiB apart and sized to the iovecs that
+// buffers, the geometry, the mode and seed), and assembled by a pure function that places
+// everything so that every rule of sim/world/scenario.cpp holds by construction: extents laid out
+// one after another on the file and on the disk, buffers 1 MiB apart and sized to the iovecs that
 // use them, unmapped pages inside their buffer, error sectors on the disk, fields that only one
 // filesystem model accepts dropped for the others.
 //
@@ -35,21 +35,21 @@
 namespace diosim::model {
 
 struct GenOptions {
-  unsigned max_tasks = 3;    // 1 .. 3
-  unsigned max_ops = 4;      // operations per task, 1 .. 8
-  bool disk_errors = true;   // may generate disk.errors rules
+  unsigned max_tasks = 3;  // 1 .. 3
+  unsigned max_ops = 4;    // operations per task, 1 .. 8
+  bool disk_errors = true; // may generate disk.errors rules
   // Insert a reap before any operation that overlaps (in file pages or user-buffer pages) an
   // AIO operation of the same task that may still be in flight, so that with one task and no
   // disk error rules nothing the run returns can depend on timing.
   bool serialize_overlapping_aio = false;
   std::optional<world::Mode> mode; // force the mode (default: timed or explore)
   // Features that can be switched off (all on by default).
-  bool set_private = true;  // filesystem.set_private
-  bool small_disks = true;  // disks that end just past the layout, so allocation hits ENOSPC
-  bool write_faults = true; // unmapped pages in buffers a pwrite uses (else only reads fault)
-  bool nowait = true;       // RWF_NOWAIT operations
-  bool dirty_pages = true;  // dirty pages in the initial page cache
-  bool busy_pages = true;   // busy (uninvalidatable) pages in the initial page cache
+  bool set_private = true;      // filesystem.set_private
+  bool small_disks = true;      // disks that end just past the layout, so allocation hits ENOSPC
+  bool write_faults = true;     // unmapped pages in buffers a pwrite uses (else only reads fault)
+  bool nowait = true;           // RWF_NOWAIT operations
+  bool dirty_pages = true;      // dirty pages in the initial page cache
+  bool busy_pages = true;       // busy (uninvalidatable) pages in the initial page cache
   bool extents_past_eof = true; // extents reaching past i_size (preallocated blocks)
   bool sub_page_blocks = true;  // fs blocks smaller than a page (else fs_block_size == page_size)
   // Iovecs of one read that point at the same user bytes. Their bios race to fill those bytes,
@@ -76,7 +76,8 @@ rc::Gen<bool> gen_flag(unsigned percent);
 // A byte count in [0, max_bytes]: mostly whole 4 KiB, sometimes whole KiB, 512-byte sectors,
 // odd bytes, or zero (weights in that order). Shrinks towards 0 through whole 4 KiB, then
 // sectors, then bytes.
-rc::Gen<uint64_t> gen_bytes(uint64_t max_bytes, std::vector<unsigned> weights = {60, 15, 10, 10, 5});
+rc::Gen<uint64_t> gen_bytes(uint64_t max_bytes,
+                            std::vector<unsigned> weights = {60, 15, 10, 10, 5});
 
 // The shrinks gen_bytes uses for `value` (aligned candidates first), exposed for tests.
 rc::Seq<uint64_t> shrink_bytes(uint64_t value, uint64_t block);

@@ -12,7 +12,9 @@ namespace {
 
 using json = nlohmann::ordered_json; // keeps each event's keys in written order
 
-std::string scalar(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+std::string scalar(const json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
 
 // "get_page page#2 ref 1->2", "dio#1.refcount 0->1", or "name k=v ...".
 std::string describe_change(const json& e) {
@@ -52,10 +54,12 @@ std::string format_step_log(const std::string& trace_json) {
       lanes[{e.value("pid", 0), e.value("tid", 0)}] = e["args"].value("name", "");
 
   std::string out;
-  out += "# step: global step number | lane: the context that ran it | fn: the yield point or event\n";
+  out +=
+      "# step: global step number | lane: the context that ran it | fn: the yield point or event\n";
   out += "# src: the fs/direct-io.c line being executed | then what changed in that step:\n";
   out += "#   X->Y old and new value; Q/D/C: bio queued, dispatched to the device, completed;\n";
-  out += "#   -> flow: an arrow to the context that continues the story (completion, wake-up, work)\n";
+  out +=
+      "#   -> flow: an arrow to the context that continues the story (completion, wake-up, work)\n";
   char buf[160];
   std::snprintf(buf, sizeof buf, "%6s  %-22s %-30s %-20s %s\n", "step", "lane", "fn", "src",
                 "changes");
@@ -91,13 +95,17 @@ std::string format_step_log(const std::string& trace_json) {
                     lane.c_str(), "", a.value("src", "").c_str());
       line = buf;
     }
-    if (ph == "s") changes += " -> flow " + e.value("id", "");
-    else if (ph == "f") changes += " <- flow " + e.value("id", "");
-    else if (ph == "b" || ph == "e") continue; // the Q/D/C letters carry the bio's story
-    else if (ph == "n") changes += " [" + e.value("name", "") + " " + scalar(a["bio"]) + " " +
-                                   scalar(a["rwbs"]) + " " + scalar(a["sector"]) + "+" +
-                                   scalar(a["nr_sectors"]) + "]";
-    else changes += " | " + describe_change(e);
+    if (ph == "s")
+      changes += " -> flow " + e.value("id", "");
+    else if (ph == "f")
+      changes += " <- flow " + e.value("id", "");
+    else if (ph == "b" || ph == "e")
+      continue; // the Q/D/C letters carry the bio's story
+    else if (ph == "n")
+      changes += " [" + e.value("name", "") + " " + scalar(a["bio"]) + " " + scalar(a["rwbs"]) +
+                 " " + scalar(a["sector"]) + "+" + scalar(a["nr_sectors"]) + "]";
+    else
+      changes += " | " + describe_change(e);
   }
   flush();
   if (t.contains("otherData") && t["otherData"].contains("failure")) {

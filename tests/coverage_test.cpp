@@ -23,7 +23,8 @@ TEST_CASE("shipped scenarios keep their fs/direct-io.c line coverage") {
   model::LineHits hits{};
   for (const std::string& f : world::list_scenario_files(DIOSIM_SCENARIO_DIR)) {
     const model::RunResult r = model::run_scenario(world::load_scenario(f), model::RunOptions{});
-    for (size_t i = 0; i < hits.size(); ++i) hits[i] += r.line_hits[i];
+    for (size_t i = 0; i < hits.size(); ++i)
+      hits[i] += r.line_hits[i];
   }
   const std::vector<int> marked = model::marked_lines(DIOSIM_PORT_SOURCE);
   CHECK(marked.size() > 400);
@@ -40,7 +41,8 @@ TEST_CASE("shipped scenarios keep their fs/direct-io.c line coverage") {
 TEST_CASE("shipped scenarios plus the default fuzz budget reach every reachable line") {
   model::LineHits hits{};
   auto add = [&](const model::RunResult& r) {
-    for (size_t i = 0; i < hits.size(); ++i) hits[i] += r.line_hits[i];
+    for (size_t i = 0; i < hits.size(); ++i)
+      hits[i] += r.line_hits[i];
   };
   for (const std::string& f : world::list_scenario_files(DIOSIM_SCENARIO_DIR))
     add(model::run_scenario(world::load_scenario(f), model::RunOptions{}));
@@ -50,7 +52,8 @@ TEST_CASE("shipped scenarios plus the default fuzz budget reach every reachable 
     add(model::run_scenario(model::generate_case(1, i).value(), opt));
   const model::CoverageSummary s = model::summarize(hits, model::marked_lines(DIOSIM_PORT_SOURCE));
   std::string missing;
-  for (int line : s.uncovered) missing += " " + std::to_string(line);
+  for (int line : s.uncovered)
+    missing += " " + std::to_string(line);
   INFO("reachable lines never run:" << missing);
   CHECK(s.uncovered.empty());
 }

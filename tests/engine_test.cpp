@@ -32,7 +32,8 @@ TEST_CASE("prng: same seed, same sequence; below() stays in range") {
 
 TEST_CASE("schedule token: round trip with repeats and latencies") {
   ScheduleToken t;
-  for (int i = 0; i < 5; ++i) t.push(false, 0);
+  for (int i = 0; i < 5; ++i)
+    t.push(false, 0);
   t.push(true, 123456);
   t.push(false, 35);
   t.push(false, 1);
@@ -149,7 +150,8 @@ TEST_CASE("scheduler: choice mode delivers events only when the chooser picks th
   int delivered = 0;
   s.spawn(ContextKind::task, "t", [&] {
     s.post_event([](void* a, uint64_t) { ++*static_cast<int*>(a); }, &delivered, 0, 0);
-    for (int i = 0; i < 3; ++i) s.yield(StepOp::observe, 0);
+    for (int i = 0; i < 3; ++i)
+      s.yield(StepOp::observe, 0);
   });
   s.run();
   CHECK(delivered == 1); // delivered at some decision, never lost

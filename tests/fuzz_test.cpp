@@ -18,7 +18,8 @@ namespace {
 
 uint64_t op_bytes(const world::Operation& op) {
   uint64_t n = 0;
-  for (const world::IoVec& v : op.iov) n += v.len;
+  for (const world::IoVec& v : op.iov)
+    n += v.len;
   return n;
 }
 
@@ -38,7 +39,8 @@ std::string read_file(const std::filesystem::path& p) {
 
 // A fresh directory under the build's temporary area.
 std::filesystem::path scratch_dir(const std::string& name) {
-  const std::filesystem::path p = std::filesystem::temp_directory_path() / ("diosim-fuzz-test-" + name);
+  const std::filesystem::path p =
+      std::filesystem::temp_directory_path() / ("diosim-fuzz-test-" + name);
   std::filesystem::remove_all(p);
   return p;
 }
@@ -60,7 +62,8 @@ TEST_CASE("shrinking a 'pwrite longer than 8 KiB' failure gives the minimal scen
   // The predicate stands for a bug that needs a long write and nothing else: everything else
   // must shrink away (one task, one op, one iovec, defaults), the length to 8192 + 1 byte.
   uint64_t index = 0;
-  while (!has_long_pwrite(model::generate_case(3, index).value())) ++index;
+  while (!has_long_pwrite(model::generate_case(3, index).value()))
+    ++index;
   const rc::Shrinkable<world::ScenarioSpec> start = model::generate_case(3, index);
   const model::ShrinkResult r = model::shrink_failure(start, has_long_pwrite);
   CAPTURE(world::to_json(start.value()));
@@ -85,7 +88,8 @@ TEST_CASE("shrinking a 'pwrite longer than 8 KiB' failure gives the minimal scen
 TEST_CASE("shrink_failure stops at its budget and keeps the last failing value") {
   const rc::Shrinkable<world::ScenarioSpec> start = [] {
     uint64_t i = 0;
-    while (!has_long_pwrite(model::generate_case(3, i).value())) ++i;
+    while (!has_long_pwrite(model::generate_case(3, i).value()))
+      ++i;
     return model::generate_case(3, i);
   }();
   const model::ShrinkResult r = model::shrink_failure(start, has_long_pwrite, 3);
@@ -100,7 +104,7 @@ TEST_CASE("a campaign gives the same cases, failures and files whatever --jobs i
   o.seed = 11;
   o.include_known = true; // known quirks count as failures here, so there is something to shrink
   o.max_shrink_attempts = 300;
-  o.check_model = false;  // the campaign machinery is under test, not the model (and it is faster)
+  o.check_model = false; // the campaign machinery is under test, not the model (and it is faster)
   o.out_dir = scratch_dir("jobs1").string();
   o.jobs = 1;
   const model::FuzzSummary one = model::run_fuzz(o, nullptr);
@@ -127,7 +131,8 @@ TEST_CASE("a campaign gives the same cases, failures and files whatever --jobs i
       CHECK_FALSE(fa.empty());
       // The files name their own path only in the trace's scenario_file.
       std::string fb = read_file(b.base_path + ext);
-      for (size_t at; (at = fb.find("jobs2")) != std::string::npos;) fb.replace(at, 5, "jobs1");
+      for (size_t at; (at = fb.find("jobs2")) != std::string::npos;)
+        fb.replace(at, 5, "jobs1");
       CHECK(fa == fb);
     }
   }

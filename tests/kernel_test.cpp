@@ -19,7 +19,8 @@ struct TestMemory final : kern::mm_struct {
     return it == pages.end() ? nullptr : it->second;
   }
   void map(uint64_t addr, int n) {
-    for (int i = 0; i < n; ++i) pages[addr + 4096u * i] = kern::alloc_sim_page('u', 1);
+    for (int i = 0; i < n; ++i)
+      pages[addr + 4096u * i] = kern::alloc_sim_page('u', 1);
   }
 };
 
@@ -56,7 +57,7 @@ TEST_CASE("iov_iter_alignment ORs every segment's address and length") {
 TEST_CASE("iov_iter_get_pages2: current segment only, maxpages, partial on fault, -EFAULT first") {
   Harness h;
   TestMemory mem;
-  mem.map(0x100000, 2);          // pages 0x100000, 0x101000
+  mem.map(0x100000, 2); // pages 0x100000, 0x101000
   mem.map(0x200000, 1);
   // 0x102000 unmapped: a fault after two pages.
   long got = 0, got2 = 0, got3 = 0;
@@ -70,7 +71,8 @@ TEST_CASE("iov_iter_get_pages2: current segment only, maxpages, partial on fault
     got = kern::iov_iter_get_pages2(&it, pages, LONG_MAX, 64, &start);
     // Partial: two pages pinned, the third faults.
     CHECK(it.count == 4 * 4096 - static_cast<size_t>(got));
-    for (kern::page* p : {pages[0], pages[1]}) kern::put_page(p);
+    for (kern::page* p : {pages[0], pages[1]})
+      kern::put_page(p);
     // Next call starts at the faulting page of the same segment: -EFAULT.
     got2 = kern::iov_iter_get_pages2(&it, pages, LONG_MAX, 64, &start2);
     // maxpages caps the pin count.
@@ -84,7 +86,8 @@ TEST_CASE("iov_iter_get_pages2: current segment only, maxpages, partial on fault
   CHECK(got == 2 * 4096 - 0x200);
   CHECK(got2 == -EFAULT);
   CHECK(got3 == 4096);
-  for (auto& [addr, p] : mem.pages) CHECK(p->_refcount == 1);
+  for (auto& [addr, p] : mem.pages)
+    CHECK(p->_refcount == 1);
 }
 
 TEST_CASE("bio_add_page merges on the same page, fails when full; bio_max_segs caps") {
@@ -136,13 +139,14 @@ TEST_CASE("plug holds bios until blk_finish_plug, the plug limit, or sleeping") 
     kern::submit_bio(kern::bio_alloc(&blk.bdev, 1, kern::REQ_OP_WRITE, kern::GFP_KERNEL));
     seen.push_back(blk.driver.queued.size()); // 3: the full plug was flushed first
     kern::__set_current_state(kern::TASK_RUNNING);
-    kern::blk_io_schedule(); // sleeping (here: not really) flushes the plug
+    kern::blk_io_schedule();                  // sleeping (here: not really) flushes the plug
     seen.push_back(blk.driver.queued.size()); // 4
     kern::submit_bio(kern::bio_alloc(&blk.bdev, 1, kern::REQ_OP_WRITE, kern::GFP_KERNEL));
     seen.push_back(blk.driver.queued.size()); // 4
     kern::blk_finish_plug(&plug);
     seen.push_back(blk.driver.queued.size()); // 5
-    for (kern::bio* b : blk.driver.queued) kern::bio_put(b);
+    for (kern::bio* b : blk.driver.queued)
+      kern::bio_put(b);
   });
   CHECK(h.run() == "");
   CHECK(seen == std::vector<size_t>{0, 3, 4, 4, 5});
@@ -221,7 +225,8 @@ TEST_CASE("sleep and wake: a wake before the sleep is not lost; a wake after it 
       done = true;
     });
     h.irq("waker", [&] {
-      while (!sleeper) kern::yield_point(engine::StepOp::observe, 0, "spin", "test");
+      while (!sleeper)
+        kern::yield_point(engine::StepOp::observe, 0, "spin", "test");
       flag = true;
       kern::wake_up_process(sleeper);
     });

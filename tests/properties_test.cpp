@@ -35,7 +35,9 @@ using namespace diosim;
 
 namespace diosim::world {
 // How RapidCheck prints a counterexample: as the scenario file it stands for.
-void showValue(const ScenarioSpec& spec, std::ostream& os) { os << "\n" << to_json(spec); }
+void showValue(const ScenarioSpec& spec, std::ostream& os) {
+  os << "\n" << to_json(spec);
+}
 } // namespace diosim::world
 
 namespace {
@@ -59,7 +61,8 @@ bool check_property(const std::string& name, Testable&& testable, int cases = 10
   const char* rc_params = std::getenv("RC_PARAMS");
   if (!rc_params || !std::strstr(rc_params, "seed=")) {
     const std::string key = "diosim " + name;
-    params.seed = std::stoull(model::fnv1a_hex(std::vector<uint8_t>(key.begin(), key.end())), nullptr, 16);
+    params.seed =
+        std::stoull(model::fnv1a_hex(std::vector<uint8_t>(key.begin(), key.end())), nullptr, 16);
   }
   rc::detail::TestMetadata metadata;
   metadata.id = name;
@@ -69,8 +72,9 @@ bool check_property(const std::string& name, Testable&& testable, int cases = 10
   std::ostringstream message;
   rc::detail::printResultMessage(result, message);
   const bool ok = result.template is<rc::detail::SuccessResult>();
-  INFO(name << " (seed " << params.seed << ", " << params.maxSuccess << " cases; RC_PARAMS=\"seed=" << params.seed
-            << "\" runs the same cases):\n" << message.str());
+  INFO(name << " (seed " << params.seed << ", " << params.maxSuccess
+            << " cases; RC_PARAMS=\"seed=" << params.seed << "\" runs the same cases):\n"
+            << message.str());
   CHECK(ok);
   return ok;
 }
@@ -99,35 +103,44 @@ std::string first_difference(const world::ScenarioSpec& a, const world::Scenario
   DIFF("seed", a.seed, b.seed);
   DIFF("step_cost_ns", a.step_cost_ns, b.step_cost_ns);
   const world::Geometry &ga = a.geometry, &gb = b.geometry;
-  DIFF("geometry", std::tie(ga.page_size, ga.fs_block_size, ga.logical_block_size, ga.disk_blocks,
-                            ga.dio_pages, ga.bio_max_vecs, ga.reap_threshold, ga.plug_limit),
-       std::tie(gb.page_size, gb.fs_block_size, gb.logical_block_size, gb.disk_blocks,
-                gb.dio_pages, gb.bio_max_vecs, gb.reap_threshold, gb.plug_limit));
+  DIFF("geometry",
+       std::tie(ga.page_size, ga.fs_block_size, ga.logical_block_size, ga.disk_blocks, ga.dio_pages,
+                ga.bio_max_vecs, ga.reap_threshold, ga.plug_limit),
+       std::tie(gb.page_size, gb.fs_block_size, gb.logical_block_size, gb.disk_blocks, gb.dio_pages,
+                gb.bio_max_vecs, gb.reap_threshold, gb.plug_limit));
   const world::Filesystem &fa = a.fs, &fb = b.fs;
-  DIFF("filesystem", std::tie(fa.model, fa.max_blocks_per_map, fa.boundary_blocks, fa.defer_completion,
-                              fa.set_private, fa.error_at_block, fa.error_errno, fa.end_io_error,
-                              fa.first_free_block),
+  DIFF("filesystem",
+       std::tie(fa.model, fa.max_blocks_per_map, fa.boundary_blocks, fa.defer_completion,
+                fa.set_private, fa.error_at_block, fa.error_errno, fa.end_io_error,
+                fa.first_free_block),
        std::tie(fb.model, fb.max_blocks_per_map, fb.boundary_blocks, fb.defer_completion,
-                fb.set_private, fb.error_at_block, fb.error_errno, fb.end_io_error, fb.first_free_block));
-  DIFF("disk", std::tie(a.disk.latency_ns_min, a.disk.latency_ns_max, a.disk.queue_depth, a.disk.stale_byte),
-       std::tie(b.disk.latency_ns_min, b.disk.latency_ns_max, b.disk.queue_depth, b.disk.stale_byte));
+                fb.set_private, fb.error_at_block, fb.error_errno, fb.end_io_error,
+                fb.first_free_block));
+  DIFF(
+      "disk",
+      std::tie(a.disk.latency_ns_min, a.disk.latency_ns_max, a.disk.queue_depth, a.disk.stale_byte),
+      std::tie(b.disk.latency_ns_min, b.disk.latency_ns_max, b.disk.queue_depth,
+               b.disk.stale_byte));
   DIFF("disk.errors count", a.disk.errors.size(), b.disk.errors.size());
   for (size_t i = 0; i < a.disk.errors.size(); ++i) {
     const auto &x = a.disk.errors[i], &y = b.disk.errors[i];
-    DIFF("disk.errors/" << i, std::tie(x.kind, x.bio, x.sector_first, x.sector_last, x.probability, x.again),
+    DIFF("disk.errors/" << i,
+         std::tie(x.kind, x.bio, x.sector_first, x.sector_last, x.probability, x.again),
          std::tie(y.kind, y.bio, y.sector_first, y.sector_last, y.probability, y.again));
   }
   DIFF("i_size", a.i_size, b.i_size);
   DIFF("extents count", a.extents.size(), b.extents.size());
   for (size_t i = 0; i < a.extents.size(); ++i) {
     const auto &x = a.extents[i], &y = b.extents[i];
-    DIFF("extents/" << i, std::tie(x.file_block, x.disk_block, x.blocks), std::tie(y.file_block, y.disk_block, y.blocks));
+    DIFF("extents/" << i, std::tie(x.file_block, x.disk_block, x.blocks),
+         std::tie(y.file_block, y.disk_block, y.blocks));
     DIFF("extents/" << i << "/data", runs_text(x.data), runs_text(y.data));
   }
   DIFF("page_cache count", a.page_cache.size(), b.page_cache.size());
   for (size_t i = 0; i < a.page_cache.size(); ++i) {
     const auto &x = a.page_cache[i], &y = b.page_cache[i];
-    DIFF("page_cache/" << i, std::tie(x.index, x.dirty, x.busy), std::tie(y.index, y.dirty, y.busy));
+    DIFF("page_cache/" << i, std::tie(x.index, x.dirty, x.busy),
+         std::tie(y.index, y.dirty, y.busy));
     DIFF("page_cache/" << i << "/data", runs_text(x.data), runs_text(y.data));
   }
   DIFF("buffers count", a.buffers.size(), b.buffers.size());
@@ -143,21 +156,25 @@ std::string first_difference(const world::ScenarioSpec& a, const world::Scenario
     for (size_t j = 0; j < a.tasks[i].ops.size(); ++j) {
       const auto &x = a.tasks[i].ops[j], &y = b.tasks[i].ops[j];
       const std::string at = "tasks/" + std::to_string(i) + "/ops/" + std::to_string(j);
-      DIFF(at, std::tie(x.kind, x.offset, x.aio, x.dsync, x.nowait), std::tie(y.kind, y.offset, y.aio, y.dsync, y.nowait));
+      DIFF(at, std::tie(x.kind, x.offset, x.aio, x.dsync, x.nowait),
+           std::tie(y.kind, y.offset, y.aio, y.dsync, y.nowait));
       DIFF(at << "/iov count", x.iov.size(), y.iov.size());
       for (size_t k = 0; k < x.iov.size(); ++k)
         DIFF(at << "/iov/" << k, std::tie(x.iov[k].buffer, x.iov[k].offset, x.iov[k].len),
              std::tie(y.iov[k].buffer, y.iov[k].offset, y.iov[k].len));
-      DIFF(at << "/expect", std::tie(x.expect.ret, x.expect.submit_ret, x.expect.data_fnv1a, x.expect.i_size),
+      DIFF(at << "/expect",
+           std::tie(x.expect.ret, x.expect.submit_ret, x.expect.data_fnv1a, x.expect.i_size),
            std::tie(y.expect.ret, y.expect.submit_ret, y.expect.data_fnv1a, y.expect.i_size));
       DIFF(at << "/expect/data", runs_text(x.expect.data), runs_text(y.expect.data));
     }
   }
-  DIFF("expect", std::tie(a.expect_i_size, a.expect_bios), std::tie(b.expect_i_size, b.expect_bios));
+  DIFF("expect", std::tie(a.expect_i_size, a.expect_bios),
+       std::tie(b.expect_i_size, b.expect_bios));
   DIFF("expect.file count", a.expect_file.size(), b.expect_file.size());
   for (size_t i = 0; i < a.expect_file.size(); ++i) {
     DIFF("expect.file/" << i << "/offset", a.expect_file[i].offset, b.expect_file[i].offset);
-    DIFF("expect.file/" << i << "/data", runs_text(a.expect_file[i].data), runs_text(b.expect_file[i].data));
+    DIFF("expect.file/" << i << "/data", runs_text(a.expect_file[i].data),
+         runs_text(b.expect_file[i].data));
   }
 #undef DIFF
   return "";
@@ -169,8 +186,10 @@ std::string describe_failure(const model::RunResult& r) {
   if (r.divergence) os << "divergence: " << *r.divergence << "\n";
   if (r.violation)
     os << "VIOLATION " << r.violation->invariant << " at fs/direct-io.c:" << r.violation->src_line
-       << " (step " << r.violation->step << ", " << r.violation_context << "): " << r.violation->message << "\n";
-  for (const auto& f : r.failed_expectations) os << "expectation failed: " << f << "\n";
+       << " (step " << r.violation->step << ", " << r.violation_context
+       << "): " << r.violation->message << "\n";
+  for (const auto& f : r.failed_expectations)
+    os << "expectation failed: " << f << "\n";
   os << "seed " << r.seed << ", schedule " << r.schedule;
   return os.str();
 }
@@ -200,7 +219,8 @@ bool aliasing_read(const world::ScenarioSpec& spec, const world::Operation& op) 
   for (size_t i = 0; i < op.iov.size(); ++i)
     for (size_t j = i + 1; j < op.iov.size(); ++j) {
       const uint64_t a = start(op.iov[i]), b = start(op.iov[j]);
-      if (op.iov[i].len && op.iov[j].len && a < b + op.iov[j].len && b < a + op.iov[i].len) return true;
+      if (op.iov[i].len && op.iov[j].len && a < b + op.iov[j].len && b < a + op.iov[i].len)
+        return true;
     }
   return false;
 }
@@ -225,15 +245,18 @@ std::string results_difference(const Results& a, const Results& b) {
   if (a.ret.size() != b.ret.size()) return "number of outcomes";
   for (size_t i = 0; i < a.ret.size(); ++i) {
     if (a.ret[i] != b.ret[i])
-      return "op " + std::to_string(i) + " ret " + std::to_string(a.ret[i]) + " vs " + std::to_string(b.ret[i]);
+      return "op " + std::to_string(i) + " ret " + std::to_string(a.ret[i]) + " vs " +
+             std::to_string(b.ret[i]);
     if (a.data[i] != b.data[i])
-      return "op " + std::to_string(i) + " data " + world::ByteRuns::describe(a.data[i].data(), a.data[i].size()) +
-             " vs " + world::ByteRuns::describe(b.data[i].data(), b.data[i].size());
+      return "op " + std::to_string(i) + " data " +
+             world::ByteRuns::describe(a.data[i].data(), a.data[i].size()) + " vs " +
+             world::ByteRuns::describe(b.data[i].data(), b.data[i].size());
     if (a.i_size_after[i] != b.i_size_after[i])
-      return "op " + std::to_string(i) + " i_size after " + std::to_string(a.i_size_after[i]) + " vs " +
-             std::to_string(b.i_size_after[i]);
+      return "op " + std::to_string(i) + " i_size after " + std::to_string(a.i_size_after[i]) +
+             " vs " + std::to_string(b.i_size_after[i]);
   }
-  if (a.i_size != b.i_size) return "final i_size " + std::to_string(a.i_size) + " vs " + std::to_string(b.i_size);
+  if (a.i_size != b.i_size)
+    return "final i_size " + std::to_string(a.i_size) + " vs " + std::to_string(b.i_size);
   if (a.file != b.file)
     return "final file " + world::ByteRuns::describe(a.file.data(), a.file.size()) + " vs " +
            world::ByteRuns::describe(b.file.data(), b.file.size());
@@ -288,13 +311,15 @@ TEST_CASE("generator building blocks: byte shrinks try aligned values first") {
   const rc::Seq<uint64_t> seq = model::shrink_bytes(9000, 4096);
   std::vector<uint64_t> all;
   auto it = seq;
-  while (auto v = it.next()) all.push_back(*v);
+  while (auto v = it.next())
+    all.push_back(*v);
   REQUIRE(all.size() >= 3);
   CHECK(all[0] == 0);
   CHECK(all[1] == 4096);
   CHECK(all[2] == 8192); // whole blocks first, then sectors, then bytes
   CHECK(std::find(all.begin(), all.end(), 8999) != all.end());
-  for (uint64_t v : all) CHECK(v < 9000);
+  for (uint64_t v : all)
+    CHECK(v < 9000);
 }
 
 TEST_CASE("property (a): generated scenarios round-trip through to_json and parse_scenario") {
@@ -305,7 +330,8 @@ TEST_CASE("property (a): generated scenarios round-trip through to_json and pars
     try {
       back = world::parse_scenario(text, "generated.json");
     } catch (const world::ScenarioError& e) {
-      RC_FAIL(std::string("parse_scenario rejected a generated scenario:\n") + e.what() + "\n" + text);
+      RC_FAIL(std::string("parse_scenario rejected a generated scenario:\n") + e.what() + "\n" +
+              text);
     }
     const std::string diff = first_difference(spec, back);
     if (!diff.empty()) RC_FAIL("differs after the round trip in " + diff + ":\n" + text);
@@ -336,9 +362,9 @@ void check_invariants(const std::string& name, const model::GenOptions& options,
 // reference_test.cpp. Drop an exclusion when its finding is fixed.
 model::GenOptions without_open_findings(bool for_model) {
   model::GenOptions o;
-  o.set_private = false; // FINDING-1
-  o.small_disks = false; // FINDING-2 (ENOSPC inside a buffered write)
-  if (for_model) {       // what only the reference model tells apart:
+  o.set_private = false;  // FINDING-1
+  o.small_disks = false;  // FINDING-2 (ENOSPC inside a buffered write)
+  if (for_model) {        // what only the reference model tells apart:
     o.nowait = false;     // deviation: an empty RWF_NOWAIT AIO on ext2 returns 0, not -EOPNOTSUPP
     o.busy_pages = false; // deviation: a new block under a cached (busy) page is zeroed, not kept
   }
@@ -370,7 +396,8 @@ TEST_CASE("property (f): every schedule agrees with the reference model, away fr
         RC_TAG(*quirk);
         continue;
       }
-      if (r.exit_code() != 0) RC_FAIL(std::string(k == 2 ? "(other mode) " : "") + describe_failure(r));
+      if (r.exit_code() != 0)
+        RC_FAIL(std::string(k == 2 ? "(other mode) " : "") + describe_failure(r));
     }
   });
 }
@@ -421,11 +448,12 @@ TEST_CASE("property (d): one task, no disk errors: results do not depend on the 
       const model::RunResult r = model::run_scenario(k == 4 ? other_mode : spec, opt);
       if (model::failure_kind(r) != model::failure_kind(base))
         RC_FAIL("seed " + std::to_string(*opt.seed) + (k == 4 ? " (other mode)" : "") + ": " +
-                describe_failure(r) + "\nbut seed " + std::to_string(base.seed) + ": " + describe_failure(base));
+                describe_failure(r) + "\nbut seed " + std::to_string(base.seed) + ": " +
+                describe_failure(base));
       const std::string diff = results_difference(want, results_of(spec, r));
       if (!diff.empty())
-        RC_FAIL("seed " + std::to_string(*opt.seed) + (k == 4 ? " (other mode)" : "") + " differs from seed " +
-                std::to_string(base.seed) + ": " + diff);
+        RC_FAIL("seed " + std::to_string(*opt.seed) + (k == 4 ? " (other mode)" : "") +
+                " differs from seed " + std::to_string(base.seed) + ": " + diff);
     }
   });
 }

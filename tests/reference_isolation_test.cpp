@@ -20,16 +20,19 @@ namespace {
 const fs::path kRoot = fs::path(DIOSIM_TEST_DIR).parent_path();
 
 bool forbidden(const std::string& rel) {
-  return rel.rfind("sim/dio/", 0) == 0 || rel.rfind("sim/kernel/", 0) == 0 || rel == "sim/world/world.hpp";
+  return rel.rfind("sim/dio/", 0) == 0 || rel.rfind("sim/kernel/", 0) == 0 ||
+         rel == "sim/world/world.hpp";
 }
 
 // Follows `#include "..."` from `start` (paths relative to the repository root). Returns the
 // chains (a -> b -> c) that reach a forbidden file; fills `seen` with every file reached.
-std::vector<std::string> forbidden_chains(const std::vector<std::string>& start, std::set<std::string>& seen) {
+std::vector<std::string> forbidden_chains(const std::vector<std::string>& start,
+                                          std::set<std::string>& seen) {
   static const std::regex include_re(R"re(^\s*#\s*include\s*"([^"]+)")re");
   std::vector<std::string> bad;
   std::vector<std::pair<std::string, std::string>> work; // file, chain to it
-  for (const std::string& s : start) work.push_back({s, s});
+  for (const std::string& s : start)
+    work.push_back({s, s});
   while (!work.empty()) {
     auto [rel, chain] = work.back();
     work.pop_back();
@@ -48,9 +51,12 @@ std::vector<std::string> forbidden_chains(const std::vector<std::string>& start,
       // Quoted includes resolve against the including file's folder first, then the root.
       fs::path local = fs::path(rel).parent_path() / inc;
       std::string next;
-      if (fs::exists(kRoot / local)) next = local.lexically_normal().generic_string();
-      else if (fs::exists(kRoot / inc)) next = fs::path(inc).lexically_normal().generic_string();
-      else continue; // not in the repository (a generated or third-party header)
+      if (fs::exists(kRoot / local))
+        next = local.lexically_normal().generic_string();
+      else if (fs::exists(kRoot / inc))
+        next = fs::path(inc).lexically_normal().generic_string();
+      else
+        continue; // not in the repository (a generated or third-party header)
       work.push_back({next, chain + " -> " + next});
     }
   }
@@ -61,7 +67,8 @@ std::vector<std::string> reference_sources() {
   std::vector<std::string> out;
   for (const fs::directory_entry& e : fs::directory_iterator(kRoot / "model")) {
     const std::string name = e.path().filename().string();
-    if (name.rfind("reference", 0) == 0 && (e.path().extension() == ".cpp" || e.path().extension() == ".hpp"))
+    if (name.rfind("reference", 0) == 0 &&
+        (e.path().extension() == ".cpp" || e.path().extension() == ".hpp"))
       out.push_back("model/" + name);
   }
   std::sort(out.begin(), out.end());
@@ -76,7 +83,8 @@ TEST_CASE("the reference model includes nothing of the port, the kernel shim or 
   REQUIRE(std::find(files.begin(), files.end(), "model/reference.cpp") != files.end());
   std::set<std::string> seen;
   const std::vector<std::string> bad = forbidden_chains(files, seen);
-  for (const std::string& chain : bad) CAPTURE(chain);
+  for (const std::string& chain : bad)
+    CAPTURE(chain);
   CHECK_MESSAGE(bad.empty(), "forbidden include: " << (bad.empty() ? "" : bad.front()));
   // It does use the scenario, and only that from sim/.
   CHECK(seen.count("sim/world/scenario.hpp") == 1);

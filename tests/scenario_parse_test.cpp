@@ -79,8 +79,8 @@ TEST_CASE("ByteRuns: bad text names the run and the problem") {
 }
 
 TEST_CASE("a minimal scenario parses with the defaults of scenario.hpp") {
-  const ScenarioSpec s = parse_scenario(R"({"tasks": [{"ops": [{"op": "reap"}]}]})",
-                                        "dir/minimal.json");
+  const ScenarioSpec s =
+      parse_scenario(R"({"tasks": [{"ops": [{"op": "reap"}]}]})", "dir/minimal.json");
   CHECK(s.name == "minimal");
   CHECK(s.path == "dir/minimal.json");
   CHECK(s.mode == Mode::timed);
@@ -127,7 +127,8 @@ TEST_CASE("a full scenario fills every field") {
                        {"op": "pread", "iov": [{"buffer": "b", "offset": 2048, "len": 2048}],
                         "expect": {"ret": 2048, "data": "2048:D", "data_fnv1a": "cbf29ce484222325"}}]}],
     "expect": {"i_size": 4096, "file": [{"offset": 0, "data": "4096:D"}]}
-  })", "full.json");
+  })",
+                                        "full.json");
   CHECK(s.mode == Mode::explore);
   CHECK(s.seed == UINT64_MAX);
   CHECK(s.fs.model == FsModel::ocfs2);
@@ -193,13 +194,15 @@ TEST_CASE("schema error: missing required field") {
 
 TEST_CASE("schema error: bad enum value") {
   const std::string e = error_of(scenario(R"("offset": 0)", R"("mode": "timd")"));
-  CHECK(contains(e, "test.json: /mode: expected one of \"timed\", \"explore\", found string \"timd\""));
+  CHECK(contains(
+      e, "test.json: /mode: expected one of \"timed\", \"explore\", found string \"timd\""));
   CHECK(contains(e, "did you mean \"timed\"?"));
 }
 
 TEST_CASE("schema error: bad errno names") {
-  const std::string e = error_of(scenario(R"("expect": {"ret": "-EWHAT"})",
-                                          R"("filesystem": {"get_block_error": {"block": 1, "errno": "EIOX"}})"));
+  const std::string e =
+      error_of(scenario(R"("expect": {"ret": "-EWHAT"})",
+                        R"("filesystem": {"get_block_error": {"block": 1, "errno": "EIOX"}})"));
   CHECK(contains(e, "test.json: /filesystem/get_block_error/errno: expected one of \"EPERM\""));
   CHECK(contains(e, "found string \"EIOX\""));
   CHECK(contains(e, "test.json: /tasks/0/ops/0/expect/ret: expected one of \"-EPERM\""));
@@ -213,19 +216,24 @@ TEST_CASE("schema error: bad byte runs explain the run at fault") {
   const std::string e = error_of(scenario(R"("expect": {"data": "4096:DD"})"));
   CHECK(contains(e, "test.json: /tasks/0/ops/0/expect/data: invalid byte runs \"4096:DD\": "
                     "run 1 \"4096:DD\": the byte must be one printable ASCII character"));
-  CHECK(contains(error_of(scenario(R"("expect": {"data_fnv1a": "ABC"})")),
-                 "/tasks/0/ops/0/expect/data_fnv1a: expected 16 lowercase hex digits, found \"ABC\""));
+  CHECK(contains(
+      error_of(scenario(R"("expect": {"data_fnv1a": "ABC"})")),
+      "/tasks/0/ops/0/expect/data_fnv1a: expected 16 lowercase hex digits, found \"ABC\""));
 }
 
 TEST_CASE("schema error: disk error rules need exactly one selector") {
-  const std::string none = error_of(scenario(R"("offset": 0)", R"("disk": {"errors": [{"status": "AGAIN"}]})"));
-  CHECK(contains(none, "/disk/errors/0: missing one of the fields \"bio\", \"sectors\", \"probability\""));
-  const std::string two = error_of(scenario(R"("offset": 0)", R"("disk": {"errors": [{"bio": 1, "probability": 0.5}]})"));
+  const std::string none =
+      error_of(scenario(R"("offset": 0)", R"("disk": {"errors": [{"status": "AGAIN"}]})"));
+  CHECK(contains(
+      none, "/disk/errors/0: missing one of the fields \"bio\", \"sectors\", \"probability\""));
+  const std::string two = error_of(
+      scenario(R"("offset": 0)", R"("disk": {"errors": [{"bio": 1, "probability": 0.5}]})"));
   CHECK(contains(two, "/disk/errors/0: matches more than one allowed form"));
 }
 
 TEST_CASE("all schema errors are reported, one per line, in document order") {
-  const std::string e = error_of(R"({"mode": 1, "tasks": [{"ops": [{"op": "jump"}]}], "seed": -1})");
+  const std::string e =
+      error_of(R"({"mode": 1, "tasks": [{"ops": [{"op": "jump"}]}], "seed": -1})");
   const size_t mode = e.find("/mode:"), op = e.find("/tasks/0/ops/0/op:"), seed = e.find("/seed:");
   REQUIRE(mode != std::string::npos);
   REQUIRE(op != std::string::npos);
@@ -240,15 +248,22 @@ TEST_CASE("semantic error: overlapping extents") {
     {"file_block": 0, "disk_block": 100, "blocks": 4},
     {"file_block": 3, "disk_block": 200, "blocks": 2},
     {"file_block": 10, "disk_block": 101, "blocks": 1}]})"));
-  CHECK(contains(e, "test.json: /file/extents/1: file blocks 3..4 overlap /file/extents/0 (file blocks 0..3)"));
-  CHECK(contains(e, "test.json: /file/extents/2: disk blocks 101..101 overlap /file/extents/0 (disk blocks 100..103)"));
+  CHECK(contains(
+      e,
+      "test.json: /file/extents/1: file blocks 3..4 overlap /file/extents/0 (file blocks 0..3)"));
+  CHECK(contains(e, "test.json: /file/extents/2: disk blocks 101..101 overlap /file/extents/0 "
+                    "(disk blocks 100..103)"));
 }
 
 TEST_CASE("semantic error: extent beyond the disk and extent data of the wrong size") {
   const std::string e = error_of(scenario(R"("offset": 0)", R"("file": {"extents": [
     {"file_block": 0, "disk_block": 1020, "blocks": 8, "data": "100:A"}]})"));
-  CHECK(contains(e, "/file/extents/0: disk blocks 1020..1027 lie beyond the end of the disk (disk_blocks 1024)"));
-  CHECK(contains(e, "/file/extents/0/data: byte runs hold 100 bytes, expected blocks * fs_block_size = 32768"));
+  CHECK(contains(
+      e,
+      "/file/extents/0: disk blocks 1020..1027 lie beyond the end of the disk (disk_blocks 1024)"));
+  CHECK(contains(
+      e,
+      "/file/extents/0/data: byte runs hold 100 bytes, expected blocks * fs_block_size = 32768"));
 }
 
 TEST_CASE("semantic error: iov beyond its buffer, unknown buffer") {
@@ -256,25 +271,32 @@ TEST_CASE("semantic error: iov beyond its buffer, unknown buffer") {
     "buffers": [{"name": "buf", "address": 1048576, "size": 4096}],
     "tasks": [{"ops": [{"op": "pread", "iov": [{"buffer": "buf", "offset": 512, "len": 4096},
                                                {"buffer": "bfu", "len": 1}]}]}]})");
-  CHECK(contains(e, "test.json: /tasks/0/ops/0/iov/0: offset 512 + len 4096 = 4608 is beyond the end "
-                    "of buffer \"buf\" (size 4096)"));
-  CHECK(contains(e, "test.json: /tasks/0/ops/0/iov/1/buffer: unknown buffer \"bfu\" (buffers: buf)"));
+  CHECK(contains(e,
+                 "test.json: /tasks/0/ops/0/iov/0: offset 512 + len 4096 = 4608 is beyond the end "
+                 "of buffer \"buf\" (size 4096)"));
+  CHECK(
+      contains(e, "test.json: /tasks/0/ops/0/iov/1/buffer: unknown buffer \"bfu\" (buffers: buf)"));
 }
 
 TEST_CASE("semantic error: a disk too large to keep in memory") {
-  const std::string e = error_of(scenario(R"("offset": 0)", R"("geometry": {"disk_blocks": 1048576})"));
+  const std::string e =
+      error_of(scenario(R"("offset": 0)", R"("geometry": {"disk_blocks": 1048576})"));
   CHECK(contains(e, "test.json: /geometry/disk_blocks: the disk would hold 1048576 * 4096 bytes"));
 }
 
 TEST_CASE("semantic error: block sizes") {
-  const std::string odd = error_of(scenario(R"("offset": 0)", R"("geometry": {"fs_block_size": 3000})"));
-  CHECK(contains(odd, "test.json: /geometry/fs_block_size: fs_block_size must be a power of two, found 3000"));
-  const std::string big = error_of(scenario(R"("offset": 0)", R"("geometry": {"fs_block_size": 8192})"));
+  const std::string odd =
+      error_of(scenario(R"("offset": 0)", R"("geometry": {"fs_block_size": 3000})"));
+  CHECK(contains(
+      odd, "test.json: /geometry/fs_block_size: fs_block_size must be a power of two, found 3000"));
+  const std::string big =
+      error_of(scenario(R"("offset": 0)", R"("geometry": {"fs_block_size": 8192})"));
   CHECK(contains(big, "test.json: /geometry/fs_block_size: fs_block_size (8192) must not exceed "
                       "page_size (4096): the kernel requires blocksize <= PAGE_SIZE"));
-  const std::string lbs = error_of(scenario(R"("offset": 0)",
-                                            R"("geometry": {"fs_block_size": 1024, "logical_block_size": 2048})"));
-  CHECK(contains(lbs, "/geometry/logical_block_size: logical_block_size (2048) must not exceed fs_block_size (1024)"));
+  const std::string lbs = error_of(scenario(
+      R"("offset": 0)", R"("geometry": {"fs_block_size": 1024, "logical_block_size": 2048})"));
+  CHECK(contains(lbs, "/geometry/logical_block_size: logical_block_size (2048) must not exceed "
+                      "fs_block_size (1024)"));
 }
 
 TEST_CASE("semantic error: buffers, page cache, ops and task names") {
@@ -286,8 +308,10 @@ TEST_CASE("semantic error: buffers, page cache, ops and task names") {
                                     {"op": "pwrite", "iov": [{"buffer": "a", "len": 1}], "expect": {"data": "1:x"}},
                                     {"op": "pread"}]},
               {"name": "t", "ops": [{"op": "reap"}]}]})");
-  CHECK(contains(e, "/file/page_cache/1/index: page index 2 is already listed at /file/page_cache/0"));
-  CHECK(contains(e, "/buffers/0/unmapped_pages/0: page 2 is outside the buffer, which spans 2 pages"));
+  CHECK(contains(e,
+                 "/file/page_cache/1/index: page index 2 is already listed at /file/page_cache/0"));
+  CHECK(contains(e,
+                 "/buffers/0/unmapped_pages/0: page 2 is outside the buffer, which spans 2 pages"));
   CHECK(contains(e, "/buffers/1: bytes 12288..12297 overlap /buffers/0"));
   CHECK(contains(e, "/tasks/0/ops/0: a reap op takes no other field, found \"aio\""));
   CHECK(contains(e, "/tasks/0/ops/1/expect/data: expect.data applies to pread only"));
@@ -296,8 +320,9 @@ TEST_CASE("semantic error: buffers, page cache, ops and task names") {
 }
 
 TEST_CASE("every error line starts with the file name") {
-  const std::string e = error_of(scenario(R"("offset": 0)", R"("geometry": {"page_size": 3000, "fs_block_size": 3000})"),
-                                 "scenarios/x.json");
+  const std::string e = error_of(
+      scenario(R"("offset": 0)", R"("geometry": {"page_size": 3000, "fs_block_size": 3000})"),
+      "scenarios/x.json");
   REQUIRE_FALSE(e.empty());
   size_t start = 0, lines = 0;
   while (start < e.size()) {
@@ -313,7 +338,8 @@ TEST_CASE("every error line starts with the file name") {
 TEST_CASE("invalid JSON, duplicate fields and unreadable files") {
   const std::string bad = error_of("{\n  \"tasks\": [\n    {\"ops\": [}\n  ]\n}\n", "bad.json");
   CHECK(bad.rfind("bad.json: invalid JSON at line 3 column 14: ", 0) == 0);
-  const std::string dup = error_of(R"({"tasks": [{"ops": [{"op": "reap", "op": "pread"}]}]})", "dup.json");
+  const std::string dup =
+      error_of(R"({"tasks": [{"ops": [{"op": "reap", "op": "pread"}]}]})", "dup.json");
   CHECK(dup == "dup.json: /tasks/0/ops/0/op: duplicate field \"op\"");
   try {
     load_scenario("/nonexistent/diosim/scenario.json");

@@ -22,10 +22,12 @@ constexpr std::string_view kScriptClose = "</script>";
 
 std::string join(const std::string_view* parts, std::size_t count) {
   std::size_t size = 0;
-  for (std::size_t i = 0; i < count; ++i) size += parts[i].size();
+  for (std::size_t i = 0; i < count; ++i)
+    size += parts[i].size();
   std::string out;
   out.reserve(size);
-  for (std::size_t i = 0; i < count; ++i) out += parts[i];
+  for (std::size_t i = 0; i < count; ++i)
+    out += parts[i];
   return out;
 }
 
@@ -53,7 +55,8 @@ void append_script_text(std::string& out, std::string_view text, std::string_vie
 void fill(std::string& html, std::string_view open, const std::string& content) {
   const std::size_t start = html.find(open);
   if (start == std::string::npos)
-    throw std::logic_error("[internal error] viz/viewer.html lacks the placeholder " + std::string(open));
+    throw std::logic_error("[internal error] viz/viewer.html lacks the placeholder " +
+                           std::string(open));
   const std::size_t body = start + open.size();
   const std::size_t end = html.find(kScriptClose, body);
   if (end == std::string::npos)

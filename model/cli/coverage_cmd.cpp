@@ -69,7 +69,8 @@ int cmd_coverage(const CoverageArgs& a) {
                    r.internal_error->c_str());
       return 3;
     }
-    for (size_t k = 0; k < hits.size(); ++k) hits[k] += r.line_hits[k];
+    for (size_t k = 0; k < hits.size(); ++k)
+      hits[k] += r.line_hits[k];
     ++runs;
   }
   const std::vector<int> marked = model::marked_lines(DIOSIM_PORT_SOURCE);

@@ -35,9 +35,12 @@ struct Outputs {
 
 const char* op_name(world::OpKind k) {
   switch (k) {
-  case world::OpKind::pread: return "pread";
-  case world::OpKind::pwrite: return "pwrite";
-  case world::OpKind::reap: return "reap";
+  case world::OpKind::pread:
+    return "pread";
+  case world::OpKind::pwrite:
+    return "pwrite";
+  case world::OpKind::reap:
+    return "reap";
   }
   return "?";
 }
@@ -50,13 +53,15 @@ void print_outcomes(const model::RunResult& r) {
       continue;
     }
     uint64_t count = 0;
-    for (const auto& v : op.iov) count += v.len;
+    for (const auto& v : op.iov)
+      count += v.len;
     std::printf("  %-10s #%zu %s%s offset=%llu count=%llu%s%s -> %s", o.task.c_str(), o.op_index,
                 op.aio ? "aio " : "", op_name(op.kind), static_cast<unsigned long long>(op.offset),
                 static_cast<unsigned long long>(count), op.dsync ? " dsync" : "",
                 op.nowait ? " nowait" : "", model::describe_ret(o.ret).c_str());
     if (o.submit_ret) std::printf("  [submit %s]", model::describe_ret(*o.submit_ret).c_str());
-    if (op.expect.ret) std::printf("  %s", *op.expect.ret == o.ret ? "(as expected)" : "(UNEXPECTED)");
+    if (op.expect.ret)
+      std::printf("  %s", *op.expect.ret == o.ret ? "(as expected)" : "(UNEXPECTED)");
     std::printf("\n");
   }
 }
@@ -97,13 +102,15 @@ int cmd_run(const std::string& file, std::optional<uint64_t> seed, const std::st
     std::printf("scenario %s (%s)\n", spec.name.c_str(), file.c_str());
     print_outcomes(r);
   }
-  for (const std::string& f : r.failed_expectations) std::printf("EXPECTATION FAILED %s\n", f.c_str());
+  for (const std::string& f : r.failed_expectations)
+    std::printf("EXPECTATION FAILED %s\n", f.c_str());
   if (r.violation) {
     const engine::Violation& v = *r.violation;
     std::printf("VIOLATION %s", v.invariant.c_str());
     if (v.src_line) std::printf(" at fs/direct-io.c:%d", v.src_line);
-    if (v.step) std::printf(" (step %llu, %s)", static_cast<unsigned long long>(v.step),
-                            r.violation_context.c_str());
+    if (v.step)
+      std::printf(" (step %llu, %s)", static_cast<unsigned long long>(v.step),
+                  r.violation_context.c_str());
     std::printf("\n  %s\n", v.message.c_str());
     std::printf("  seed %llu, schedule %s\n  replay: diosim replay %s --schedule %s\n",
                 static_cast<unsigned long long>(r.seed), r.schedule.c_str(), file.c_str(),
@@ -112,12 +119,13 @@ int cmd_run(const std::string& file, std::optional<uint64_t> seed, const std::st
   if (r.divergence) std::fprintf(stderr, "diosim: replay divergence: %s\n", r.divergence->c_str());
   if (r.internal_error) std::fprintf(stderr, "diosim: %s\n", r.internal_error->c_str());
   if (!outputs.trace_path.empty() && !write_file(outputs.trace_path, r.trace_json)) return 2;
-  if (!outputs.html_path.empty() &&
-      !write_file(outputs.html_path, viz::render_html(r.trace_json)))
+  if (!outputs.html_path.empty() && !write_file(outputs.html_path, viz::render_html(r.trace_json)))
     return 2;
   const int code = r.exit_code();
   std::printf("%s: %llu steps, %llu bios, %llu contexts, seed %llu, schedule %s\n",
-              code == 0 ? "PASS" : code == 1 ? "FAIL" : "ERROR",
+              code == 0   ? "PASS"
+              : code == 1 ? "FAIL"
+                          : "ERROR",
               static_cast<unsigned long long>(r.steps), static_cast<unsigned long long>(r.bios),
               static_cast<unsigned long long>(r.contexts), static_cast<unsigned long long>(r.seed),
               r.schedule.c_str());
@@ -144,11 +152,11 @@ int cmd_view(const std::string& trace_path, const std::string& out_path) {
 
 void add_outputs(CLI::App* cmd, Outputs& o) {
   cmd->add_option("--trace", o.trace_path, "write a Chrome Trace Event JSON trace here");
-  cmd->add_option("--html", o.html_path, "write the self-contained HTML viewer with the trace here");
+  cmd->add_option("--html", o.html_path,
+                  "write the self-contained HTML viewer with the trace here");
   cmd->add_flag("--log", o.log, "print one line per step (the trace as text)");
   cmd->add_flag("-q,--quiet", o.quiet, "print only the summary and findings");
 }
-
 
 struct RunArgs {
   std::string file, schedule, trace_in, html_out;

@@ -18,9 +18,12 @@ enum class ContextKind : uint8_t { task, irq, worker };
 
 inline const char* context_kind_name(ContextKind k) {
   switch (k) {
-  case ContextKind::task: return "task";
-  case ContextKind::irq: return "irq";
-  case ContextKind::worker: return "worker";
+  case ContextKind::task:
+    return "task";
+  case ContextKind::irq:
+    return "irq";
+  case ContextKind::worker:
+    return "worker";
   }
   return "?";
 }
@@ -34,12 +37,13 @@ public:
   std::string name;
   RunState state = RunState::runnable;
   bool idle = false;
-  bool started = false;   // its body has begun (unwinding it needs a resume)      // blocked waiting for work that may never come (not a deadlock)
-  int src_line = 0;       // fs/direct-io.c line of the statement this context is executing
+  bool started = false; // its body has begun (unwinding it needs a resume)      // blocked waiting
+                        // for work that may never come (not a deadlock)
+  int src_line = 0;     // fs/direct-io.c line of the statement this context is executing
   void* kernel = nullptr; // the kernel's per-context state (task_struct), owned by the kernel
   std::function<void()> body;
 
-  boost::context::fiber fiber;  // this context's suspended continuation
+  boost::context::fiber fiber;        // this context's suspended continuation
   const void* stack_bottom = nullptr; // for AddressSanitizer's fiber-switch annotations
   size_t stack_size = 0;
   void* asan_fake_stack = nullptr;

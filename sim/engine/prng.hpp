@@ -17,7 +17,8 @@ public:
 
   void reseed(uint64_t seed) {
     uint64_t x = seed;
-    for (uint64_t& s : state_) s = splitmix64(x);
+    for (uint64_t& s : state_)
+      s = splitmix64(x);
   }
 
   uint64_t next_u64() {

@@ -12,7 +12,8 @@ void append_base36(std::string& out, uint64_t v) {
     buf[n++] = static_cast<char>(d < 10 ? '0' + d : 'a' + d - 10);
     v /= 36;
   } while (v);
-  while (n) out.push_back(buf[--n]);
+  while (n)
+    out.push_back(buf[--n]);
 }
 
 bool parse_base36(std::string_view s, uint64_t& v) {
@@ -20,9 +21,12 @@ bool parse_base36(std::string_view s, uint64_t& v) {
   v = 0;
   for (char c : s) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'z') d = c - 'a' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'z')
+      d = c - 'a' + 10;
+    else
+      return false;
     v = v * 36 + static_cast<uint64_t>(d);
   }
   return true;
@@ -34,7 +38,8 @@ std::string ScheduleToken::to_string() const {
   std::string out = "v1:";
   for (size_t i = 0; i < entries_.size();) {
     size_t run = 1;
-    while (i + run < entries_.size() && entries_[i + run] == entries_[i]) ++run;
+    while (i + run < entries_.size() && entries_[i + run] == entries_[i])
+      ++run;
     if (i) out.push_back('.');
     if (entries_[i].is_latency) out.push_back('@');
     append_base36(out, entries_[i].value);
@@ -73,7 +78,8 @@ std::optional<ScheduleToken> ScheduleToken::parse(std::string_view text, std::st
     }
     if (!parse_base36(item, e.value))
       return fail("bad entry \"" + std::string(item) + "\" (expected base-36 digits)");
-    for (uint64_t k = 0; k < repeat; ++k) token.entries_.push_back(e);
+    for (uint64_t k = 0; k < repeat; ++k)
+      token.entries_.push_back(e);
   }
   return token;
 }

@@ -51,7 +51,9 @@ Scheduler::Scheduler(Config config, Chooser& chooser, Tracer* tracer)
   if (config_.record_steps) steps_.reserve(4096);
 }
 
-Scheduler::~Scheduler() { destroy_contexts(); }
+Scheduler::~Scheduler() {
+  destroy_contexts();
+}
 
 void Scheduler::destroy_contexts() {
   // Unwind unfinished contexts ourselves (ContextKill) rather than through boost's
@@ -63,7 +65,8 @@ void Scheduler::destroy_contexts() {
       switch_to(&c);
     }
   runnable_.clear();
-  while (!contexts_.empty()) contexts_.pop_back();
+  while (!contexts_.empty())
+    contexts_.pop_back();
 }
 
 Context* Scheduler::spawn(ContextKind kind, std::string name, std::function<void()> body) {
@@ -93,10 +96,10 @@ Context* Scheduler::spawn(ContextKind kind, std::string name, std::function<void
         } catch (const std::exception& e) {
           if (!internal_error_) {
             const std::string what = e.what();
-            internal_error_ = what.rfind("[internal error]", 0) == 0
-                                  ? what
-                                  : "[internal error] uncaught exception in context " +
-                                        cp->name + ": " + what;
+            internal_error_ =
+                what.rfind("[internal error]", 0) == 0
+                    ? what
+                    : "[internal error] uncaught exception in context " + cp->name + ": " + what;
           }
         }
         cp->state = RunState::done;
@@ -134,7 +137,8 @@ void Scheduler::run() {
 }
 
 void Scheduler::switch_to(Context* ctx) {
-  DIOSIM_INTERNAL_ASSERT(ctx->state == RunState::runnable, "resuming a context that is not runnable");
+  DIOSIM_INTERNAL_ASSERT(ctx->state == RunState::runnable,
+                         "resuming a context that is not runnable");
   current_ = ctx;
   [[maybe_unused]] void* fake_stack = nullptr;
   DIOSIM_ASAN_START(&fake_stack, ctx->stack_bottom, ctx->stack_size);
@@ -158,8 +162,8 @@ void Scheduler::record_step(StepOp op, uint64_t object) {
     uint64_t mask = 0;
     for (const Context* c : runnable_)
       if (c->id <= 64) mask |= uint64_t{1} << (c->id - 1);
-    steps_.push_back({step_, current_ ? current_->id : 0, op,
-                      current_ ? current_->src_line : 0, object, mask});
+    steps_.push_back(
+        {step_, current_ ? current_->id : 0, op, current_ ? current_->src_line : 0, object, mask});
   }
   if (step_ > config_.max_steps)
     report({"step-limit", current_ ? current_->src_line : 0,
@@ -231,8 +235,10 @@ Context* Scheduler::choose_next() {
       ev.fn(ev.arg, ev.id);
     }
     options_.clear();
-    for (const Context* c : runnable_) options_.push_back({c->id, false});
-    for (const PendingEvent& p : pending_) options_.push_back({static_cast<uint32_t>(p.id), true});
+    for (const Context* c : runnable_)
+      options_.push_back({c->id, false});
+    for (const PendingEvent& p : pending_)
+      options_.push_back({static_cast<uint32_t>(p.id), true});
     if (options_.empty()) {
       if (!timed_.empty()) {
         now_ns_ = std::max(now_ns_, timed_.front().time_ns);
@@ -241,8 +247,8 @@ Context* Scheduler::choose_next() {
       std::string blocked;
       for (const Context& c : contexts_)
         if (c.state == RunState::blocked && !c.idle)
-          blocked += (blocked.empty() ? "" : ", ") + c.name + " at fs/direct-io.c:" +
-                     std::to_string(c.src_line);
+          blocked += (blocked.empty() ? "" : ", ") + c.name +
+                     " at fs/direct-io.c:" + std::to_string(c.src_line);
       if (!blocked.empty())
         report({"deadlock", 0, "every context is blocked and no event is pending: " + blocked,
                 step_, 0});

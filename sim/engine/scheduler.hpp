@@ -37,15 +37,15 @@ enum class SchedMode : uint8_t { timed, choice };
 
 // What a yield point does, for the explorer's dependency analysis and for replay checks.
 enum class StepOp : uint8_t {
-  acquire,  // lock acquire
-  release,  // lock release
-  wake,     // wake another context
-  sleep,    // block until woken
-  submit,   // hand an object to another context or device
-  free,     // free an object
-  hook,     // call into the world (get_block, end_io, ki_complete ...)
-  deliver,  // an event delivered (bio completion)
-  observe,  // a read of shared state another context can change
+  acquire, // lock acquire
+  release, // lock release
+  wake,    // wake another context
+  sleep,   // block until woken
+  submit,  // hand an object to another context or device
+  free,    // free an object
+  hook,    // call into the world (get_block, end_io, ki_complete ...)
+  deliver, // an event delivered (bio completion)
+  observe, // a read of shared state another context can change
 };
 
 struct StepRecord {
@@ -144,7 +144,7 @@ private:
   Chooser& chooser_;
   Tracer* tracer_;
   boost::context::pooled_fixedsize_stack stacks_;
-  std::deque<Context> contexts_; // stable addresses
+  std::deque<Context> contexts_;   // stable addresses
   std::vector<Context*> runnable_; // sorted by id
   std::vector<TimedEvent> timed_;  // min-heap on (time_ns, id)
   std::vector<PendingEvent> pending_;
@@ -153,7 +153,7 @@ private:
   const void* main_stack_bottom_ = nullptr; // the scheduler's own stack, for ASan
   size_t main_stack_size_ = 0;
   Context* current_ = nullptr;
-  bool killing_ = false; // destroy_contexts() is unwinding contexts
+  bool killing_ = false;       // destroy_contexts() is unwinding contexts
   Context* handoff_ = nullptr; // chosen inside a context, resumed by run()
   uint64_t now_ns_ = 0;
   uint64_t step_ = 0;

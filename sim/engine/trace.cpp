@@ -9,7 +9,9 @@
 namespace diosim::engine {
 namespace {
 
-std::string quoted(const std::string& s) { return nlohmann::json(s).dump(); }
+std::string quoted(const std::string& s) {
+  return nlohmann::json(s).dump();
+}
 
 void append_ts(std::string& out, uint64_t ns) {
   char buf[40];
@@ -20,9 +22,12 @@ void append_ts(std::string& out, uint64_t ns) {
 
 const char* pid_name(TracePid pid) {
   switch (pid) {
-  case TracePid::contexts: return "contexts";
-  case TracePid::block: return "block";
-  case TracePid::objects: return "objects";
+  case TracePid::contexts:
+    return "contexts";
+  case TracePid::block:
+    return "block";
+  case TracePid::objects:
+    return "objects";
   }
   return "?";
 }
@@ -113,8 +118,10 @@ std::string Tracer::to_json() const {
     if (e.src_line > 0) out += ",\"src\":\"fs/direct-io.c:" + std::to_string(e.src_line) + '"';
     for (const TraceArg& a : e.args) {
       out += ',' + quoted(a.key) + ':';
-      if (const auto* n = std::get_if<int64_t>(&a.value)) out += std::to_string(*n);
-      else out += quoted(std::get<std::string>(a.value));
+      if (const auto* n = std::get_if<int64_t>(&a.value))
+        out += std::to_string(*n);
+      else
+        out += quoted(std::get<std::string>(a.value));
     }
     out += "}}";
   }

@@ -34,9 +34,9 @@ struct TraceEvent {
   uint64_t ts_ns = 0;
   uint64_t dur_ns = 0;
   uint64_t step = 0;
-  int src_line = 0;     // 0: no fs/direct-io.c line
-  std::string id;       // async id2.local or flow id
-  char scope = 0;       // instant scope
+  int src_line = 0; // 0: no fs/direct-io.c line
+  std::string id;   // async id2.local or flow id
+  char scope = 0;   // instant scope
   std::vector<TraceArg> args;
 };
 

@@ -11,9 +11,12 @@ namespace kern {
 
 int blk_status_to_errno(blk_status_t status) {
   switch (status) {
-  case BLK_STS_OK: return 0;
-  case BLK_STS_AGAIN: return -EAGAIN;
-  default: return -EIO;
+  case BLK_STS_OK:
+    return 0;
+  case BLK_STS_AGAIN:
+    return -EAGAIN;
+  default:
+    return -EIO;
   }
 }
 
@@ -22,7 +25,9 @@ const char* bio_rwbs(const bio* b) {
   return (b->bi_opf & REQ_SYNC) ? "RS" : "R";
 }
 
-std::string bio_name(const bio* b) { return "bio#" + std::to_string(b->id); }
+std::string bio_name(const bio* b) {
+  return "bio#" + std::to_string(b->id);
+}
 
 // An event on the block lane, part of the bio's async slice (id2.local = bio#N).
 static void trace_bio(char ph, const char* name, const bio* b) {
@@ -58,8 +63,9 @@ bio* bio_alloc(block_device* bdev, unsigned short nr_vecs, blk_opf_t opf, gfp_t 
   ++k.bios_allocated;
   bio* out = k.bios.back().get();
   if (k.tracer) {
-    DIOSIM_TRACE_CHANGE("bio_alloc", "bio",
-                 {arg("bio", bio_name(out)), arg("nr_vecs", nr_vecs), arg("rwbs", bio_rwbs(out))});
+    DIOSIM_TRACE_CHANGE(
+        "bio_alloc", "bio",
+        {arg("bio", bio_name(out)), arg("nr_vecs", nr_vecs), arg("rwbs", bio_rwbs(out))});
     k.counter("bios", "allocated", static_cast<int64_t>(k.bios_allocated - k.bios_freed));
   }
   return out;
@@ -74,8 +80,8 @@ int bio_add_page(bio* b, page* pg, unsigned len, unsigned offset) {
       bv.bv_len += len;
       b->bi_iter.bi_size += len;
       DIOSIM_TRACE_CHANGE("bio_add_page", "bio",
-                   {arg("bio", bio_name(b)), arg("page", page_name(pg)), arg("merged", 1),
-                    arg("len", len), arg("bi_size", b->bi_iter.bi_size)});
+                          {arg("bio", bio_name(b)), arg("page", page_name(pg)), arg("merged", 1),
+                           arg("len", len), arg("bi_size", b->bi_iter.bi_size)});
       return static_cast<int>(len);
     }
   }
@@ -84,8 +90,9 @@ int bio_add_page(bio* b, page* pg, unsigned len, unsigned offset) {
   b->bi_vcnt++;
   b->bi_iter.bi_size += len;
   DIOSIM_TRACE_CHANGE("bio_add_page", "bio",
-               {arg("bio", bio_name(b)), arg("page", page_name(pg)), arg("offset", offset),
-                arg("len", len), arg("bi_vcnt", b->bi_vcnt), arg("bi_size", b->bi_iter.bi_size)});
+                      {arg("bio", bio_name(b)), arg("page", page_name(pg)), arg("offset", offset),
+                       arg("len", len), arg("bi_vcnt", b->bi_vcnt),
+                       arg("bi_size", b->bi_iter.bi_size)});
   return static_cast<int>(len);
 }
 
@@ -110,8 +117,8 @@ static void dispatch(bio* b) {
 void blk_flush_plug(blk_plug* plug, bool from_schedule) {
   if (!plug->head) return;
   if (K().tracer)
-    DIOSIM_TRACE_CHANGE("U", "bio",
-                 {arg("nr_bios", plug->rq_count), arg("from_schedule", from_schedule ? 1 : 0)});
+    DIOSIM_TRACE_CHANGE(
+        "U", "bio", {arg("nr_bios", plug->rq_count), arg("from_schedule", from_schedule ? 1 : 0)});
   bio* b = plug->head;
   plug->head = plug->tail = nullptr;
   plug->rq_count = 0;
@@ -135,22 +142,28 @@ void submit_bio(bio* b) {
   if (blk_plug* plug = t->plug) {
     // blk_add_rq_to_plug: a full plug is flushed before the new request joins it.
     if (plug->rq_count >= k.tun.plug_limit) blk_flush_plug(plug, false);
-    if (plug->tail) plug->tail->plug_next = b;
-    else plug->head = b;
+    if (plug->tail)
+      plug->tail->plug_next = b;
+    else
+      plug->head = b;
     plug->tail = b;
     plug->rq_count++;
   } else {
     dispatch(b);
   }
-  yield_point(engine::StepOp::submit, b->id, "submit_bio", "bio", [&] { return ::kern::TraceArgs{arg("bio", bio_name(b)), arg("rwbs", bio_rwbs(b)),
-               arg("sector", static_cast<int64_t>(b->bi_iter.bi_sector)),
-               arg("nr_sectors", static_cast<int64_t>(b->bi_iter.bi_size >> 9)),
-               arg("plugged", t->plug ? 1 : 0)}; });
+  yield_point(engine::StepOp::submit, b->id, "submit_bio", "bio", [&] {
+    return ::kern::TraceArgs{arg("bio", bio_name(b)), arg("rwbs", bio_rwbs(b)),
+                             arg("sector", static_cast<int64_t>(b->bi_iter.bi_sector)),
+                             arg("nr_sectors", static_cast<int64_t>(b->bi_iter.bi_size >> 9)),
+                             arg("plugged", t->plug ? 1 : 0)};
+  });
 }
 
 void bio_endio(bio* b) {
   if (b->freed) violation("bio-use-after-free", "bio_endio of freed " + bio_name(b));
-  yield_point(engine::StepOp::hook, b->id, "bio_endio", "bio", [&] { return ::kern::TraceArgs{arg("bio", bio_name(b)), arg("status", b->bi_status)}; });
+  yield_point(engine::StepOp::hook, b->id, "bio_endio", "bio", [&] {
+    return ::kern::TraceArgs{arg("bio", bio_name(b)), arg("status", b->bi_status)};
+  });
   b->bi_end_io(b);
 }
 

@@ -104,6 +104,8 @@ void blk_flush_plug(blk_plug* plug, bool from_schedule);
 inline unsigned bdev_logical_block_size(const block_device* bdev) {
   return bdev->logical_block_size;
 }
-inline unsigned blksize_bits(unsigned size) { return static_cast<unsigned>(__builtin_ctz(size)); }
+inline unsigned blksize_bits(unsigned size) {
+  return static_cast<unsigned>(__builtin_ctz(size));
+}
 
 } // namespace kern

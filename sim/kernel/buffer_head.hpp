@@ -36,9 +36,15 @@ struct buffer_head {
 };
 
 #define KERN_BH_FLAG(name, bit)                                                                    \
-  inline bool buffer_##name(const buffer_head* bh) { return (bh->b_state >> (bit)) & 1; }          \
-  inline void set_buffer_##name(buffer_head* bh) { bh->b_state |= 1ul << (bit); }                  \
-  inline void clear_buffer_##name(buffer_head* bh) { bh->b_state &= ~(1ul << (bit)); }
+  inline bool buffer_##name(const buffer_head* bh) {                                               \
+    return (bh->b_state >> (bit)) & 1;                                                             \
+  }                                                                                                \
+  inline void set_buffer_##name(buffer_head* bh) {                                                 \
+    bh->b_state |= 1ul << (bit);                                                                   \
+  }                                                                                                \
+  inline void clear_buffer_##name(buffer_head* bh) {                                               \
+    bh->b_state &= ~(1ul << (bit));                                                                \
+  }
 KERN_BH_FLAG(mapped, BH_Mapped)
 KERN_BH_FLAG(new, BH_New)
 KERN_BH_FLAG(boundary, BH_Boundary)

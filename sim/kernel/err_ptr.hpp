@@ -16,8 +16,12 @@ struct ErrPtr {
   }
 };
 
-inline ErrPtr ERR_PTR(long error) { return {error}; }
-inline long PTR_ERR(const void* ptr) { return static_cast<long>(reinterpret_cast<intptr_t>(ptr)); }
+inline ErrPtr ERR_PTR(long error) {
+  return {error};
+}
+inline long PTR_ERR(const void* ptr) {
+  return static_cast<long>(reinterpret_cast<intptr_t>(ptr));
+}
 inline bool IS_ERR(const void* ptr) {
   return reinterpret_cast<uintptr_t>(ptr) >= static_cast<uintptr_t>(-MAX_ERRNO);
 }

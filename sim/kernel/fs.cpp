@@ -11,7 +11,8 @@ namespace kern {
 void i_size_write(inode* inode, loff_t size) {
   const loff_t before = inode->i_size;
   inode->i_size = size;
-  DIOSIM_TRACE_CHANGE("i_size_write", "fs", {arg("i_size.before", before), arg("i_size.after", size)});
+  DIOSIM_TRACE_CHANGE("i_size_write", "fs",
+                      {arg("i_size.before", before), arg("i_size.after", size)});
 }
 
 void inode_lock(inode* inode) {
@@ -20,7 +21,8 @@ void inode_lock(inode* inode) {
   rw_semaphore& sem = inode->i_rwsem;
   if (!sem.id) sem.id = k.next_lock_id++;
   engine::Context* self = k.sched.current();
-  if (sem.owner == self) violation("recursive-inode-lock", "inode_lock already held by " + self->name);
+  if (sem.owner == self)
+    violation("recursive-inode-lock", "inode_lock already held by " + self->name);
   yield_point(engine::StepOp::acquire, sem.id, "inode_lock", "fs");
   while (sem.owner) {
     k.lock_waiters.emplace_back(sem.id, self);
@@ -45,8 +47,9 @@ void inode_unlock(inode* inode) {
 
 void inode_dio_begin(inode* inode) {
   const int before = inode->i_dio_count++;
-  DIOSIM_TRACE_CHANGE("inode_dio_begin", "fs",
-               {arg("i_dio_count.before", before), arg("i_dio_count.after", inode->i_dio_count)});
+  DIOSIM_TRACE_CHANGE(
+      "inode_dio_begin", "fs",
+      {arg("i_dio_count.before", before), arg("i_dio_count.after", inode->i_dio_count)});
 }
 
 void inode_dio_end(inode* inode) {
@@ -54,21 +57,27 @@ void inode_dio_end(inode* inode) {
     violation("i_dio_count-underflow",
               "inode_dio_end with i_dio_count " + std::to_string(inode->i_dio_count));
   const int before = inode->i_dio_count--;
-  DIOSIM_TRACE_CHANGE("inode_dio_end", "fs",
-               {arg("i_dio_count.before", before), arg("i_dio_count.after", inode->i_dio_count)});
+  DIOSIM_TRACE_CHANGE(
+      "inode_dio_end", "fs",
+      {arg("i_dio_count.before", before), arg("i_dio_count.after", inode->i_dio_count)});
 }
 
 int filemap_write_and_wait_range(address_space* mapping, loff_t lstart, loff_t lend) {
   might_sleep("filemap_write_and_wait_range");
   yield_point(engine::StepOp::hook, mapping->host ? mapping->host->i_ino : 0,
-              "filemap_write_and_wait_range", "fs", [&] { return ::kern::TraceArgs{arg("start", lstart), arg("end", lend)}; });
+              "filemap_write_and_wait_range", "fs", [&] {
+                return ::kern::TraceArgs{arg("start", lstart), arg("end", lend)};
+              });
   return mapping->ops ? mapping->ops->write_and_wait_range(mapping, lstart, lend) : 0;
 }
 
 int invalidate_inode_pages2_range(address_space* mapping, pgoff_t start, pgoff_t end) {
   might_sleep("invalidate_inode_pages2_range");
   yield_point(engine::StepOp::hook, mapping->host ? mapping->host->i_ino : 0,
-              "invalidate_inode_pages2_range", "fs", [&] { return ::kern::TraceArgs{arg("start", static_cast<int64_t>(start)), arg("end", static_cast<int64_t>(end))}; });
+              "invalidate_inode_pages2_range", "fs", [&] {
+                return ::kern::TraceArgs{arg("start", static_cast<int64_t>(start)),
+                                         arg("end", static_cast<int64_t>(end))};
+              });
   return mapping->ops ? mapping->ops->invalidate_range(mapping, start, end) : 0;
 }
 
@@ -81,10 +90,10 @@ ssize_t generic_write_sync(kiocb* iocb, ssize_t count) {
   if (iocb_is_dsync(iocb)) {
     might_sleep("generic_write_sync");
     address_space* mapping = iocb->ki_filp->f_mapping;
-    yield_point(engine::StepOp::hook, 0, "generic_write_sync", "fs", [&] { return ::kern::TraceArgs{arg("count", count)}; });
-    const int ret = mapping->ops ? mapping->ops->fsync_range(iocb, iocb->ki_pos - count,
-                                                             iocb->ki_pos - 1)
-                                 : 0;
+    yield_point(engine::StepOp::hook, 0, "generic_write_sync", "fs",
+                [&] { return ::kern::TraceArgs{arg("count", count)}; });
+    const int ret =
+        mapping->ops ? mapping->ops->fsync_range(iocb, iocb->ki_pos - count, iocb->ki_pos - 1) : 0;
     if (ret) return ret;
   }
   return count;
@@ -103,8 +112,9 @@ int sb_init_dio_done_wq(super_block* sb) {
 }
 
 void clean_bdev_aliases(block_device*, sector_t block, sector_t len) {
-  DIOSIM_TRACE_CHANGE("clean_bdev_aliases", "fs",
-               {arg("block", static_cast<int64_t>(block)), arg("len", static_cast<int64_t>(len))});
+  DIOSIM_TRACE_CHANGE(
+      "clean_bdev_aliases", "fs",
+      {arg("block", static_cast<int64_t>(block)), arg("len", static_cast<int64_t>(len))});
 }
 
 } // namespace kern

@@ -97,9 +97,13 @@ struct kiocb {
   void* private_ = nullptr; // the world's request record
 };
 
-inline loff_t i_size_read(const inode* inode) { return inode->i_size; }
+inline loff_t i_size_read(const inode* inode) {
+  return inode->i_size;
+}
 void i_size_write(inode* inode, loff_t size);
-inline unsigned i_blocksize(const inode* inode) { return 1u << inode->i_blkbits; }
+inline unsigned i_blocksize(const inode* inode) {
+  return 1u << inode->i_blkbits;
+}
 
 void inode_lock(inode* inode);
 void inode_unlock(inode* inode);
@@ -111,8 +115,12 @@ int invalidate_inode_pages2_range(address_space* mapping, pgoff_t start, pgoff_t
 void dio_warn_stale_pagecache(file* filp);
 ssize_t generic_write_sync(kiocb* iocb, ssize_t count);
 
-inline bool is_sync_kiocb(const kiocb* iocb) { return iocb->ki_complete == nullptr; }
-inline bool iocb_is_dsync(const kiocb* iocb) { return iocb->ki_flags & IOCB_DSYNC; }
+inline bool is_sync_kiocb(const kiocb* iocb) {
+  return iocb->ki_complete == nullptr;
+}
+inline bool iocb_is_dsync(const kiocb* iocb) {
+  return iocb->ki_flags & IOCB_DSYNC;
+}
 
 int sb_init_dio_done_wq(super_block* sb);
 

@@ -23,8 +23,9 @@ page* alloc_sim_page(uint8_t fill, int baseline) {
 static void trace_ref(const char* what, const page* p, int before) {
   Kernel& k = K();
   if (!k.tracer) return;
-  DIOSIM_TRACE_CHANGE(what, "page",
-               {arg("page", page_name(p)), arg("ref.before", before), arg("ref.after", p->_refcount)});
+  DIOSIM_TRACE_CHANGE(
+      what, "page",
+      {arg("page", page_name(p)), arg("ref.before", before), arg("ref.after", p->_refcount)});
   k.counter(page_name(p), "ref", p->_refcount);
 }
 
@@ -54,19 +55,23 @@ void zero_user(page* p, unsigned start, unsigned size) {
                                            ", " + std::to_string(size) + ") crosses the page end");
   std::memset(p->data.get() + start, 0, size);
   DIOSIM_TRACE_CHANGE("zero_user", "page",
-               {arg("page", page_name(p)), arg("offset", start), arg("len", size)});
+                      {arg("page", page_name(p)), arg("offset", start), arg("len", size)});
 }
 
 long get_user_pages_fast(uint64_t start, int nr_pages, bool write, page** pages) {
   task_struct* t = get_current();
   might_sleep("get_user_pages_fast");
-  yield_point(engine::StepOp::hook, start, "get_user_pages_fast", "page", [&] { return ::kern::TraceArgs{arg("addr", static_cast<int64_t>(start)), arg("nr_pages", nr_pages)}; });
+  yield_point(engine::StepOp::hook, start, "get_user_pages_fast", "page", [&] {
+    return ::kern::TraceArgs{arg("addr", static_cast<int64_t>(start)), arg("nr_pages", nr_pages)};
+  });
   int got = 0;
   for (; got < nr_pages; ++got) {
-    page* p = t->mm ? t->mm->lookup(start + static_cast<uint64_t>(got) * PAGE_SIZE, write) : nullptr;
+    page* p =
+        t->mm ? t->mm->lookup(start + static_cast<uint64_t>(got) * PAGE_SIZE, write) : nullptr;
     if (!p) {
-      DIOSIM_TRACE_CHANGE("page_fault", "page",
-                   {arg("addr", static_cast<int64_t>(start + static_cast<uint64_t>(got) * PAGE_SIZE))});
+      DIOSIM_TRACE_CHANGE(
+          "page_fault", "page",
+          {arg("addr", static_cast<int64_t>(start + static_cast<uint64_t>(got) * PAGE_SIZE))});
       break;
     }
     get_page(p);

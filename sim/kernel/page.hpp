@@ -17,7 +17,7 @@ namespace kern {
 struct page {
   uint32_t id = 0;
   int _refcount = 0;
-  int baseline = 0;         // refcount expected when nobody is using it
+  int baseline = 0; // refcount expected when nobody is using it
   bool dirty = false;
   bool is_zero_page = false;
   uint64_t user_addr = 0;   // user virtual address it backs (0: none)
@@ -30,11 +30,17 @@ page* alloc_sim_page(uint8_t fill, int baseline);
 
 void get_page(page* p);
 void put_page(page* p);
-inline uint8_t* page_address(page* p) { return p->data.get(); }
-inline bool PageCompound(const page*) { return false; }
+inline uint8_t* page_address(page* p) {
+  return p->data.get();
+}
+inline bool PageCompound(const page*) {
+  return false;
+}
 void set_page_dirty_lock(page* p);
 void zero_user(page* p, unsigned start, unsigned size);
 
-inline page* ZERO_PAGE(int) { return K().zero_page; }
+inline page* ZERO_PAGE(int) {
+  return K().zero_page;
+}
 
 } // namespace kern

@@ -28,7 +28,9 @@ task_struct* Kernel::task_of(engine::Context* ctx) {
   return static_cast<task_struct*>(ctx->kernel);
 }
 
-task_struct* Kernel::current_task() { return task_of(sched.current()); }
+task_struct* Kernel::current_task() {
+  return task_of(sched.current());
+}
 
 void Kernel::wake_lock_waiters(uint32_t lock_id) {
   for (size_t i = 0; i < lock_waiters.size();) {
@@ -76,7 +78,8 @@ void Kernel::observe_objects() {
       if (cache->check) {
         std::string why;
         if (!cache->check(p, why))
-          violation("assert_dio_state", cache->name + "#" + std::to_string(obj.ordinal) + ": " + why);
+          violation("assert_dio_state",
+                    cache->name + "#" + std::to_string(obj.ordinal) + ": " + why);
       }
       if (!tracer) continue;
       FieldView now;
@@ -164,8 +167,8 @@ void violation(const char* invariant, const std::string& message) {
 void might_sleep(const char* what) {
   engine::Context* c = K().sched.current();
   if (c->kind == engine::ContextKind::irq)
-    violation("might-sleep-in-irq", std::string(what) + " may sleep but runs in irq context (" +
-                                        c->name + ")");
+    violation("might-sleep-in-irq",
+              std::string(what) + " may sleep but runs in irq context (" + c->name + ")");
   const task_struct* t = get_current();
   if (t->locks_held > 0)
     violation("sleep-while-atomic", std::string(what) + " may sleep but " + c->name + " holds " +
@@ -174,19 +177,32 @@ void might_sleep(const char* what) {
 
 const char* errno_name(long e) {
   switch (static_cast<int>(-e)) {
-  case EPERM: return "-EPERM";
-  case EIO: return "-EIO";
-  case EAGAIN: return "-EAGAIN";
-  case ENOMEM: return "-ENOMEM";
-  case EFAULT: return "-EFAULT";
-  case ENOTBLK: return "-ENOTBLK";
-  case EBUSY: return "-EBUSY";
-  case EINVAL: return "-EINVAL";
-  case EFBIG: return "-EFBIG";
-  case ENOSPC: return "-ENOSPC";
-  case EOPNOTSUPP: return "-EOPNOTSUPP";
-  case EIOCBQUEUED: return "-EIOCBQUEUED";
-  default: return nullptr;
+  case EPERM:
+    return "-EPERM";
+  case EIO:
+    return "-EIO";
+  case EAGAIN:
+    return "-EAGAIN";
+  case ENOMEM:
+    return "-ENOMEM";
+  case EFAULT:
+    return "-EFAULT";
+  case ENOTBLK:
+    return "-ENOTBLK";
+  case EBUSY:
+    return "-EBUSY";
+  case EINVAL:
+    return "-EINVAL";
+  case EFBIG:
+    return "-EFBIG";
+  case ENOSPC:
+    return "-ENOSPC";
+  case EOPNOTSUPP:
+    return "-EOPNOTSUPP";
+  case EIOCBQUEUED:
+    return "-EIOCBQUEUED";
+  default:
+    return nullptr;
   }
 }
 

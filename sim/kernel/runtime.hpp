@@ -28,14 +28,14 @@ namespace engine = diosim::engine;
 
 struct Tunables {
   unsigned page_size = 4096;
-  unsigned dio_pages = 64;      // DIO_PAGES
-  unsigned bio_max_vecs = 256;  // BIO_MAX_VECS
-  int reap_threshold = 64;      // dio_bio_reap's constant
-  unsigned plug_limit = 32;     // BLK_MAX_REQUEST_COUNT
+  unsigned dio_pages = 64;     // DIO_PAGES
+  unsigned bio_max_vecs = 256; // BIO_MAX_VECS
+  int reap_threshold = 64;     // dio_bio_reap's constant
+  unsigned plug_limit = 32;    // BLK_MAX_REQUEST_COUNT
 };
 
-constexpr unsigned kDioPagesMax = 256;   // struct dio's pages[] capacity
-constexpr int kReferenceLines = 1317;    // lines in fs/direct-io.c at the reference revision
+constexpr unsigned kDioPagesMax = 256; // struct dio's pages[] capacity
+constexpr int kReferenceLines = 1317;  // lines in fs/direct-io.c at the reference revision
 
 using TraceArgs = std::vector<engine::TraceArg>;
 
@@ -115,7 +115,9 @@ private:
 };
 
 inline thread_local Kernel* g_kernel = nullptr;
-inline Kernel& K() { return *g_kernel; }
+inline Kernel& K() {
+  return *g_kernel;
+}
 
 // Installs a Kernel for the current thread for the lifetime of the scope.
 class KernelScope {
@@ -141,12 +143,24 @@ inline int current_line() {
 }
 
 // A trace argument: key plus integer or string.
-inline engine::TraceArg arg(const char* key, int64_t v) { return {key, v}; }
-inline engine::TraceArg arg(const char* key, int v) { return {key, int64_t{v}}; }
-inline engine::TraceArg arg(const char* key, unsigned v) { return {key, int64_t{v}}; }
-inline engine::TraceArg arg(const char* key, long long v) { return {key, static_cast<int64_t>(v)}; }
-inline engine::TraceArg arg(const char* key, std::string v) { return {key, std::move(v)}; }
-inline engine::TraceArg arg(const char* key, const char* v) { return {key, std::string(v)}; }
+inline engine::TraceArg arg(const char* key, int64_t v) {
+  return {key, v};
+}
+inline engine::TraceArg arg(const char* key, int v) {
+  return {key, int64_t{v}};
+}
+inline engine::TraceArg arg(const char* key, unsigned v) {
+  return {key, int64_t{v}};
+}
+inline engine::TraceArg arg(const char* key, long long v) {
+  return {key, static_cast<int64_t>(v)};
+}
+inline engine::TraceArg arg(const char* key, std::string v) {
+  return {key, std::move(v)};
+}
+inline engine::TraceArg arg(const char* key, const char* v) {
+  return {key, std::string(v)};
+}
 
 std::string page_name(const page* p);
 

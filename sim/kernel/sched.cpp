@@ -5,16 +5,21 @@
 
 namespace kern {
 
-task_struct* get_current() { return K().current_task(); }
+task_struct* get_current() {
+  return K().current_task();
+}
 
-std::string task_name(const task_struct* t) { return t->ctx->name; }
+std::string task_name(const task_struct* t) {
+  return t->ctx->name;
+}
 
 void __set_current_state(long state) {
   task_struct* t = get_current();
   const long before = t->__state;
   t->__state = state;
-  DIOSIM_TRACE_CHANGE("set_current_state", "sched",
-               {arg("task", task_name(t)), arg("state.before", before), arg("state.after", state)});
+  DIOSIM_TRACE_CHANGE(
+      "set_current_state", "sched",
+      {arg("task", task_name(t)), arg("state.before", before), arg("state.after", state)});
 }
 
 int wake_up_process(task_struct* p) {
@@ -25,7 +30,9 @@ int wake_up_process(task_struct* p) {
     k.sched.wake(p->ctx);
     trace_flow("wake@" + std::to_string(k.sched.step() + 1), p->ctx);
   }
-  yield_point(engine::StepOp::wake, p->ctx->id, "wake_up_process", "sched", [&] { return ::kern::TraceArgs{arg("task", task_name(p)), arg("woken", woke ? 1 : 0)}; });
+  yield_point(engine::StepOp::wake, p->ctx->id, "wake_up_process", "sched", [&] {
+    return ::kern::TraceArgs{arg("task", task_name(p)), arg("woken", woke ? 1 : 0)};
+  });
   return woke ? 1 : 0;
 }
 
@@ -36,7 +43,8 @@ void blk_io_schedule() {
   if (t->plug) blk_flush_plug(t->plug, true); // sched_submit_work
   if (t->__state == TASK_RUNNING) {
     // A wake-up already came between set_current_state and here: schedule() returns at once.
-    yield_point(engine::StepOp::observe, t->ctx->id, "blk_io_schedule", "sched", [&] { return ::kern::TraceArgs{arg("slept", 0)}; });
+    yield_point(engine::StepOp::observe, t->ctx->id, "blk_io_schedule", "sched",
+                [&] { return ::kern::TraceArgs{arg("slept", 0)}; });
     return;
   }
   k.sched.begin_step(engine::StepOp::sleep, t->ctx->id);

@@ -34,6 +34,8 @@ int wake_up_process(task_struct* p);
 void blk_io_schedule();
 // Task / irq context name for messages.
 std::string task_name(const task_struct* t);
-inline bool in_irq_context() { return K().sched.current()->kind == engine::ContextKind::irq; }
+inline bool in_irq_context() {
+  return K().sched.current()->kind == engine::ContextKind::irq;
+}
 
 } // namespace kern

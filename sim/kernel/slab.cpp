@@ -29,7 +29,7 @@ void* kmem_cache_alloc(kmem_cache* cache, gfp_t gfp) {
   void* p = object_address(cache, o);
   std::memset(p, 0x5a, cache->size);
   DIOSIM_TRACE_CHANGE("kmem_cache_alloc", "dio",
-               {arg("dio", cache->name + "#" + std::to_string(o.ordinal))});
+                      {arg("dio", cache->name + "#" + std::to_string(o.ordinal))});
   return p;
 }
 
@@ -76,7 +76,8 @@ void kmem_cache_free(kmem_cache* cache, void* obj) {
   if (!o->live) violation("double-free", "kmem_cache_free of " + name + ", already freed");
   o->live = false;
   ++cache->frees;
-  yield_point(engine::StepOp::free, o->ordinal, "kmem_cache_free", "dio", [&] { return ::kern::TraceArgs{arg("dio", name)}; });
+  yield_point(engine::StepOp::free, o->ordinal, "kmem_cache_free", "dio",
+              [&] { return ::kern::TraceArgs{arg("dio", name)}; });
 }
 
 } // namespace kern

@@ -14,7 +14,8 @@ static std::string lock_name(const spinlock_t* lock) {
 static void check_lock(const spinlock_t* lock, const char* what) {
   slab_check_access(lock, what);
   if (lock->magic != kSpinlockMagic)
-    violation("uninitialised-lock", std::string(what) + " on a lock that was never spin_lock_init'ed");
+    violation("uninitialised-lock",
+              std::string(what) + " on a lock that was never spin_lock_init'ed");
 }
 
 void spin_lock_init(spinlock_t* lock) {
@@ -29,8 +30,10 @@ void spin_lock(spinlock_t* lock) {
   check_lock(lock, "spin_lock");
   engine::Context* self = k.sched.current();
   if (lock->owner == self)
-    violation("recursive-spinlock", "spin_lock of " + lock_name(lock) + " already held by " + self->name);
-  yield_point(engine::StepOp::acquire, lock->id, "spin_lock", "sched", [&] { return ::kern::TraceArgs{arg("lock", lock_name(lock))}; });
+    violation("recursive-spinlock",
+              "spin_lock of " + lock_name(lock) + " already held by " + self->name);
+  yield_point(engine::StepOp::acquire, lock->id, "spin_lock", "sched",
+              [&] { return ::kern::TraceArgs{arg("lock", lock_name(lock))}; });
   while (lock->owner) {
     k.lock_waiters.emplace_back(lock->id, self);
     k.sched.begin_step(engine::StepOp::sleep, lock->id);
@@ -49,7 +52,8 @@ void spin_unlock(spinlock_t* lock) {
   lock->owner = nullptr;
   get_current()->locks_held--;
   k.wake_lock_waiters(lock->id);
-  yield_point(engine::StepOp::release, lock->id, "spin_unlock", "sched", [&] { return ::kern::TraceArgs{arg("lock", lock_name(lock))}; });
+  yield_point(engine::StepOp::release, lock->id, "spin_unlock", "sched",
+              [&] { return ::kern::TraceArgs{arg("lock", lock_name(lock))}; });
 }
 
 void spin_lock_irqsave(spinlock_t* lock, unsigned long& flags) {

@@ -4,8 +4,8 @@
 // Values are Linux's (x86_64), so results read like the real syscalls'.
 #pragma once
 
-#include <cstddef>
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <sys/types.h>
 

@@ -34,9 +34,15 @@ struct iov_iter {
 
 void iov_iter_init(iov_iter* i, unsigned direction, const iovec* iov, unsigned long nr_segs,
                    size_t count);
-inline size_t iov_iter_count(const iov_iter* i) { return i->count; }
-inline int iov_iter_rw(const iov_iter* i) { return i->data_source ? WRITE : READ; }
-inline bool user_backed_iter(const iov_iter* i) { return i->iter_type_ == ITER_IOVEC; }
+inline size_t iov_iter_count(const iov_iter* i) {
+  return i->count;
+}
+inline int iov_iter_rw(const iov_iter* i) {
+  return i->data_source ? WRITE : READ;
+}
+inline bool user_backed_iter(const iov_iter* i) {
+  return i->iter_type_ == ITER_IOVEC;
+}
 unsigned long iov_iter_alignment(const iov_iter* i);
 int iov_iter_npages(const iov_iter* i, int maxpages);
 void iov_iter_advance(iov_iter* i, size_t size);

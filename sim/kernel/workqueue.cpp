@@ -24,7 +24,9 @@ static void worker_loop(workqueue_struct* wq) {
     work_struct* work = wq->queue.front();
     wq->queue.pop_front();
     work->pending = false;
-    yield_point(engine::StepOp::hook, work->id, "process_one_work", "wq", [&] { return ::kern::TraceArgs{arg("wq", wq->name), arg("work", static_cast<int64_t>(work->id))}; });
+    yield_point(engine::StepOp::hook, work->id, "process_one_work", "wq", [&] {
+      return ::kern::TraceArgs{arg("wq", wq->name), arg("work", static_cast<int64_t>(work->id))};
+    });
     work->func(work);
   }
 }
@@ -42,8 +44,10 @@ bool queue_work(workqueue_struct* wq, work_struct* work) {
     k.sched.wake(wq->worker);
   trace_flow("work#" + std::to_string(work->id) + "@" + std::to_string(k.sched.step() + 1),
              wq->worker);
-  yield_point(engine::StepOp::submit, work->id, "queue_work", "wq", [&] { return ::kern::TraceArgs{arg("wq", wq->name), arg("work", static_cast<int64_t>(work->id)),
-               arg("worker", static_cast<int64_t>(wq->worker->id))}; });
+  yield_point(engine::StepOp::submit, work->id, "queue_work", "wq", [&] {
+    return ::kern::TraceArgs{arg("wq", wq->name), arg("work", static_cast<int64_t>(work->id)),
+                             arg("worker", static_cast<int64_t>(wq->worker->id))};
+  });
   return true;
 }
 
@@ -55,7 +59,8 @@ workqueue_struct* alloc_workqueue(const std::string& name) {
   wq->id = static_cast<uint32_t>(k.workqueues.size() + 1);
   k.workqueues.push_back(std::move(wq));
   workqueue_struct* out = k.workqueues.back().get();
-  yield_point(engine::StepOp::hook, out->id, "alloc_workqueue", "wq", [&] { return ::kern::TraceArgs{arg("wq", name)}; });
+  yield_point(engine::StepOp::hook, out->id, "alloc_workqueue", "wq",
+              [&] { return ::kern::TraceArgs{arg("wq", name)}; });
   return out;
 }
 

@@ -23,8 +23,10 @@ void SimDisk::read(uint64_t pos, uint8_t* dst, size_t len) const {
     const uint64_t off = pos % kChunkBytes;
     const size_t n = std::min<size_t>(len, kChunkBytes - off);
     const auto& chunk = chunks_.at(pos / kChunkBytes);
-    if (chunk) std::memcpy(dst, chunk.get() + off, n);
-    else std::memset(dst, stale_, n);
+    if (chunk)
+      std::memcpy(dst, chunk.get() + off, n);
+    else
+      std::memset(dst, stale_, n);
     pos += n, dst += n, len -= n;
   }
 }
@@ -50,8 +52,12 @@ kern::blk_status_t SimDisk::injected_status(const kern::bio* b) {
   for (const DiskErrorRule& r : spec_.disk.errors) {
     bool hit = false;
     switch (r.kind) {
-    case DiskErrorRule::Kind::bio_ordinal: hit = r.bio == received_; break;
-    case DiskErrorRule::Kind::sectors: hit = first <= r.sector_last && r.sector_first <= last; break;
+    case DiskErrorRule::Kind::bio_ordinal:
+      hit = r.bio == received_;
+      break;
+    case DiskErrorRule::Kind::sectors:
+      hit = first <= r.sector_last && r.sector_first <= last;
+      break;
     case DiskErrorRule::Kind::probability:
       // Drawn through the Chooser so the decision is recorded and replayable.
       hit = sched_.draw(0, 999'999) < static_cast<uint64_t>(r.probability * 1'000'000.0);
@@ -87,8 +93,10 @@ void SimDisk::trace(char ph, const char* name, const kern::bio* b, kern::blk_sta
 void SimDisk::queue_bio(kern::bio* b) {
   ++received_;
   InFlight& f = records_.emplace_back(InFlight{this, b, injected_status(b)});
-  if (in_flight_ < spec_.disk.queue_depth) start(&f);
-  else waiting_.push_back(&f);
+  if (in_flight_ < spec_.disk.queue_depth)
+    start(&f);
+  else
+    waiting_.push_back(&f);
 }
 
 void SimDisk::start(InFlight* f) {
@@ -113,7 +121,8 @@ void SimDisk::complete(InFlight* f) {
       if (pos + bv.bv_len > size_bytes())
         throw engine::InternalError("bio beyond the end of the disk: " + kern::bio_name(b));
       uint8_t* mem = kern::page_address(bv.bv_page) + bv.bv_offset;
-      if (write) this->write(pos, mem, bv.bv_len);
+      if (write)
+        this->write(pos, mem, bv.bv_len);
       else if (!bv.bv_page->is_zero_page) {
         for (uint64_t s = pos / 512; s < (pos + bv.bv_len) / 512; ++s)
           if (!written_[s] && on_unwritten_read) on_unwritten_read(s, b);
@@ -130,8 +139,8 @@ void SimDisk::complete(InFlight* f) {
     waiting_.pop_front();
     start(next);
   }
-  engine::Context* irq =
-      sched_.spawn(engine::ContextKind::irq, "irq " + kern::bio_name(b), [b] { kern::bio_endio(b); });
+  engine::Context* irq = sched_.spawn(engine::ContextKind::irq, "irq " + kern::bio_name(b),
+                                      [b] { kern::bio_endio(b); });
   kern::trace_flow_end(kern::bio_name(b), irq);
 }
 

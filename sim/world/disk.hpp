@@ -50,14 +50,13 @@ private:
   kern::blk_status_t injected_status(const kern::bio* b);
   void trace(char ph, const char* name, const kern::bio* b, kern::blk_status_t status);
 
-
   const ScenarioSpec& spec_;
   engine::Scheduler& sched_;
   // The store, allocated lazily in 4 KiB chunks: a run pays only for what it touches.
   static constexpr uint64_t kChunkBytes = 4096;
   std::vector<std::unique_ptr<uint8_t[]>> chunks_;
   uint8_t stale_;
-  std::vector<bool> written_; // by sector
+  std::vector<bool> written_;    // by sector
   std::deque<InFlight> records_; // stable addresses for event args
   std::deque<InFlight*> waiting_;
   unsigned in_flight_ = 0;

@@ -51,11 +51,13 @@ uint64_t SimFilesystem::blocks_to_boundary(uint64_t iblock) const {
 
 int64_t SimFilesystem::allocate_run(uint64_t file_block, uint64_t count, uint64_t* got) {
   // One contiguous run from the allocator cursor, shortened where the disk is used or ends.
-  while (next_free_ < disk_used_.size() && disk_used_[next_free_]) ++next_free_;
+  while (next_free_ < disk_used_.size() && disk_used_[next_free_])
+    ++next_free_;
   if (next_free_ >= disk_used_.size()) return -ENOSPC;
   const uint64_t start = next_free_;
   uint64_t n = 0;
-  while (n < count && start + n < disk_used_.size() && !disk_used_[start + n]) ++n;
+  while (n < count && start + n < disk_used_.size() && !disk_used_[start + n])
+    ++n;
   if (map_.size() < file_block + n) map_.resize(file_block + n, kHole);
   for (uint64_t i = 0; i < n; ++i) {
     disk_used_[start + i] = true;
@@ -82,7 +84,7 @@ void SimFilesystem::truncate_blocks(kern::loff_t size) {
 }
 
 int SimFilesystem::get_block_entry(kern::inode* inode, kern::sector_t iblock, kern::buffer_head* bh,
-                                int create) {
+                                   int create) {
   return static_cast<SimFilesystem*>(inode->i_sb->s_fs_info)->get_block(inode, iblock, bh, create);
 }
 
@@ -92,12 +94,14 @@ int SimFilesystem::end_io_entry(kern::kiocb* iocb, kern::loff_t offset, ssize_t 
 }
 
 int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::buffer_head* bh,
-                          int create) {
+                             int create) {
   ++get_block_calls_;
   kern::might_sleep("get_block");
   const uint64_t maxblocks = bh->b_size >> blkbits_;
-  kern::yield_point(engine::StepOp::hook, iblock, "get_block", "fs", [&] { return ::kern::TraceArgs{arg("iblock", static_cast<int64_t>(iblock)), arg("create", create),
-                     arg("maxblocks", static_cast<int64_t>(maxblocks))}; });
+  kern::yield_point(engine::StepOp::hook, iblock, "get_block", "fs", [&] {
+    return ::kern::TraceArgs{arg("iblock", static_cast<int64_t>(iblock)), arg("create", create),
+                             arg("maxblocks", static_cast<int64_t>(maxblocks))};
+  });
   // direct-io copies b_private into dio->private after every call (fs/direct-io.c:641), so a
   // filesystem that uses it sets it on every call: mapped, hole or error.
   if (spec_.fs.set_private) bh->b_private = &private_token_;
@@ -116,11 +120,13 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
   int64_t first = lookup(iblock);
   if (first != kHole) {
     count = 1;
-    while (count < limit && count <= btb && lookup(iblock + count) == first + static_cast<int64_t>(count))
+    while (count < limit && count <= btb &&
+           lookup(iblock + count) == first + static_cast<int64_t>(count))
       ++count;
   } else if (create) {
     uint64_t want = 1;
-    while (want < limit && want <= btb && lookup(iblock + want) == kHole) ++want;
+    while (want < limit && want <= btb && lookup(iblock + want) == kHole)
+      ++want;
     const int64_t start = allocate_run(iblock, want, &count);
     if (start < 0) {
       DIOSIM_TRACE_CHANGE("get_block_result", "fs", {arg("ret", start)});
@@ -140,15 +146,17 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
   bh->b_size = count << blkbits_;
   bh->b_bdev = inode->i_sb->s_bdev;
   DIOSIM_TRACE_CHANGE("get_block_result", "fs",
-                     {arg("ret", 0), arg("mapped", 1), arg("blocknr", first),
-                      arg("blocks", static_cast<int64_t>(count)), arg("new", is_new ? 1 : 0),
-                      arg("boundary", count > btb ? 1 : 0)});
+                      {arg("ret", 0), arg("mapped", 1), arg("blocknr", first),
+                       arg("blocks", static_cast<int64_t>(count)), arg("new", is_new ? 1 : 0),
+                       arg("boundary", count > btb ? 1 : 0)});
   return 0;
 }
 
 int SimFilesystem::end_io(kern::kiocb* iocb, kern::loff_t offset, ssize_t size, void* priv) {
   ++end_io_calls_;
-  kern::yield_point(engine::StepOp::hook, 0, "end_io", "fs", [&] { return ::kern::TraceArgs{arg("offset", offset), arg("size", static_cast<int64_t>(size))}; });
+  kern::yield_point(engine::StepOp::hook, 0, "end_io", "fs", [&] {
+    return ::kern::TraceArgs{arg("offset", offset), arg("size", static_cast<int64_t>(size))};
+  });
   // NULL is what a request gets when get_block never ran for it (e.g. the first user page
   // faulted before any block was mapped).
   if (spec_.fs.set_private && priv != &private_token_ && priv != nullptr)

@@ -59,11 +59,11 @@ private:
 
   const ScenarioSpec& spec_;
   unsigned blkbits_;
-  std::vector<int64_t> map_;        // file block -> disk block or kHole
-  std::vector<bool> disk_used_;     // by disk block
+  std::vector<int64_t> map_;    // file block -> disk block or kHole
+  std::vector<bool> disk_used_; // by disk block
   uint64_t next_free_;
   uint64_t get_block_calls_ = 0, end_io_calls_ = 0;
-  int private_token_ = 0;           // b_private points here when set_private
+  int private_token_ = 0; // b_private points here when set_private
 };
 
 } // namespace diosim::world

@@ -13,9 +13,12 @@ std::string json_pointer_append(const std::string& pointer, const std::string& t
   std::string out = pointer;
   out.push_back('/');
   for (char c : token) {
-    if (c == '~') out += "~0";
-    else if (c == '/') out += "~1";
-    else out.push_back(c);
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out.push_back(c);
   }
   return out;
 }
@@ -42,11 +45,13 @@ int compare_numbers(const auto& a, const auto& b) {
     return x < y ? -1 : x > y ? 1 : 0;
   }
   const long double x = a.is_number_float() ? a.template get<double>()
-                        : a.is_number_unsigned() ? static_cast<long double>(a.template get<uint64_t>())
-                                                 : static_cast<long double>(a.template get<int64_t>());
+                        : a.is_number_unsigned()
+                            ? static_cast<long double>(a.template get<uint64_t>())
+                            : static_cast<long double>(a.template get<int64_t>());
   const long double y = b.is_number_float() ? b.template get<double>()
-                        : b.is_number_unsigned() ? static_cast<long double>(b.template get<uint64_t>())
-                                                 : static_cast<long double>(b.template get<int64_t>());
+                        : b.is_number_unsigned()
+                            ? static_cast<long double>(b.template get<uint64_t>())
+                            : static_cast<long double>(b.template get<int64_t>());
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
@@ -69,7 +74,8 @@ std::string found(const auto& v) {
   if (v.is_boolean()) return std::string("boolean ") + (v.template get<bool>() ? "true" : "false");
   if (v.is_null()) return "null";
   if (v.is_object()) return v.empty() ? "empty object" : "object";
-  if (v.is_array()) return v.empty() ? "empty array" : "array with " + plural(v.size(), "item", "items");
+  if (v.is_array())
+    return v.empty() ? "empty array" : "array with " + plural(v.size(), "item", "items");
   return "value";
 }
 
@@ -89,7 +95,8 @@ std::string join_alternatives(const std::vector<std::string>& names) {
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t j = 0; j <= b.size(); ++j)
+    prev[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
@@ -116,8 +123,7 @@ std::string did_you_mean(const std::string& word, const std::vector<std::string>
   return best;
 }
 
-template <class J>
-class Validator {
+template <class J> class Validator {
 public:
   explicit Validator(const J& root) : root_(root) {}
 
@@ -139,12 +145,16 @@ public:
 
     if (auto it = schema.find("type"); it != schema.end()) {
       std::vector<std::string> names;
-      if (it->is_string()) names.push_back(it->template get<std::string>());
+      if (it->is_string())
+        names.push_back(it->template get<std::string>());
       else if (it->is_array())
-        for (const auto& n : *it) names.push_back(n.template get<std::string>());
-      else throw std::invalid_argument("schema: bad type at " + spath);
+        for (const auto& n : *it)
+          names.push_back(n.template get<std::string>());
+      else
+        throw std::invalid_argument("schema: bad type at " + spath);
       bool ok = false;
-      for (const auto& n : names) ok = ok || type_matches(n, doc, spath);
+      for (const auto& n : names)
+        ok = ok || type_matches(n, doc, spath);
       if (!ok) {
         out.push_back({path, "expected " + join_alternatives(names) + ", found " + found(doc),
                        spath + "/type"});
@@ -168,11 +178,31 @@ private:
   std::map<std::string, std::regex> regexes_;
 
   static void check_keywords_known(const J& schema, const std::string& spath) {
-    static const char* const kKnown[] = {
-        "type", "properties", "required", "additionalProperties", "items", "enum", "minimum",
-        "maximum", "exclusiveMinimum", "minItems", "maxItems", "minLength", "pattern", "oneOf",
-        "minProperties", "maxProperties", "$ref", "$schema", "$id", "$comment", "$defs", "title",
-        "description", "default", "examples"};
+    static const char* const kKnown[] = {"type",
+                                         "properties",
+                                         "required",
+                                         "additionalProperties",
+                                         "items",
+                                         "enum",
+                                         "minimum",
+                                         "maximum",
+                                         "exclusiveMinimum",
+                                         "minItems",
+                                         "maxItems",
+                                         "minLength",
+                                         "pattern",
+                                         "oneOf",
+                                         "minProperties",
+                                         "maxProperties",
+                                         "$ref",
+                                         "$schema",
+                                         "$id",
+                                         "$comment",
+                                         "$defs",
+                                         "title",
+                                         "description",
+                                         "default",
+                                         "examples"};
     for (auto it = schema.begin(); it != schema.end(); ++it) {
       if (std::find_if(std::begin(kKnown), std::end(kKnown),
                        [&](const char* k) { return it.key() == k; }) == std::end(kKnown))
@@ -219,7 +249,8 @@ private:
 
   void check_enum(const J& allowed, const std::string& spath, const J& doc, const std::string& path,
                   std::vector<SchemaError>& out) {
-    if (!allowed.is_array()) throw std::invalid_argument("schema: enum is not an array at " + spath);
+    if (!allowed.is_array())
+      throw std::invalid_argument("schema: enum is not an array at " + spath);
     for (const auto& a : allowed)
       if (a == doc) return;
     std::string msg;
@@ -227,7 +258,8 @@ private:
       msg = "expected " + value_text(allowed[0]);
     } else {
       msg = "expected one of ";
-      for (size_t i = 0; i < allowed.size(); ++i) msg += (i ? ", " : "") + value_text(allowed[i]);
+      for (size_t i = 0; i < allowed.size(); ++i)
+        msg += (i ? ", " : "") + value_text(allowed[i]);
     }
     msg += ", found " + found(doc);
     if (doc.is_string()) {
@@ -243,15 +275,15 @@ private:
   void check_number(const J& schema, const std::string& spath, const J& doc,
                     const std::string& path, std::vector<SchemaError>& out) {
     if (auto it = schema.find("minimum"); it != schema.end() && compare_numbers(doc, *it) < 0)
-      out.push_back({path, "expected at least " + it->dump() + ", found " + doc.dump(),
-                     spath + "/minimum"});
+      out.push_back(
+          {path, "expected at least " + it->dump() + ", found " + doc.dump(), spath + "/minimum"});
     if (auto it = schema.find("exclusiveMinimum");
         it != schema.end() && compare_numbers(doc, *it) <= 0)
       out.push_back({path, "expected more than " + it->dump() + ", found " + doc.dump(),
                      spath + "/exclusiveMinimum"});
     if (auto it = schema.find("maximum"); it != schema.end() && compare_numbers(doc, *it) > 0)
-      out.push_back({path, "expected at most " + it->dump() + ", found " + doc.dump(),
-                     spath + "/maximum"});
+      out.push_back(
+          {path, "expected at most " + it->dump() + ", found " + doc.dump(), spath + "/maximum"});
   }
 
   void check_string(const J& schema, const std::string& spath, const J& doc,
@@ -259,12 +291,13 @@ private:
     const std::string s = doc.template get<std::string>();
     if (auto it = schema.find("minLength"); it != schema.end()) {
       uint64_t code_points = 0;
-      for (unsigned char c : s) code_points += (c & 0xC0) != 0x80;
+      for (unsigned char c : s)
+        code_points += (c & 0xC0) != 0x80;
       const uint64_t min = it->template get<uint64_t>();
       if (code_points < min)
         out.push_back({path,
-                       "expected at least " + plural(min, "character", "characters") +
-                           ", found " + found(doc),
+                       "expected at least " + plural(min, "character", "characters") + ", found " +
+                           found(doc),
                        spath + "/minLength"});
     }
     if (auto it = schema.find("pattern"); it != schema.end()) {
@@ -294,8 +327,8 @@ private:
     return it->second;
   }
 
-  void check_array(const J& schema, const std::string& spath, const J& doc,
-                   const std::string& path, std::vector<SchemaError>& out, int depth) {
+  void check_array(const J& schema, const std::string& spath, const J& doc, const std::string& path,
+                   std::vector<SchemaError>& out, int depth) {
     if (auto it = schema.find("minItems"); it != schema.end()) {
       const uint64_t min = it->template get<uint64_t>();
       if (doc.size() < min)
@@ -364,9 +397,11 @@ private:
       if (closed) {
         std::vector<std::string> names;
         if (have_props)
-          for (auto p = props->begin(); p != props->end(); ++p) names.push_back(p.key());
+          for (auto p = props->begin(); p != props->end(); ++p)
+            names.push_back(p.key());
         std::string msg = "unknown field " + quote(m.key()) + " (allowed: ";
-        for (size_t i = 0; i < names.size(); ++i) msg += (i ? ", " : "") + names[i];
+        for (size_t i = 0; i < names.size(); ++i)
+          msg += (i ? ", " : "") + names[i];
         msg += names.empty() ? "none)" : ")";
         const std::string guess = did_you_mean(m.key(), names);
         if (!guess.empty()) msg += "; did you mean " + quote(guess) + "?";
@@ -414,17 +449,21 @@ private:
       for (const auto& b : branches) {
         const J* t = find_through_refs(b, "type");
         std::vector<std::string> names;
-        if (t && t->is_string()) names.push_back(t->template get<std::string>());
+        if (t && t->is_string())
+          names.push_back(t->template get<std::string>());
         else if (t && t->is_array())
-          for (const auto& n : *t) names.push_back(n.template get<std::string>());
+          for (const auto& n : *t)
+            names.push_back(n.template get<std::string>());
         for (const auto& n : names)
           if (std::find(types.begin(), types.end(), n) == types.end()) types.push_back(n);
       }
-      out.push_back({path, "expected " + join_alternatives(types) + ", found " + found(doc), spath});
+      out.push_back(
+          {path, "expected " + join_alternatives(types) + ", found " + found(doc), spath});
       return;
     }
     size_t best = SIZE_MAX;
-    for (size_t i : candidates) best = std::min(best, errs[i].size());
+    for (size_t i : candidates)
+      best = std::min(best, errs[i].size());
     std::vector<size_t> tied;
     for (size_t i : candidates)
       if (errs[i].size() == best) tied.push_back(i);
@@ -456,8 +495,7 @@ private:
   }
 };
 
-template <class J>
-std::vector<SchemaError> validate_impl(const J& schema, const J& doc) {
+template <class J> std::vector<SchemaError> validate_impl(const J& schema, const J& doc) {
   std::vector<SchemaError> out;
   Validator<J> v(schema);
   v.check(schema, "", doc, "", out, 0);

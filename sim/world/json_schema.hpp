@@ -26,7 +26,8 @@ struct SchemaError {
   std::string path;    // JSON Pointer into the document: "/tasks/0/ops/1/offset", "" for the root;
                        // for an unknown field, the object that holds it
   std::string message; // what was expected and what was found
-  std::string schema_path = {}; // JSON Pointer of the failing keyword in the schema ("/$defs/x/pattern")
+  std::string schema_path =
+      {}; // JSON Pointer of the failing keyword in the schema ("/$defs/x/pattern")
 };
 
 std::vector<SchemaError> validate(const nlohmann::json& schema, const nlohmann::json& doc);

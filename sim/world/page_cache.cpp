@@ -8,8 +8,7 @@ namespace diosim::world {
 
 using kern::arg;
 
-PageCache::PageCache(const ScenarioSpec& spec, kern::inode& inode, SimDisk& disk,
-                     SimFilesystem& fs)
+PageCache::PageCache(const ScenarioSpec& spec, kern::inode& inode, SimDisk& disk, SimFilesystem& fs)
     : spec_(spec), inode_(inode), disk_(disk), fs_(fs) {}
 
 void PageCache::populate() {
@@ -26,15 +25,19 @@ void PageCache::populate() {
   }
 }
 
-void PageCache::sync_nrpages() { inode_.i_data.nrpages = pages_.size(); }
+void PageCache::sync_nrpages() {
+  inode_.i_data.nrpages = pages_.size();
+}
 
 void PageCache::fill_from_disk(uint64_t index, uint8_t* dst) {
   const unsigned ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
   for (unsigned off = 0; off < ps; off += bs) {
     const uint64_t fblock = (index * ps + off) / bs;
     const int64_t d = fs_.lookup(fblock);
-    if (d == SimFilesystem::kHole) std::memset(dst + off, 0, bs);
-    else disk_.read(static_cast<uint64_t>(d) * bs, dst + off, bs);
+    if (d == SimFilesystem::kHole)
+      std::memset(dst + off, 0, bs);
+    else
+      disk_.read(static_cast<uint64_t>(d) * bs, dst + off, bs);
   }
 }
 
@@ -52,7 +55,8 @@ PageCache::Entry& PageCache::get(uint64_t index) {
 }
 
 void PageCache::mark_dirty(Entry& e, unsigned first_block, unsigned last_block) {
-  for (unsigned b = first_block; b <= last_block; ++b) e.dirty_blocks[b] = true;
+  for (unsigned b = first_block; b <= last_block; ++b)
+    e.dirty_blocks[b] = true;
   e.dirty = true;
 }
 
@@ -103,7 +107,8 @@ int PageCache::write_and_wait_range(kern::address_space*, kern::loff_t start, ke
   if (end < start) return 0;
   const uint64_t ps = spec_.geometry.page_size;
   for (auto& [index, e] : pages_)
-    if (e.dirty && index >= static_cast<uint64_t>(start) / ps && index <= static_cast<uint64_t>(end) / ps)
+    if (e.dirty && index >= static_cast<uint64_t>(start) / ps &&
+        index <= static_cast<uint64_t>(end) / ps)
       write_back(index, e);
   return 0;
 }
@@ -125,8 +130,10 @@ int PageCache::invalidate_range(kern::address_space*, kern::pgoff_t start, kern:
 
 void PageCache::drop_clean(kern::pgoff_t start, kern::pgoff_t end) {
   for (auto it = pages_.lower_bound(start); it != pages_.end() && it->first <= end;) {
-    if (it->second.dirty || it->second.busy) ++it;
-    else it = pages_.erase(it);
+    if (it->second.dirty || it->second.busy)
+      ++it;
+    else
+      it = pages_.erase(it);
   }
   sync_nrpages();
 }
@@ -134,7 +141,8 @@ void PageCache::drop_clean(kern::pgoff_t start, kern::pgoff_t end) {
 void PageCache::truncate(kern::loff_t size) {
   const uint64_t ps = spec_.geometry.page_size;
   const uint64_t first = (static_cast<uint64_t>(size) + ps - 1) / ps;
-  for (auto it = pages_.lower_bound(first); it != pages_.end();) it = pages_.erase(it);
+  for (auto it = pages_.lower_bound(first); it != pages_.end();)
+    it = pages_.erase(it);
   sync_nrpages();
 }
 
@@ -159,11 +167,14 @@ size_t PageCache::buffered_read(UserMemory& mem, uint64_t user_addr, kern::loff_
     done += copied;
     if (copied < n) break;
   }
-  if (done) DIOSIM_TRACE_CHANGE("buffered_read", "fs", {arg("pos", pos), arg("bytes", static_cast<int64_t>(done))});
+  if (done)
+    DIOSIM_TRACE_CHANGE("buffered_read", "fs",
+                        {arg("pos", pos), arg("bytes", static_cast<int64_t>(done))});
   return done;
 }
 
-int64_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff_t pos, size_t len) {
+int64_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff_t pos,
+                                  size_t len) {
   const uint64_t ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
   std::vector<uint8_t> chunk(ps);
   size_t done = 0;
@@ -179,20 +190,24 @@ int64_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::lof
     bool no_space = false;
     for (uint64_t b = p / bs; b <= (p + copied - 1) / bs && !no_space; ++b) {
       if (fs_.lookup(b) != SimFilesystem::kHole) continue;
-      if (fs_.allocate(b) < 0) no_space = true;
-      else fresh.push_back(b);
+      if (fs_.allocate(b) < 0)
+        no_space = true;
+      else
+        fresh.push_back(b);
     }
     const bool was_cached = pages_.count(p / ps) != 0;
     Entry& e = get(p / ps);
     // __block_write_begin zeroes a new block around the write, unless the page is up to date
     // (every cached page is): then the cached bytes stand.
     if (!was_cached)
-      for (uint64_t b : fresh) std::memset(kern::page_address(e.page) + (b * bs) % ps, 0, bs);
+      for (uint64_t b : fresh)
+        std::memset(kern::page_address(e.page) + (b * bs) % ps, 0, bs);
     if (no_space) {
       // __block_write_begin failed: page_zero_new_buffers leaves the blocks it did allocate
       // zeroed and dirty, so no stale data reaches the disk; write_begin returns -ENOSPC.
-      for (uint64_t b : fresh) mark_dirty(e, static_cast<unsigned>((b * bs) % ps / bs),
-                                          static_cast<unsigned>((b * bs) % ps / bs));
+      for (uint64_t b : fresh)
+        mark_dirty(e, static_cast<unsigned>((b * bs) % ps / bs),
+                   static_cast<unsigned>((b * bs) % ps / bs));
       return done ? static_cast<int64_t>(done) : -ENOSPC;
     }
     std::memcpy(kern::page_address(e.page) + off, chunk.data(), copied);
@@ -201,7 +216,8 @@ int64_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::lof
     if (copied < n) break;
   }
   if (done)
-    DIOSIM_TRACE_CHANGE("buffered_write", "fs", {arg("pos", pos), arg("bytes", static_cast<int64_t>(done))});
+    DIOSIM_TRACE_CHANGE("buffered_write", "fs",
+                        {arg("pos", pos), arg("bytes", static_cast<int64_t>(done))});
   return static_cast<int64_t>(done);
 }
 

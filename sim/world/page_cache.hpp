@@ -27,7 +27,8 @@ public:
 
   int write_and_wait_range(kern::address_space* mapping, kern::loff_t start,
                            kern::loff_t end) override;
-  int invalidate_range(kern::address_space* mapping, kern::pgoff_t start, kern::pgoff_t end) override;
+  int invalidate_range(kern::address_space* mapping, kern::pgoff_t start,
+                       kern::pgoff_t end) override;
   int fsync_range(kern::kiocb* iocb, kern::loff_t start, kern::loff_t end) override;
 
   // filemap_read: copies [pos, min(pos+len, i_size)) to user memory, stopping at a fault.
@@ -53,9 +54,9 @@ public:
 private:
   struct Entry {
     kern::page* page;
-    bool dirty;                      // any block dirty
+    bool dirty; // any block dirty
     bool busy;
-    std::vector<bool> dirty_blocks;  // per fs block of the page (buffer_head dirty bits)
+    std::vector<bool> dirty_blocks; // per fs block of the page (buffer_head dirty bits)
   };
   void mark_dirty(Entry& e, unsigned first_block, unsigned last_block);
   Entry& get(uint64_t index); // creates the page from disk contents when absent

@@ -27,10 +27,12 @@ using J = nlohmann::ordered_json;
 
 constexpr uint64_t kMaxFileBytes = uint64_t{1} << 62; // offsets and sizes stay below this
 constexpr uint64_t kMaxRunsBytes = uint64_t{1} << 62;
-constexpr uint64_t kMaxDiskBytes = uint64_t{1} << 30;     // the disk is kept in memory
-constexpr uint64_t kMaxExpectBytes = uint64_t{1} << 30;   // expect.file ranges are read into memory
+constexpr uint64_t kMaxDiskBytes = uint64_t{1} << 30;   // the disk is kept in memory
+constexpr uint64_t kMaxExpectBytes = uint64_t{1} << 30; // expect.file ranges are read into memory
 
-bool printable_byte(unsigned c) { return c >= 0x21 && c <= 0x7e; }
+bool printable_byte(unsigned c) {
+  return c >= 0x21 && c <= 0x7e;
+}
 
 std::string hex2(unsigned v) {
   static const char* const kDigits = "0123456789abcdef";
@@ -44,14 +46,16 @@ std::string hex2(unsigned v) {
 
 uint64_t ByteRuns::size() const {
   uint64_t n = 0;
-  for (const Run& r : runs) n += r.len;
+  for (const Run& r : runs)
+    n += r.len;
   return n;
 }
 
 std::vector<uint8_t> ByteRuns::expand() const {
   std::vector<uint8_t> out;
   out.reserve(size());
-  for (const Run& r : runs) out.insert(out.end(), r.len, r.byte);
+  for (const Run& r : runs)
+    out.insert(out.end(), r.len, r.byte);
   return out;
 }
 
@@ -84,11 +88,13 @@ std::optional<ByteRuns> ByteRuns::parse(const std::string& text, std::string* er
       len = len * 10 + static_cast<uint64_t>(c - '0');
     }
     uint8_t byte;
-    if (byte_text == "zero") byte = 0;
+    if (byte_text == "zero")
+      byte = 0;
     else if (byte_text.size() == 1 && printable_byte(static_cast<unsigned char>(byte_text[0])))
       byte = static_cast<uint8_t>(byte_text[0]);
     else
-      return fail(where + "the byte must be one printable ASCII character other than space, or \"zero\"");
+      return fail(where +
+                  "the byte must be one printable ASCII character other than space, or \"zero\"");
     if (len > kMaxRunsBytes - total) return fail("the total length is too large");
     total += len;
     out.runs.push_back({len, byte});
@@ -100,13 +106,17 @@ std::string ByteRuns::describe(const uint8_t* data, size_t len) {
   std::string out;
   for (size_t i = 0; i < len;) {
     size_t j = i + 1;
-    while (j < len && data[j] == data[i]) ++j;
+    while (j < len && data[j] == data[i])
+      ++j;
     if (!out.empty()) out.push_back(' ');
     out += std::to_string(j - i);
     out.push_back(':');
-    if (data[i] == 0) out += "zero";
-    else if (printable_byte(data[i])) out.push_back(static_cast<char>(data[i]));
-    else out += "\\x" + hex2(data[i]);
+    if (data[i] == 0)
+      out += "zero";
+    else if (printable_byte(data[i]))
+      out.push_back(static_cast<char>(data[i]));
+    else
+      out += "\\x" + hex2(data[i]);
     i = j;
   }
   return out;
@@ -142,8 +152,12 @@ J parse_json(const std::string& text) {
   };
   J::parser_callback_t cb = [&](int, J::parse_event_t event, J& parsed) {
     switch (event) {
-    case J::parse_event_t::object_start: frames.push_back({}); break;
-    case J::parse_event_t::array_start: frames.push_back({true, 0, {}, {}}); break;
+    case J::parse_event_t::object_start:
+      frames.push_back({});
+      break;
+    case J::parse_event_t::array_start:
+      frames.push_back({true, 0, {}, {}});
+      break;
     case J::parse_event_t::key: {
       Frame& f = frames.back();
       f.key = parsed.get<std::string>();
@@ -155,7 +169,9 @@ J parse_json(const std::string& text) {
       frames.pop_back();
       after_value();
       break;
-    case J::parse_event_t::value: after_value(); break;
+    case J::parse_event_t::value:
+      after_value();
+      break;
     }
     return true;
   };
@@ -182,9 +198,12 @@ std::string describe_parse_error(const nlohmann::json::parse_error& e, const std
   }
   std::string clean;
   for (char c : detail) {
-    if (c == '\n') clean += "\\n";
-    else if (static_cast<unsigned char>(c) < 0x20) clean += ' ';
-    else clean.push_back(c);
+    if (c == '\n')
+      clean += "\\n";
+    else if (static_cast<unsigned char>(c) < 0x20)
+      clean += ' ';
+    else
+      clean.push_back(c);
   }
   return "invalid JSON at line " + std::to_string(line) + " column " + std::to_string(column) +
          ": " + clean;
@@ -196,7 +215,8 @@ const J& scenario_schema() {
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // A JSON-quoted string for messages, cut short when long.
@@ -217,7 +237,8 @@ public:
   bool empty() const { return lines_.empty(); }
   [[noreturn]] void raise() const {
     std::string all;
-    for (const auto& l : lines_) all += (all.empty() ? "" : "\n") + l;
+    for (const auto& l : lines_)
+      all += (all.empty() ? "" : "\n") + l;
     throw ScenarioError(all);
   }
 
@@ -230,10 +251,10 @@ struct ErrnoName {
   const char* name;
   int value;
 };
-constexpr ErrnoName kErrnos[] = {{"EPERM", 1},    {"EIO", 5},     {"EAGAIN", 11}, {"ENOMEM", 12},
-                                 {"EFAULT", 14},  {"ENOTBLK", 15}, {"EBUSY", 16}, {"EINVAL", 22},
-                                 {"EFBIG", 27},   {"ENOSPC", 28}, {"EOPNOTSUPP", 95},
-                                 {"EIOCBQUEUED", 529}};
+constexpr ErrnoName kErrnos[] = {{"EPERM", 1},   {"EIO", 5},         {"EAGAIN", 11},
+                                 {"ENOMEM", 12}, {"EFAULT", 14},     {"ENOTBLK", 15},
+                                 {"EBUSY", 16},  {"EINVAL", 22},     {"EFBIG", 27},
+                                 {"ENOSPC", 28}, {"EOPNOTSUPP", 95}, {"EIOCBQUEUED", 529}};
 
 // Negative errno for a name without sign; 0 if unknown.
 int errno_value(const std::string& name) {
@@ -265,7 +286,9 @@ uint8_t as_byte(const J& v) {
   return s == "zero" ? 0 : static_cast<uint8_t>(s[0]);
 }
 
-bool power_of_two(uint64_t v) { return v && !(v & (v - 1)); }
+bool power_of_two(uint64_t v) {
+  return v && !(v & (v - 1));
+}
 
 std::string range_text(uint64_t first, uint64_t count) {
   return std::to_string(first) + ".." + std::to_string(first + count - 1);
@@ -308,8 +331,10 @@ void report_schema_errors(const std::vector<SchemaError>& schema_errors, const J
 ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
   ScenarioSpec spec;
   spec.path = path;
-  if (const J* v = field(doc, "name")) spec.name = v->get<std::string>();
-  else spec.name = path.empty() ? "scenario" : std::filesystem::path(path).stem().string();
+  if (const J* v = field(doc, "name"))
+    spec.name = v->get<std::string>();
+  else
+    spec.name = path.empty() ? "scenario" : std::filesystem::path(path).stem().string();
   if (const J* v = field(doc, "description")) spec.description = v->get<std::string>();
   if (const J* v = field(doc, "mode"))
     spec.mode = v->get<std::string>() == "explore" ? Mode::explore : Mode::timed;
@@ -320,12 +345,14 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
   Geometry& g = spec.geometry;
   if (const J* geo = field(doc, "geometry")) {
     if (const J* v = field(*geo, "page_size")) g.page_size = static_cast<unsigned>(as_u64(*v));
-    if (const J* v = field(*geo, "fs_block_size")) g.fs_block_size = static_cast<unsigned>(as_u64(*v));
+    if (const J* v = field(*geo, "fs_block_size"))
+      g.fs_block_size = static_cast<unsigned>(as_u64(*v));
     if (const J* v = field(*geo, "logical_block_size"))
       g.logical_block_size = static_cast<unsigned>(as_u64(*v));
     if (const J* v = field(*geo, "disk_blocks")) g.disk_blocks = as_u64(*v);
     if (const J* v = field(*geo, "dio_pages")) g.dio_pages = static_cast<unsigned>(as_u64(*v));
-    if (const J* v = field(*geo, "bio_max_vecs")) g.bio_max_vecs = static_cast<unsigned>(as_u64(*v));
+    if (const J* v = field(*geo, "bio_max_vecs"))
+      g.bio_max_vecs = static_cast<unsigned>(as_u64(*v));
     if (const J* v = field(*geo, "reap_threshold")) g.reap_threshold = static_cast<int>(as_i64(*v));
     if (const J* v = field(*geo, "plug_limit")) g.plug_limit = static_cast<unsigned>(as_u64(*v));
   }
@@ -344,16 +371,16 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
                "logical_block_size (" + std::to_string(g.logical_block_size) +
                    ") must not exceed fs_block_size (" + std::to_string(g.fs_block_size) + ")");
   if (sizes_ok && g.fs_block_size > g.page_size)
-    errors.add("/geometry/fs_block_size",
-               "fs_block_size (" + std::to_string(g.fs_block_size) +
-                   ") must not exceed page_size (" + std::to_string(g.page_size) +
-                   "): the kernel requires blocksize <= PAGE_SIZE");
+    errors.add("/geometry/fs_block_size", "fs_block_size (" + std::to_string(g.fs_block_size) +
+                                              ") must not exceed page_size (" +
+                                              std::to_string(g.page_size) +
+                                              "): the kernel requires blocksize <= PAGE_SIZE");
   const uint64_t block = g.fs_block_size;
   if (static_cast<unsigned __int128>(g.disk_blocks) * block > kMaxDiskBytes)
-    errors.add("/geometry/disk_blocks",
-               "the disk would hold " + std::to_string(g.disk_blocks) + " * " +
-                   std::to_string(block) + " bytes; diosim keeps the disk in memory and allows at "
-                   "most 1 GiB");
+    errors.add("/geometry/disk_blocks", "the disk would hold " + std::to_string(g.disk_blocks) +
+                                            " * " + std::to_string(block) +
+                                            " bytes; diosim keeps the disk in memory and allows at "
+                                            "most 1 GiB");
 
   // file extents (needed by the filesystem defaults)
   const J* file = field(doc, "file");
@@ -408,9 +435,9 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
         if (static_cast<unsigned __int128>(p.index + 1) * g.page_size > kMaxFileBytes)
           errors.add(at + "/index", "the page lies beyond the largest file offset 2^62");
         if (p.data && p.data->size() != g.page_size)
-          errors.add(at + "/data", "byte runs hold " + std::to_string(p.data->size()) +
-                                       " bytes, expected page_size = " +
-                                       std::to_string(g.page_size));
+          errors.add(at + "/data",
+                     "byte runs hold " + std::to_string(p.data->size()) +
+                         " bytes, expected page_size = " + std::to_string(g.page_size));
         spec.page_cache.push_back(std::move(p));
       }
     }
@@ -419,7 +446,8 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
   // filesystem
   Filesystem& fs = spec.fs;
   uint64_t extents_end = 0;
-  for (const Extent& e : spec.extents) extents_end = std::max(extents_end, e.disk_block + e.blocks);
+  for (const Extent& e : spec.extents)
+    extents_end = std::max(extents_end, e.disk_block + e.blocks);
   fs.first_free_block = extents_end;
   if (const J* f = field(doc, "filesystem")) {
     if (const J* v = field(*f, "model")) {
@@ -428,7 +456,8 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
     }
     if (const J* v = field(*f, "max_blocks_per_map")) fs.max_blocks_per_map = as_u64(*v);
     if (const J* v = field(*f, "boundary_blocks")) {
-      for (const auto& b : *v) fs.boundary_blocks.push_back(as_u64(b));
+      for (const auto& b : *v)
+        fs.boundary_blocks.push_back(as_u64(b));
       if (fs.model == FsModel::ext2)
         errors.add("/filesystem/boundary_blocks",
                    "boundary_blocks applies to the extent and ocfs2 models; the ext2 model sets "
@@ -446,7 +475,8 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
     }
     if (const J* n = field(*f, "end_io_error")) {
       fs.end_io_error = errno_value(n->get<std::string>());
-      if (!fs.end_io_error) errors.add("/filesystem/end_io_error", "unknown errno name " + n->dump());
+      if (!fs.end_io_error)
+        errors.add("/filesystem/end_io_error", "unknown errno name " + n->dump());
       if (fs.model != FsModel::ocfs2)
         errors.add("/filesystem/end_io_error",
                    "end_io_error applies to the ocfs2 model only; the ext2 and extent models "
@@ -575,7 +605,8 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
   auto buffer_names = [&]() {
     std::string s;
     for (size_t i = 0; i < spec.buffers.size(); ++i)
-      if (buffer_index.at(spec.buffers[i].name) == i) s += (s.empty() ? "" : ", ") + spec.buffers[i].name;
+      if (buffer_index.at(spec.buffers[i].name) == i)
+        s += (s.empty() ? "" : ", ") + spec.buffers[i].name;
     return s.empty() ? std::string("none are defined") : "buffers: " + s;
   };
 
@@ -586,12 +617,14 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
     const J& t = tasks[i];
     const std::string at = "/tasks/" + std::to_string(i);
     Task task;
-    if (const J* v = field(t, "name")) task.name = v->get<std::string>();
-    else task.name = "task" + std::to_string(i);
+    if (const J* v = field(t, "name"))
+      task.name = v->get<std::string>();
+    else
+      task.name = "task" + std::to_string(i);
     if (auto [it, fresh] = task_index.emplace(task.name, i); !fresh)
-      errors.add(at + (field(t, "name") ? "/name" : ""),
-                 "task name " + qstr(task.name) + " is already used by /tasks/" +
-                     std::to_string(it->second));
+      errors.add(at + (field(t, "name") ? "/name" : ""), "task name " + qstr(task.name) +
+                                                             " is already used by /tasks/" +
+                                                             std::to_string(it->second));
     const J& ops = t["ops"];
     for (size_t j = 0; j < ops.size(); ++j) {
       const J& x = ops[j];
@@ -622,14 +655,13 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
           total += v.len;
           auto it = buffer_index.find(v.buffer);
           if (it == buffer_index.end()) {
-            errors.add(sat + "/buffer", "unknown buffer " + qstr(v.buffer) + " (" +
-                                            buffer_names() + ")");
+            errors.add(sat + "/buffer",
+                       "unknown buffer " + qstr(v.buffer) + " (" + buffer_names() + ")");
           } else {
             const Buffer& b = spec.buffers[it->second];
             if (v.offset + v.len > b.size)
               errors.add(sat, "offset " + std::to_string(v.offset) + " + len " +
-                                  std::to_string(v.len) + " = " +
-                                  std::to_string(v.offset + v.len) +
+                                  std::to_string(v.len) + " = " + std::to_string(v.offset + v.len) +
                                   " is beyond the end of buffer " + qstr(b.name) + " (size " +
                                   std::to_string(b.size) + ")");
           }
@@ -648,8 +680,10 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
           if (v->is_string()) {
             const std::string s = v->get<std::string>();
             const int n = errno_value(s.size() > 1 ? s.substr(1) : "");
-            if (n) out = n;
-            else errors.add(eat + "/" + key, "unknown errno name " + qstr(s));
+            if (n)
+              out = n;
+            else
+              errors.add(eat + "/" + key, "unknown errno name " + qstr(s));
           } else {
             out = as_i64(*v);
           }
@@ -657,7 +691,8 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
         ret_of("ret", op.expect.ret);
         ret_of("submit_ret", op.expect.submit_ret);
         if (op.expect.submit_ret && !op.aio)
-          errors.add(eat + "/submit_ret", "submit_ret applies to AIO operations only (\"aio\": true)");
+          errors.add(eat + "/submit_ret",
+                     "submit_ret applies to AIO operations only (\"aio\": true)");
         if (const J* v = field(*e, "data")) {
           op.expect.data = runs_of(*v, eat + "/data", errors);
           if (op.kind != OpKind::pread)
@@ -721,7 +756,8 @@ ScenarioSpec parse_scenario(const std::string& json_text, const std::string& pat
 
 ScenarioSpec load_scenario(const std::string& path) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw ScenarioError(path + ": cannot read: is a directory");
+  if (std::filesystem::is_directory(path, ec))
+    throw ScenarioError(path + ": cannot read: is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ScenarioError(path + ": cannot read: " + std::strerror(errno));
   std::ostringstream text;

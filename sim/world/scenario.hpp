@@ -52,22 +52,23 @@ enum class FsModel : uint8_t { ext2, extent, ocfs2 };
 
 struct Filesystem {
   FsModel model = FsModel::ext2;
-  uint64_t max_blocks_per_map = 0;      // 0: no limit beyond the model's own
-  std::vector<uint64_t> boundary_blocks; // extent/ocfs2 models: file blocks that end a run with BH_Boundary
-  bool defer_completion = false;         // set BH_Defer_Completion on mapped results
-  bool set_private = false;              // set b_private; end_io checks it comes back
+  uint64_t max_blocks_per_map = 0; // 0: no limit beyond the model's own
+  std::vector<uint64_t>
+      boundary_blocks;           // extent/ocfs2 models: file blocks that end a run with BH_Boundary
+  bool defer_completion = false; // set BH_Defer_Completion on mapped results
+  bool set_private = false;      // set b_private; end_io checks it comes back
   std::optional<uint64_t> error_at_block; // get_block fails for this file block
-  int error_errno = -5;                  // the errno get_block returns there
-  int end_io_error = 0;                  // ocfs2 model: what end_io returns (0 or -errno)
-  uint64_t first_free_block = 0;         // allocator start (default: after the last extent)
+  int error_errno = -5;                   // the errno get_block returns there
+  int end_io_error = 0;                   // ocfs2 model: what end_io returns (0 or -errno)
+  uint64_t first_free_block = 0;          // allocator start (default: after the last extent)
 };
 
 struct DiskErrorRule {
   enum class Kind : uint8_t { bio_ordinal, sectors, probability } kind = Kind::bio_ordinal;
-  uint64_t bio = 0;                    // bio_ordinal: the Nth bio the disk receives (1-based)
+  uint64_t bio = 0; // bio_ordinal: the Nth bio the disk receives (1-based)
   uint64_t sector_first = 0, sector_last = 0; // sectors: inclusive range a bio overlaps
-  double probability = 0;              // probability: per bio
-  bool again = false;                  // BLK_STS_AGAIN instead of BLK_STS_IOERR
+  double probability = 0;                     // probability: per bio
+  bool again = false;                         // BLK_STS_AGAIN instead of BLK_STS_IOERR
 };
 
 struct Disk {
@@ -81,7 +82,7 @@ struct Disk {
 struct CachedPage {
   uint64_t index = 0; // page index in the file
   bool dirty = false;
-  bool busy = false;  // invalidate_inode_pages2_range fails on it (-EBUSY)
+  bool busy = false;            // invalidate_inode_pages2_range fails on it (-EBUSY)
   std::optional<ByteRuns> data; // contents (default: what the disk holds)
 };
 
@@ -147,9 +148,9 @@ struct ScenarioSpec {
   Mode mode = Mode::timed;
   uint64_t seed = 1;
   uint64_t step_cost_ns = 100;
-  std::optional<int64_t> expect_i_size;    // at the end
-  std::optional<uint64_t> expect_bios;     // bios allocated in the whole run
-  std::vector<FileExpect> expect_file;     // at the end
+  std::optional<int64_t> expect_i_size; // at the end
+  std::optional<uint64_t> expect_bios;  // bios allocated in the whole run
+  std::vector<FileExpect> expect_file;  // at the end
 };
 
 // A scenario that cannot be used; what() is "FILE: /json/path: problem".
@@ -158,7 +159,7 @@ public:
   using std::runtime_error::runtime_error;
 };
 
-ScenarioSpec load_scenario(const std::string& path);                  // reads and parses
+ScenarioSpec load_scenario(const std::string& path); // reads and parses
 // The scenario files in `dir` (*.json except schema.json), sorted by name.
 std::vector<std::string> list_scenario_files(const std::string& dir);
 ScenarioSpec parse_scenario(const std::string& json_text, const std::string& path);

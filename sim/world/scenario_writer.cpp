@@ -23,8 +23,8 @@ struct ErrnoName {
 };
 // The names the schema accepts (docs/SCENARIOS.md "Errno names"), plus EIOCBQUEUED for
 // submit_ret.
-constexpr ErrnoName kErrnos[] = {{"EPERM", 1},   {"EIO", 5},      {"EAGAIN", 11}, {"ENOMEM", 12},
-                                 {"EFAULT", 14}, {"ENOTBLK", 15}, {"EBUSY", 16},  {"EINVAL", 22},
+constexpr ErrnoName kErrnos[] = {{"EPERM", 1},   {"EIO", 5},      {"EAGAIN", 11},    {"ENOMEM", 12},
+                                 {"EFAULT", 14}, {"ENOTBLK", 15}, {"EBUSY", 16},     {"EINVAL", 22},
                                  {"EFBIG", 27},  {"ENOSPC", 28},  {"EOPNOTSUPP", 95}};
 constexpr int kEIOCBQUEUED = 529;
 
@@ -48,18 +48,22 @@ J ret_value(int64_t v) {
   return v;
 }
 
-bool printable(unsigned c) { return c >= 0x21 && c <= 0x7e; }
+bool printable(unsigned c) {
+  return c >= 0x21 && c <= 0x7e;
+}
 
 std::string byte_text(uint8_t b, const char* what) {
   if (b == 0) return "zero";
   if (printable(b)) return std::string(1, static_cast<char>(b));
-  throw std::invalid_argument(std::string(what) + ": byte 0x" + std::to_string(b) +
-                              " is neither printable ASCII nor zero; a scenario file cannot hold it");
+  throw std::invalid_argument(
+      std::string(what) + ": byte 0x" + std::to_string(b) +
+      " is neither printable ASCII nor zero; a scenario file cannot hold it");
 }
 
 uint64_t extents_end(const ScenarioSpec& s) {
   uint64_t end = 0;
-  for (const Extent& e : s.extents) end = std::max(end, e.disk_block + e.blocks);
+  for (const Extent& e : s.extents)
+    end = std::max(end, e.disk_block + e.blocks);
   return end;
 }
 
@@ -149,7 +153,9 @@ J filesystem_json(const ScenarioSpec& s) {
   const Filesystem d;
   J j = J::object();
   if (f.model != d.model)
-    j["model"] = f.model == FsModel::extent ? "extent" : f.model == FsModel::ocfs2 ? "ocfs2" : "ext2";
+    j["model"] = f.model == FsModel::extent  ? "extent"
+                 : f.model == FsModel::ocfs2 ? "ocfs2"
+                                             : "ext2";
   if (f.max_blocks_per_map != d.max_blocks_per_map) j["max_blocks_per_map"] = f.max_blocks_per_map;
   if (!f.boundary_blocks.empty()) j["boundary_blocks"] = f.boundary_blocks;
   if (f.defer_completion) j["defer_completion"] = true;
@@ -157,12 +163,14 @@ J filesystem_json(const ScenarioSpec& s) {
   if (f.error_at_block) {
     J e = J::object();
     e["block"] = *f.error_at_block;
-    if (f.error_errno != d.error_errno) e["errno"] = errno_field(f.error_errno, "get_block_error.errno");
+    if (f.error_errno != d.error_errno)
+      e["errno"] = errno_field(f.error_errno, "get_block_error.errno");
     j["get_block_error"] = std::move(e);
   }
   if (f.end_io_error) j["end_io_error"] = errno_field(f.end_io_error, "end_io_error");
   // 0 in a spec built by hand also means "after the last extent" (SimFilesystem reads it so).
-  if (f.first_free_block && f.first_free_block != extents_end(s)) j["first_free_block"] = f.first_free_block;
+  if (f.first_free_block && f.first_free_block != extents_end(s))
+    j["first_free_block"] = f.first_free_block;
   return j;
 }
 
@@ -183,9 +191,15 @@ J disk_json(const Disk& k) {
     for (const DiskErrorRule& r : k.errors) {
       J e = J::object();
       switch (r.kind) {
-      case DiskErrorRule::Kind::bio_ordinal: e["bio"] = r.bio; break;
-      case DiskErrorRule::Kind::sectors: e["sectors"] = J::array({r.sector_first, r.sector_last}); break;
-      case DiskErrorRule::Kind::probability: e["probability"] = r.probability; break;
+      case DiskErrorRule::Kind::bio_ordinal:
+        e["bio"] = r.bio;
+        break;
+      case DiskErrorRule::Kind::sectors:
+        e["sectors"] = J::array({r.sector_first, r.sector_last});
+        break;
+      case DiskErrorRule::Kind::probability:
+        e["probability"] = r.probability;
+        break;
       }
       if (r.again) e["status"] = "AGAIN";
       list.push_back(std::move(e));
@@ -274,7 +288,8 @@ J tasks_json(const std::vector<Task>& tasks) {
     J x = J::object();
     if (t.name != "task" + std::to_string(i)) x["name"] = t.name;
     J ops = J::array();
-    for (const Operation& op : t.ops) ops.push_back(op_json(op));
+    for (const Operation& op : t.ops)
+      ops.push_back(op_json(op));
     x["ops"] = std::move(ops);
     list.push_back(std::move(x));
   }
@@ -303,7 +318,8 @@ std::string byte_runs_text(const ByteRuns& runs) {
     byte = r.byte;
   }
   flush();
-  if (out.empty()) throw std::invalid_argument("byte runs: no bytes (a file needs at least one run)");
+  if (out.empty())
+    throw std::invalid_argument("byte runs: no bytes (a file needs at least one run)");
   return out;
 }
 

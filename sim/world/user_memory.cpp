@@ -11,8 +11,8 @@ UserMemory::UserMemory(const ScenarioSpec& spec) : page_size_(spec.geometry.page
     const uint64_t first = b.address / page_size_ * page_size_;
     const uint64_t end = b.address + b.size;
     for (uint64_t a = first, idx = 0; a < end; a += page_size_, ++idx) {
-      const bool unmapped =
-          std::find(b.unmapped_pages.begin(), b.unmapped_pages.end(), idx) != b.unmapped_pages.end();
+      const bool unmapped = std::find(b.unmapped_pages.begin(), b.unmapped_pages.end(), idx) !=
+                            b.unmapped_pages.end();
       if (unmapped) {
         pages_.emplace(a, nullptr);
         continue;

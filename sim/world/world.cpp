@@ -18,7 +18,9 @@ World::World(const ScenarioSpec& spec, engine::Scheduler& sched)
     const size_t n = std::min<size_t>(bytes.size(), e.blocks * bs);
     disk_.write(e.disk_block * bs, bytes.data(), n);
   }
-  disk_.on_unwritten_read = [this](uint64_t sector, const kern::bio* b) { check_stale_read(sector, b); };
+  disk_.on_unwritten_read = [this](uint64_t sector, const kern::bio* b) {
+    check_stale_read(sector, b);
+  };
   gendisk_.driver = &disk_;
   bdev_.bd_disk = &gendisk_;
   bdev_.logical_block_size = spec.geometry.logical_block_size;
@@ -95,8 +97,10 @@ World::Request& World::submit(const Operation& op, OpOutcome& out) {
   if (op.dsync) req.iocb.ki_flags |= kern::IOCB_DSYNC;
   req.iocb.private_ = &req;
   if (op.aio) req.iocb.ki_complete = &World::aio_complete_rw;
-  kern::yield_point(engine::StepOp::hook, 0, write ? "sys_pwrite" : "sys_pread", "syscall", [&] { return ::kern::TraceArgs{arg("offset", static_cast<int64_t>(op.offset)),
-                     arg("count", static_cast<int64_t>(count)), arg("aio", op.aio ? 1 : 0)}; });
+  kern::yield_point(engine::StepOp::hook, 0, write ? "sys_pwrite" : "sys_pread", "syscall", [&] {
+    return ::kern::TraceArgs{arg("offset", static_cast<int64_t>(op.offset)),
+                             arg("count", static_cast<int64_t>(count)), arg("aio", op.aio ? 1 : 0)};
+  });
   ssize_t ret;
   if (count == 0 && !op.aio) {
     ret = 0; // do_iter_read / do_iter_write return before looking at the flags (io_submit's
@@ -124,17 +128,17 @@ void World::finish(Request& req, int64_t ret) {
     const std::vector<uint8_t> bytes = mem_.snapshot(v.iov_base, v.iov_len);
     out.data.insert(out.data.end(), bytes.begin(), bytes.end());
   }
-  DIOSIM_TRACE_CHANGE("op_done", "syscall",
-                     {arg("task", out.task), arg("op", static_cast<int64_t>(out.op_index)),
-                      arg("ret", ret)});
+  DIOSIM_TRACE_CHANGE(
+      "op_done", "syscall",
+      {arg("task", out.task), arg("op", static_cast<int64_t>(out.op_index)), arg("ret", ret)});
 }
 
 void World::aio_complete_rw(kern::kiocb* iocb, long res) {
   auto* req = static_cast<Request*>(iocb->private_);
   req->out->ki_complete_calls++;
   if (req->completed)
-    kern::violation("ki_complete-once", "ki_complete called again for " + req->out->task +
-                                            " op " + std::to_string(req->out->op_index));
+    kern::violation("ki_complete-once", "ki_complete called again for " + req->out->task + " op " +
+                                            std::to_string(req->out->op_index));
   req->world->finish(*req, res);
   if (req->owner->__state != kern::TASK_RUNNING) kern::wake_up_process(req->owner);
 }
@@ -144,7 +148,8 @@ void World::reap(std::vector<Request*>& outstanding) {
   for (;;) {
     kern::__set_current_state(kern::TASK_UNINTERRUPTIBLE);
     bool all = true;
-    for (Request* r : outstanding) all = all && r->completed;
+    for (Request* r : outstanding)
+      all = all && r->completed;
     if (all) break;
     // io_getevents: sleep until a completion wakes us.
     k.sched.begin_step(engine::StepOp::sleep, kern::get_current()->ctx->id);
@@ -153,7 +158,9 @@ void World::reap(std::vector<Request*>& outstanding) {
   }
   kern::__set_current_state(kern::TASK_RUNNING);
   if (!outstanding.empty())
-    kern::yield_point(engine::StepOp::observe, 0, "io_getevents", "syscall", [&] { return ::kern::TraceArgs{arg("events", static_cast<int64_t>(outstanding.size()))}; });
+    kern::yield_point(engine::StepOp::observe, 0, "io_getevents", "syscall", [&] {
+      return ::kern::TraceArgs{arg("events", static_cast<int64_t>(outstanding.size()))};
+    });
   outstanding.clear();
 }
 

@@ -32,11 +32,11 @@ struct OpOutcome {
   size_t op_index = 0;
   const Operation* op = nullptr;
   bool finished = false;
-  int64_t ret = 0;                    // syscall result, or the AIO event's result
-  std::optional<int64_t> submit_ret;  // AIO: what the submission path returned
-  std::vector<int64_t> dio_returns;   // each __blockdev_direct_IO return
-  int ki_complete_calls = 0;          // iocb->ki_complete calls made by the port
-  std::vector<uint8_t> data;          // bytes of the op's iovecs when it finished
+  int64_t ret = 0;                   // syscall result, or the AIO event's result
+  std::optional<int64_t> submit_ret; // AIO: what the submission path returned
+  std::vector<int64_t> dio_returns;  // each __blockdev_direct_IO return
+  int ki_complete_calls = 0;         // iocb->ki_complete calls made by the port
+  std::vector<uint8_t> data;         // bytes of the op's iovecs when it finished
   int64_t i_size_after = 0;
   int64_t ki_pos_after = 0;
 };
