@@ -8,12 +8,20 @@
 
 #include <CLI/CLI.hpp>
 
+#include "sim/world/scenario.hpp"
+
 #include <functional>
+#include <optional>
+#include <string>
 
 namespace diosim::cli {
 
 // A registered subcommand: returns the exit code when it was the one parsed.
 using Action = std::function<int()>;
+
+// Loads a scenario; on a bad one prints "diosim: bad scenario: FILE: /path: problem" to stderr
+// and returns nullopt (the caller exits 2).
+std::optional<world::ScenarioSpec> load_scenario_or_report(const std::string& path);
 
 Action register_run(CLI::App& app);      // run, replay, view (run_cmd.cpp)
 Action register_coverage(CLI::App& app); // coverage (coverage_cmd.cpp)

@@ -37,13 +37,9 @@ int cmd_coverage(const CoverageArgs& a) {
   model::LineHits hits{};
   uint64_t runs = 0;
   for (const std::string& f : files) {
-    world::ScenarioSpec spec;
-    try {
-      spec = world::load_scenario(f);
-    } catch (const world::ScenarioError& e) {
-      std::fprintf(stderr, "diosim: bad scenario: %s\n", e.what());
-      return 2;
-    }
+    const std::optional<world::ScenarioSpec> loaded = load_scenario_or_report(f);
+    if (!loaded) return 2;
+    const world::ScenarioSpec& spec = *loaded;
     for (uint64_t seed = 1; seed <= a.seeds; ++seed) {
       model::RunOptions opt;
       opt.seed = seed;

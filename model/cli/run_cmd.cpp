@@ -76,13 +76,9 @@ bool write_file(const std::string& path, const std::string& text) {
 
 int cmd_run(const std::string& file, std::optional<uint64_t> seed, const std::string& schedule,
             const Outputs& outputs) {
-  world::ScenarioSpec spec;
-  try {
-    spec = world::load_scenario(file);
-  } catch (const world::ScenarioError& e) {
-    std::fprintf(stderr, "diosim: bad scenario: %s\n", e.what());
-    return 2;
-  }
+  const std::optional<world::ScenarioSpec> loaded = load_scenario_or_report(file);
+  if (!loaded) return 2;
+  const world::ScenarioSpec& spec = *loaded;
   model::RunOptions options;
   options.seed = seed;
   options.trace = outputs.wants_trace();
@@ -167,6 +163,15 @@ struct RunArgs {
 };
 
 } // namespace
+
+std::optional<world::ScenarioSpec> load_scenario_or_report(const std::string& path) {
+  try {
+    return world::load_scenario(path);
+  } catch (const world::ScenarioError& e) {
+    std::fprintf(stderr, "diosim: bad scenario: %s\n", e.what());
+    return std::nullopt;
+  }
+}
 
 Action register_run(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
