@@ -5,9 +5,9 @@
 //   - a bare Boost.Context fiber switch round trip (ns), the floor for a scheduling step;
 //   - executions per second of a scenario with tracing off (default: aligned-write);
 //   - ns per scheduling step, and its ratio to the bare switch.
-#include "model/runner.hpp"
+#include "model/check/runner.hpp"
 #include "sim/engine/scheduler.hpp"
-#include "sim/world/scenario.hpp"
+#include "sim/scenario/scenario.hpp"
 
 #include <boost/context/fiber.hpp>
 
@@ -65,7 +65,7 @@ double engine_step_ns() {
 int main(int argc, char** argv) {
   const std::string path = argc > 1 ? argv[1] : DIOSIM_SCENARIO_DIR "/aligned-write.json";
   const int rounds = 7;
-  const diosim::world::ScenarioSpec spec = diosim::world::load_scenario(path);
+  const diosim::scenario::ScenarioSpec spec = diosim::scenario::load_scenario(path);
 
   std::vector<double> switch_ns, exec_per_s, step_ns, engine_ns;
   uint64_t steps = 0;

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Kernel-line coverage of the shipped scenarios must not drop, and no line judged unreachable
 // may ever run (that would make the judgement wrong).
-#include "model/coverage.hpp"
-#include "model/fuzz.hpp"
-#include "model/runner.hpp"
-#include "sim/world/scenario.hpp"
+#include "model/check/coverage.hpp"
+#include "model/search/fuzz.hpp"
+#include "model/check/runner.hpp"
+#include "sim/scenario/scenario.hpp"
 
 #include <doctest/doctest.h>
 
@@ -21,8 +21,8 @@ constexpr size_t kShippedCoveredLines = 423;
 
 TEST_CASE("shipped scenarios keep their fs/direct-io.c line coverage") {
   model::LineHits hits{};
-  for (const std::string& f : world::list_scenario_files(DIOSIM_SCENARIO_DIR)) {
-    const model::RunResult r = model::run_scenario(world::load_scenario(f), model::RunOptions{});
+  for (const std::string& f : scenario::list_scenario_files(DIOSIM_SCENARIO_DIR)) {
+    const model::RunResult r = model::run_scenario(scenario::load_scenario(f), model::RunOptions{});
     for (size_t i = 0; i < hits.size(); ++i)
       hits[i] += r.line_hits[i];
   }
@@ -44,8 +44,8 @@ TEST_CASE("shipped scenarios plus the default fuzz budget reach every reachable 
     for (size_t i = 0; i < hits.size(); ++i)
       hits[i] += r.line_hits[i];
   };
-  for (const std::string& f : world::list_scenario_files(DIOSIM_SCENARIO_DIR))
-    add(model::run_scenario(world::load_scenario(f), model::RunOptions{}));
+  for (const std::string& f : scenario::list_scenario_files(DIOSIM_SCENARIO_DIR))
+    add(model::run_scenario(scenario::load_scenario(f), model::RunOptions{}));
   model::RunOptions opt;
   opt.check_model = false;
   for (uint64_t i = 0; i < model::kDefaultCoverageFuzzCases; ++i)

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// diosim fuzz (model/fuzz.hpp): the shrinker reaches a minimal scenario, a campaign does not
+// diosim fuzz (model/search/fuzz.hpp): the shrinker reaches a minimal scenario, a campaign does not
 // depend on --jobs, and a written counterexample reproduces with its scenario file and its
 // schedule token.
-#include "model/fuzz.hpp"
-#include "sim/world/scenario.hpp"
-#include "sim/world/scenario_writer.hpp"
+#include "model/search/fuzz.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/scenario/scenario_writer.hpp"
 
 #include <doctest/doctest.h>
 
@@ -16,25 +16,18 @@ using namespace diosim;
 
 namespace {
 
-uint64_t op_bytes(const world::Operation& op) {
+uint64_t op_bytes(const scenario::Operation& op) {
   uint64_t n = 0;
-  for (const world::IoVec& v : op.iov)
+  for (const scenario::IoVec& v : op.iov)
     n += v.len;
   return n;
 }
 
-bool has_long_pwrite(const world::ScenarioSpec& s) {
-  for (const world::Task& t : s.tasks)
-    for (const world::Operation& op : t.ops)
-      if (op.kind == world::OpKind::pwrite && op_bytes(op) > 8192) return true;
+bool has_long_pwrite(const scenario::ScenarioSpec& s) {
+  for (const scenario::Task& t : s.tasks)
+    for (const scenario::Operation& op : t.ops)
+      if (op.kind == scenario::OpKind::pwrite && op_bytes(op) > 8192) return true;
   return false;
-}
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // A fresh directory under the build's temporary area.
@@ -50,9 +43,9 @@ std::filesystem::path scratch_dir(const std::string& name) {
 TEST_CASE("generate_case is a pure function of (campaign seed, case)") {
   for (uint64_t i = 0; i < 20; ++i) {
     CAPTURE(i);
-    const std::string a = world::to_json(model::generate_case(7, i).value());
-    CHECK(a == world::to_json(model::generate_case(7, i).value()));
-    CHECK(a != world::to_json(model::generate_case(8, i).value()));
+    const std::string a = scenario::to_json(model::generate_case(7, i).value());
+    CHECK(a == scenario::to_json(model::generate_case(7, i).value()));
+    CHECK(a != scenario::to_json(model::generate_case(8, i).value()));
   }
   CHECK(model::case_seed(1, 0) != model::case_seed(1, 1));
   CHECK(model::case_seed(1, 0) != model::case_seed(2, 0));
@@ -64,20 +57,20 @@ TEST_CASE("shrinking a 'pwrite longer than 8 KiB' failure gives the minimal scen
   uint64_t index = 0;
   while (!has_long_pwrite(model::generate_case(3, index).value()))
     ++index;
-  const rc::Shrinkable<world::ScenarioSpec> start = model::generate_case(3, index);
+  const rc::Shrinkable<scenario::ScenarioSpec> start = model::generate_case(3, index);
   const model::ShrinkResult r = model::shrink_failure(start, has_long_pwrite);
-  CAPTURE(world::to_json(start.value()));
+  CAPTURE(scenario::to_json(start.value()));
   CHECK_FALSE(r.budget_exhausted);
   CHECK(r.steps > 0);
-  const world::ScenarioSpec& m = r.spec;
+  const scenario::ScenarioSpec& m = r.spec;
   REQUIRE(m.tasks.size() == 1);
   REQUIRE(m.tasks[0].ops.size() == 1);
-  const world::Operation& op = m.tasks[0].ops[0];
-  CHECK(op.kind == world::OpKind::pwrite);
+  const scenario::Operation& op = m.tasks[0].ops[0];
+  CHECK(op.kind == scenario::OpKind::pwrite);
   REQUIRE(op.iov.size() == 1);
   CHECK(op_bytes(op) == 8193);
   // Everything else at its default, so the file is as short as it can be.
-  CHECK(world::to_json(m) == R"({
+  CHECK(scenario::to_json(m) == R"({
   "name": "generated",
   "buffers": [{"name": "buf0", "address": 1048576, "size": 8193}],
   "tasks": [{"ops": [{"op": "pwrite", "iov": [{"buffer": "buf0", "len": 8193}]}]}]
@@ -86,7 +79,7 @@ TEST_CASE("shrinking a 'pwrite longer than 8 KiB' failure gives the minimal scen
 }
 
 TEST_CASE("shrink_failure stops at its budget and keeps the last failing value") {
-  const rc::Shrinkable<world::ScenarioSpec> start = [] {
+  const rc::Shrinkable<scenario::ScenarioSpec> start = [] {
     uint64_t i = 0;
     while (!has_long_pwrite(model::generate_case(3, i).value()))
       ++i;
@@ -98,7 +91,7 @@ TEST_CASE("shrink_failure stops at its budget and keeps the last failing value")
   CHECK(has_long_pwrite(r.spec));
 }
 
-TEST_CASE("a campaign gives the same cases, failures and files whatever --jobs is") {
+TEST_CASE("a campaign gives the same cases, failures and finding texts whatever --jobs is") {
   model::FuzzOptions o;
   o.cases = 120;
   o.seed = 11;
@@ -126,14 +119,17 @@ TEST_CASE("a campaign gives the same cases, failures and files whatever --jobs i
     CAPTURE(a.base_path);
     CHECK(a.case_index == b.case_index);
     CHECK(a.kind == b.kind);
-    for (const char* ext : {".json", ".schedule", ".trace.json"}) {
-      const std::string fa = read_file(a.base_path + ext);
-      CHECK_FALSE(fa.empty());
-      // The files name their own path only in the trace's scenario_file.
-      std::string fb = read_file(b.base_path + ext);
+    const auto texts = [](const model::Finding& f) {
+      return std::vector<std::string>{f.scenario_json, f.schedule, f.trace_json};
+    };
+    const std::vector<std::string> ta = texts(a), tb = texts(b);
+    for (size_t k = 0; k < ta.size(); ++k) {
+      CHECK_FALSE(ta[k].empty());
+      // The texts name their own path only in the trace's scenario_file.
+      std::string fb = tb[k];
       for (size_t at; (at = fb.find("jobs2")) != std::string::npos;)
         fb.replace(at, 5, "jobs1");
-      CHECK(fa == fb);
+      CHECK(ta[k] == fb);
     }
   }
 }
@@ -151,16 +147,15 @@ TEST_CASE("a written counterexample reproduces from its file and from its schedu
   CHECK(s.exit_code() == 1);
   for (const model::Finding& f : s.findings) {
     CAPTURE(f.base_path);
-    const world::ScenarioSpec spec = world::load_scenario(f.base_path + ".json");
+    const scenario::ScenarioSpec spec = scenario::parse_scenario(f.scenario_json, f.base_path + ".json");
     CHECK(spec.name == std::filesystem::path(f.base_path).filename().string());
     CHECK(spec.description.find("case " + std::to_string(f.case_index)) != std::string::npos);
     // `diosim run FILE`: the file's own seed and mode.
     const model::RunResult run = model::run_scenario(spec, {});
     CHECK(model::failure_kind(run) == f.kind);
     // `diosim run FILE --schedule "$(cat FILE.schedule)"`: the exact run, trace and all.
-    std::string token_text = read_file(f.base_path + ".schedule");
+    const std::string token_text = f.schedule;
     REQUIRE(!token_text.empty());
-    token_text.pop_back(); // newline
     std::string error;
     auto token = engine::ScheduleToken::parse(token_text, &error);
     REQUIRE_MESSAGE(token, error);
@@ -170,7 +165,7 @@ TEST_CASE("a written counterexample reproduces from its file and from its schedu
     const model::RunResult again = model::run_scenario(spec, replay);
     CHECK_FALSE(again.divergence);
     CHECK(model::failure_kind(again) == f.kind);
-    CHECK(again.trace_json == read_file(f.base_path + ".trace.json"));
+    CHECK(again.trace_json == f.trace_json);
   }
 }
 
@@ -185,12 +180,12 @@ TEST_CASE("failure_kind and known_quirk classify runs") {
   CHECK(model::failure_kind(r) == "internal-error");
 
   // The negative control: ocfs2 filling a hole, and the bio fails.
-  const world::ScenarioSpec spec =
-      world::load_scenario(std::string(DIOSIM_TEST_DIR) + "/fixtures/stale-after-failed-fill.json");
+  const scenario::ScenarioSpec spec =
+      scenario::load_scenario(std::string(DIOSIM_TEST_DIR) + "/fixtures/stale-after-failed-fill.json");
   const model::RunResult run = model::run_scenario(spec, {});
   CHECK(model::failure_kind(run) == "stale-data");
   CHECK(model::known_quirk(spec, run) == "ocfs2-hole-fill");
-  world::ScenarioSpec ext2 = spec;
-  ext2.fs.model = world::FsModel::ext2;
+  scenario::ScenarioSpec ext2 = spec;
+  ext2.fs.model = scenario::FsModel::ext2;
   CHECK_FALSE(model::known_quirk(ext2, run));
 }

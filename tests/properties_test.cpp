@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Property-based tests (RapidCheck inside doctest) over generated scenarios
-// (model/scenario_gen.hpp):
+// (model/search/scenario_gen.hpp):
 //   (a) a generated scenario survives to_json -> parse_scenario unchanged;
 //   (b) every run of one keeps every invariant and nothing internal fails (skipped while open
 //       findings of the simulator stand; (b') checks the simulator's own invariants away from
@@ -8,7 +8,7 @@
 //   (c) a run is deterministic: same scenario and seed, same outcomes and trace;
 //   (d) with one task and no disk error rules, results do not depend on the seed or the mode;
 //   (e) replaying a run's schedule token reproduces its trace byte for byte;
-//   (f) every schedule's results agree with the reference model (model/reference.hpp), away
+//   (f) every schedule's results agree with the reference model (model/reference/reference.hpp), away
 //       from the simulator's open deviations from Linux.
 // Plus writer round trips of every shipped scenario and checks of the generator's building
 // blocks.
@@ -17,12 +17,12 @@
 // property here. Each property has a fixed seed, so CI is repeatable; RC_PARAMS="seed=S" picks
 // others (RapidCheck's RC_PARAMS applies for the rest: max_size=..., verbose_progress=1, and the
 // reproduce=... string a failure prints).
-#include "model/expectations.hpp"
-#include "model/fuzz.hpp"
-#include "model/runner.hpp"
-#include "model/scenario_gen.hpp"
-#include "sim/world/scenario.hpp"
-#include "sim/world/scenario_writer.hpp"
+#include "model/check/expectations.hpp"
+#include "model/search/fuzz.hpp"
+#include "model/check/runner.hpp"
+#include "model/search/scenario_gen.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "sim/scenario/scenario_writer.hpp"
 
 #include <doctest/doctest.h>
 #include <rapidcheck.h>
@@ -81,14 +81,14 @@ bool check_property(const std::string& name, Testable&& testable, int cases = 10
 
 // ---- spec comparison (field by field; `path` and the derived `where` excluded) ---------------
 
-std::string runs_text(const std::optional<world::ByteRuns>& r) {
+std::string runs_text(const std::optional<scenario::ByteRuns>& r) {
   if (!r) return "(none)";
   const auto bytes = r->expand();
-  return world::ByteRuns::describe(bytes.data(), bytes.size());
+  return scenario::ByteRuns::describe(bytes.data(), bytes.size());
 }
 
 // The first difference between two specs, or "" when they are equal.
-std::string first_difference(const world::ScenarioSpec& a, const world::ScenarioSpec& b) {
+std::string first_difference(const scenario::ScenarioSpec& a, const scenario::ScenarioSpec& b) {
   std::ostringstream d;
 #define DIFF(label, x, y)                                                                          \
   do {                                                                                             \
@@ -102,13 +102,13 @@ std::string first_difference(const world::ScenarioSpec& a, const world::Scenario
   DIFF("mode", a.mode, b.mode);
   DIFF("seed", a.seed, b.seed);
   DIFF("step_cost_ns", a.step_cost_ns, b.step_cost_ns);
-  const world::Geometry &ga = a.geometry, &gb = b.geometry;
+  const scenario::Geometry &ga = a.geometry, &gb = b.geometry;
   DIFF("geometry",
        std::tie(ga.page_size, ga.fs_block_size, ga.logical_block_size, ga.disk_blocks, ga.dio_pages,
                 ga.bio_max_vecs, ga.reap_threshold, ga.plug_limit),
        std::tie(gb.page_size, gb.fs_block_size, gb.logical_block_size, gb.disk_blocks, gb.dio_pages,
                 gb.bio_max_vecs, gb.reap_threshold, gb.plug_limit));
-  const world::Filesystem &fa = a.fs, &fb = b.fs;
+  const scenario::Filesystem &fa = a.fs, &fb = b.fs;
   DIFF("filesystem",
        std::tie(fa.model, fa.max_blocks_per_map, fa.boundary_blocks, fa.defer_completion,
                 fa.set_private, fa.error_at_block, fa.error_errno, fa.end_io_error,
@@ -209,10 +209,10 @@ struct Results {
 
 // Whether two iovecs of a read point at the same user bytes: their bios then race to fill them
 // (as in Linux), so what the buffer holds afterwards depends on completion order.
-bool aliasing_read(const world::ScenarioSpec& spec, const world::Operation& op) {
-  if (op.kind != world::OpKind::pread) return false;
-  auto start = [&](const world::IoVec& v) {
-    for (const world::Buffer& b : spec.buffers)
+bool aliasing_read(const scenario::ScenarioSpec& spec, const scenario::Operation& op) {
+  if (op.kind != scenario::OpKind::pread) return false;
+  auto start = [&](const scenario::IoVec& v) {
+    for (const scenario::Buffer& b : spec.buffers)
       if (b.name == v.buffer) return b.address + v.offset;
     return uint64_t{0};
   };
@@ -229,7 +229,7 @@ bool aliasing_read(const world::ScenarioSpec& spec, const world::Operation& op) 
 // i_size_after (taken when it completes, before or after the task's next operations changed
 // i_size), and the data of a read whose iovecs alias each other (see aliasing_read; property (d)
 // generates none, as later operations would see the race's leftovers in the buffer too).
-Results results_of(const world::ScenarioSpec& spec, const model::RunResult& r) {
+Results results_of(const scenario::ScenarioSpec& spec, const model::RunResult& r) {
   Results out;
   for (const world::OpOutcome& o : r.outcomes) {
     out.ret.push_back(o.ret);
@@ -249,8 +249,8 @@ std::string results_difference(const Results& a, const Results& b) {
              std::to_string(b.ret[i]);
     if (a.data[i] != b.data[i])
       return "op " + std::to_string(i) + " data " +
-             world::ByteRuns::describe(a.data[i].data(), a.data[i].size()) + " vs " +
-             world::ByteRuns::describe(b.data[i].data(), b.data[i].size());
+             scenario::ByteRuns::describe(a.data[i].data(), a.data[i].size()) + " vs " +
+             scenario::ByteRuns::describe(b.data[i].data(), b.data[i].size());
     if (a.i_size_after[i] != b.i_size_after[i])
       return "op " + std::to_string(i) + " i_size after " + std::to_string(a.i_size_after[i]) +
              " vs " + std::to_string(b.i_size_after[i]);
@@ -258,42 +258,42 @@ std::string results_difference(const Results& a, const Results& b) {
   if (a.i_size != b.i_size)
     return "final i_size " + std::to_string(a.i_size) + " vs " + std::to_string(b.i_size);
   if (a.file != b.file)
-    return "final file " + world::ByteRuns::describe(a.file.data(), a.file.size()) + " vs " +
-           world::ByteRuns::describe(b.file.data(), b.file.size());
+    return "final file " + scenario::ByteRuns::describe(a.file.data(), a.file.size()) + " vs " +
+           scenario::ByteRuns::describe(b.file.data(), b.file.size());
   return "";
 }
 
 } // namespace
 
 TEST_CASE("writer: every shipped scenario round-trips through to_json") {
-  for (const std::string& path : world::list_scenario_files(DIOSIM_SCENARIO_DIR)) {
+  for (const std::string& path : scenario::list_scenario_files(DIOSIM_SCENARIO_DIR)) {
     CAPTURE(path);
-    const world::ScenarioSpec spec = world::load_scenario(path);
-    const std::string text = world::to_json(spec);
-    world::ScenarioSpec back;
+    const scenario::ScenarioSpec spec = scenario::load_scenario(path);
+    const std::string text = scenario::to_json(spec);
+    scenario::ScenarioSpec back;
     try {
-      back = world::parse_scenario(text, path);
-    } catch (const world::ScenarioError& e) {
+      back = scenario::parse_scenario(text, path);
+    } catch (const scenario::ScenarioError& e) {
       FAIL(e.what() << "\n" << text);
     }
     CHECK_MESSAGE(first_difference(spec, back) == "", text);
-    CHECK(world::to_json(back) == text);
+    CHECK(scenario::to_json(back) == text);
   }
 }
 
 TEST_CASE("writer: defaults are left out, byte runs merged, small objects on one line") {
-  world::ScenarioSpec s;
+  scenario::ScenarioSpec s;
   s.name = "w";
   s.geometry.fs_block_size = 1024;
-  s.extents.push_back({0, 100, 2, world::ByteRuns{{{1024, 'D'}, {1024, 'D'}}}});
+  s.extents.push_back({0, 100, 2, scenario::ByteRuns{{{1024, 'D'}, {1024, 'D'}}}});
   s.fs.first_free_block = 102; // the parser's default: after the last extent
   s.buffers.push_back({"b", 1 << 20, 4096, 'u', {}});
-  world::Operation op;
-  op.kind = world::OpKind::pread;
+  scenario::Operation op;
+  op.kind = scenario::OpKind::pread;
   op.iov.push_back({"b", 0, 2048});
   op.expect.ret = -5;
   s.tasks.push_back({"task0", {op}});
-  const std::string text = world::to_json(s);
+  const std::string text = scenario::to_json(s);
   CHECK(text == R"({
   "name": "w",
   "geometry": {"fs_block_size": 1024},
@@ -304,7 +304,7 @@ TEST_CASE("writer: defaults are left out, byte runs merged, small objects on one
   ]
 }
 )");
-  CHECK(first_difference(s, world::parse_scenario(text, "w.json")) == "");
+  CHECK(first_difference(s, scenario::parse_scenario(text, "w.json")) == "");
 }
 
 TEST_CASE("generator building blocks: byte shrinks try aligned values first") {
@@ -324,18 +324,18 @@ TEST_CASE("generator building blocks: byte shrinks try aligned values first") {
 
 TEST_CASE("property (a): generated scenarios round-trip through to_json and parse_scenario") {
   check_property("generated scenarios round-trip", [] {
-    const world::ScenarioSpec spec = *model::gen_scenario();
-    const std::string text = world::to_json(spec);
-    world::ScenarioSpec back;
+    const scenario::ScenarioSpec spec = *model::gen_scenario();
+    const std::string text = scenario::to_json(spec);
+    scenario::ScenarioSpec back;
     try {
-      back = world::parse_scenario(text, "generated.json");
-    } catch (const world::ScenarioError& e) {
+      back = scenario::parse_scenario(text, "generated.json");
+    } catch (const scenario::ScenarioError& e) {
       RC_FAIL(std::string("parse_scenario rejected a generated scenario:\n") + e.what() + "\n" +
               text);
     }
     const std::string diff = first_difference(spec, back);
     if (!diff.empty()) RC_FAIL("differs after the round trip in " + diff + ":\n" + text);
-    RC_ASSERT(world::to_json(back) == text);
+    RC_ASSERT(scenario::to_json(back) == text);
   });
 }
 
@@ -345,7 +345,7 @@ namespace {
 // simplified filesystem model (ocfs2 hole fills without unwritten extents).
 void check_invariants(const std::string& name, const model::GenOptions& options, bool check_model) {
   check_property(name, [options, check_model] {
-    const world::ScenarioSpec spec = *model::gen_scenario(options);
+    const scenario::ScenarioSpec spec = *model::gen_scenario(options);
     model::RunOptions opt;
     opt.check_model = check_model;
     const model::RunResult r = model::run_scenario(spec, opt);
@@ -384,9 +384,9 @@ TEST_CASE("property (b'): every run keeps the simulator's invariants, away from 
 
 TEST_CASE("property (f): every schedule agrees with the reference model, away from open findings") {
   check_property("model agreement", [] {
-    const world::ScenarioSpec spec = *model::gen_scenario(without_open_findings(true));
-    world::ScenarioSpec other_mode = spec;
-    other_mode.mode = spec.mode == world::Mode::timed ? world::Mode::explore : world::Mode::timed;
+    const scenario::ScenarioSpec spec = *model::gen_scenario(without_open_findings(true));
+    scenario::ScenarioSpec other_mode = spec;
+    other_mode.mode = spec.mode == scenario::Mode::timed ? scenario::Mode::explore : scenario::Mode::timed;
     // The model states the allowed outcomes of every schedule: three of them must agree.
     for (int k = 0; k < 3; ++k) {
       model::RunOptions opt;
@@ -404,7 +404,7 @@ TEST_CASE("property (f): every schedule agrees with the reference model, away fr
 
 TEST_CASE("property (c): same scenario and seed give the same outcomes and trace") {
   check_property("deterministic", [] {
-    const world::ScenarioSpec spec = *model::gen_scenario();
+    const scenario::ScenarioSpec spec = *model::gen_scenario();
     model::RunOptions opt;
     opt.trace = true;
     opt.check_model = false; // the simulator's determinism; the model is (b) and (f)'s business
@@ -433,15 +433,15 @@ TEST_CASE("property (d): one task, no disk errors: results do not depend on the 
   o.serialize_overlapping_aio = true;
   o.aliasing_reads = false;
   check_property("schedule independent", [o] {
-    const world::ScenarioSpec spec = *model::gen_scenario(o);
+    const scenario::ScenarioSpec spec = *model::gen_scenario(o);
     // Invariants are property (b)'s business; here a run must fail the same way, if at all.
     model::RunOptions base_opt;
     base_opt.check_model = false; // the simulator's results; the model is (b) and (f)'s business
     const model::RunResult base = model::run_scenario(spec, base_opt);
     if (base.internal_error || base.divergence) RC_FAIL(describe_failure(base));
     const Results want = results_of(spec, base);
-    world::ScenarioSpec other_mode = spec;
-    other_mode.mode = spec.mode == world::Mode::timed ? world::Mode::explore : world::Mode::timed;
+    scenario::ScenarioSpec other_mode = spec;
+    other_mode.mode = spec.mode == scenario::Mode::timed ? scenario::Mode::explore : scenario::Mode::timed;
     for (int k = 1; k <= 4; ++k) {
       model::RunOptions opt = base_opt;
       opt.seed = spec.seed + static_cast<uint64_t>(k) * 0x9e3779b9u;
@@ -460,7 +460,7 @@ TEST_CASE("property (d): one task, no disk errors: results do not depend on the 
 
 TEST_CASE("property (e): replaying a run's schedule token reproduces its trace") {
   check_property("replay reproduces", [] {
-    const world::ScenarioSpec spec = *model::gen_scenario();
+    const scenario::ScenarioSpec spec = *model::gen_scenario();
     model::RunOptions opt;
     opt.trace = true;
     opt.check_model = false;
@@ -483,7 +483,7 @@ TEST_CASE("property (e): replaying a run's schedule token reproduces its trace")
 
 namespace {
 model::RunResult run_text(const char* json) {
-  return model::run_scenario(world::parse_scenario(json, "finding.json"), {});
+  return model::run_scenario(scenario::parse_scenario(json, "finding.json"), {});
 }
 } // namespace
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The reference model must not share code with what it judges: model/reference.hpp and
-// model/reference*.cpp, and everything they include from the repository (transitively), may not
-// reach sim/dio/ (the port), sim/kernel/ (the simulated kernel) or sim/world/world.hpp (the
-// simulated environment). Only sim/world/scenario.hpp and the standard library are allowed.
+// The reference model must not share code with what it judges: model/reference/reference.hpp and
+// model/reference/*.cpp, and everything they include from the repository (transitively), may not
+// reach sim/dio/ (the port), sim/kernel/ (the simulated kernel), sim/engine/ or sim/world/ (the
+// simulated environment). Only sim/scenario/ and the standard library are allowed.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -21,7 +21,7 @@ const fs::path kRoot = fs::path(DIOSIM_TEST_DIR).parent_path();
 
 bool forbidden(const std::string& rel) {
   return rel.rfind("sim/dio/", 0) == 0 || rel.rfind("sim/kernel/", 0) == 0 ||
-         rel == "sim/world/world.hpp";
+         rel.rfind("sim/world/", 0) == 0 || rel.rfind("sim/engine/", 0) == 0;
 }
 
 // Follows `#include "..."` from `start` (paths relative to the repository root). Returns the
@@ -65,11 +65,10 @@ std::vector<std::string> forbidden_chains(const std::vector<std::string>& start,
 
 std::vector<std::string> reference_sources() {
   std::vector<std::string> out;
-  for (const fs::directory_entry& e : fs::directory_iterator(kRoot / "model")) {
+  for (const fs::directory_entry& e : fs::directory_iterator(kRoot / "model/reference")) {
     const std::string name = e.path().filename().string();
-    if (name.rfind("reference", 0) == 0 &&
-        (e.path().extension() == ".cpp" || e.path().extension() == ".hpp"))
-      out.push_back("model/" + name);
+    if (e.path().extension() == ".cpp" || e.path().extension() == ".hpp")
+      out.push_back("model/reference/" + name);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -79,24 +78,24 @@ std::vector<std::string> reference_sources() {
 
 TEST_CASE("the reference model includes nothing of the port, the kernel shim or the world") {
   const std::vector<std::string> files = reference_sources();
-  REQUIRE(std::find(files.begin(), files.end(), "model/reference.hpp") != files.end());
-  REQUIRE(std::find(files.begin(), files.end(), "model/reference.cpp") != files.end());
+  REQUIRE(std::find(files.begin(), files.end(), "model/reference/reference.hpp") != files.end());
+  REQUIRE(std::find(files.begin(), files.end(), "model/reference/reference.cpp") != files.end());
   std::set<std::string> seen;
   const std::vector<std::string> bad = forbidden_chains(files, seen);
   for (const std::string& chain : bad)
     CAPTURE(chain);
   CHECK_MESSAGE(bad.empty(), "forbidden include: " << (bad.empty() ? "" : bad.front()));
   // It does use the scenario, and only that from sim/.
-  CHECK(seen.count("sim/world/scenario.hpp") == 1);
+  CHECK(seen.count("sim/scenario/scenario.hpp") == 1);
   for (const std::string& f : seen) {
     CAPTURE(f);
-    CHECK((f.rfind("model/reference", 0) == 0 || f == "sim/world/scenario.hpp"));
+    CHECK((f.rfind("model/reference/", 0) == 0 || f.rfind("sim/scenario/", 0) == 0));
   }
 }
 
 TEST_CASE("the include checker itself finds a forbidden include (negative control)") {
   std::set<std::string> seen;
   // The runner builds the world, so it reaches sim/world/world.hpp and sim/dio/.
-  const std::vector<std::string> bad = forbidden_chains({"model/runner.hpp"}, seen);
+  const std::vector<std::string> bad = forbidden_chains({"model/check/runner.hpp"}, seen);
   CHECK_FALSE(bad.empty());
 }

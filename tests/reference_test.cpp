@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The reference model (model/reference.hpp): its rules on small hand-built scenarios, every
+// The reference model (model/reference/reference.hpp): its rules on small hand-built scenarios, every
 // shipped scenario against it for seeds 1..20, and checks that a weakened model is caught.
-#include "model/reference.hpp"
-#include "model/runner.hpp"
-#include "sim/world/scenario.hpp"
+#include "model/reference/reference.hpp"
+#include "model/check/runner.hpp"
+#include "sim/scenario/scenario.hpp"
 
 #include <doctest/doctest.h>
 
@@ -15,8 +15,8 @@ using namespace diosim;
 
 namespace {
 
-world::ScenarioSpec parse(const std::string& json) {
-  return world::parse_scenario(json, "inline.json");
+scenario::ScenarioSpec parse(const std::string& json) {
+  return scenario::parse_scenario(json, "inline.json");
 }
 
 std::vector<model::ActualOp> actual_ops(const model::RunResult& r) {
@@ -34,7 +34,7 @@ std::vector<model::ActualOp> actual_ops(const model::RunResult& r) {
 
 // Runs the scenario with a seed and returns the model's disagreements (and the run's own
 // exit code, from its invariants alone, through `exit_code`).
-std::vector<std::string> check_run(const world::ScenarioSpec& spec, const model::ExpectedRun& exp,
+std::vector<std::string> check_run(const scenario::ScenarioSpec& spec, const model::ExpectedRun& exp,
                                    uint64_t seed, int* exit_code = nullptr) {
   model::RunOptions opt;
   opt.seed = seed;
@@ -46,7 +46,7 @@ std::vector<std::string> check_run(const world::ScenarioSpec& spec, const model:
 
 std::vector<uint8_t> bytes(const std::string& runs) {
   std::string err;
-  return world::ByteRuns::parse(runs, &err)->expand();
+  return scenario::ByteRuns::parse(runs, &err)->expand();
 }
 
 bool has_rule(const model::ExpectedOp& e, const std::string& id) {
@@ -436,11 +436,11 @@ TEST_CASE(
 // ---------------------------------------------------------------- (b) shipped scenarios
 
 TEST_CASE("every shipped scenario agrees with the reference model, seeds 1..20") {
-  const std::vector<std::string> files = world::list_scenario_files(DIOSIM_SCENARIO_DIR);
+  const std::vector<std::string> files = scenario::list_scenario_files(DIOSIM_SCENARIO_DIR);
   REQUIRE(files.size() >= 16);
   for (const std::string& path : files) {
     CAPTURE(path);
-    const world::ScenarioSpec spec = world::load_scenario(path);
+    const scenario::ScenarioSpec spec = scenario::load_scenario(path);
     const model::ExpectedRun exp = model::reference_outcome(spec);
     CAPTURE(exp.why_not_exact);
     CHECK(exp.exact); // the shipped scenarios stay within what the model states exactly
@@ -459,8 +459,8 @@ TEST_CASE("every shipped scenario agrees with the reference model, seeds 1..20")
 // ------------------------------------------------------------- (c) a weakened model fails
 
 TEST_CASE("compare reports a flipped byte with its first differing offset, and a wrong ret") {
-  const world::ScenarioSpec spec =
-      world::load_scenario(std::string(DIOSIM_SCENARIO_DIR) + "/read-hole.json");
+  const scenario::ScenarioSpec spec =
+      scenario::load_scenario(std::string(DIOSIM_SCENARIO_DIR) + "/read-hole.json");
   model::ExpectedRun exp = model::reference_outcome(spec);
   REQUIRE(exp.ops.size() == 1);
   REQUIRE(exp.ops[0].data);
@@ -497,15 +497,15 @@ TEST_CASE("compare reports a flipped byte with its first differing offset, and a
 
 TEST_CASE("a model that forgets a rule is caught by a shipped scenario") {
   // Weaken: pretend reads past EOF are not clamped (the read-across-eof scenario returns 6000).
-  const world::ScenarioSpec spec =
-      world::load_scenario(std::string(DIOSIM_SCENARIO_DIR) + "/read-across-eof.json");
+  const scenario::ScenarioSpec spec =
+      scenario::load_scenario(std::string(DIOSIM_SCENARIO_DIR) + "/read-across-eof.json");
   model::ExpectedRun exp = model::reference_outcome(spec);
   REQUIRE(exp.ops[0].allowed_ret == one(6000));
   exp.ops[0].allowed_ret = {8192};
   CHECK(check_run(spec, exp, 1).size() == 1);
   // Weaken: forget the ZERO_PAGE fill of write-fault-middle (expect the old bytes).
-  const world::ScenarioSpec wf =
-      world::load_scenario(std::string(DIOSIM_SCENARIO_DIR) + "/write-fault-middle.json");
+  const scenario::ScenarioSpec wf =
+      scenario::load_scenario(std::string(DIOSIM_SCENARIO_DIR) + "/write-fault-middle.json");
   model::ExpectedRun e2 = model::reference_outcome(wf);
   std::fill(e2.file.value.begin() + 8192, e2.file.value.begin() + 16384, 'D');
   const std::vector<std::string> m = check_run(wf, e2, 1);

@@ -5,10 +5,10 @@
 
 #include <string>
 
-#include "sim/world/json_schema.hpp"
-#include "sim/world/scenario.hpp"
+#include "sim/scenario/json_schema.hpp"
+#include "sim/scenario/scenario.hpp"
 
-using namespace diosim::world;
+using namespace diosim::scenario;
 
 namespace {
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Every shipped scenario: passes, is deterministic (same seed => byte-identical trace), replays
 // from its schedule token, and a single-task scenario's results do not depend on the seed.
-#include "model/runner.hpp"
-#include "sim/world/scenario.hpp"
+#include "model/check/runner.hpp"
+#include "sim/scenario/scenario.hpp"
 
 #include <doctest/doctest.h>
 
@@ -14,7 +14,7 @@ using namespace diosim;
 
 namespace {
 std::vector<std::string> shipped_scenarios() {
-  return world::list_scenario_files(DIOSIM_SCENARIO_DIR);
+  return scenario::list_scenario_files(DIOSIM_SCENARIO_DIR);
 }
 } // namespace
 
@@ -25,7 +25,7 @@ TEST_CASE("at least 16 scenarios ship") {
 TEST_CASE("shipped scenarios: deterministic traces and exact replay") {
   for (const std::string& path : shipped_scenarios()) {
     CAPTURE(path);
-    const world::ScenarioSpec spec = world::load_scenario(path);
+    const scenario::ScenarioSpec spec = scenario::load_scenario(path);
     model::RunOptions opt;
     opt.trace = true;
     const model::RunResult a = model::run_scenario(spec, opt);
@@ -46,7 +46,7 @@ TEST_CASE("shipped scenarios: deterministic traces and exact replay") {
 
 TEST_CASE("single-task scenarios: results do not depend on the seed") {
   for (const std::string& path : shipped_scenarios()) {
-    const world::ScenarioSpec spec = world::load_scenario(path);
+    const scenario::ScenarioSpec spec = scenario::load_scenario(path);
     if (spec.tasks.size() != 1 || !spec.disk.errors.empty()) continue;
     CAPTURE(path);
     model::RunOptions base;

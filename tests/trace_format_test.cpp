@@ -4,8 +4,8 @@
 // args.src on events, nestable async bio events with id2.local, counters with numeric series,
 // flows that start and end, X slices that do not overlap on a lane, no arrays at the top level
 // of an event, and otherData with the run's identity.
-#include "model/runner.hpp"
-#include "sim/world/scenario.hpp"
+#include "model/check/runner.hpp"
+#include "sim/scenario/scenario.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -22,7 +22,7 @@ using ojson = nlohmann::ordered_json;
 namespace {
 
 std::vector<std::string> scenario_files() {
-  return world::list_scenario_files(DIOSIM_SCENARIO_DIR);
+  return scenario::list_scenario_files(DIOSIM_SCENARIO_DIR);
 }
 
 void check_trace(const std::string& text) {
@@ -96,7 +96,7 @@ TEST_CASE("traces of every shipped scenario follow the trace format") {
     CAPTURE(path);
     model::RunOptions opt;
     opt.trace = true;
-    const model::RunResult r = model::run_scenario(world::load_scenario(path), opt);
+    const model::RunResult r = model::run_scenario(scenario::load_scenario(path), opt);
     check_trace(r.trace_json);
   }
 }
@@ -105,7 +105,7 @@ TEST_CASE("a failing run names its failure in otherData") {
   model::RunOptions opt;
   opt.trace = true;
   const model::RunResult r = model::run_scenario(
-      world::load_scenario(std::string(DIOSIM_TEST_DIR) + "/fixtures/failing-expectation.json"),
+      scenario::load_scenario(std::string(DIOSIM_TEST_DIR) + "/fixtures/failing-expectation.json"),
       opt);
   const ojson t = ojson::parse(r.trace_json);
   CHECK(t["otherData"]["outcome"] == "expectation-failed");

@@ -10,7 +10,7 @@
 #pragma once
 
 #include "sim/kernel/kernel.hpp"
-#include "sim/world/scenario.hpp"
+#include "sim/scenario/scenario.hpp"
 
 #include <deque>
 #include <functional>
@@ -18,6 +18,9 @@
 #include <vector>
 
 namespace diosim::world {
+
+// The world is built from a scenario and speaks its vocabulary.
+using namespace ::diosim::scenario;
 
 class SimDisk final : public kern::blk_driver {
 public:

@@ -17,11 +17,14 @@
 #pragma once
 
 #include "sim/kernel/kernel.hpp"
-#include "sim/world/scenario.hpp"
+#include "sim/scenario/scenario.hpp"
 
 #include <vector>
 
 namespace diosim::world {
+
+// The world is built from a scenario and speaks its vocabulary.
+using namespace ::diosim::scenario;
 
 class SimFilesystem {
 public:

@@ -7,12 +7,15 @@
 #pragma once
 
 #include "sim/kernel/kernel.hpp"
-#include "sim/world/scenario.hpp"
+#include "sim/scenario/scenario.hpp"
 
 #include <map>
 #include <vector>
 
 namespace diosim::world {
+
+// The world is built from a scenario and speaks its vocabulary.
+using namespace ::diosim::scenario;
 
 class UserMemory final : public kern::mm_struct {
 public:

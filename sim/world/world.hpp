@@ -17,7 +17,7 @@
 #include "sim/world/disk.hpp"
 #include "sim/world/filesystem.hpp"
 #include "sim/world/page_cache.hpp"
-#include "sim/world/scenario.hpp"
+#include "sim/scenario/scenario.hpp"
 #include "sim/world/user_memory.hpp"
 
 #include <deque>
@@ -26,6 +26,9 @@
 #include <vector>
 
 namespace diosim::world {
+
+// The world is built from a scenario and speaks its vocabulary.
+using namespace ::diosim::scenario;
 
 struct OpOutcome {
   std::string task;

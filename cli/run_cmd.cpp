@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// diosim run / replay / view.
+//
+//   diosim run SCENARIO.json [--seed N] [--schedule TOKEN] [--trace OUT.json] [--html OUT.html]
+//                            [--log] [--quiet]
+//   diosim replay SCENARIO.json --schedule TOKEN [--seed N] [--trace ..] [--html ..] [--log]
+//   diosim view TRACE.json -o OUT.html
+#include "cli/commands.hpp"
+#include "model/check/expectations.hpp"
+#include "model/check/runner.hpp"
+#include "model/check/step_log.hpp"
+#include "sim/scenario/scenario.hpp"
+#include "viz/html_export.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+namespace diosim::cli {
+namespace {
+
+using namespace diosim;
+
+using namespace diosim;
+
+struct Outputs {
+  std::string trace_path, html_path;
+  bool log = false;
+  bool quiet = false;
+  bool wants_trace() const { return !trace_path.empty() || !html_path.empty() || log; }
+};
+
+const char* op_name(scenario::OpKind k) {
+  switch (k) {
+  case scenario::OpKind::pread:
+    return "pread";
+  case scenario::OpKind::pwrite:
+    return "pwrite";
+  case scenario::OpKind::reap:
+    return "reap";
+  }
+  return "?";
+}
+
+void print_outcomes(const model::RunResult& r) {
+  for (const world::OpOutcome& o : r.outcomes) {
+    const scenario::Operation& op = *o.op;
+    if (op.kind == scenario::OpKind::reap) {
+      std::printf("  %-10s #%zu reap\n", o.task.c_str(), o.op_index);
+      continue;
+    }
+    uint64_t count = 0;
+    for (const auto& v : op.iov)
+      count += v.len;
+    std::printf("  %-10s #%zu %s%s offset=%llu count=%llu%s%s -> %s", o.task.c_str(), o.op_index,
+                op.aio ? "aio " : "", op_name(op.kind), static_cast<unsigned long long>(op.offset),
+                static_cast<unsigned long long>(count), op.dsync ? " dsync" : "",
+                op.nowait ? " nowait" : "", model::describe_ret(o.ret).c_str());
+    if (o.submit_ret) std::printf("  [submit %s]", model::describe_ret(*o.submit_ret).c_str());
+    if (op.expect.ret)
+      std::printf("  %s", *op.expect.ret == o.ret ? "(as expected)" : "(UNEXPECTED)");
+    std::printf("\n");
+  }
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) std::fprintf(stderr, "diosim: cannot write %s\n", path.c_str());
+  return static_cast<bool>(out);
+}
+
+int cmd_run(const std::string& file, std::optional<uint64_t> seed, const std::string& schedule,
+            const Outputs& outputs) {
+  const std::optional<scenario::ScenarioSpec> loaded = load_scenario_or_report(file);
+  if (!loaded) return 2;
+  const scenario::ScenarioSpec& spec = *loaded;
+  model::RunOptions options;
+  options.seed = seed;
+  options.trace = outputs.wants_trace();
+  if (!schedule.empty()) {
+    std::string error;
+    auto token = engine::ScheduleToken::parse(schedule, &error);
+    if (!token) {
+      std::fprintf(stderr, "diosim: --schedule: %s\n", error.c_str());
+      return 2;
+    }
+    options.replay = std::move(*token);
+  }
+  const model::RunResult r = model::run_scenario(spec, options);
+
+  if (outputs.log) std::fputs(model::format_step_log(r.trace_json).c_str(), stdout);
+  if (!outputs.quiet) {
+    std::printf("scenario %s (%s)\n", spec.name.c_str(), file.c_str());
+    print_outcomes(r);
+  }
+  for (const std::string& f : r.failed_expectations)
+    std::printf("EXPECTATION FAILED %s\n", f.c_str());
+  if (r.violation) {
+    const engine::Violation& v = *r.violation;
+    std::printf("VIOLATION %s", v.invariant.c_str());
+    if (v.src_line) std::printf(" at fs/direct-io.c:%d", v.src_line);
+    if (v.step)
+      std::printf(" (step %llu, %s)", static_cast<unsigned long long>(v.step),
+                  r.violation_context.c_str());
+    std::printf("\n  %s\n", v.message.c_str());
+    std::printf("  seed %llu, schedule %s\n  replay: diosim replay %s --schedule %s\n",
+                static_cast<unsigned long long>(r.seed), r.schedule.c_str(), file.c_str(),
+                r.schedule.c_str());
+  }
+  if (r.divergence) std::fprintf(stderr, "diosim: replay divergence: %s\n", r.divergence->c_str());
+  if (r.internal_error) std::fprintf(stderr, "diosim: %s\n", r.internal_error->c_str());
+  if (!outputs.trace_path.empty() && !write_file(outputs.trace_path, r.trace_json)) return 2;
+  if (!outputs.html_path.empty() && !write_file(outputs.html_path, viz::render_html(r.trace_json)))
+    return 2;
+  const int code = r.exit_code();
+  std::printf("%s: %llu steps, %llu bios, %llu contexts, seed %llu, schedule %s\n",
+              code == 0   ? "PASS"
+              : code == 1 ? "FAIL"
+                          : "ERROR",
+              static_cast<unsigned long long>(r.steps), static_cast<unsigned long long>(r.bios),
+              static_cast<unsigned long long>(r.contexts), static_cast<unsigned long long>(r.seed),
+              r.schedule.c_str());
+  return code;
+}
+
+int cmd_view(const std::string& trace_path, const std::string& out_path) {
+  std::ifstream in(trace_path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "diosim: %s: cannot read\n", trace_path.c_str());
+    return 2;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("traceEvents")) {
+    std::fprintf(stderr, "diosim: %s: not a trace (expected a JSON object with traceEvents)\n",
+                 trace_path.c_str());
+    return 2;
+  }
+  return write_file(out_path, viz::render_html(text)) ? 0 : 2;
+}
+
+void add_outputs(CLI::App* cmd, Outputs& o) {
+  cmd->add_option("--trace", o.trace_path, "write a Chrome Trace Event JSON trace here");
+  cmd->add_option("--html", o.html_path,
+                  "write the self-contained HTML viewer with the trace here");
+  cmd->add_flag("--log", o.log, "print one line per step (the trace as text)");
+  cmd->add_flag("-q,--quiet", o.quiet, "print only the summary and findings");
+}
+
+struct RunArgs {
+  std::string file, schedule, trace_in, html_out;
+  uint64_t seed = 0;
+  CLI::Option* seed_opt = nullptr;
+  CLI::Option* replay_seed_opt = nullptr;
+  Outputs outputs;
+};
+
+} // namespace
+
+std::optional<scenario::ScenarioSpec> load_scenario_or_report(const std::string& path) {
+  try {
+    return scenario::load_scenario(path);
+  } catch (const scenario::ScenarioError& e) {
+    std::fprintf(stderr, "diosim: bad scenario: %s\n", e.what());
+    return std::nullopt;
+  }
+}
+
+Action register_run(CLI::App& app) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* run = app.add_subcommand("run", "run a scenario file and check it");
+  run->add_option("scenario", a->file, "scenario JSON file")->required();
+  a->seed_opt = run->add_option("--seed", a->seed, "seed (default: the scenario's)");
+  run->add_option("--schedule", a->schedule, "replay this schedule token");
+  add_outputs(run, a->outputs);
+
+  CLI::App* replay = app.add_subcommand("replay", "replay one exact run from its schedule token");
+  replay->add_option("scenario", a->file, "scenario JSON file")->required();
+  replay->add_option("--schedule", a->schedule, "the token a run printed")->required();
+  a->replay_seed_opt = replay->add_option("--seed", a->seed, "seed of the recorded run");
+  add_outputs(replay, a->outputs);
+
+  CLI::App* view = app.add_subcommand("view", "wrap an existing trace into the HTML viewer");
+  view->add_option("trace", a->trace_in, "trace JSON written by --trace")->required();
+  view->add_option("-o,--output", a->html_out, "the HTML file to write")->required();
+
+  return [a, run, replay, view]() -> int {
+    auto seed_of = [&](CLI::Option* o) {
+      return o->count() ? std::optional<uint64_t>(a->seed) : std::nullopt;
+    };
+    if (run->parsed()) return cmd_run(a->file, seed_of(a->seed_opt), a->schedule, a->outputs);
+    if (replay->parsed())
+      return cmd_run(a->file, seed_of(a->replay_seed_opt), a->schedule, a->outputs);
+    if (view->parsed()) return cmd_view(a->trace_in, a->html_out);
+    return -1;
+  };
+}
+
+} // namespace diosim::cli

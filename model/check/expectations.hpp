@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Checks a scenario's explicit expectations (per operation and at the end) against a run.
+#pragma once
+
+#include "sim/world/world.hpp"
+
+#include <string>
+#include <vector>
+
+namespace diosim::model {
+
+// FNV-1a 64 of `data` as 16 lowercase hex digits.
+std::string fnv1a_hex(const std::vector<uint8_t>& data);
+
+// One message per failed expectation, naming the operation and both values.
+std::vector<std::string> check_expectations(const scenario::ScenarioSpec& spec, const world::World& w,
+                                            uint64_t bios_allocated);
+
+// "4096", or "-22 (-EINVAL)".
+std::string describe_ret(int64_t ret);
+
+} // namespace diosim::model

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Runs one scenario once: builds engine, kernel and world, runs to the end, checks the
+// invariants and the expectations, and returns everything a caller reports.
+//
+// Invariant: the result (outcomes, trace bytes, schedule token) is a pure function of
+// (scenario, seed, replayed token).
+#pragma once
+
+#include "sim/engine/schedule_token.hpp"
+#include "sim/engine/violation.hpp"
+#include "sim/kernel/runtime.hpp"
+#include "sim/world/world.hpp"
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace diosim::model {
+
+struct RunOptions {
+  std::optional<uint64_t> seed;                // overrides the scenario's seed
+  std::optional<engine::ScheduleToken> replay; // replays this token instead of drawing
+  bool trace = false;
+  bool record_steps = false;
+  bool check_model = true; // compare with the reference model (model/reference/reference.hpp)
+};
+
+struct RunResult {
+  uint64_t seed = 0;
+  std::string schedule; // token text
+  std::optional<engine::Violation> violation;
+  std::optional<std::string> internal_error;
+  std::optional<std::string> divergence;
+  std::vector<std::string> failed_expectations;
+  std::vector<world::OpOutcome> outcomes;
+  std::string trace_json; // empty unless traced
+  uint64_t steps = 0, decisions = 0, bios = 0, contexts = 0;
+  int64_t final_i_size = 0;
+  // The file's bytes [0, N) at the end, N = the largest of i_size, the end of any operation and
+  // of any extent, rounded up to a block (holes read as zero).
+  std::vector<uint8_t> final_file;
+  std::array<uint32_t, kern::kReferenceLines + 2> line_hits{};
+  std::vector<engine::StepRecord> step_records;
+  std::string violation_context; // name of the context that hit the violation
+
+  // 0 all good, 1 violation or failed expectation, 2 divergence, 3 internal error.
+  int exit_code() const;
+};
+
+RunResult run_scenario(const scenario::ScenarioSpec& spec, const RunOptions& options);
+
+} // namespace diosim::model

@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The reference model's driver: runs the operations serially on the abstract state
+// (reference_vfs.cpp, reference_dio.cpp), splits into worlds where a possible bio failure would
+// change the file's structure, applies the concurrency rules (R-CONC-*), unites the worlds into
+// an ExpectedRun, and compares a run with it. docs/SEMANTICS.md states every rule.
+#include "model/reference/reference.hpp"
+
+#include "model/reference/reference_detail.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace diosim::model {
+
+using namespace refm;
+
+namespace {
+
+constexpr size_t kMaxWorlds = 64;
+constexpr int kMaxPasses = 6;
+
+bool same_structure(const State& a, const State& b) {
+  const FileState &x = a.f, &y = b.f;
+  if (x.i_size != y.i_size || x.map != y.map || x.next_free != y.next_free ||
+      x.readahead_maybe != y.readahead_maybe || x.alloc_uncertain != y.alloc_uncertain ||
+      x.disk_uncertain != y.disk_uncertain || x.isize_tainted != y.isize_tainted ||
+      x.cache.size() != y.cache.size() || x.tainted.size() != y.tainted.size())
+    return false;
+  for (size_t i = 0; i < x.tainted.size(); ++i)
+    if (x.tainted[i].begin != y.tainted[i].begin || x.tainted[i].end != y.tainted[i].end)
+      return false;
+  for (auto i = x.cache.begin(), j = y.cache.begin(); i != x.cache.end(); ++i, ++j)
+    if (i->first != j->first || i->second.dirty != j->second.dirty ||
+        i->second.busy != j->second.busy || i->second.dirty_blocks != j->second.dirty_blocks)
+      return false;
+  return true;
+}
+
+void unite_cells(Cells& into, const Cells& other) {
+  if (into == other) return;
+  into.widen_from(0, other, 0, std::min(into.size(), other.size()));
+}
+
+// a and b have the same structure: unite their bytes into a.
+void unite_state(State& a, const State& b) {
+  for (auto& [fb, c] : a.f.content)
+    unite_cells(c, b.f.content.at(fb));
+  for (auto& [idx, p] : a.f.cache)
+    unite_cells(p.bytes, b.f.cache.at(idx).bytes);
+  for (size_t i = 0; i < a.user.size(); ++i)
+    unite_cells(a.user[i], b.user[i]);
+}
+
+void unite_record(OpRecord& a, const OpRecord& b) {
+  a.ret.insert(b.ret.begin(), b.ret.end());
+  a.submit.insert(b.submit.begin(), b.submit.end());
+  if (a.data && b.data) unite_cells(*a.data, *b.data);
+  a.rules.insert(b.rules.begin(), b.rules.end());
+  a.checked = a.checked && b.checked;
+  if (a.why_unchecked.empty()) a.why_unchecked = b.why_unchecked;
+  a.may_be_queued = a.may_be_queued || b.may_be_queued;
+  a.cache_active = a.cache_active || b.cache_active;
+  a.buffered = a.buffered || b.buffered;
+  if (b.allocates)
+    a.alloc_range = !a.allocates ? b.alloc_range
+                                 : Range{std::min(a.alloc_range.begin, b.alloc_range.begin),
+                                         std::max(a.alloc_range.end, b.alloc_range.end)};
+  a.allocates = a.allocates || b.allocates;
+  a.truncated = a.truncated || b.truncated;
+  a.isize_writes.insert(a.isize_writes.end(), b.isize_writes.begin(), b.isize_writes.end());
+  // Logs: the failure branch's logs already hold the union of both branches' values.
+  if (!b.writes.empty()) a.writes = b.writes;
+  a.bios_lo = std::min(a.bios_lo, b.bios_lo);
+  a.bios_hi = std::max(a.bios_hi, b.bios_hi);
+}
+
+struct WorldResult {
+  std::vector<OpRecord> recs;
+  State final;
+  std::vector<int> choices; // one per fork point met
+  std::vector<size_t> fork_ops;
+  std::vector<std::string> conflicts;
+};
+
+bool overlap_user(const OpInfo& a, const OpInfo& b) {
+  for (const Seg& x : a.segs)
+    for (const Seg& y : b.segs)
+      if (x.len && y.len && x.buffer == y.buffer && x.buf_off < y.buf_off + y.len &&
+          y.buf_off < x.buf_off + x.len)
+        return true;
+  return false;
+}
+
+} // namespace
+
+namespace refm {
+
+Model::Model(const scenario::ScenarioSpec& s) : spec(s) {
+  g.ps = spec.geometry.page_size;
+  g.bs = spec.geometry.fs_block_size;
+  g.lbs = spec.geometry.logical_block_size;
+  g.fs_bits = static_cast<unsigned>(__builtin_ctzll(g.bs));
+  g.lbs_bits = static_cast<unsigned>(__builtin_ctzll(g.lbs));
+  g.disk_blocks = spec.geometry.disk_blocks;
+  g.stale = static_cast<uint8_t>(spec.disk.stale_byte);
+  for (size_t t = 0; t < spec.tasks.size(); ++t)
+    for (size_t i = 0; i < spec.tasks[t].ops.size(); ++i) {
+      const scenario::Operation& o = spec.tasks[t].ops[i];
+      OpInfo info;
+      info.index = ops.size();
+      info.task = t;
+      info.pos = i;
+      info.op = &o;
+      info.reap = o.kind == scenario::OpKind::reap;
+      info.read = o.kind == scenario::OpKind::pread;
+      info.write = o.kind == scenario::OpKind::pwrite;
+      info.offset = o.offset;
+      for (const scenario::IoVec& v : o.iov) {
+        Seg sg;
+        for (size_t b = 0; b < spec.buffers.size(); ++b)
+          if (spec.buffers[b].name == v.buffer) {
+            sg.buffer = b;
+            sg.addr = spec.buffers[b].address + v.offset;
+          }
+        sg.len = v.len;
+        sg.buf_off = v.offset;
+        sg.req_off = info.count;
+        info.count += v.len;
+        info.segs.push_back(sg);
+      }
+      info.static_bios_max = info.reap || !info.count ? 0 : info.count / g.lbs + 2;
+      for (size_t a = 0; a < info.segs.size(); ++a)
+        for (size_t b = 0; b < a; ++b) {
+          const Seg &x = info.segs[a], &y = info.segs[b];
+          if (x.len && y.len && x.buffer == y.buffer && x.buf_off < y.buf_off + y.len &&
+              y.buf_off < x.buf_off + x.len)
+            info.self_overlap = true;
+        }
+      ops.push_back(std::move(info));
+    }
+}
+
+} // namespace refm
+
+namespace {
+
+class Driver {
+public:
+  explicit Driver(Model& m) : m_(m), n_(m.ops.size()) {}
+
+  ExpectedRun run();
+
+private:
+  // hb(j, i), j < i: op j happens before op i (same task, and j cannot still be in flight).
+  bool hb(const std::vector<OpRecord>& recs, size_t j, size_t i) const {
+    const OpInfo &a = m_.ops[j], &b = m_.ops[i];
+    if (a.task != b.task) return false;
+    if (!recs[j].may_be_queued) return true;
+    for (size_t k = j + 1; k < i; ++k)
+      if (m_.ops[k].reap) return true;
+    return false;
+  }
+  WorldResult run_world(const std::vector<int>& prefix, const std::vector<OpRecord>* prev,
+                        const std::vector<char>& forced, const std::vector<std::string>& why);
+  WorldResult run_fixpoint(const std::vector<int>& prefix);
+  void widen_for_concurrency(size_t i, std::vector<OpRecord>& recs, State& s,
+                             const std::vector<OpRecord>* prev);
+  std::vector<std::string> find_conflicts(const std::vector<OpRecord>& recs,
+                                          std::vector<char>& forced, std::vector<std::string>& why);
+
+  Model& m_;
+  size_t n_;
+};
+
+WorldResult Driver::run_world(const std::vector<int>& prefix, const std::vector<OpRecord>* prev,
+                              const std::vector<char>& forced,
+                              const std::vector<std::string>& why) {
+  WorldResult w;
+  State s = m_.initial_state();
+  w.recs.resize(n_);
+  for (size_t i = 0; i < n_; ++i) {
+    const OpInfo& op = m_.ops[i];
+    Model::ExecContext& c = m_.ctx;
+    c.earlier.assign(i, nullptr);
+    c.hb_before.assign(i, 0);
+    for (size_t j = 0; j < i; ++j) {
+      c.earlier[j] = &w.recs[j];
+      c.hb_before[j] = hb(w.recs, j, i);
+    }
+    c.force_taint = forced[i];
+    c.taint_why = why[i];
+    State s0 = s;
+    OpRecord r0 = m_.exec(op, s0, 0);
+    OpRecord rec;
+    if (r0.may_fail) {
+      State s1 = s;
+      OpRecord r1 = m_.exec(op, s1, 1);
+      if (r0.must_fail) {
+        s = std::move(s1);
+        rec = std::move(r1);
+      } else if (same_structure(s0, s1)) {
+        unite_state(s0, s1);
+        unite_record(r0, r1);
+        s = std::move(s0);
+        rec = std::move(r0);
+        rec.data = m_.snapshot(s, op);
+      } else {
+        // R-FORK: the failure changes i_size, the block map or the cache: two worlds.
+        const size_t f = w.choices.size();
+        const int choice = f < prefix.size() ? prefix[f] : 0;
+        w.choices.push_back(choice);
+        w.fork_ops.push_back(i);
+        s = choice ? std::move(s1) : std::move(s0);
+        rec = choice ? std::move(r1) : std::move(r0);
+        rec.rules.insert("R-FORK");
+      }
+    } else {
+      s = std::move(s0);
+      rec = std::move(r0);
+    }
+    w.recs[i] = std::move(rec);
+    widen_for_concurrency(i, w.recs, s, prev);
+  }
+  w.final = std::move(s);
+  return w;
+}
+
+// R-CONC-BYTES: a byte written by op i may instead end with the value of a concurrent writer
+// that came before it in the serial order; a byte op i read may be the value before a
+// concurrent writer (serially earlier) or the value a concurrent writer (serially later, from
+// the previous pass) wrote.
+void Driver::widen_for_concurrency(size_t i, std::vector<OpRecord>& recs, State& s,
+                                   const std::vector<OpRecord>* prev) {
+  OpRecord& r = recs[i];
+  const OpInfo& op = m_.ops[i];
+  if (op.reap || !r.active) return;
+  bool touched = false;
+  for (size_t j = 0; j < n_; ++j) {
+    if (j == i) continue;
+    const bool earlier = j < i;
+    const OpRecord* w = earlier ? &recs[j] : (prev ? &(*prev)[j] : nullptr);
+    if (!w || w->writes.empty()) continue;
+    const bool conc = earlier ? !hb(recs, j, i) : (m_.ops[j].task != op.task || !hb(recs, i, j));
+    if (!conc) continue;
+    if (op.write && earlier) {
+      for (const WriteLog& mine : r.writes)
+        for (const WriteLog& other : w->writes) {
+          const uint64_t b = std::max(mine.file_off, other.file_off);
+          const uint64_t e =
+              std::min(mine.file_off + mine.after.size(), other.file_off + other.after.size());
+          if (b >= e) continue;
+          m_.put_file(s.f, b, other.after, b - other.file_off, e - b, true);
+          r.rules.insert("R-CONC-BYTES");
+        }
+    }
+    if (op.read) {
+      for (const ReadLog& rd : r.reads)
+        for (const WriteLog& other : w->writes) {
+          const uint64_t b = std::max(rd.file_off, other.file_off);
+          const uint64_t e = std::min(rd.file_off + rd.len, other.file_off + other.after.size());
+          if (b >= e) continue;
+          const Cells& src = earlier ? other.before : other.after;
+          m_.put_user(s, op, rd.data_index + (b - rd.file_off), src, b - other.file_off, e - b,
+                      true);
+          touched = true;
+          r.rules.insert("R-CONC-BYTES");
+        }
+    }
+  }
+  if (touched) r.data = m_.snapshot(s, op);
+}
+
+// R-CONC-UNMODELLED: pairs of operations that may overlap in time and interact through
+// something other than plain file bytes — the page cache, i_size, allocation, or a user buffer
+// one of them fills — are not ordered by the model: both are tainted.
+std::vector<std::string> Driver::find_conflicts(const std::vector<OpRecord>& recs,
+                                                std::vector<char>& forced,
+                                                std::vector<std::string>& why) {
+  std::vector<std::string> found;
+  bool fault_pages = false;
+  for (const scenario::Buffer& b : m_.spec.buffers)
+    fault_pages = fault_pages || !b.unmapped_pages.empty();
+  bool sector_rules = false;
+  for (const scenario::DiskErrorRule& e : m_.spec.disk.errors)
+    sector_rules = sector_rules || e.kind == scenario::DiskErrorRule::Kind::sectors;
+  // Could allocation reach the end of the disk? Then who allocates first matters.
+  uint64_t alloc_need = m_.initial_state().f.next_free + m_.spec.page_cache.size();
+  for (const OpInfo& o : m_.ops)
+    alloc_need += o.count / m_.g.bs + 2;
+  const bool space_tight = alloc_need >= m_.g.disk_blocks;
+  for (size_t i = 0; i < n_; ++i)
+    for (size_t j = 0; j < i; ++j) {
+      const OpRecord &a = recs[j], &b = recs[i];
+      const OpInfo &oa = m_.ops[j], &ob = m_.ops[i];
+      if (oa.reap || ob.reap || hb(recs, j, i)) continue;
+      const bool cross = oa.task != ob.task;
+      std::string reason;
+      // Every operation reports its iovecs' bytes, so even one that did nothing races with a
+      // concurrent read filling them.
+      if (((oa.read && a.active) || (ob.read && b.active)) && overlap_user(oa, ob))
+        reason = "share user memory one of them fills";
+      else if (!a.active || !b.active)
+        continue;
+      else if ((!a.checked || !b.checked) && a.pages.overlaps(b.pages))
+        reason = "overlap, and the model gave up on one of them";
+      else if (a.pages.overlaps(b.pages) && (a.cache_active || b.cache_active))
+        reason = "overlap in pages the page cache holds or they read or write through it";
+      else if (cross && ((!a.isize_writes.empty() || a.truncated) && b.isize_dependent))
+        reason = "one changes i_size or truncates while the other reaches past i_size";
+      else if (cross && ((!b.isize_writes.empty() || b.truncated) && a.isize_dependent))
+        reason = "one changes i_size or truncates while the other reaches past i_size";
+      else if (cross && a.allocates && b.allocates && (sector_rules || fault_pages || space_tight))
+        reason = "both allocate, and which disk blocks each gets matters";
+      else if (cross && ((a.allocates && a.alloc_range.overlaps(b.pages)) ||
+                         (b.allocates && b.alloc_range.overlaps(a.pages))))
+        reason = "one allocates blocks the other touches";
+      if (reason.empty()) continue;
+      const std::string text =
+          oa.op->where + " and " + ob.op->where + " may run at the same time and " + reason;
+      for (size_t k : {j, i})
+        if (!forced[k]) {
+          forced[k] = 1;
+          why[k] = text;
+        }
+      found.push_back(text);
+    }
+  return found;
+}
+
+WorldResult Driver::run_fixpoint(const std::vector<int>& prefix) {
+  std::vector<char> forced(n_, 0);
+  std::vector<std::string> why(n_);
+  WorldResult w = run_world(prefix, nullptr, forced, why);
+  bool concurrency = false; // any two operations that may overlap in time?
+  for (size_t i = 0; i < n_ && !concurrency; ++i)
+    for (size_t j = 0; j < i && !concurrency; ++j)
+      concurrency = !m_.ops[i].reap && !m_.ops[j].reap && !hb(w.recs, j, i);
+  if (!concurrency) return w;
+  for (int pass = 1; pass < kMaxPasses; ++pass) {
+    const std::vector<char> before = forced;
+    w.conflicts = find_conflicts(w.recs, forced, why);
+    WorldResult next = run_world(prefix, &w.recs, forced, why);
+    bool stable = forced == before;
+    for (size_t i = 0; stable && i < n_; ++i)
+      stable = next.recs[i].data == w.recs[i].data &&
+               next.recs[i].writes.size() == w.recs[i].writes.size();
+    for (size_t i = 0; stable && i < n_; ++i)
+      for (size_t k = 0; stable && k < next.recs[i].writes.size(); ++k)
+        stable = next.recs[i].writes[k].after == w.recs[i].writes[k].after;
+    next.conflicts = w.conflicts;
+    w = std::move(next);
+    if (stable) return w;
+  }
+  // Not stable after kMaxPasses: concurrent reads and writes feeding each other; give up on
+  // every operation that reads or writes bytes of another concurrent one.
+  for (size_t i = 0; i < n_; ++i)
+    if (w.recs[i].active) {
+      w.recs[i].checked = false;
+      w.recs[i].why_unchecked = "concurrent operations whose bytes feed each other";
+    }
+  w.final.f.tainted.push_back({0, UINT64_MAX / 2});
+  w.final.f.taint_why.push_back("concurrent operations whose bytes feed each other");
+  return w;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> ranges_of(const std::vector<uint64_t>& idx) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (uint64_t i : idx) {
+    if (!out.empty() && out.back().second == i)
+      ++out.back().second;
+    else
+      out.push_back({i, i + 1});
+  }
+  return out;
+}
+
+// Splits byte sets into the ExpectedOp / ExpectedFile form: free ranges (every value allowed)
+// and alternatives.
+void split_alternatives(const Cells& c, std::vector<std::pair<uint64_t, uint64_t>>& free,
+                        std::vector<std::pair<uint64_t, std::vector<uint8_t>>>& alts) {
+  std::vector<uint64_t> free_idx;
+  for (uint64_t i = 0; i < c.sets.size(); ++i) {
+    const ByteSet& s = c.sets[i];
+    if (s.none()) continue;
+    if (s.all())
+      free_idx.push_back(i);
+    else
+      alts.push_back({i, s.values()});
+  }
+  free = ranges_of(free_idx);
+}
+
+ExpectedRun Driver::run() {
+  // Worlds are explored by the position of the split that starts them, earliest first, so that
+  // when there are too many, every combination of the earliest splits has been seen.
+  std::vector<WorldResult> worlds;
+  std::multimap<size_t, std::pair<std::vector<int>, size_t>>
+      work; // split index -> (prefix, its op)
+  work.insert({0, {{}, 0}});
+  bool overflow = false;
+  size_t first_fork = n_; // the first operation whose other branch was not explored
+  while (!work.empty()) {
+    if (worlds.size() >= kMaxWorlds) {
+      overflow = true;
+      for (const auto& [f, item] : work)
+        first_fork = std::min(first_fork, item.second);
+      break;
+    }
+    std::vector<int> prefix = std::move(work.begin()->second.first);
+    work.erase(work.begin());
+    WorldResult w = run_fixpoint(prefix);
+    for (size_t f = prefix.size(); f < w.choices.size(); ++f) {
+      std::vector<int> child(w.choices.begin(), w.choices.begin() + static_cast<std::ptrdiff_t>(f));
+      child.push_back(1);
+      work.insert({f, {std::move(child), w.fork_ops[f]}});
+    }
+    worlds.push_back(std::move(w));
+  }
+
+  ExpectedRun out;
+  std::vector<std::string> why;
+  const auto note = [&](const std::string& s) {
+    if (std::find(why.begin(), why.end(), s) == why.end()) why.push_back(s);
+  };
+
+  // Per op: unite the worlds.
+  for (size_t i = 0; i < n_; ++i) {
+    const OpInfo& op = m_.ops[i];
+    OpRecord r = worlds[0].recs[i];
+    std::set<int64_t> isizes;
+    bool isize_unknown = false;
+    bool checked = true;
+    std::string why_un;
+    for (size_t wi = 0; wi < worlds.size(); ++wi) {
+      const std::vector<OpRecord>& recs = worlds[wi].recs;
+      const OpRecord& x = recs[i];
+      if (wi) unite_record(r, x);
+      if (!x.checked) {
+        checked = false;
+        if (why_un.empty()) why_un = x.why_unchecked;
+      }
+      // R-CONC-ISIZE: i_size when op i finishes is the largest of what happened before it, its
+      // own, and any subset of what concurrent operations set.
+      if (op.reap) continue;
+      for (size_t j = 0; j < n_; ++j)
+        if (j != i && m_.ops[j].write && !recs[j].checked &&
+            !(j > i && m_.ops[j].task == op.task && hb(recs, i, j)))
+          isize_unknown = true; // an unmodelled write before it or concurrent with it
+      int64_t base = m_.spec.i_size;
+      for (int64_t v : x.isize_writes)
+        base = std::max(base, v);
+      std::vector<int64_t> conc;
+      for (size_t j = 0; j < n_; ++j) {
+        if (j == i) continue;
+        const bool before = j < i ? hb(recs, j, i) : false;
+        const bool after = j > i ? (m_.ops[j].task == op.task && hb(recs, i, j)) : false;
+        for (int64_t v : recs[j].isize_writes) {
+          if (before)
+            base = std::max(base, v);
+          else if (!after)
+            conc.push_back(v);
+        }
+      }
+      isizes.insert(base);
+      for (int64_t v : conc)
+        if (v > base) {
+          isizes.insert(v);
+          r.rules.insert("R-CONC-ISIZE");
+        }
+    }
+    if (overflow && i >= first_fork) {
+      checked = false;
+      why_un = "more than " + std::to_string(kMaxWorlds) +
+               " ways the run can go (bio failures that change the file's structure)";
+    }
+    ExpectedOp e;
+    if (!checked) {
+      e.rules = {"R-UNMODELLED"};
+      note(op.op->where + ": " + why_un);
+      out.ops.push_back(std::move(e));
+      continue;
+    }
+    e.allowed_ret.assign(r.ret.begin(), r.ret.end());
+    e.allowed_submit_ret.assign(r.submit.begin(), r.submit.end());
+    if (r.data) {
+      e.data = r.data->v;
+      split_alternatives(*r.data, e.data_free, e.data_alternatives);
+      if (!e.data_free.empty()) note(op.op->where + ": user bytes the model cannot state");
+    }
+    if (!op.reap && !isize_unknown) e.allowed_i_size_after.assign(isizes.begin(), isizes.end());
+    if (isize_unknown) note(op.op->where + ": i_size after it");
+    e.rules.assign(r.rules.begin(), r.rules.end());
+    out.ops.push_back(std::move(e));
+  }
+
+  // The file at the end.
+  uint64_t size = static_cast<uint64_t>(std::max<int64_t>(m_.spec.i_size, 0));
+  for (const OpInfo& o : m_.ops)
+    size = std::max(size, o.offset + o.count);
+  for (const scenario::Extent& e : m_.spec.extents)
+    size = std::max(size, (e.file_block + e.blocks) * m_.g.bs);
+  size = (size + m_.g.bs - 1) / m_.g.bs * m_.g.bs;
+  Cells file = m_.file_bytes(worlds[0].final.f, 0, size);
+  std::set<int64_t> final_isizes;
+  bool isize_known = true;
+  std::vector<Range> tainted;
+  for (const WorldResult& w : worlds) {
+    if (&w != &worlds[0]) unite_cells(file, m_.file_bytes(w.final.f, 0, size));
+    final_isizes.insert(w.final.f.i_size);
+    if (w.final.f.isize_tainted) isize_known = false;
+    tainted.insert(tainted.end(), w.final.f.tainted.begin(), w.final.f.tainted.end());
+    for (const std::string& c : w.conflicts)
+      note(c);
+    for (const std::string& t : w.final.f.taint_why)
+      note(t);
+  }
+  if (overflow) {
+    tainted.push_back({0, UINT64_MAX / 2});
+    isize_known = false;
+    note("more than " + std::to_string(kMaxWorlds) + " ways the run can go");
+  }
+  for (const Range& t : tainted)
+    if (t.begin < size) file.any(t.begin, std::min<uint64_t>(t.end, size) - t.begin);
+  out.file.size = size;
+  out.file.value = file.v;
+  split_alternatives(file, out.file.free, out.file.alternatives);
+  if (isize_known)
+    out.allowed_final_i_size.assign(final_isizes.begin(), final_isizes.end());
+  else
+    note("the final i_size");
+  out.exact = why.empty();
+  for (size_t k = 0; k < why.size(); ++k)
+    out.why_not_exact += (k ? "; " : "") + why[k];
+  return out;
+}
+
+std::string set_text(const std::vector<int64_t>& v) {
+  const auto one = [](int64_t x) { return x < 0 ? errno_name(x) : std::to_string(x); };
+  if (v.size() == 1) return one(v[0]);
+  std::string s = "one of {";
+  for (size_t i = 0; i < v.size(); ++i)
+    s += (i ? ", " : "") + one(v[i]);
+  return s + "}";
+}
+
+std::string value_text(int64_t x) {
+  return x < 0 ? std::to_string(x) + " (" + errno_name(x) + ")" : std::to_string(x);
+}
+
+std::string byte_text(uint8_t b) {
+  return scenario::ByteRuns::describe(&b, 1);
+}
+
+// The first byte of `actual` not allowed by (value, free, alternatives), or npos.
+size_t first_difference(const std::vector<uint8_t>& value,
+                        const std::vector<std::pair<uint64_t, uint64_t>>& free,
+                        const std::vector<std::pair<uint64_t, std::vector<uint8_t>>>& alts,
+                        const std::vector<uint8_t>& actual, size_t n, std::string* expected_text) {
+  size_t fi = 0, ai = 0;
+  for (size_t i = 0; i < n; ++i) {
+    while (fi < free.size() && free[fi].second <= i)
+      ++fi;
+    if (fi < free.size() && free[fi].first <= i) continue;
+    while (ai < alts.size() && alts[ai].first < i)
+      ++ai;
+    if (ai < alts.size() && alts[ai].first == i) {
+      const std::vector<uint8_t>& vals = alts[ai].second;
+      if (std::find(vals.begin(), vals.end(), actual[i]) != vals.end()) continue;
+      std::string t = "one of {";
+      for (size_t k = 0; k < vals.size() && k < 8; ++k)
+        t += (k ? ", " : "") + byte_text(vals[k]);
+      *expected_text = t + (vals.size() > 8 ? ", ...}" : "}");
+      return i;
+    }
+    if (actual[i] != value[i]) {
+      *expected_text = byte_text(value[i]);
+      return i;
+    }
+  }
+  return std::string::npos;
+}
+
+std::string window(const std::vector<uint8_t>& v, size_t at) {
+  const size_t b = at, e = std::min(v.size(), at + 64);
+  return scenario::ByteRuns::describe(v.data() + b, e - b);
+}
+
+} // namespace
+
+ExpectedRun reference_outcome(const scenario::ScenarioSpec& spec) {
+  refm::Model m(spec);
+  Driver d(m);
+  return d.run();
+}
+
+std::vector<std::string> compare_with_reference(const scenario::ScenarioSpec& spec,
+                                                const ExpectedRun& expected,
+                                                const std::vector<ActualOp>& actual,
+                                                const std::vector<uint8_t>& file,
+                                                int64_t final_i_size) {
+  std::vector<std::string> msgs;
+  std::vector<const scenario::Operation*> where;
+  std::vector<std::string> names;
+  for (const scenario::Task& t : spec.tasks)
+    for (size_t i = 0; i < t.ops.size(); ++i) {
+      where.push_back(&t.ops[i]);
+      names.push_back(t.name + " op " + std::to_string(i));
+    }
+  if (actual.size() != expected.ops.size() || where.size() != expected.ops.size()) {
+    msgs.push_back("reference model: expected " + std::to_string(expected.ops.size()) +
+                   " operations, the run reports " + std::to_string(actual.size()));
+    return msgs;
+  }
+  for (size_t i = 0; i < actual.size(); ++i) {
+    const ExpectedOp& e = expected.ops[i];
+    const ActualOp& a = actual[i];
+    std::string rules;
+    for (size_t k = 0; k < e.rules.size(); ++k)
+      rules += (k ? "," : "") + e.rules[k];
+    const std::string head =
+        "reference model: " + where[i]->where + " (" + names[i] + ") [" + rules + "]: ";
+    if (!e.allowed_ret.empty() &&
+        std::find(e.allowed_ret.begin(), e.allowed_ret.end(), a.ret) == e.allowed_ret.end())
+      msgs.push_back(head + "ret expected " + set_text(e.allowed_ret) + ", actual " +
+                     value_text(a.ret));
+    if (!e.allowed_submit_ret.empty()) {
+      if (!a.submit_ret)
+        msgs.push_back(head + "submit_ret expected " + set_text(e.allowed_submit_ret) +
+                       ", actual none");
+      else if (std::find(e.allowed_submit_ret.begin(), e.allowed_submit_ret.end(), *a.submit_ret) ==
+               e.allowed_submit_ret.end())
+        msgs.push_back(head + "submit_ret expected " + set_text(e.allowed_submit_ret) +
+                       ", actual " + value_text(*a.submit_ret));
+    }
+    if (e.data) {
+      if (a.data.size() != e.data->size()) {
+        msgs.push_back(head + "data has " + std::to_string(a.data.size()) + " bytes, expected " +
+                       std::to_string(e.data->size()));
+      } else {
+        std::string exp;
+        const size_t at = first_difference(*e.data, e.data_free, e.data_alternatives, a.data,
+                                           a.data.size(), &exp);
+        if (at != std::string::npos)
+          msgs.push_back(head + "data differs first at byte " + std::to_string(at) + ": expected " +
+                         exp + ", actual " + byte_text(a.data[at]) + " (expected from there: " +
+                         window(*e.data, at) + "; actual: " + window(a.data, at) + ")");
+      }
+    }
+    if (!e.allowed_i_size_after.empty() &&
+        std::find(e.allowed_i_size_after.begin(), e.allowed_i_size_after.end(), a.i_size_after) ==
+            e.allowed_i_size_after.end())
+      msgs.push_back(head + "i_size after expected " + set_text(e.allowed_i_size_after) +
+                     ", actual " + std::to_string(a.i_size_after));
+  }
+  const size_t n = std::min<size_t>(file.size(), expected.file.size);
+  if (file.size() < expected.file.size)
+    msgs.push_back("reference model: the run reports " + std::to_string(file.size()) +
+                   " file bytes, expected " + std::to_string(expected.file.size));
+  std::string exp;
+  const size_t at = first_difference(expected.file.value, expected.file.free,
+                                     expected.file.alternatives, file, n, &exp);
+  if (at != std::string::npos)
+    msgs.push_back("reference model: file differs first at offset " + std::to_string(at) +
+                   ": expected " + exp + ", actual " + byte_text(file[at]) +
+                   " (expected from there: " + window(expected.file.value, at) +
+                   "; actual: " + window(file, at) + ")");
+  if (!expected.allowed_final_i_size.empty() &&
+      std::find(expected.allowed_final_i_size.begin(), expected.allowed_final_i_size.end(),
+                final_i_size) == expected.allowed_final_i_size.end())
+    msgs.push_back("reference model: final i_size expected " +
+                   set_text(expected.allowed_final_i_size) + ", actual " +
+                   std::to_string(final_i_size));
+  return msgs;
+}
+
+} // namespace diosim::model

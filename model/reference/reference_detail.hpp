@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Internals of the reference model (model/reference*.cpp); not an interface.
+//
+// The model executes the scenario's operations one after another ("serially", tasks in order,
+// each task's operations in order) on an abstract state: the file's block map and block
+// contents, the page cache, i_size and the user buffers. Bytes are sets of allowed values
+// (Cells), so an outcome that may differ between runs (a bio that may fail, a concurrent writer)
+// widens the bytes it touches instead of being guessed. An operation whose failure would change
+// the state's structure (i_size, block map, cache) splits the run into two "worlds"; the
+// results of all worlds are united. Concurrency is handled afterwards by rules on each pair of
+// operations that may overlap in time (reference.cpp).
+//
+// Nothing here may include sim/dio/, sim/kernel/ or sim/world/world.hpp
+// (tests/reference_isolation_test.cpp).
+#pragma once
+
+#include "model/reference/reference.hpp"
+#include "sim/scenario/scenario.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace diosim::model::refm {
+
+// Linux errno values (asm-generic/errno-base.h, errno.h, include/linux/errno.h).
+constexpr int64_t kEIO = -5, kEAGAIN = -11, kENOMEM = -12, kEFAULT = -14, kENOTBLK = -15,
+                  kEBUSY = -16, kEINVAL = -22, kENOSPC = -28, kEOPNOTSUPP = -95,
+                  kEIOCBQUEUED = -529;
+
+// The byte the simulator reports for user memory that is not mapped (mirrors
+// world::UserMemory::kUnmappedByte; the model may not include that header).
+constexpr uint8_t kUnmappedByte = '?';
+
+// A set of byte values.
+struct ByteSet {
+  uint64_t w[4] = {0, 0, 0, 0};
+  static ByteSet of(uint8_t x) {
+    ByteSet s;
+    s.set(x);
+    return s;
+  }
+  static ByteSet all_values() {
+    ByteSet s;
+    for (uint64_t& x : s.w)
+      x = ~0ull;
+    return s;
+  }
+  void set(uint8_t x) { w[x >> 6] |= 1ull << (x & 63); }
+  bool test(uint8_t x) const { return (w[x >> 6] >> (x & 63)) & 1; }
+  bool none() const { return !(w[0] | w[1] | w[2] | w[3]); }
+  bool all() const { return (w[0] & w[1] & w[2] & w[3]) == ~0ull; }
+  unsigned count() const {
+    return static_cast<unsigned>(__builtin_popcountll(w[0]) + __builtin_popcountll(w[1]) +
+                                 __builtin_popcountll(w[2]) + __builtin_popcountll(w[3]));
+  }
+  uint8_t first() const { // the smallest member (the set is not empty)
+    for (unsigned k = 0; k < 4; ++k)
+      if (w[k]) return static_cast<uint8_t>(k * 64 + static_cast<unsigned>(__builtin_ctzll(w[k])));
+    return 0;
+  }
+  std::vector<uint8_t> values() const {
+    std::vector<uint8_t> out;
+    for (unsigned k = 0; k < 4; ++k)
+      for (uint64_t m = w[k]; m; m &= m - 1)
+        out.push_back(static_cast<uint8_t>(k * 64 + static_cast<unsigned>(__builtin_ctzll(m))));
+    return out;
+  }
+  ByteSet operator|(const ByteSet& o) const {
+    ByteSet r;
+    for (unsigned k = 0; k < 4; ++k)
+      r.w[k] = w[k] | o.w[k];
+    return r;
+  }
+  bool operator==(const ByteSet& o) const {
+    return w[0] == o.w[0] && w[1] == o.w[1] && w[2] == o.w[2] && w[3] == o.w[3];
+  }
+  bool operator!=(const ByteSet& o) const { return !(*this == o); }
+};
+
+// A run of bytes, each with one value or a set of allowed values.
+struct Cells {
+  std::vector<uint8_t> v;
+  // Empty while every byte has one value; else one set per byte, empty for a byte with the
+  // single value v[i] (a non-empty set has two or more members, v[i] among them).
+  std::vector<ByteSet> sets;
+
+  Cells() = default;
+  Cells(uint64_t n, uint8_t fill) : v(n, fill) {}
+  uint64_t size() const { return v.size(); }
+  bool exact(uint64_t i) const { return sets.empty() || sets[i].none(); }
+  ByteSet at(uint64_t i) const { return exact(i) ? ByteSet::of(v[i]) : sets[i]; }
+  void put(uint64_t i, uint8_t x) {
+    v[i] = x;
+    if (!sets.empty()) sets[i] = ByteSet();
+  }
+  void put(uint64_t i, const ByteSet& s);
+  void widen(uint64_t i, const ByteSet& s) { put(i, at(i) | s); }
+  void fill(uint64_t off, uint64_t n, uint8_t x);
+  void any(uint64_t off, uint64_t n); // every value allowed
+  // this[dst, dst+n) := src[so, so+n) (values and sets), or the union of both.
+  void copy_from(uint64_t dst, const Cells& src, uint64_t so, uint64_t n);
+  void widen_from(uint64_t dst, const Cells& src, uint64_t so, uint64_t n);
+  void widen_fill(uint64_t off, uint64_t n, uint8_t x);
+  Cells slice(uint64_t off, uint64_t n) const;
+  bool operator==(const Cells& o) const;
+};
+
+struct Range {
+  uint64_t begin = 0, end = 0; // [begin, end)
+  bool overlaps(const Range& o) const { return begin < o.end && o.begin < end; }
+};
+
+struct Page {
+  Cells bytes;
+  bool dirty = false;             // some block of it is dirty
+  std::vector<char> dirty_blocks; // per fs block of the page (buffer_head dirty bits)
+  bool busy = false;
+};
+
+// The file as the filesystem and the page cache hold it.
+struct FileState {
+  int64_t i_size = 0;
+  std::map<uint64_t, int64_t> map;   // file block -> disk block; absent: a hole
+  std::map<uint64_t, Cells> content; // file block -> its bytes on disk (mapped blocks only)
+  uint64_t next_free = 0;            // the allocator's cursor (disk block)
+  std::map<uint64_t, Page> cache;    // page index -> cached page
+  bool readahead_maybe = false;      // a buffered read ran: Linux may have cached more pages
+  bool alloc_uncertain = false;      // the allocator's cursor differs between runs
+  std::set<uint64_t> disk_uncertain; // file blocks whose disk block differs between runs
+  std::vector<Range> tainted;        // file bytes whose structure and contents are unknown
+  bool isize_tainted = false;        // i_size unknown
+  std::vector<std::string> taint_why;
+};
+
+struct State {
+  FileState f;
+  std::vector<Cells> user; // per scenario buffer (bytes of unmapped pages stay kUnmappedByte)
+};
+
+// One iovec segment of an operation, resolved to its buffer.
+struct Seg {
+  uint64_t addr = 0, len = 0;
+  size_t buffer = 0;
+  uint64_t buf_off = 0;
+  uint64_t req_off = 0; // where it starts in the request
+};
+
+// What the scenario says about one operation (world-independent).
+struct OpInfo {
+  size_t index = 0; // in ExpectedRun::ops
+  size_t task = 0, pos = 0;
+  const scenario::Operation* op = nullptr;
+  bool read = false, write = false, reap = false;
+  uint64_t offset = 0, count = 0;
+  std::vector<Seg> segs;
+  uint64_t static_bios_max = 0; // an upper bound on the bios it can submit, whatever happens
+  bool self_overlap = false;    // two of its iovecs share user bytes
+};
+
+// A write of file bytes by one operation: the values it left and the values before it.
+struct WriteLog {
+  uint64_t file_off = 0;
+  Cells after, before;
+};
+
+// User bytes an operation filled from file bytes (direct-read I/O).
+struct ReadLog {
+  uint64_t data_index = 0; // into the op's data (its iovecs concatenated)
+  uint64_t file_off = 0, len = 0;
+};
+
+// One operation's outcome in one world.
+struct OpRecord {
+  std::set<int64_t> ret, submit;
+  std::optional<Cells> data;
+  int64_t i_size_after = 0;
+  std::set<std::string> rules;
+  bool checked = true; // false: tainted, nothing about it is checked
+  std::string why_unchecked;
+
+  // For the concurrency rules.
+  bool may_be_queued = false; // AIO whose submission may return -EIOCBQUEUED
+  bool active = false;        // reached the page cache / direct-io at all
+  Range file;                 // file bytes of the request
+  Range pages;                // page-aligned file bytes it may touch
+  bool cache_active = false;  // met cached pages, or did buffered I/O, or checked for pages
+  bool buffered = false;
+  bool allocates = false;
+  Range alloc_range;      // file bytes of blocks it allocated
+  bool truncated = false; // ext2_write_failed dropped blocks past i_size
+  bool nowait = false;
+  bool isize_dependent = false;      // its outcome depends on i_size (reaches past lo_isize)
+  int64_t lo_isize = 0;              // the least i_size it can have seen
+  std::vector<int64_t> isize_writes; // i_size values it may set (each i_size_write)
+  std::vector<WriteLog> writes;
+  std::vector<ReadLog> reads;
+  uint64_t bios_lo = 0, bios_hi = 0; // bounds on the bios it submits
+
+  // Whether a bio of it may / must fail (decided in the no-failure execution).
+  bool may_fail = false, must_fail = false;
+};
+
+// Geometry derived from the scenario.
+struct Geo {
+  uint64_t ps = 4096, bs = 4096, lbs = 512;
+  unsigned fs_bits = 12, lbs_bits = 9;
+  uint64_t disk_blocks = 0;
+  uint8_t stale = 's';
+};
+
+// Result of get_block for one call.
+struct Mapping {
+  int64_t err = 0;
+  bool mapped = false, is_new = false;
+  int64_t disk = 0;   // first disk block
+  uint64_t count = 0; // fs blocks
+};
+
+class Model {
+public:
+  explicit Model(const scenario::ScenarioSpec& spec);
+
+  // ---- state and filesystem (reference_state.cpp)
+  State initial_state() const;
+  uint64_t blocks_to_boundary(uint64_t fb) const;
+  Mapping get_block(FileState& f, uint64_t fb, uint64_t maxblocks, bool create) const;
+  int64_t alloc_block(FileState& f, uint64_t fb) const; // one block, for buffered I/O
+  void truncate_blocks(FileState& f, int64_t size) const;
+  Page& get_page(FileState& f, uint64_t idx) const;
+  void write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord& r) const;
+  bool invalidate2(FileState& f, uint64_t first, uint64_t last) const; // false: -EBUSY
+  void drop_clean(FileState& f, uint64_t first, uint64_t last) const;
+  bool user_mapped(uint64_t addr) const;
+  // First request byte at or after `from` that lies on an unmapped user page (count if none).
+  uint64_t first_fault(const OpInfo& op, uint64_t from) const;
+  Cells user_bytes(const State& s, const OpInfo& op, uint64_t req_off, uint64_t n) const;
+  void put_user(State& s, const OpInfo& op, uint64_t req_off, const Cells& c, uint64_t co,
+                uint64_t n, bool widen) const;
+  Cells snapshot(const State& s, const OpInfo& op) const;
+  Cells file_bytes(const FileState& f, uint64_t off, uint64_t n) const; // holes read as zero
+  void put_file(FileState& f, uint64_t off, const Cells& c, uint64_t co, uint64_t n,
+                bool widen) const; // mapped blocks only
+  void taint(State& s, Range r, const std::string& why) const;
+  static bool in_taint(const FileState& f, Range r);
+
+  // ---- the operation (reference_vfs.cpp, reference_dio.cpp)
+  // branch 0: no bio fails; branch 1: some bio fails (only when the op may fail).
+  OpRecord exec(const OpInfo& op, State& s, int branch);
+  // One way a request can end: __blockdev_direct_IO's (or dio_complete's) value, and whether
+  // the submission may return -EIOCBQUEUED instead (the value then arrives as the AIO event).
+  struct DioPath {
+    int64_t value = 0;
+    bool queued = false;
+  };
+  std::vector<DioPath> direct_io(const OpInfo& op, State& s, int branch, OpRecord& r);
+  int64_t buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRecord& r);
+  int64_t filemap_read(const OpInfo& op, State& s, uint64_t req_off, int64_t already, OpRecord& r);
+
+  // ---- the world driver (reference.cpp)
+  const scenario::ScenarioSpec& spec;
+  Geo g;
+  std::vector<OpInfo> ops;
+  // Set by the driver before each exec: what concurrency and earlier ops imply.
+  struct ExecContext {
+    std::vector<const OpRecord*> earlier; // records of ops 0..i-1 in this world
+    std::vector<char> hb_before;          // hb_before[j]: op j happens before op i
+    bool force_taint = false;             // the concurrency rules gave up on op i
+    std::string taint_why;
+  } ctx;
+};
+
+std::string errno_name(int64_t v);
+
+} // namespace diosim::model::refm

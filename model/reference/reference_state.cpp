@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Reference model: the state the operations act on — byte sets, the initial state (R-INIT), the
+// filesystem models' get_block and allocator (R-FS-*), the page cache's writeback and
+// invalidation (R-WRITEBACK, R-INVALIDATE) and user memory. Rules are stated in docs/SEMANTICS.md.
+#include "model/reference/reference_detail.hpp"
+
+#include <algorithm>
+
+namespace diosim::model::refm {
+
+// ---------------------------------------------------------------------------------- Cells
+
+void Cells::put(uint64_t i, const ByteSet& s) {
+  if (s.count() <= 1) {
+    if (!s.none()) put(i, s.first());
+    return; // an empty set never arises; keep the value
+  }
+  if (sets.empty()) sets.resize(v.size());
+  if (!s.test(v[i])) v[i] = s.first();
+  sets[i] = s;
+}
+
+void Cells::fill(uint64_t off, uint64_t n, uint8_t x) {
+  std::fill(v.begin() + static_cast<std::ptrdiff_t>(off),
+            v.begin() + static_cast<std::ptrdiff_t>(off + n), x);
+  if (!sets.empty())
+    std::fill(sets.begin() + static_cast<std::ptrdiff_t>(off),
+              sets.begin() + static_cast<std::ptrdiff_t>(off + n), ByteSet());
+}
+
+void Cells::any(uint64_t off, uint64_t n) {
+  if (sets.empty()) sets.resize(v.size());
+  std::fill(sets.begin() + static_cast<std::ptrdiff_t>(off),
+            sets.begin() + static_cast<std::ptrdiff_t>(off + n), ByteSet::all_values());
+}
+
+void Cells::copy_from(uint64_t dst, const Cells& src, uint64_t so, uint64_t n) {
+  std::copy(src.v.begin() + static_cast<std::ptrdiff_t>(so),
+            src.v.begin() + static_cast<std::ptrdiff_t>(so + n),
+            v.begin() + static_cast<std::ptrdiff_t>(dst));
+  if (src.sets.empty()) {
+    if (!sets.empty())
+      std::fill(sets.begin() + static_cast<std::ptrdiff_t>(dst),
+                sets.begin() + static_cast<std::ptrdiff_t>(dst + n), ByteSet());
+    return;
+  }
+  if (sets.empty()) sets.resize(v.size());
+  std::copy(src.sets.begin() + static_cast<std::ptrdiff_t>(so),
+            src.sets.begin() + static_cast<std::ptrdiff_t>(so + n),
+            sets.begin() + static_cast<std::ptrdiff_t>(dst));
+}
+
+void Cells::widen_from(uint64_t dst, const Cells& src, uint64_t so, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) {
+    if (v[dst + i] == src.v[so + i] && exact(dst + i) && src.exact(so + i)) continue;
+    const ByteSet a = at(dst + i), u = a | src.at(so + i);
+    if (u != a) put(dst + i, u);
+  }
+}
+
+void Cells::widen_fill(uint64_t off, uint64_t n, uint8_t x) {
+  for (uint64_t i = 0; i < n; ++i)
+    if (!(v[off + i] == x && exact(off + i))) {
+      ByteSet s = at(off + i);
+      s.set(x);
+      put(off + i, s);
+    }
+}
+
+Cells Cells::slice(uint64_t off, uint64_t n) const {
+  Cells c(n, 0);
+  c.copy_from(0, *this, off, n);
+  return c;
+}
+
+bool Cells::operator==(const Cells& o) const {
+  if (v != o.v) return false;
+  if (sets.empty() && o.sets.empty()) return true;
+  for (uint64_t i = 0; i < v.size(); ++i)
+    if (!(exact(i) && o.exact(i)) && at(i) != o.at(i)) return false;
+  return true;
+}
+
+std::string errno_name(int64_t v) {
+  switch (v) {
+  case kEIO:
+    return "-EIO";
+  case kEAGAIN:
+    return "-EAGAIN";
+  case kENOMEM:
+    return "-ENOMEM";
+  case kEFAULT:
+    return "-EFAULT";
+  case kENOTBLK:
+    return "-ENOTBLK";
+  case kEBUSY:
+    return "-EBUSY";
+  case kEINVAL:
+    return "-EINVAL";
+  case kENOSPC:
+    return "-ENOSPC";
+  case kEOPNOTSUPP:
+    return "-EOPNOTSUPP";
+  case kEIOCBQUEUED:
+    return "-EIOCBQUEUED";
+  case -1:
+    return "-EPERM";
+  case -27:
+    return "-EFBIG";
+  default:
+    return std::to_string(v);
+  }
+}
+
+// ------------------------------------------------------------------------------- R-INIT
+
+// R-INIT: every disk byte never written holds disk.stale_byte; an extent's `data` (default:
+// stale) is on disk; a cached page holds its `data` or what the file holds there (zeros in a
+// hole); user buffers hold their fill byte, and bytes of unmapped pages read as '?'.
+State Model::initial_state() const {
+  State s;
+  FileState& f = s.f;
+  f.i_size = spec.i_size;
+  uint64_t last_used = 0;
+  for (const scenario::Extent& e : spec.extents) {
+    std::vector<uint8_t> bytes = e.data ? e.data->expand() : std::vector<uint8_t>();
+    for (uint64_t i = 0; i < e.blocks; ++i) {
+      f.map[e.file_block + i] = static_cast<int64_t>(e.disk_block + i);
+      Cells c(g.bs, g.stale);
+      if (bytes.size() >= (i + 1) * g.bs)
+        std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(i * g.bs),
+                  bytes.begin() + static_cast<std::ptrdiff_t>((i + 1) * g.bs), c.v.begin());
+      f.content[e.file_block + i] = std::move(c);
+    }
+    last_used = std::max(last_used, e.disk_block + e.blocks);
+  }
+  f.next_free = spec.fs.first_free_block ? spec.fs.first_free_block : last_used;
+  for (const scenario::CachedPage& c : spec.page_cache) {
+    Page p;
+    p.bytes = file_bytes(f, c.index * g.ps, g.ps);
+    if (c.data) {
+      std::vector<uint8_t> d = c.data->expand();
+      std::copy(d.begin(),
+                d.begin() + static_cast<std::ptrdiff_t>(std::min<uint64_t>(d.size(), g.ps)),
+                p.bytes.v.begin());
+    }
+    p.dirty = c.dirty;
+    p.dirty_blocks.assign(g.ps / g.bs, c.dirty ? 1 : 0); // a page dirtied through a mapping
+    p.busy = c.busy;
+    f.cache[c.index] = std::move(p);
+  }
+  for (const scenario::Buffer& b : spec.buffers) {
+    Cells c(b.size, b.fill);
+    for (uint64_t i = 0; i < b.size; ++i)
+      if (!user_mapped(b.address + i)) c.v[i] = kUnmappedByte;
+    s.user.push_back(std::move(c));
+  }
+  return s;
+}
+
+// -------------------------------------------------------------------------- R-FS models
+
+// R-FS-EXT2-MAP: ext2 counts the pointer slots left after this one in its array: 12 direct
+// slots, then blocksize/4 per indirect block (ext2_block_to_path). R-FS-EXTENT-MAP: the other
+// models end a run only at a listed boundary block.
+uint64_t Model::blocks_to_boundary(uint64_t fb) const {
+  if (spec.fs.model == scenario::FsModel::ext2) {
+    const uint64_t ptrs = g.bs / 4;
+    if (fb < 12) return 12 - 1 - fb;
+    return ptrs - 1 - ((fb - 12) & (ptrs - 1));
+  }
+  uint64_t best = UINT64_MAX;
+  for (uint64_t b : spec.fs.boundary_blocks)
+    if (b >= fb) best = std::min(best, b - fb);
+  return best;
+}
+
+// get_block as the scenario's filesystem model answers it (SCENARIOS.md "filesystem"):
+// R-FS-GET-BLOCK-ERROR the error block fails and no run reaches it; a mapped block starts a run
+// of physically contiguous blocks, at most maxblocks (and max_blocks_per_map), never past the
+// end of a pointer array / boundary block; a hole with create allocates one contiguous run from
+// the allocator's cursor (R-FS-ALLOC, new blocks hold stale bytes, -ENOSPC at the disk's end);
+// a hole without create stays unmapped.
+Mapping Model::get_block(FileState& f, uint64_t fb, uint64_t maxblocks, bool create) const {
+  Mapping m;
+  if (spec.fs.error_at_block && *spec.fs.error_at_block == fb) {
+    m.err = spec.fs.error_errno;
+    return m;
+  }
+  uint64_t limit = maxblocks;
+  if (spec.fs.max_blocks_per_map) limit = std::min(limit, spec.fs.max_blocks_per_map);
+  if (spec.fs.error_at_block && *spec.fs.error_at_block > fb)
+    limit = std::min<uint64_t>(limit, *spec.fs.error_at_block - fb);
+  const uint64_t btb = blocks_to_boundary(fb);
+  auto it = f.map.find(fb);
+  if (it != f.map.end()) {
+    m.mapped = true;
+    m.disk = it->second;
+    m.count = 1;
+    while (m.count < limit && m.count <= btb) {
+      auto nx = f.map.find(fb + m.count);
+      if (nx == f.map.end() || nx->second != m.disk + static_cast<int64_t>(m.count)) break;
+      ++m.count;
+    }
+    return m;
+  }
+  if (!create) return m;
+  uint64_t want = 1;
+  while (want < limit && want <= btb && !f.map.count(fb + want))
+    ++want;
+  if (f.next_free >= g.disk_blocks) {
+    m.err = kENOSPC;
+    return m;
+  }
+  const uint64_t n = std::min<uint64_t>(want, g.disk_blocks - f.next_free);
+  m.mapped = m.is_new = true;
+  m.disk = static_cast<int64_t>(f.next_free);
+  m.count = n;
+  for (uint64_t i = 0; i < n; ++i) {
+    f.map[fb + i] = m.disk + static_cast<int64_t>(i);
+    f.content[fb + i] = Cells(g.bs, g.stale);
+    if (f.alloc_uncertain) f.disk_uncertain.insert(fb + i);
+  }
+  f.next_free += n;
+  return m;
+}
+
+int64_t Model::alloc_block(FileState& f, uint64_t fb) const {
+  auto it = f.map.find(fb);
+  if (it != f.map.end()) return it->second;
+  if (f.next_free >= g.disk_blocks) return kENOSPC;
+  const int64_t d = static_cast<int64_t>(f.next_free++);
+  f.map[fb] = d;
+  f.content[fb] = Cells(g.bs, g.stale);
+  if (f.alloc_uncertain) f.disk_uncertain.insert(fb);
+  return d;
+}
+
+// R-WRITE-FAILED (ext2_truncate_blocks): every block at or past the block holding byte `size`
+// rounded up is freed; freed disk blocks are never handed out again (the cursor only grows).
+void Model::truncate_blocks(FileState& f, int64_t size) const {
+  const uint64_t first = (static_cast<uint64_t>(size) + g.bs - 1) / g.bs;
+  f.map.erase(f.map.lower_bound(first), f.map.end());
+  f.content.erase(f.content.lower_bound(first), f.content.end());
+}
+
+Cells Model::file_bytes(const FileState& f, uint64_t off, uint64_t n) const {
+  Cells out(n, 0);
+  for (uint64_t i = 0; i < n;) {
+    const uint64_t pos = off + i, fb = pos / g.bs, bo = pos % g.bs;
+    const uint64_t k = std::min<uint64_t>(n - i, g.bs - bo);
+    auto it = f.content.find(fb);
+    if (it != f.content.end()) out.copy_from(i, it->second, bo, k);
+    i += k;
+  }
+  return out;
+}
+
+void Model::put_file(FileState& f, uint64_t off, const Cells& c, uint64_t co, uint64_t n,
+                     bool widen) const {
+  for (uint64_t i = 0; i < n;) {
+    const uint64_t pos = off + i, fb = pos / g.bs, bo = pos % g.bs;
+    const uint64_t k = std::min<uint64_t>(n - i, g.bs - bo);
+    auto it = f.content.find(fb);
+    if (it != f.content.end()) {
+      if (widen)
+        it->second.widen_from(bo, c, co + i, k);
+      else
+        it->second.copy_from(bo, c, co + i, k);
+    }
+    i += k;
+  }
+}
+
+// ------------------------------------------------------------------------ page cache
+
+Page& Model::get_page(FileState& f, uint64_t idx) const {
+  auto it = f.cache.find(idx);
+  if (it != f.cache.end()) return it->second;
+  Page p;
+  p.bytes = file_bytes(f, idx * g.ps, g.ps);
+  p.dirty_blocks.assign(g.ps / g.bs, 0);
+  return f.cache[idx] = std::move(p);
+}
+
+// R-WRITEBACK (mm/filemap.c filemap_write_and_wait_range -> ext2_writepage ->
+// fs/buffer.c block_write_full_page): each dirty page overlapping [start, end] is written and
+// becomes clean. Only its dirty blocks are written (a hole among them is allocated first); a
+// page straddling i_size first zeroes its bytes past i_size and writes only blocks starting
+// below i_size; a page wholly past i_size is not written.
+void Model::write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord& r) const {
+  if (end < start) return;
+  const uint64_t first = static_cast<uint64_t>(start) / g.ps,
+                 last = static_cast<uint64_t>(end) / g.ps;
+  for (auto it = f.cache.lower_bound(first); it != f.cache.end() && it->first <= last; ++it) {
+    Page& p = it->second;
+    if (!p.dirty) continue;
+    r.rules.insert("R-WRITEBACK");
+    p.dirty = false;
+    const uint64_t idx = it->first;
+    const uint64_t i_size = static_cast<uint64_t>(f.i_size);
+    const uint64_t end_index = i_size / g.ps;
+    uint64_t limit = g.ps; // bytes of the page whose blocks are written
+    if (idx >= end_index) {
+      const uint64_t off = i_size % g.ps;
+      if (idx > end_index || off == 0) continue;
+      p.bytes.fill(off, g.ps - off, 0);
+      limit = off;
+    }
+    std::vector<char> dirty_blocks(g.ps / g.bs, 0);
+    std::swap(dirty_blocks, p.dirty_blocks);
+    for (uint64_t bo = 0; bo < limit; bo += g.bs) {
+      if (!dirty_blocks[bo / g.bs]) continue;
+      const uint64_t fb = (idx * g.ps + bo) / g.bs;
+      if (!f.map.count(fb)) {
+        if (alloc_block(f, fb) < 0) continue; // no space: the bytes stay in the cache only
+        r.allocates = true;
+        r.alloc_range = {
+            std::min(r.alloc_range.begin == r.alloc_range.end ? fb * g.bs : r.alloc_range.begin,
+                     fb * g.bs),
+            std::max(r.alloc_range.end, (fb + 1) * g.bs)};
+      }
+      f.content[fb].copy_from(0, p.bytes, bo, g.bs);
+    }
+  }
+}
+
+// R-INVALIDATE (invalidate_inode_pages2_range): clean pages that are not busy are dropped; a
+// dirty or busy page stays and the call fails with -EBUSY.
+bool Model::invalidate2(FileState& f, uint64_t first, uint64_t last) const {
+  bool ok = true;
+  for (auto it = f.cache.lower_bound(first); it != f.cache.end() && it->first <= last;) {
+    if (it->second.dirty || it->second.busy) {
+      ok = false;
+      ++it;
+    } else {
+      it = f.cache.erase(it);
+    }
+  }
+  return ok;
+}
+
+// invalidate_mapping_pages after a buffered fallback write: drops clean, not busy pages.
+void Model::drop_clean(FileState& f, uint64_t first, uint64_t last) const {
+  for (auto it = f.cache.lower_bound(first); it != f.cache.end() && it->first <= last;) {
+    if (it->second.dirty || it->second.busy)
+      ++it;
+    else
+      it = f.cache.erase(it);
+  }
+}
+
+// ------------------------------------------------------------------------- user memory
+
+bool Model::user_mapped(uint64_t addr) const {
+  for (const scenario::Buffer& b : spec.buffers) {
+    const uint64_t first_page = b.address / g.ps;
+    const uint64_t last_page = (b.address + b.size - 1) / g.ps;
+    const uint64_t page = addr / g.ps;
+    if (page < first_page || page > last_page) continue;
+    const uint64_t idx = page - first_page;
+    if (std::find(b.unmapped_pages.begin(), b.unmapped_pages.end(), idx) != b.unmapped_pages.end())
+      return false;
+    if (addr >= b.address && addr < b.address + b.size) return true;
+  }
+  // A byte of a page shared with another buffer, or outside every buffer: mapped only if some
+  // buffer maps that page (buffers never share an unmapped page).
+  for (const scenario::Buffer& b : spec.buffers) {
+    const uint64_t page = addr / g.ps;
+    if (page >= b.address / g.ps && page <= (b.address + b.size - 1) / g.ps) return true;
+  }
+  return false;
+}
+
+uint64_t Model::first_fault(const OpInfo& op, uint64_t from) const {
+  for (const Seg& s : op.segs) {
+    if (!s.len || s.req_off + s.len <= from) continue;
+    uint64_t a = s.addr + (from > s.req_off ? from - s.req_off : 0);
+    const uint64_t end = s.addr + s.len;
+    while (a < end) {
+      if (!user_mapped(a)) return s.req_off + (a - s.addr);
+      a = (a / g.ps + 1) * g.ps;
+    }
+  }
+  return op.count;
+}
+
+Cells Model::user_bytes(const State& s, const OpInfo& op, uint64_t req_off, uint64_t n) const {
+  Cells out(n, 0);
+  for (const Seg& sg : op.segs) {
+    const uint64_t b = std::max(req_off, sg.req_off),
+                   e = std::min(req_off + n, sg.req_off + sg.len);
+    if (b >= e) continue;
+    out.copy_from(b - req_off, s.user[sg.buffer], sg.buf_off + (b - sg.req_off), e - b);
+  }
+  return out;
+}
+
+void Model::put_user(State& s, const OpInfo& op, uint64_t req_off, const Cells& c, uint64_t co,
+                     uint64_t n, bool widen) const {
+  for (const Seg& sg : op.segs) {
+    const uint64_t b = std::max(req_off, sg.req_off),
+                   e = std::min(req_off + n, sg.req_off + sg.len);
+    if (b >= e) continue;
+    Cells& buf = s.user[sg.buffer];
+    const uint64_t bo = sg.buf_off + (b - sg.req_off);
+    if (widen)
+      buf.widen_from(bo, c, co + (b - req_off), e - b);
+    else
+      buf.copy_from(bo, c, co + (b - req_off), e - b);
+  }
+}
+
+Cells Model::snapshot(const State& s, const OpInfo& op) const {
+  return user_bytes(s, op, 0, op.count);
+}
+
+// ------------------------------------------------------------------------------- taint
+
+// R-UNMODELLED: bytes whose structure (hole or block, cached or not) the model cannot state:
+// their contents may be anything, and any later operation touching them is not checked.
+void Model::taint(State& s, Range r, const std::string& why) const {
+  if (r.begin >= r.end) return;
+  s.f.tainted.push_back(r);
+  s.f.taint_why.push_back(why);
+  for (auto& [fb, c] : s.f.content) {
+    const uint64_t b = fb * g.bs, e = b + g.bs;
+    if (e <= r.begin || b >= r.end) continue;
+    const uint64_t lo = std::max(b, r.begin), hi = std::min(e, r.end);
+    c.any(lo - b, hi - lo);
+  }
+  for (auto& [idx, p] : s.f.cache) {
+    const uint64_t b = idx * g.ps, e = b + g.ps;
+    if (e <= r.begin || b >= r.end) continue;
+    const uint64_t lo = std::max(b, r.begin), hi = std::min(e, r.end);
+    p.bytes.any(lo - b, hi - lo);
+  }
+}
+
+bool Model::in_taint(const FileState& f, Range r) {
+  for (const Range& t : f.tainted)
+    if (t.overlaps(r)) return true;
+  return false;
+}
+
+} // namespace diosim::model::refm

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Reference model: the Linux 6.1 layer around fs/direct-io.c that the simulator implements —
+// the syscall entry (kiocb_set_rw_flags, do_iter_read/write), mm/filemap.c
+// generic_file_read_iter / generic_file_write_iter / generic_file_direct_write /
+// generic_perform_write / filemap_read, and ext2_direct_IO's ext2_write_failed. Rules are stated
+// in docs/SEMANTICS.md.
+#include "model/reference/reference_detail.hpp"
+
+#include <algorithm>
+
+namespace diosim::model::refm {
+
+// R-BUFFERED-READ (mm/filemap.c filemap_read): the rest of a short direct read below i_size is
+// copied from the page cache (pages are read in first), up to i_size, stopping at the first user
+// fault. Returns already + copied, or -EFAULT if nothing at all was read.
+int64_t Model::filemap_read(const OpInfo& op, State& s, uint64_t req_off, int64_t already,
+                            OpRecord& r) {
+  FileState& f = s.f;
+  r.rules.insert("R-BUFFERED-READ");
+  r.cache_active = true;
+  f.readahead_maybe = true;
+  uint64_t pos = op.offset + req_off;
+  int64_t copied = 0, error = 0;
+  while (req_off < op.count && static_cast<int64_t>(pos) < f.i_size) {
+    const uint64_t n =
+        std::min({g.ps - pos % g.ps, op.count - req_off, static_cast<uint64_t>(f.i_size) - pos});
+    Page& p = get_page(f, pos / g.ps);
+    const uint64_t ff = first_fault(op, req_off);
+    const uint64_t kcopy = std::min(n, ff - req_off);
+    put_user(s, op, req_off, p.bytes, pos % g.ps, kcopy, false);
+    req_off += kcopy;
+    pos += kcopy;
+    copied += static_cast<int64_t>(kcopy);
+    if (kcopy < n) {
+      error = kEFAULT;
+      break;
+    }
+  }
+  return already + copied ? already + copied : error;
+}
+
+// R-BUFFERED-WRITE (mm/filemap.c generic_perform_write): the rest of the request goes through
+// the page cache one file page at a time. A chunk whose first user byte faults ends the write
+// (fault_in_iov_iter_readable) before anything is allocated; otherwise write_begin allocates the
+// chunk's holes, the bytes are copied, the blocks copied into are dirty and i_size grows to
+// the end of the copy. Returns the bytes copied, or the error if none.
+int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRecord& r) {
+  FileState& f = s.f;
+  r.rules.insert("R-BUFFERED-WRITE");
+  r.buffered = r.cache_active = true;
+  uint64_t pos = op.offset + req_off;
+  int64_t written = 0, status = 0;
+  while (req_off < op.count) {
+    const uint64_t off = pos % g.ps;
+    const uint64_t bytes = std::min(g.ps - off, op.count - req_off);
+    const uint64_t ff = first_fault(op, req_off);
+    if (ff == req_off) {
+      status = kEFAULT;
+      break;
+    }
+    // grab_cache_page_write_begin: a page not cached yet is read from the file as it is now
+    // (a hole reads as zeros, so the blocks allocated next start zeroed in the page); a cached
+    // page keeps its bytes (__block_write_begin_int does not zero new blocks of an uptodate
+    // page).
+    get_page(f, pos / g.ps);
+    bool nospace = false;
+    for (uint64_t fb = pos / g.bs; fb <= (pos + bytes - 1) / g.bs; ++fb) {
+      if (f.map.count(fb)) continue;
+      if (alloc_block(f, fb) < 0) {
+        nospace = true;
+        break;
+      }
+      r.allocates = true;
+      const Range a{fb * g.bs, (fb + 1) * g.bs};
+      r.alloc_range =
+          r.alloc_range.begin == r.alloc_range.end
+              ? a
+              : Range{std::min(r.alloc_range.begin, a.begin), std::max(r.alloc_range.end, a.end)};
+    }
+    if (nospace) {
+      // ext2_write_begin -> ext2_write_failed: not modelled.
+      taint(s, {pos / g.ps * g.ps, UINT64_MAX / 2}, "a buffered write that runs out of disk space");
+      status = kENOSPC;
+      break;
+    }
+    Page& p = get_page(f, pos / g.ps);
+    const uint64_t kcopy = std::min(bytes, ff - req_off);
+    const Cells src = user_bytes(s, op, req_off, kcopy);
+    p.bytes.copy_from(off, src, 0, kcopy);
+    if (kcopy) { // block_commit_write dirties the blocks it copied into
+      p.dirty = true;
+      for (uint64_t bo = off / g.bs * g.bs; bo < off + kcopy; bo += g.bs)
+        p.dirty_blocks[bo / g.bs] = 1;
+    }
+    {
+      WriteLog w; // what the page will carry to the file (for the concurrency rules)
+      w.file_off = pos;
+      w.before = file_bytes(f, pos, kcopy);
+      w.after = src;
+      r.writes.push_back(std::move(w));
+    }
+    pos += kcopy;
+    req_off += kcopy;
+    written += static_cast<int64_t>(kcopy);
+    if (static_cast<int64_t>(pos) > f.i_size) f.i_size = static_cast<int64_t>(pos);
+    if (kcopy) r.isize_writes.push_back(static_cast<int64_t>(pos)); // write_end, per chunk
+    if (kcopy < bytes) {
+      // A short copy inside a chunk: Linux retries with the copied length and leaves the
+      // chunk's other new blocks zeroed or unwritten depending on i_size; not modelled.
+      taint(s, {pos, (pos / g.ps + 1) * g.ps}, "a buffered write that faults inside a page");
+      status = kEFAULT;
+      break;
+    }
+  }
+  return written ? written : status;
+}
+
+OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
+  OpRecord r;
+  FileState& f = s.f;
+  if (op.reap) { // R-REAP: waits for this task's AIO; returns nothing of its own.
+    r.ret = {0};
+    r.data = Cells();
+    r.rules.insert("R-REAP");
+    r.i_size_after = f.i_size;
+    return r;
+  }
+  const scenario::Operation& o = *op.op;
+  const uint64_t offset = op.offset, count = op.count, end = offset + count;
+  r.file = {offset, end};
+  r.pages = {offset / g.ps * g.ps, (end + g.ps - 1) / g.ps * g.ps};
+  r.nowait = o.nowait;
+  r.lo_isize = spec.i_size;
+  for (size_t i = 0; i < ctx.hb_before.size(); ++i)
+    if (ctx.hb_before[i] && ctx.earlier[i])
+      for (int64_t v : ctx.earlier[i]->isize_writes)
+        r.lo_isize = std::max(r.lo_isize, v);
+  r.isize_dependent = count && static_cast<int64_t>(end) > r.lo_isize;
+
+  // Taint: an operation touching bytes whose structure is unknown, or one the concurrency rules
+  // could not order, is executed for its effects but not checked.
+  std::string taint_why;
+  if (ctx.force_taint)
+    taint_why = ctx.taint_why;
+  else if (count && in_taint(f, r.pages))
+    taint_why = "it touches bytes an unmodelled operation left unknown";
+  else if (count && f.isize_tainted)
+    taint_why = "i_size is unknown";
+  else if (o.nowait && f.readahead_maybe && spec.fs.model != scenario::FsModel::ext2)
+    taint_why = "RWF_NOWAIT after a buffered read, whose readahead may have cached more pages";
+
+  const bool ext2 = spec.fs.model == scenario::FsModel::ext2;
+  std::set<int64_t> rets, submits;
+  const auto done = [&](int64_t v, bool queued) {
+    rets.insert(v);
+    if (o.aio) {
+      submits.insert(v);
+      if (queued) submits.insert(kEIOCBQUEUED);
+    }
+  };
+
+  if (o.nowait && ext2 && o.aio) {
+    // R-NOWAIT-EXT2 (fs/aio.c aio_prep_rw -> kiocb_set_rw_flags): ext2 files lack FMODE_NOWAIT.
+    r.rules.insert("R-NOWAIT-EXT2");
+    done(kEOPNOTSUPP, false);
+  } else if (count == 0) {
+    // R-COUNT-ZERO: do_iter_read/do_iter_write (sync) and generic_file_read_iter /
+    // generic_write_checks (AIO) return 0 for an empty request; fs/direct-io.c:1118-1119.
+    r.rules.insert("R-COUNT-ZERO");
+    done(0, false);
+  } else if (o.nowait && ext2) {
+    r.rules.insert("R-NOWAIT-EXT2"); // do_iter_readv_writev -> kiocb_set_rw_flags
+    done(kEOPNOTSUPP, false);
+  } else if (op.read) {
+    r.active = true;
+    // mm/filemap.c generic_file_read_iter, the IOCB_DIRECT branch.
+    const uint64_t first = offset / g.ps, last = (end - 1) / g.ps;
+    bool any_page = false, dirty = false;
+    for (auto it = f.cache.lower_bound(first); it != f.cache.end() && it->first <= last; ++it) {
+      any_page = true;
+      dirty = dirty || it->second.dirty;
+    }
+    r.cache_active = any_page || o.nowait;
+    if (o.nowait && dirty) {
+      // R-NOWAIT-CACHE (filemap_range_needs_writeback).
+      r.rules.insert("R-NOWAIT-CACHE");
+      done(kEAGAIN, false);
+    } else {
+      if (!o.nowait)
+        write_and_wait(f, static_cast<int64_t>(offset), static_cast<int64_t>(end) - 1, r);
+      const std::vector<DioPath> paths = direct_io(op, s, branch, r);
+      for (const DioPath& p : paths) {
+        int64_t v = p.value;
+        if (v >= 0 && static_cast<uint64_t>(v) < count && !o.nowait &&
+            static_cast<int64_t>(offset) + v < f.i_size && paths.size() == 1)
+          v = filemap_read(op, s, static_cast<uint64_t>(v), v, r);
+        done(v, p.queued);
+      }
+    }
+  } else {
+    r.active = true;
+    // mm/filemap.c generic_file_write_iter -> __generic_file_write_iter ->
+    // generic_file_direct_write, under inode_lock.
+    const uint64_t first = offset / g.ps, last = (end - 1) / g.ps;
+    bool any_page = false;
+    for (auto it = f.cache.lower_bound(first); it != f.cache.end() && it->first <= last; ++it)
+      any_page = true;
+    r.cache_active = any_page || o.nowait;
+    if (o.nowait && any_page) {
+      r.rules.insert("R-NOWAIT-CACHE"); // filemap_range_has_page
+      done(kEAGAIN, false);
+    } else {
+      if (!o.nowait)
+        write_and_wait(f, static_cast<int64_t>(offset), static_cast<int64_t>(end) - 1, r);
+      std::vector<DioPath> paths;
+      if (!invalidate2(f, first, last)) {
+        // R-BUSY-FALLBACK: invalidate_inode_pages2_range failed, generic_file_direct_write
+        // returns 0 and the whole write is buffered.
+        r.rules.insert("R-BUSY-FALLBACK");
+        paths.push_back({0, false});
+      } else {
+        if (any_page) r.rules.insert("R-INVALIDATE");
+        paths = direct_io(op, s, branch, r);
+      }
+      bool failed_once = false;
+      for (const DioPath& p : paths) {
+        const int64_t v = p.value;
+        if (v < 0) {
+          // R-WRITE-FAILED (ext2_direct_IO -> ext2_write_failed): a failed write that reached
+          // past i_size drops the cache and the blocks past i_size.
+          if (!failed_once && static_cast<int64_t>(end) > f.i_size) {
+            r.rules.insert("R-WRITE-FAILED");
+            r.truncated = true;
+            const uint64_t keep = (static_cast<uint64_t>(f.i_size) + g.ps - 1) / g.ps;
+            f.cache.erase(f.cache.lower_bound(keep), f.cache.end());
+            truncate_blocks(f, f.i_size);
+          }
+          failed_once = true;
+          done(v, p.queued);
+          continue;
+        }
+        int64_t written = v;
+        if (written > 0 && static_cast<int64_t>(offset) + written > f.i_size) {
+          // R-EXTEND (generic_file_direct_write): i_size = offset + written.
+          r.rules.insert("R-EXTEND");
+          f.i_size = static_cast<int64_t>(offset) + written;
+        }
+        if (written > 0) r.isize_writes.push_back(static_cast<int64_t>(offset) + written);
+        if (static_cast<uint64_t>(written) < count) {
+          const int64_t status = buffered_write(op, s, static_cast<uint64_t>(written), r);
+          if (status < 0) {
+            written = written ? written : status;
+          } else {
+            const int64_t pos0 = static_cast<int64_t>(offset) + written;
+            write_and_wait(f, pos0, pos0 + status - 1, r);
+            drop_clean(f, static_cast<uint64_t>(pos0) / g.ps,
+                       static_cast<uint64_t>(pos0 + status - 1) / g.ps);
+            written += status;
+          }
+        }
+        done(written, p.queued);
+      }
+    }
+  }
+
+  r.ret = rets;
+  if (o.aio) r.submit = submits;
+  r.data = snapshot(s, op);
+  r.i_size_after = f.i_size;
+  if (!taint_why.empty()) {
+    r.checked = false;
+    r.why_unchecked = taint_why;
+    taint(s, r.pages, taint_why);
+    if (op.read)
+      for (const Seg& sg : op.segs)
+        s.user[sg.buffer].any(sg.buf_off, sg.len);
+    if (op.write && r.isize_dependent) {
+      // It may have extended i_size, or (failing) truncated every block past i_size.
+      f.isize_tainted = true;
+      taint(s, {static_cast<uint64_t>(r.lo_isize) / g.bs * g.bs, UINT64_MAX / 2}, taint_why);
+    }
+    if (r.allocates) f.alloc_uncertain = true;
+  }
+  return r;
+}
+
+} // namespace diosim::model::refm

@@ -1,0 +1,778 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Scenario parsing: JSON -> schema validation -> ScenarioSpec -> semantic checks.
+// Schema errors are all reported together; when there are none, the semantic checks run and
+// are all reported together too. Every line of a ScenarioError reads "FILE: /json/path: problem".
+#include "sim/scenario/scenario.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/scenario/json_schema.hpp"
+
+namespace diosim::scenario {
+
+extern const char* const kScenarioSchemaJson; // generated from scenarios/schema.json
+
+namespace {
+
+using J = nlohmann::ordered_json;
+
+constexpr uint64_t kMaxFileBytes = uint64_t{1} << 62; // offsets and sizes stay below this
+constexpr uint64_t kMaxRunsBytes = uint64_t{1} << 62;
+constexpr uint64_t kMaxDiskBytes = uint64_t{1} << 30;   // the disk is kept in memory
+constexpr uint64_t kMaxExpectBytes = uint64_t{1} << 30; // expect.file ranges are read into memory
+
+bool printable_byte(unsigned c) {
+  return c >= 0x21 && c <= 0x7e;
+}
+
+std::string hex2(unsigned v) {
+  static const char* const kDigits = "0123456789abcdef";
+  return {kDigits[(v >> 4) & 15], kDigits[v & 15]};
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+// ByteRuns
+
+uint64_t ByteRuns::size() const {
+  uint64_t n = 0;
+  for (const Run& r : runs)
+    n += r.len;
+  return n;
+}
+
+std::vector<uint8_t> ByteRuns::expand() const {
+  std::vector<uint8_t> out;
+  out.reserve(size());
+  for (const Run& r : runs)
+    out.insert(out.end(), r.len, r.byte);
+  return out;
+}
+
+std::optional<ByteRuns> ByteRuns::parse(const std::string& text, std::string* error) {
+  auto fail = [&](const std::string& why) -> std::optional<ByteRuns> {
+    if (error) *error = why;
+    return std::nullopt;
+  };
+  if (text.empty()) return fail("no runs (expected runs like \"4096:A 512:zero\")");
+  if (text.front() == ' ' || text.back() == ' ') return fail("leading or trailing space");
+  ByteRuns out;
+  uint64_t total = 0;
+  size_t pos = 0;
+  for (int index = 1; pos < text.size(); ++index) {
+    const size_t end = std::min(text.find(' ', pos), text.size());
+    const std::string tok = text.substr(pos, end - pos);
+    pos = text.find_first_not_of(' ', end);
+    if (pos == std::string::npos) pos = text.size();
+    const std::string shown = tok.size() > 40 ? tok.substr(0, 36) + "..." : tok;
+    const std::string where = "run " + std::to_string(index) + " \"" + shown + "\": ";
+    const size_t colon = tok.find(':');
+    if (colon == std::string::npos) return fail(where + "expected LEN:X");
+    const std::string len_text = tok.substr(0, colon), byte_text = tok.substr(colon + 1);
+    if (len_text.empty() || len_text[0] == '0' ||
+        len_text.find_first_not_of("0123456789") != std::string::npos)
+      return fail(where + "the length must be a positive decimal number");
+    uint64_t len = 0;
+    for (char c : len_text) {
+      if (len > (kMaxRunsBytes - 9) / 10) return fail(where + "the length is too large");
+      len = len * 10 + static_cast<uint64_t>(c - '0');
+    }
+    uint8_t byte;
+    if (byte_text == "zero")
+      byte = 0;
+    else if (byte_text.size() == 1 && printable_byte(static_cast<unsigned char>(byte_text[0])))
+      byte = static_cast<uint8_t>(byte_text[0]);
+    else
+      return fail(where +
+                  "the byte must be one printable ASCII character other than space, or \"zero\"");
+    if (len > kMaxRunsBytes - total) return fail("the total length is too large");
+    total += len;
+    out.runs.push_back({len, byte});
+  }
+  return out;
+}
+
+std::string ByteRuns::describe(const uint8_t* data, size_t len) {
+  std::string out;
+  for (size_t i = 0; i < len;) {
+    size_t j = i + 1;
+    while (j < len && data[j] == data[i])
+      ++j;
+    if (!out.empty()) out.push_back(' ');
+    out += std::to_string(j - i);
+    out.push_back(':');
+    if (data[i] == 0)
+      out += "zero";
+    else if (printable_byte(data[i]))
+      out.push_back(static_cast<char>(data[i]));
+    else
+      out += "\\x" + hex2(data[i]);
+    i = j;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+namespace {
+
+struct DuplicateKey {
+  std::string path;
+  std::string key;
+};
+
+// Parses with duplicate-key detection; object members keep the file's order.
+J parse_json(const std::string& text) {
+  struct Frame {
+    bool array = false;
+    size_t index = 0;
+    std::string key;
+    std::set<std::string> keys;
+  };
+  std::vector<Frame> frames;
+  auto path_of = [&]() {
+    std::string p;
+    for (const Frame& f : frames)
+      p = f.array ? p + "/" + std::to_string(f.index) : json_pointer_append(p, f.key);
+    return p;
+  };
+  auto after_value = [&]() {
+    if (!frames.empty() && frames.back().array) ++frames.back().index;
+  };
+  J::parser_callback_t cb = [&](int, J::parse_event_t event, J& parsed) {
+    switch (event) {
+    case J::parse_event_t::object_start:
+      frames.push_back({});
+      break;
+    case J::parse_event_t::array_start:
+      frames.push_back({true, 0, {}, {}});
+      break;
+    case J::parse_event_t::key: {
+      Frame& f = frames.back();
+      f.key = parsed.get<std::string>();
+      if (!f.keys.insert(f.key).second) throw DuplicateKey{path_of(), f.key};
+      break;
+    }
+    case J::parse_event_t::object_end:
+    case J::parse_event_t::array_end:
+      frames.pop_back();
+      after_value();
+      break;
+    case J::parse_event_t::value:
+      after_value();
+      break;
+    }
+    return true;
+  };
+  return J::parse(text, cb);
+}
+
+// "line 3, column 5: syntax error ..." from nlohmann's message, as "line 3 column 5: ...".
+std::string describe_parse_error(const nlohmann::json::parse_error& e, const std::string& text) {
+  std::string what = e.what();
+  std::string detail = what;
+  size_t line = 1, column = 1;
+  const size_t upto = std::min<size_t>(e.byte ? e.byte - 1 : 0, text.size());
+  for (size_t i = 0; i < upto; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  if (const size_t at = what.find("column "); at != std::string::npos) {
+    if (const size_t colon = what.find(": ", at); colon != std::string::npos)
+      detail = what.substr(colon + 2);
+  }
+  std::string clean;
+  for (char c : detail) {
+    if (c == '\n')
+      clean += "\\n";
+    else if (static_cast<unsigned char>(c) < 0x20)
+      clean += ' ';
+    else
+      clean.push_back(c);
+  }
+  return "invalid JSON at line " + std::to_string(line) + " column " + std::to_string(column) +
+         ": " + clean;
+}
+
+const J& scenario_schema() {
+  static const J schema = J::parse(kScenarioSchemaJson);
+  return schema;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A JSON-quoted string for messages, cut short when long.
+std::string qstr(const std::string& s) {
+  constexpr size_t kMax = 60;
+  std::string q = nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (q.size() > kMax) q = q.substr(0, kMax - 4) + "...\"";
+  return q;
+}
+
+// Collects "FILE: PATH: message" lines.
+class Errors {
+public:
+  explicit Errors(std::string file) : file_(std::move(file)) {}
+  void add(const std::string& path, const std::string& message) {
+    lines_.push_back(file_ + ": " + (path.empty() ? "(top level)" : path) + ": " + message);
+  }
+  bool empty() const { return lines_.empty(); }
+  [[noreturn]] void raise() const {
+    std::string all;
+    for (const auto& l : lines_)
+      all += (all.empty() ? "" : "\n") + l;
+    throw ScenarioError(all);
+  }
+
+private:
+  std::string file_;
+  std::vector<std::string> lines_;
+};
+
+struct ErrnoName {
+  const char* name;
+  int value;
+};
+constexpr ErrnoName kErrnos[] = {{"EPERM", 1},   {"EIO", 5},         {"EAGAIN", 11},
+                                 {"ENOMEM", 12}, {"EFAULT", 14},     {"ENOTBLK", 15},
+                                 {"EBUSY", 16},  {"EINVAL", 22},     {"EFBIG", 27},
+                                 {"ENOSPC", 28}, {"EOPNOTSUPP", 95}, {"EIOCBQUEUED", 529}};
+
+// Negative errno for a name without sign; 0 if unknown.
+int errno_value(const std::string& name) {
+  for (const auto& e : kErrnos)
+    if (name == e.name) return -e.value;
+  return 0;
+}
+
+uint64_t as_u64(const J& v) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  if (v.is_number_integer()) return static_cast<uint64_t>(v.get<int64_t>());
+  return static_cast<uint64_t>(v.get<double>());
+}
+
+int64_t as_i64(const J& v) {
+  if (v.is_number_unsigned()) return static_cast<int64_t>(v.get<uint64_t>());
+  if (v.is_number_integer()) return v.get<int64_t>();
+  return static_cast<int64_t>(v.get<double>());
+}
+
+const J* field(const J& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  return it == obj.end() ? nullptr : &*it;
+}
+
+uint8_t as_byte(const J& v) {
+  const std::string s = v.get<std::string>();
+  return s == "zero" ? 0 : static_cast<uint8_t>(s[0]);
+}
+
+bool power_of_two(uint64_t v) {
+  return v && !(v & (v - 1));
+}
+
+std::string range_text(uint64_t first, uint64_t count) {
+  return std::to_string(first) + ".." + std::to_string(first + count - 1);
+}
+
+// Byte runs already checked by the schema's pattern; parse cannot fail except on huge lengths.
+std::optional<ByteRuns> runs_of(const J& v, const std::string& path, Errors& errors) {
+  std::string why;
+  auto r = ByteRuns::parse(v.get<std::string>(), &why);
+  if (!r) errors.add(path, "invalid byte runs " + qstr(v.get<std::string>()) + ": " + why);
+  return r;
+}
+
+void report_schema_errors(const std::vector<SchemaError>& schema_errors, const J& doc,
+                          Errors& errors) {
+  for (const SchemaError& e : schema_errors) {
+    std::string message = e.message;
+    const J* value = nullptr;
+    try {
+      value = &doc.at(J::json_pointer(e.path));
+    } catch (const std::exception&) {
+    }
+    if (value && value->is_string()) {
+      const std::string s = value->get<std::string>();
+      if (ends_with(e.schema_path, "/$defs/byte_runs/pattern")) {
+        std::string why;
+        if (!ByteRuns::parse(s, &why)) message = "invalid byte runs " + qstr(s) + ": " + why;
+      } else if (ends_with(e.schema_path, "/$defs/byte/pattern")) {
+        message = "expected one printable ASCII character other than space, or \"zero\", found " +
+                  qstr(s);
+      } else if (ends_with(e.schema_path, "/data_fnv1a/pattern")) {
+        message = "expected 16 lowercase hex digits, found " + qstr(s);
+      }
+    }
+    errors.add(e.path, message);
+  }
+}
+
+// Builds the spec from a schema-valid document and checks what the schema cannot.
+ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
+  ScenarioSpec spec;
+  spec.path = path;
+  if (const J* v = field(doc, "name"))
+    spec.name = v->get<std::string>();
+  else
+    spec.name = path.empty() ? "scenario" : std::filesystem::path(path).stem().string();
+  if (const J* v = field(doc, "description")) spec.description = v->get<std::string>();
+  if (const J* v = field(doc, "mode"))
+    spec.mode = v->get<std::string>() == "explore" ? Mode::explore : Mode::timed;
+  if (const J* v = field(doc, "seed")) spec.seed = as_u64(*v);
+  if (const J* v = field(doc, "step_cost_ns")) spec.step_cost_ns = as_u64(*v);
+
+  // geometry
+  Geometry& g = spec.geometry;
+  if (const J* geo = field(doc, "geometry")) {
+    if (const J* v = field(*geo, "page_size")) g.page_size = static_cast<unsigned>(as_u64(*v));
+    if (const J* v = field(*geo, "fs_block_size"))
+      g.fs_block_size = static_cast<unsigned>(as_u64(*v));
+    if (const J* v = field(*geo, "logical_block_size"))
+      g.logical_block_size = static_cast<unsigned>(as_u64(*v));
+    if (const J* v = field(*geo, "disk_blocks")) g.disk_blocks = as_u64(*v);
+    if (const J* v = field(*geo, "dio_pages")) g.dio_pages = static_cast<unsigned>(as_u64(*v));
+    if (const J* v = field(*geo, "bio_max_vecs"))
+      g.bio_max_vecs = static_cast<unsigned>(as_u64(*v));
+    if (const J* v = field(*geo, "reap_threshold")) g.reap_threshold = static_cast<int>(as_i64(*v));
+    if (const J* v = field(*geo, "plug_limit")) g.plug_limit = static_cast<unsigned>(as_u64(*v));
+  }
+  bool sizes_ok = true;
+  for (auto [name, value] : {std::pair<const char*, unsigned>{"page_size", g.page_size},
+                             {"fs_block_size", g.fs_block_size},
+                             {"logical_block_size", g.logical_block_size}}) {
+    if (!power_of_two(value)) {
+      errors.add(std::string("/geometry/") + name,
+                 std::string(name) + " must be a power of two, found " + std::to_string(value));
+      sizes_ok = false;
+    }
+  }
+  if (sizes_ok && g.logical_block_size > g.fs_block_size)
+    errors.add("/geometry/logical_block_size",
+               "logical_block_size (" + std::to_string(g.logical_block_size) +
+                   ") must not exceed fs_block_size (" + std::to_string(g.fs_block_size) + ")");
+  if (sizes_ok && g.fs_block_size > g.page_size)
+    errors.add("/geometry/fs_block_size", "fs_block_size (" + std::to_string(g.fs_block_size) +
+                                              ") must not exceed page_size (" +
+                                              std::to_string(g.page_size) +
+                                              "): the kernel requires blocksize <= PAGE_SIZE");
+  const uint64_t block = g.fs_block_size;
+  if (static_cast<unsigned __int128>(g.disk_blocks) * block > kMaxDiskBytes)
+    errors.add("/geometry/disk_blocks", "the disk would hold " + std::to_string(g.disk_blocks) +
+                                            " * " + std::to_string(block) +
+                                            " bytes; diosim keeps the disk in memory and allows at "
+                                            "most 1 GiB");
+
+  // file extents (needed by the filesystem defaults)
+  const J* file = field(doc, "file");
+  if (file) {
+    if (const J* v = field(*file, "i_size")) spec.i_size = as_i64(*v);
+    if (const J* list = field(*file, "extents")) {
+      for (size_t i = 0; i < list->size(); ++i) {
+        const J& x = (*list)[i];
+        const std::string at = "/file/extents/" + std::to_string(i);
+        Extent e;
+        e.file_block = as_u64(x["file_block"]);
+        e.disk_block = as_u64(x["disk_block"]);
+        e.blocks = as_u64(x["blocks"]);
+        if (const J* d = field(x, "data")) e.data = runs_of(*d, at + "/data", errors);
+        if (e.disk_block + e.blocks > g.disk_blocks)
+          errors.add(at, "disk blocks " + range_text(e.disk_block, e.blocks) +
+                             " lie beyond the end of the disk (disk_blocks " +
+                             std::to_string(g.disk_blocks) + ")");
+        if (static_cast<unsigned __int128>(e.file_block + e.blocks) * block > kMaxFileBytes)
+          errors.add(at, "the extent ends beyond the largest file offset 2^62");
+        if (e.data && e.data->size() != e.blocks * block)
+          errors.add(at + "/data", "byte runs hold " + std::to_string(e.data->size()) +
+                                       " bytes, expected blocks * fs_block_size = " +
+                                       std::to_string(e.blocks * block));
+        for (size_t j = 0; j < spec.extents.size(); ++j) {
+          const Extent& o = spec.extents[j];
+          const std::string other = "/file/extents/" + std::to_string(j);
+          if (e.file_block < o.file_block + o.blocks && o.file_block < e.file_block + e.blocks)
+            errors.add(at, "file blocks " + range_text(e.file_block, e.blocks) + " overlap " +
+                               other + " (file blocks " + range_text(o.file_block, o.blocks) + ")");
+          if (e.disk_block < o.disk_block + o.blocks && o.disk_block < e.disk_block + e.blocks)
+            errors.add(at, "disk blocks " + range_text(e.disk_block, e.blocks) + " overlap " +
+                               other + " (disk blocks " + range_text(o.disk_block, o.blocks) + ")");
+        }
+        spec.extents.push_back(std::move(e));
+      }
+    }
+    if (const J* list = field(*file, "page_cache")) {
+      std::map<uint64_t, size_t> seen;
+      for (size_t i = 0; i < list->size(); ++i) {
+        const J& x = (*list)[i];
+        const std::string at = "/file/page_cache/" + std::to_string(i);
+        CachedPage p;
+        p.index = as_u64(x["index"]);
+        if (const J* v = field(x, "dirty")) p.dirty = v->get<bool>();
+        if (const J* v = field(x, "busy")) p.busy = v->get<bool>();
+        if (const J* d = field(x, "data")) p.data = runs_of(*d, at + "/data", errors);
+        if (auto [it, fresh] = seen.emplace(p.index, i); !fresh)
+          errors.add(at + "/index", "page index " + std::to_string(p.index) +
+                                        " is already listed at /file/page_cache/" +
+                                        std::to_string(it->second));
+        if (static_cast<unsigned __int128>(p.index + 1) * g.page_size > kMaxFileBytes)
+          errors.add(at + "/index", "the page lies beyond the largest file offset 2^62");
+        if (p.data && p.data->size() != g.page_size)
+          errors.add(at + "/data",
+                     "byte runs hold " + std::to_string(p.data->size()) +
+                         " bytes, expected page_size = " + std::to_string(g.page_size));
+        spec.page_cache.push_back(std::move(p));
+      }
+    }
+  }
+
+  // filesystem
+  Filesystem& fs = spec.fs;
+  uint64_t extents_end = 0;
+  for (const Extent& e : spec.extents)
+    extents_end = std::max(extents_end, e.disk_block + e.blocks);
+  fs.first_free_block = extents_end;
+  if (const J* f = field(doc, "filesystem")) {
+    if (const J* v = field(*f, "model")) {
+      const std::string m = v->get<std::string>();
+      fs.model = m == "extent" ? FsModel::extent : m == "ocfs2" ? FsModel::ocfs2 : FsModel::ext2;
+    }
+    if (const J* v = field(*f, "max_blocks_per_map")) fs.max_blocks_per_map = as_u64(*v);
+    if (const J* v = field(*f, "boundary_blocks")) {
+      for (const auto& b : *v)
+        fs.boundary_blocks.push_back(as_u64(b));
+      if (fs.model == FsModel::ext2)
+        errors.add("/filesystem/boundary_blocks",
+                   "boundary_blocks applies to the extent and ocfs2 models; the ext2 model sets "
+                   "BH_Boundary itself at the end of each pointer array");
+    }
+    if (const J* v = field(*f, "defer_completion")) fs.defer_completion = v->get<bool>();
+    if (const J* v = field(*f, "set_private")) fs.set_private = v->get<bool>();
+    if (const J* e = field(*f, "get_block_error")) {
+      fs.error_at_block = as_u64((*e)["block"]);
+      if (const J* n = field(*e, "errno")) {
+        fs.error_errno = errno_value(n->get<std::string>());
+        if (!fs.error_errno)
+          errors.add("/filesystem/get_block_error/errno", "unknown errno name " + n->dump());
+      }
+    }
+    if (const J* n = field(*f, "end_io_error")) {
+      fs.end_io_error = errno_value(n->get<std::string>());
+      if (!fs.end_io_error)
+        errors.add("/filesystem/end_io_error", "unknown errno name " + n->dump());
+      if (fs.model != FsModel::ocfs2)
+        errors.add("/filesystem/end_io_error",
+                   "end_io_error applies to the ocfs2 model only; the ext2 and extent models "
+                   "have no end_io");
+    }
+    if (const J* v = field(*f, "first_free_block")) {
+      fs.first_free_block = as_u64(*v);
+      if (fs.first_free_block > g.disk_blocks)
+        errors.add("/filesystem/first_free_block",
+                   "first_free_block " + std::to_string(fs.first_free_block) +
+                       " lies beyond the end of the disk (disk_blocks " +
+                       std::to_string(g.disk_blocks) + ")");
+      for (size_t i = 0; i < spec.extents.size(); ++i) {
+        const Extent& e = spec.extents[i];
+        if (e.disk_block + e.blocks > fs.first_free_block) {
+          errors.add("/filesystem/first_free_block",
+                     "the allocator would hand out blocks of /file/extents/" + std::to_string(i) +
+                         " (disk blocks " + range_text(e.disk_block, e.blocks) +
+                         "); first_free_block must be at least " + std::to_string(extents_end));
+          break;
+        }
+      }
+    }
+  }
+
+  // disk
+  Disk& disk = spec.disk;
+  if (const J* d = field(doc, "disk")) {
+    if (const J* lat = field(*d, "latency_ns")) {
+      if (const J* v = field(*lat, "min")) disk.latency_ns_min = as_u64(*v);
+      if (const J* v = field(*lat, "max")) disk.latency_ns_max = as_u64(*v);
+      if (disk.latency_ns_min > disk.latency_ns_max)
+        errors.add("/disk/latency_ns", "min (" + std::to_string(disk.latency_ns_min) +
+                                           ") must not exceed max (" +
+                                           std::to_string(disk.latency_ns_max) + ")");
+    }
+    if (const J* v = field(*d, "queue_depth")) disk.queue_depth = static_cast<unsigned>(as_u64(*v));
+    if (const J* v = field(*d, "stale_byte")) disk.stale_byte = static_cast<char>(as_byte(*v));
+    if (const J* list = field(*d, "errors")) {
+      const unsigned __int128 disk_sectors =
+          static_cast<unsigned __int128>(g.disk_blocks) * block / 512;
+      for (size_t i = 0; i < list->size(); ++i) {
+        const J& x = (*list)[i];
+        const std::string at = "/disk/errors/" + std::to_string(i);
+        DiskErrorRule r;
+        if (const J* v = field(x, "bio")) {
+          r.kind = DiskErrorRule::Kind::bio_ordinal;
+          r.bio = as_u64(*v);
+        } else if (const J* v = field(x, "sectors")) {
+          r.kind = DiskErrorRule::Kind::sectors;
+          r.sector_first = as_u64((*v)[0]);
+          r.sector_last = as_u64((*v)[1]);
+          if (r.sector_first > r.sector_last)
+            errors.add(at + "/sectors", "the first sector (" + std::to_string(r.sector_first) +
+                                            ") must not exceed the last (" +
+                                            std::to_string(r.sector_last) + ")");
+          else if (r.sector_first >= disk_sectors)
+            errors.add(at + "/sectors", "sector " + std::to_string(r.sector_first) +
+                                            " lies beyond the end of the disk (" +
+                                            std::to_string(static_cast<uint64_t>(disk_sectors)) +
+                                            " sectors)");
+        } else if (const J* v = field(x, "probability")) {
+          r.kind = DiskErrorRule::Kind::probability;
+          r.probability = v->get<double>();
+        }
+        if (const J* v = field(x, "status")) r.again = v->get<std::string>() == "AGAIN";
+        disk.errors.push_back(r);
+      }
+    }
+  }
+
+  // buffers
+  std::map<std::string, size_t> buffer_index;
+  if (const J* list = field(doc, "buffers")) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      const J& x = (*list)[i];
+      const std::string at = "/buffers/" + std::to_string(i);
+      Buffer b;
+      b.name = x["name"].get<std::string>();
+      b.address = as_u64(x["address"]);
+      b.size = as_u64(x["size"]);
+      if (const J* v = field(x, "fill")) b.fill = as_byte(*v);
+      if (auto [it, fresh] = buffer_index.emplace(b.name, i); !fresh)
+        errors.add(at + "/name", "buffer name " + qstr(b.name) + " is already used by /buffers/" +
+                                     std::to_string(it->second));
+      const uint64_t first_page = b.address / g.page_size;
+      const uint64_t pages = (b.address + b.size - 1) / g.page_size - first_page + 1;
+      if (const J* v = field(x, "unmapped_pages")) {
+        for (size_t k = 0; k < v->size(); ++k) {
+          const uint64_t p = as_u64((*v)[k]);
+          if (p >= pages)
+            errors.add(at + "/unmapped_pages/" + std::to_string(k),
+                       "page " + std::to_string(p) + " is outside the buffer, which spans " +
+                           std::to_string(pages) + (pages == 1 ? " page" : " pages") +
+                           " (indexes 0.." + std::to_string(pages - 1) + ")");
+          b.unmapped_pages.push_back(p);
+        }
+      }
+      for (size_t j = 0; j < spec.buffers.size(); ++j) {
+        const Buffer& o = spec.buffers[j];
+        if (b.address < o.address + o.size && o.address < b.address + b.size)
+          errors.add(at, "bytes " + std::to_string(b.address) + ".." +
+                             std::to_string(b.address + b.size - 1) + " overlap /buffers/" +
+                             std::to_string(j) + " (" + qstr(o.name) + ", bytes " +
+                             std::to_string(o.address) + ".." +
+                             std::to_string(o.address + o.size - 1) + ")");
+      }
+      spec.buffers.push_back(std::move(b));
+    }
+    // An unmapped page must not hold bytes of another buffer, or that buffer's fill would be lost.
+    for (size_t i = 0; i < spec.buffers.size(); ++i) {
+      const Buffer& b = spec.buffers[i];
+      const uint64_t first_page = b.address / g.page_size;
+      for (uint64_t p : b.unmapped_pages) {
+        const uint64_t start = (first_page + p) * g.page_size, end = start + g.page_size;
+        for (size_t j = 0; j < spec.buffers.size(); ++j) {
+          const Buffer& o = spec.buffers[j];
+          if (j != i && o.address < end && start < o.address + o.size)
+            errors.add("/buffers/" + std::to_string(i) + "/unmapped_pages",
+                       "page " + std::to_string(p) + " also holds bytes of /buffers/" +
+                           std::to_string(j) + " (" + qstr(o.name) + "), which must stay mapped");
+        }
+      }
+    }
+  }
+  auto buffer_names = [&]() {
+    std::string s;
+    for (size_t i = 0; i < spec.buffers.size(); ++i)
+      if (buffer_index.at(spec.buffers[i].name) == i)
+        s += (s.empty() ? "" : ", ") + spec.buffers[i].name;
+    return s.empty() ? std::string("none are defined") : "buffers: " + s;
+  };
+
+  // tasks
+  std::map<std::string, size_t> task_index;
+  const J& tasks = doc["tasks"];
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const J& t = tasks[i];
+    const std::string at = "/tasks/" + std::to_string(i);
+    Task task;
+    if (const J* v = field(t, "name"))
+      task.name = v->get<std::string>();
+    else
+      task.name = "task" + std::to_string(i);
+    if (auto [it, fresh] = task_index.emplace(task.name, i); !fresh)
+      errors.add(at + (field(t, "name") ? "/name" : ""), "task name " + qstr(task.name) +
+                                                             " is already used by /tasks/" +
+                                                             std::to_string(it->second));
+    const J& ops = t["ops"];
+    for (size_t j = 0; j < ops.size(); ++j) {
+      const J& x = ops[j];
+      Operation op;
+      op.where = at + "/ops/" + std::to_string(j);
+      const std::string kind = x["op"].get<std::string>();
+      op.kind = kind == "reap" ? OpKind::reap : kind == "pwrite" ? OpKind::pwrite : OpKind::pread;
+      if (op.kind == OpKind::reap) {
+        for (auto m = x.begin(); m != x.end(); ++m)
+          if (m.key() != "op")
+            errors.add(op.where, "a reap op takes no other field, found " + qstr(m.key()));
+        task.ops.push_back(std::move(op));
+        continue;
+      }
+      if (const J* v = field(x, "offset")) op.offset = as_u64(*v);
+      if (const J* v = field(x, "aio")) op.aio = v->get<bool>();
+      if (const J* v = field(x, "dsync")) op.dsync = v->get<bool>();
+      if (const J* v = field(x, "nowait")) op.nowait = v->get<bool>();
+      uint64_t total = 0;
+      if (const J* list = field(x, "iov")) {
+        for (size_t k = 0; k < list->size(); ++k) {
+          const J& s = (*list)[k];
+          const std::string sat = op.where + "/iov/" + std::to_string(k);
+          IoVec v;
+          v.buffer = s["buffer"].get<std::string>();
+          if (const J* o = field(s, "offset")) v.offset = as_u64(*o);
+          v.len = as_u64(s["len"]);
+          total += v.len;
+          auto it = buffer_index.find(v.buffer);
+          if (it == buffer_index.end()) {
+            errors.add(sat + "/buffer",
+                       "unknown buffer " + qstr(v.buffer) + " (" + buffer_names() + ")");
+          } else {
+            const Buffer& b = spec.buffers[it->second];
+            if (v.offset + v.len > b.size)
+              errors.add(sat, "offset " + std::to_string(v.offset) + " + len " +
+                                  std::to_string(v.len) + " = " + std::to_string(v.offset + v.len) +
+                                  " is beyond the end of buffer " + qstr(b.name) + " (size " +
+                                  std::to_string(b.size) + ")");
+          }
+          op.iov.push_back(std::move(v));
+        }
+      } else {
+        errors.add(op.where, "missing required field \"iov\" (" + kind + " needs one)");
+      }
+      if (op.offset + total > kMaxFileBytes)
+        errors.add(op.where + "/offset", "the operation ends beyond the largest file offset 2^62");
+      if (const J* e = field(x, "expect")) {
+        const std::string eat = op.where + "/expect";
+        auto ret_of = [&](const char* key, std::optional<int64_t>& out) {
+          const J* v = field(*e, key);
+          if (!v) return;
+          if (v->is_string()) {
+            const std::string s = v->get<std::string>();
+            const int n = errno_value(s.size() > 1 ? s.substr(1) : "");
+            if (n)
+              out = n;
+            else
+              errors.add(eat + "/" + key, "unknown errno name " + qstr(s));
+          } else {
+            out = as_i64(*v);
+          }
+        };
+        ret_of("ret", op.expect.ret);
+        ret_of("submit_ret", op.expect.submit_ret);
+        if (op.expect.submit_ret && !op.aio)
+          errors.add(eat + "/submit_ret",
+                     "submit_ret applies to AIO operations only (\"aio\": true)");
+        if (const J* v = field(*e, "data")) {
+          op.expect.data = runs_of(*v, eat + "/data", errors);
+          if (op.kind != OpKind::pread)
+            errors.add(eat + "/data", "expect.data applies to pread only; a " + kind +
+                                          " does not change its buffers");
+          else if (op.expect.data && op.expect.data->size() != total)
+            errors.add(eat + "/data", "byte runs hold " + std::to_string(op.expect.data->size()) +
+                                          " bytes, expected the iovecs' total length " +
+                                          std::to_string(total));
+        }
+        if (const J* v = field(*e, "data_fnv1a")) op.expect.data_fnv1a = v->get<std::string>();
+        if (const J* v = field(*e, "i_size")) op.expect.i_size = as_i64(*v);
+      }
+      task.ops.push_back(std::move(op));
+    }
+    spec.tasks.push_back(std::move(task));
+  }
+
+  // expect
+  if (const J* e = field(doc, "expect")) {
+    if (const J* v = field(*e, "i_size")) spec.expect_i_size = as_i64(*v);
+    if (const J* v = field(*e, "bios")) spec.expect_bios = as_u64(*v);
+    if (const J* list = field(*e, "file")) {
+      for (size_t i = 0; i < list->size(); ++i) {
+        const J& x = (*list)[i];
+        const std::string at = "/expect/file/" + std::to_string(i);
+        FileExpect fe;
+        fe.offset = as_u64(x["offset"]);
+        if (auto r = runs_of(x["data"], at + "/data", errors)) fe.data = std::move(*r);
+        if (fe.data.size() > kMaxFileBytes - fe.offset)
+          errors.add(at, "the range ends beyond the largest file offset 2^62");
+        else if (fe.data.size() > kMaxExpectBytes)
+          errors.add(at + "/data", "byte runs hold " + std::to_string(fe.data.size()) +
+                                       " bytes; at most 1 GiB can be compared");
+        spec.expect_file.push_back(std::move(fe));
+      }
+    }
+  }
+  return spec;
+}
+
+} // namespace
+
+ScenarioSpec parse_scenario(const std::string& json_text, const std::string& path) {
+  const std::string file = path.empty() ? "<scenario>" : path;
+  J doc;
+  try {
+    doc = parse_json(json_text);
+  } catch (const DuplicateKey& d) {
+    throw ScenarioError(file + ": " + d.path + ": duplicate field " + qstr(d.key));
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ScenarioError(file + ": " + describe_parse_error(e, json_text));
+  }
+  Errors errors(file);
+  report_schema_errors(validate(scenario_schema(), doc), doc, errors);
+  if (!errors.empty()) errors.raise();
+  ScenarioSpec spec = build(doc, path, errors);
+  if (!errors.empty()) errors.raise();
+  return spec;
+}
+
+ScenarioSpec load_scenario(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ScenarioError(path + ": cannot read: is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ScenarioError(path + ": cannot read: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ScenarioError(path + ": cannot read: " + std::strerror(errno));
+  return parse_scenario(text.str(), path);
+}
+
+std::vector<std::string> list_scenario_files(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".json" && e.path().filename() != "schema.json")
+      out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+} // namespace diosim::scenario

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// A scenario: everything one run needs, parsed from a JSON file (scenarios/schema.json).
+//
+// Owns: the plain data of a scenario and its parser. Parsing validates against the JSON Schema
+// embedded from scenarios/schema.json, then checks what a schema cannot (references between
+// fields, geometry rules). Errors name the file, the JSON path and the problem.
+// Invariant: a ScenarioSpec that parsed is internally consistent; the world never has to
+// second-guess it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace diosim::scenario {
+
+// A byte pattern written as runs: "4096:A 512:zero 100:s". Each run is LEN ':' BYTE where BYTE
+// is one printable ASCII character (that byte), or the word "zero" (0x00).
+struct ByteRuns {
+  struct Run {
+    uint64_t len = 0;
+    uint8_t byte = 0;
+  };
+  std::vector<Run> runs;
+  uint64_t size() const;
+  std::vector<uint8_t> expand() const;
+  static std::optional<ByteRuns> parse(const std::string& text, std::string* error);
+  static std::string describe(const uint8_t* data, size_t len); // inverse of parse
+};
+
+struct Geometry {
+  unsigned page_size = 4096;
+  unsigned fs_block_size = 4096;
+  unsigned logical_block_size = 512; // of the device
+  uint64_t disk_blocks = 1024;       // in fs blocks
+  unsigned dio_pages = 64;
+  unsigned bio_max_vecs = 256;
+  int reap_threshold = 64;
+  unsigned plug_limit = 32;
+};
+
+struct Extent {
+  uint64_t file_block = 0;
+  uint64_t disk_block = 0;
+  uint64_t blocks = 0;
+  std::optional<ByteRuns> data; // contents of the extent (default: the disk's stale pattern)
+};
+
+enum class FsModel : uint8_t { ext2, extent, ocfs2 };
+
+struct Filesystem {
+  FsModel model = FsModel::ext2;
+  uint64_t max_blocks_per_map = 0; // 0: no limit beyond the model's own
+  std::vector<uint64_t>
+      boundary_blocks;           // extent/ocfs2 models: file blocks that end a run with BH_Boundary
+  bool defer_completion = false; // set BH_Defer_Completion on mapped results
+  bool set_private = false;      // set b_private; end_io checks it comes back
+  std::optional<uint64_t> error_at_block; // get_block fails for this file block
+  int error_errno = -5;                   // the errno get_block returns there
+  int end_io_error = 0;                   // ocfs2 model: what end_io returns (0 or -errno)
+  uint64_t first_free_block = 0;          // allocator start (default: after the last extent)
+};
+
+struct DiskErrorRule {
+  enum class Kind : uint8_t { bio_ordinal, sectors, probability } kind = Kind::bio_ordinal;
+  uint64_t bio = 0; // bio_ordinal: the Nth bio the disk receives (1-based)
+  uint64_t sector_first = 0, sector_last = 0; // sectors: inclusive range a bio overlaps
+  double probability = 0;                     // probability: per bio
+  bool again = false;                         // BLK_STS_AGAIN instead of BLK_STS_IOERR
+};
+
+struct Disk {
+  uint64_t latency_ns_min = 20'000;
+  uint64_t latency_ns_max = 200'000;
+  unsigned queue_depth = 32;
+  char stale_byte = 's'; // what never-written disk blocks hold
+  std::vector<DiskErrorRule> errors;
+};
+
+struct CachedPage {
+  uint64_t index = 0; // page index in the file
+  bool dirty = false;
+  bool busy = false;            // invalidate_inode_pages2_range fails on it (-EBUSY)
+  std::optional<ByteRuns> data; // contents (default: what the disk holds)
+};
+
+struct Buffer {
+  std::string name;
+  uint64_t address = 0; // user virtual address of the first byte
+  uint64_t size = 0;
+  uint8_t fill = 'u';
+  std::vector<uint64_t> unmapped_pages; // page indexes from the page holding `address`
+};
+
+struct IoVec {
+  std::string buffer;
+  uint64_t offset = 0; // into the buffer
+  uint64_t len = 0;
+};
+
+struct Expect {
+  std::optional<int64_t> ret;            // return value (or AIO completion result)
+  std::optional<int64_t> submit_ret;     // AIO: what the submission path returned
+  std::optional<ByteRuns> data;          // what the user buffer ranges of the op hold afterwards
+  std::optional<std::string> data_fnv1a; // or their FNV-1a 64 checksum, 16 hex digits
+  std::optional<int64_t> i_size;         // after the op
+};
+
+enum class OpKind : uint8_t { pread, pwrite, reap };
+
+struct Operation {
+  OpKind kind = OpKind::pread;
+  uint64_t offset = 0; // file offset
+  std::vector<IoVec> iov;
+  bool aio = false;
+  bool dsync = false;
+  bool nowait = false;
+  Expect expect;
+  std::string where; // JSON path, for messages ("/tasks/0/ops/1")
+};
+
+struct Task {
+  std::string name;
+  std::vector<Operation> ops;
+};
+
+struct FileExpect {
+  uint64_t offset = 0;
+  ByteRuns data; // file contents at offset, read through the block map (holes read as zero)
+};
+
+enum class Mode : uint8_t { timed, explore };
+
+struct ScenarioSpec {
+  std::string name;
+  std::string description;
+  std::string path; // the file it came from
+  Geometry geometry;
+  Filesystem fs;
+  Disk disk;
+  int64_t i_size = 0;
+  std::vector<Extent> extents;
+  std::vector<CachedPage> page_cache;
+  std::vector<Buffer> buffers;
+  std::vector<Task> tasks;
+  Mode mode = Mode::timed;
+  uint64_t seed = 1;
+  uint64_t step_cost_ns = 100;
+  std::optional<int64_t> expect_i_size; // at the end
+  std::optional<uint64_t> expect_bios;  // bios allocated in the whole run
+  std::vector<FileExpect> expect_file;  // at the end
+};
+
+// A scenario that cannot be used; what() is "FILE: /json/path: problem".
+class ScenarioError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+ScenarioSpec load_scenario(const std::string& path); // reads and parses
+// The scenario files in `dir` (*.json except schema.json), sorted by name.
+std::vector<std::string> list_scenario_files(const std::string& dir);
+ScenarioSpec parse_scenario(const std::string& json_text, const std::string& path);
+
+} // namespace diosim::scenario
