@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Port variants: a copy of sim/dio/direct_io.cpp with one patch applied, built into its own
+# `diosim` executable, so mutants (the bug zoo) and crash probes live as patches beside their
+# tests and the port itself stays the kernel's text.
+#
+#   diosim_port_variant(NAME PATCH_FILE)  ->  executable target diosim-NAME in the build root
+#
+# The patched source is regenerated when the patch or the port changes; a patch that no longer
+# applies fails the build, naming the patch.
+include_guard(GLOBAL)
+
+function(diosim_port_variant name patch_file)
+  set(out_dir ${CMAKE_BINARY_DIR}/variants/${name})
+  set(out_src ${out_dir}/direct_io.cpp)
+  set(port ${CMAKE_SOURCE_DIR}/sim/dio/direct_io.cpp)
+  add_custom_command(
+    OUTPUT ${out_src}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
+    COMMAND patch --quiet --forward --reject-file=- -o ${out_src} ${port} ${patch_file}
+    DEPENDS ${port} ${patch_file}
+    COMMENT "Applying ${patch_file} to the port (variant ${name})"
+    VERBATIM)
+  file(GLOB cli_sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/cli/*.cpp)
+  # The patched port's object is linked directly, so the archive's direct_io.o is never pulled.
+  add_executable(diosim-${name} ${cli_sources} ${out_src})
+  target_include_directories(diosim-${name} PRIVATE ${CMAKE_SOURCE_DIR})
+  target_compile_options(diosim-${name} PRIVATE -Wall -Wno-unused-parameter -Wno-sign-compare)
+  target_link_libraries(diosim-${name} PRIVATE diosim_model diosim_viz CLI11::CLI11)
+  set_target_properties(diosim-${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+  target_compile_definitions(diosim-${name} PRIVATE
+    DIOSIM_SCENARIO_DIR="${CMAKE_SOURCE_DIR}/scenarios"
+    DIOSIM_PORT_SOURCE="${out_src}"
+    DIOSIM_REFERENCE_SOURCE="${DIOSIM_REFERENCE_DIR}/direct-io.c"
+    DIOSIM_VARIANT="${name}")
+endfunction()
