@@ -52,7 +52,7 @@ double engine_step_ns() {
   for (int t = 0; t < 2; ++t)
     s.spawn(ContextKind::task, "t", [&s] {
       for (int i = 0; i < kSteps / 2; ++i)
-        s.yield(StepOp::observe, 0);
+        s.yield(StepOp::observe, {});
     });
   const auto t0 = Clock::now();
   s.run();

@@ -193,7 +193,7 @@ TEST_CASE("spin locks exclude, and unlocking a lock you do not hold is a finding
         unsigned long flags;
         kern::spin_lock_irqsave(&lock, flags);
         max_inside = std::max(max_inside, ++inside);
-        kern::yield_point(engine::StepOp::observe, 0, "inside", "test");
+        kern::yield_point(engine::StepOp::observe, {}, "inside", "test");
         --inside;
         kern::spin_unlock_irqrestore(&lock, flags);
       });
@@ -226,7 +226,7 @@ TEST_CASE("sleep and wake: a wake before the sleep is not lost; a wake after it 
     });
     h.irq("waker", [&] {
       while (!sleeper)
-        kern::yield_point(engine::StepOp::observe, 0, "spin", "test");
+        kern::yield_point(engine::StepOp::observe, {}, "spin", "test");
       flag = true;
       kern::wake_up_process(sleeper);
     });

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The one place every nondeterministic decision goes through.
 //
-// Owns: the Chooser interface and the three choosers the engine ships: seeded random (timed and
-// random-schedule runs), replay from a schedule token, and a recorder that wraps any chooser and
-// writes the token.
+// Owns: the Chooser interface, the Decision it is asked (which context is running, and per
+// option what that option will do next and on what), and the choosers the engine ships: seeded
+// random, replay from a schedule token, and a recorder that wraps any chooser and writes the
+// token.
 // Invariants:
 //   1. A run is a pure function of (scenario, seed, the values the Chooser returned).
 //   2. A decision with one option is never asked (and never recorded), so tokens stay short and
 //      replay does not depend on how many forced moves a run makes.
+//   3. Option lists are in a fixed order: contexts by id, then events by id.
 #pragma once
 
+#include "sim/engine/footprint.hpp"
 #include "sim/engine/prng.hpp"
 #include "sim/engine/schedule_token.hpp"
 
@@ -22,26 +25,54 @@ namespace diosim::engine {
 
 enum class DecisionKind : uint8_t {
   next_step,  // which option (runnable context or deliverable event) goes next
+  fault,      // which outcome a fault point takes (option 0 is always "no fault")
   latency_ns, // a duration drawn from [lo, hi]
 };
 
-// One option of a next_step decision. `id` is a context id or an event id, by `is_event`.
+// What a yield point does, for the explorer's dependency analysis and for replay checks.
+enum class StepOp : uint8_t {
+  acquire, // lock acquire
+  release, // lock release
+  wake,    // wake another context
+  sleep,   // block until woken
+  submit,  // hand an object to another context or device
+  free,    // free an object
+  hook,    // call into the world (get_block, end_io, ki_complete ...)
+  deliver, // an event delivered (bio completion)
+  observe, // a read of shared state another context can change
+  read,    // a read of an instrumented shared field outside any lock
+  write,   // a write (or read-modify-write) of an instrumented shared field outside any lock
+  start,   // a context's first step
+};
+
+const char* step_op_name(StepOp op);
+
+// The fault points an explorer may choose at (enabled per scenario).
+enum class FaultSite : uint8_t { bio_status, get_block, user_page };
+
+// One option of a next_step decision. `id` is a context id or an event id, by `is_event`; `op`
+// and `object` say what the option will do when chosen (for an event: deliver it).
 struct DecisionOption {
   uint32_t id = 0;
   bool is_event = false;
+  StepOp op = StepOp::start;
+  ObjectRef object;
 };
 
 struct Decision {
   DecisionKind kind = DecisionKind::next_step;
   uint64_t step = 0;
+  uint32_t running = 0;                    // next_step: context that yielded, 0 when none
   std::span<const DecisionOption> options; // next_step only, size >= 2
+  FaultSite site = FaultSite::bio_status;  // fault only
+  uint32_t fault_options = 0;              // fault only, >= 2
   uint64_t lo = 0, hi = 0;                 // latency_ns only, lo < hi
 };
 
 class Chooser {
 public:
   virtual ~Chooser() = default;
-  // next_step: an index into options; latency_ns: a value in [lo, hi].
+  // next_step: an index into options; fault: an option index; latency_ns: a value in [lo, hi].
   virtual uint64_t decide(const Decision& decision) = 0;
 };
 
@@ -51,6 +82,7 @@ public:
   explicit RandomChooser(uint64_t seed) : prng_(seed) {}
   uint64_t decide(const Decision& d) override {
     if (d.kind == DecisionKind::next_step) return prng_.below(d.options.size());
+    if (d.kind == DecisionKind::fault) return prng_.below(d.fault_options);
     return prng_.uniform(d.lo, d.hi);
   }
 
@@ -64,6 +96,11 @@ class ReplayDivergence : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
 };
+
+// The token entry for the value a chooser returned, and back.
+ScheduleToken::Entry token_entry(const Decision& d, uint64_t value);
+// Throws ReplayDivergence (naming `decision_index`) when `e` does not fit `d`.
+uint64_t value_of_entry(const Decision& d, const ScheduleToken::Entry& e, size_t decision_index);
 
 class ReplayChooser final : public Chooser {
 public:
@@ -83,7 +120,8 @@ public:
   explicit RecordingChooser(Chooser& inner) : inner_(inner) {}
   uint64_t decide(const Decision& d) override {
     const uint64_t value = inner_.decide(d);
-    token_.push(d.kind == DecisionKind::latency_ns, value);
+    const ScheduleToken::Entry e = token_entry(d, value);
+    token_.push(e.kind, e.value);
     return value;
   }
   const ScheduleToken& token() const { return token_; }

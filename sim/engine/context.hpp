@@ -6,6 +6,8 @@
 //   2. A context leaves the CPU only inside Scheduler::yield/block/finish.
 #pragma once
 
+#include "sim/engine/chooser.hpp"
+
 #include <boost/context/fiber.hpp>
 
 #include <cstdint>
@@ -36,10 +38,11 @@ public:
   ContextKind kind = ContextKind::task;
   std::string name;
   RunState state = RunState::runnable;
-  bool idle = false;
-  bool started = false; // its body has begun (unwinding it needs a resume)      // blocked waiting
-                        // for work that may never come (not a deadlock)
-  int src_line = 0;     // fs/direct-io.c line of the statement this context is executing
+  bool idle = false;    // blocked waiting for work that may never come (not a deadlock)
+  bool started = false; // its body has begun (unwinding it needs a resume)
+  int src_line = 0;     // source line (the kernel layer names the file) being executed
+  StepOp next_op = StepOp::start; // what it announced at its last yield point
+  ObjectRef next_object;
   void* kernel = nullptr; // the kernel's per-context state (task_struct), owned by the kernel
   std::function<void()> body;
 

@@ -32,16 +32,30 @@ bool parse_base36(std::string_view s, uint64_t& v) {
   return true;
 }
 
+const char* prefix(ChoiceKind kind) {
+  switch (kind) {
+  case ChoiceKind::context:
+    return "";
+  case ChoiceKind::event:
+    return "e";
+  case ChoiceKind::fault:
+    return "f";
+  case ChoiceKind::latency:
+    return "@";
+  }
+  return "";
+}
+
 } // namespace
 
 std::string ScheduleToken::to_string() const {
-  std::string out = "v1:";
+  std::string out = "v2:";
   for (size_t i = 0; i < entries_.size();) {
     size_t run = 1;
     while (i + run < entries_.size() && entries_[i + run] == entries_[i])
       ++run;
     if (i) out.push_back('.');
-    if (entries_[i].is_latency) out.push_back('@');
+    out += prefix(entries_[i].kind);
     append_base36(out, entries_[i].value);
     if (run > 1) {
       out.push_back('*');
@@ -57,7 +71,9 @@ std::optional<ScheduleToken> ScheduleToken::parse(std::string_view text, std::st
     if (error) *error = std::move(why);
     return std::nullopt;
   };
-  if (text.substr(0, 3) != "v1:") return fail("a schedule token starts with \"v1:\"");
+  if (text.substr(0, 3) != "v2:")
+    return fail("a schedule token starts with \"v2:\" (tokens of diosim before 0.2 named option "
+                "indexes and cannot be replayed)");
   text.remove_prefix(3);
   ScheduleToken token;
   while (!text.empty()) {
@@ -65,8 +81,10 @@ std::optional<ScheduleToken> ScheduleToken::parse(std::string_view text, std::st
     std::string_view item = text.substr(0, dot);
     text = dot == std::string_view::npos ? std::string_view{} : text.substr(dot + 1);
     Entry e;
-    if (!item.empty() && item[0] == '@') {
-      e.is_latency = true;
+    if (!item.empty() && (item[0] == '@' || item[0] == 'e' || item[0] == 'f')) {
+      e.kind = item[0] == '@'   ? ChoiceKind::latency
+               : item[0] == 'e' ? ChoiceKind::event
+                                : ChoiceKind::fault;
       item.remove_prefix(1);
     }
     uint64_t repeat = 1;

@@ -155,7 +155,7 @@ void Scheduler::return_to_scheduler() {
   if (killing_) throw ContextKill{};
 }
 
-void Scheduler::record_step(StepOp op, uint64_t object) {
+void Scheduler::record_step(StepOp op, ObjectRef object) {
   ++step_;
   now_ns_ += config_.step_cost_ns;
   if (config_.record_steps) {
@@ -169,6 +169,40 @@ void Scheduler::record_step(StepOp op, uint64_t object) {
     report({"step-limit", current_ ? current_->src_line : 0,
             "the run exceeded " + std::to_string(config_.max_steps) + " steps (livelock?)", step_,
             current_ ? current_->id : 0});
+}
+
+std::string Scheduler::line_name(int line) const {
+  return line_namer_ ? line_namer_(line) : "line " + std::to_string(line);
+}
+
+namespace {
+bool op_writes(StepOp op) {
+  return op != StepOp::observe && op != StepOp::read && op != StepOp::start;
+}
+} // namespace
+
+void Scheduler::open_transition(uint32_t actor, StepOp op, ObjectRef object, int32_t decision) {
+  if (!config_.record_transitions) return;
+  Transition& t = transitions_.emplace_back();
+  t.actor = actor;
+  t.decision = decision;
+  t.op = op;
+  t.object = object;
+  t.footprint.add(object, op_writes(op));
+  recording_open_ = true;
+}
+
+uint32_t Scheduler::choose_fault(FaultSite site, uint32_t options) {
+  if (options < 2) return 0;
+  ++decisions_;
+  Decision d;
+  d.kind = DecisionKind::fault;
+  d.step = step_;
+  d.site = site;
+  d.fault_options = options;
+  const uint64_t v = chooser_.decide(d);
+  DIOSIM_INTERNAL_ASSERT(v < options, "chooser returned an out-of-range fault option");
+  return static_cast<uint32_t>(v);
 }
 
 void Scheduler::reschedule() {
@@ -209,7 +243,12 @@ void Scheduler::fail(Violation v) {
 uint64_t Scheduler::draw(uint64_t lo, uint64_t hi) {
   if (lo >= hi) return lo;
   ++decisions_;
-  return chooser_.decide({DecisionKind::latency_ns, step_, {}, lo, hi});
+  Decision d;
+  d.kind = DecisionKind::latency_ns;
+  d.step = step_;
+  d.lo = lo;
+  d.hi = hi;
+  return chooser_.decide(d);
 }
 
 uint64_t Scheduler::post_event(EventFn fn, void* arg, uint64_t lo_ns, uint64_t hi_ns) {
@@ -224,8 +263,29 @@ uint64_t Scheduler::post_event(EventFn fn, void* arg, uint64_t lo_ns, uint64_t h
   return id;
 }
 
+std::string Scheduler::blocked_contexts() const {
+  std::string blocked;
+  for (const Context& c : contexts_)
+    if (c.state == RunState::blocked && !c.idle)
+      blocked += (blocked.empty() ? "" : ", ") + c.name + " at " + line_name(c.src_line);
+  return blocked;
+}
+
+void Scheduler::deliver(size_t pending_index, int32_t decision) {
+  const PendingEvent ev = pending_[pending_index];
+  pending_.erase(pending_.begin() + static_cast<long>(pending_index));
+  recording_open_ = false;
+  const ObjectRef what{ObjectKind::none, ev.id};
+  record_step(StepOp::deliver, what);
+  open_transition(Transition::kEventBit | static_cast<uint32_t>(ev.id), StepOp::deliver, what,
+                  decision);
+  ev.fn(ev.arg, ev.id);
+  recording_open_ = false;
+}
+
 Context* Scheduler::choose_next() {
   auto heap_cmp = [](auto& a, auto& b) { return later(a, b); };
+  recording_open_ = false; // the running transition ends at its yield point
   for (;;) {
     if (stopped()) return nullptr;
     while (!timed_.empty() && timed_.front().time_ns <= now_ns_) {
@@ -236,38 +296,40 @@ Context* Scheduler::choose_next() {
     }
     options_.clear();
     for (const Context* c : runnable_)
-      options_.push_back({c->id, false});
+      options_.push_back({c->id, false, c->next_op, c->next_object});
     for (const PendingEvent& p : pending_)
-      options_.push_back({static_cast<uint32_t>(p.id), true});
+      options_.push_back({static_cast<uint32_t>(p.id), true, StepOp::deliver, {}});
     if (options_.empty()) {
       if (!timed_.empty()) {
         now_ns_ = std::max(now_ns_, timed_.front().time_ns);
         continue;
       }
-      std::string blocked;
-      for (const Context& c : contexts_)
-        if (c.state == RunState::blocked && !c.idle)
-          blocked += (blocked.empty() ? "" : ", ") + c.name +
-                     " at fs/direct-io.c:" + std::to_string(c.src_line);
+      const std::string blocked = blocked_contexts();
       if (!blocked.empty())
         report({"deadlock", 0, "every context is blocked and no event is pending: " + blocked,
                 step_, 0});
       return nullptr;
     }
     size_t index = 0;
+    int32_t decision = -1;
     if (options_.size() > 1) {
-      ++decisions_;
-      index = chooser_.decide({DecisionKind::next_step, step_, options_});
+      decision = static_cast<int32_t>(decisions_++);
+      Decision d;
+      d.step = step_;
+      d.running = current_ && current_->state == RunState::runnable ? current_->id : 0;
+      d.options = options_;
+      index = chooser_.decide(d);
       DIOSIM_INTERNAL_ASSERT(index < options_.size(), "chooser returned an out-of-range option");
     }
     const DecisionOption chosen = options_[index];
-    if (!chosen.is_event) return &contexts_[chosen.id - 1];
+    if (!chosen.is_event) {
+      Context* next = &contexts_[chosen.id - 1];
+      open_transition(next->id, next->next_op, next->next_object, decision);
+      return next;
+    }
     auto it = std::find_if(pending_.begin(), pending_.end(),
                            [&](const PendingEvent& p) { return p.id == chosen.id; });
-    const PendingEvent ev = *it;
-    pending_.erase(it);
-    record_step(StepOp::deliver, ev.id);
-    ev.fn(ev.arg, ev.id);
+    deliver(static_cast<size_t>(it - pending_.begin()), decision);
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include "sim/engine/chooser.hpp"
 #include "sim/engine/context.hpp"
+#include "sim/engine/footprint.hpp"
 #include "sim/engine/trace.hpp"
 #include "sim/engine/violation.hpp"
 
@@ -35,26 +36,25 @@ namespace diosim::engine {
 
 enum class SchedMode : uint8_t { timed, choice };
 
-// What a yield point does, for the explorer's dependency analysis and for replay checks.
-enum class StepOp : uint8_t {
-  acquire, // lock acquire
-  release, // lock release
-  wake,    // wake another context
-  sleep,   // block until woken
-  submit,  // hand an object to another context or device
-  free,    // free an object
-  hook,    // call into the world (get_block, end_io, ki_complete ...)
-  deliver, // an event delivered (bio completion)
-  observe, // a read of shared state another context can change
-};
-
 struct StepRecord {
   uint64_t step = 0;
   uint32_t context_id = 0;
   StepOp op = StepOp::observe;
   int src_line = 0;
-  uint64_t object = 0;        // id of the lock, dio, bio, page, wait queue or workqueue touched
+  ObjectRef object;           // the lock, dio, bio, page, task or workqueue touched
   uint64_t runnable_mask = 0; // bit (id-1) per runnable context with id <= 64
+};
+
+// One transition of an execution: what ran between two scheduling points, for the explorer.
+// A context's transition starts when it is chosen (it performs the op it announced) and ends at
+// its next yield point; an event's transition is its delivery.
+struct Transition {
+  static constexpr uint32_t kEventBit = 0x8000'0000u;
+  uint32_t actor = 0;    // context id, or kEventBit | event id
+  int32_t decision = -1; // index of the next_step decision that chose it; -1 when forced
+  StepOp op = StepOp::start;
+  ObjectRef object;
+  Footprint footprint;
 };
 
 using EventFn = void (*)(void* arg, uint64_t event_id);
@@ -66,6 +66,7 @@ public:
     uint64_t step_cost_ns = 100;
     uint64_t max_steps = 50'000'000; // runaway guard: exceeding it is a violation
     bool record_steps = false;
+    bool record_transitions = false; // footprints per transition, for the explorer
   };
 
   Scheduler(Config config, Chooser& chooser, Tracer* tracer);
@@ -82,14 +83,27 @@ public:
   void destroy_contexts();
 
   // --- called from inside a running context ---
-  // A yield point is begin_step (records the step; trace events emitted after it carry its
-  // number) followed by reschedule (asks the Chooser who goes next).
-  void yield(StepOp op, uint64_t object) {
+  // A yield point announces what the context will do next (begin_step: records the step; trace
+  // events emitted after it carry its number), then asks the Chooser who goes next
+  // (reschedule). The announced op is performed when the context is chosen again.
+  void yield(StepOp op, ObjectRef object) {
     begin_step(op, object);
     reschedule();
   }
-  void begin_step(StepOp op, uint64_t object) { record_step(op, object); }
+  void begin_step(StepOp op, ObjectRef object) {
+    if (current_) {
+      current_->next_op = op;
+      current_->next_object = object;
+    }
+    record_step(op, object);
+  }
   void reschedule();
+  // The current transition read or wrote `object` (a no-op unless transitions are recorded).
+  void note_access(ObjectRef object, bool write) {
+    if (recording_open_) transitions_.back().footprint.add(object, write);
+  }
+  // A fault point with `options` outcomes (option 0: no fault); asks the Chooser when >= 2.
+  uint32_t choose_fault(FaultSite site, uint32_t options);
   // The current context stops being runnable until wake(); `idle` marks a worker waiting for
   // work, which does not count towards deadlock.
   // Call begin_step first.
@@ -115,6 +129,10 @@ public:
   const std::optional<std::string>& internal_error() const { return internal_error_; }
   const std::optional<std::string>& divergence() const { return divergence_; }
   const std::vector<StepRecord>& steps() const { return steps_; }
+  const std::vector<Transition>& transitions() const { return transitions_; }
+  // How findings and messages name a source line (the kernel layer names its file).
+  void set_line_namer(std::string (*namer)(int line)) { line_namer_ = namer; }
+  std::string line_name(int line) const;
   const std::deque<Context>& contexts() const { return contexts_; }
   uint64_t decisions() const { return decisions_; }
   // Draws a value through the chooser (recorded like any decision).
@@ -135,7 +153,10 @@ private:
   Context* choose_next(); // fires chosen or due events; nullptr when the run is over
   void switch_to(Context* ctx);
   void return_to_scheduler(); // from inside the current context
-  void record_step(StepOp op, uint64_t object);
+  void record_step(StepOp op, ObjectRef object);
+  void open_transition(uint32_t actor, StepOp op, ObjectRef object, int32_t decision);
+  void deliver(size_t pending_index, int32_t decision);
+  std::string blocked_contexts() const;
   void set_runnable(Context* ctx);
   void clear_runnable(Context* ctx);
   bool stopped() const { return violation_ || internal_error_ || divergence_; }
@@ -150,6 +171,9 @@ private:
   std::vector<PendingEvent> pending_;
   std::vector<DecisionOption> options_;
   std::vector<StepRecord> steps_;
+  std::vector<Transition> transitions_;
+  bool recording_open_ = false; // transitions_.back() is the transition running now
+  std::string (*line_namer_)(int) = nullptr;
   const void* main_stack_bottom_ = nullptr; // the scheduler's own stack, for ASan
   size_t main_stack_size_ = 0;
   Context* current_ = nullptr;

@@ -115,7 +115,7 @@ std::string Tracer::to_json() const {
       if (e.ph == 'f') out += ",\"bp\":\"e\"";
     }
     out += ",\"args\":{\"step\":" + std::to_string(e.step);
-    if (e.src_line > 0) out += ",\"src\":\"fs/direct-io.c:" + std::to_string(e.src_line) + '"';
+    if (e.src_line > 0) out += ",\"src\":" + quoted(source_name_ + ":" + std::to_string(e.src_line));
     for (const TraceArg& a : e.args) {
       out += ',' + quoted(a.key) + ':';
       if (const auto* n = std::get_if<int64_t>(&a.value))

@@ -34,7 +34,7 @@ struct TraceEvent {
   uint64_t ts_ns = 0;
   uint64_t dur_ns = 0;
   uint64_t step = 0;
-  int src_line = 0; // 0: no fs/direct-io.c line
+  int src_line = 0; // 0: no source line
   std::string id;   // async id2.local or flow id
   char scope = 0;   // instant scope
   std::vector<TraceArg> args;
@@ -56,7 +56,9 @@ public:
   const std::vector<TraceEvent>& events() const { return events_; }
   void clear();
 
-  // The whole trace as one JSON document; `source_file` names what src lines refer to.
+  // What src lines refer to ("fs/direct-io.c"); set by the kernel layer, the engine names no file.
+  void set_source_name(std::string name) { source_name_ = std::move(name); }
+  // The whole trace as one JSON document.
   std::string to_json() const;
 
 private:
@@ -67,6 +69,7 @@ private:
     int sort_index;
   };
   bool enabled_ = false;
+  std::string source_name_ = "line";
   std::vector<Lane> lanes_;
   std::vector<TraceEvent> events_;
   std::vector<std::pair<std::string, std::string>> other_; // key, raw JSON value

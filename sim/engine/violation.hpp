@@ -13,7 +13,7 @@ namespace diosim::engine {
 
 struct Violation {
   std::string invariant; // short stable name, e.g. "page-refcount-underflow"
-  int src_line = 0;      // fs/direct-io.c line the violating step stands for, 0 if none
+  int src_line = 0;      // source line the violating step stands for, 0 if none
   std::string message;   // what happened, with operands
   uint64_t step = 0;
   uint32_t context_id = 0;

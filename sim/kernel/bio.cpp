@@ -110,6 +110,7 @@ void bio_put(bio* b) {
 }
 
 static void dispatch(bio* b) {
+  note_access(obj(engine::ObjectKind::bio, b->id), true);
   blk_driver* drv = b->bi_bdev->bd_disk->driver;
   drv->queue_bio(b);
 }
@@ -130,38 +131,53 @@ void blk_flush_plug(blk_plug* plug, bool from_schedule) {
   }
 }
 
+// blk_add_rq_to_plug (Linux 6.1): a plug holding plug_limit requests, or whose last request is
+// at least BLK_PLUG_FLUSH_SIZE bytes, is flushed before the new request joins it.
+static bool add_to_plug(blk_plug* plug, bio* b) {
+  bool flushed = false;
+  if (plug->rq_count >= K().tun.plug_limit ||
+      (plug->tail && plug->tail->bi_iter.bi_size >= kBlkPlugFlushSize)) {
+    blk_flush_plug(plug, false);
+    flushed = true;
+  }
+  if (plug->tail)
+    plug->tail->plug_next = b;
+  else
+    plug->head = b;
+  plug->tail = b;
+  plug->rq_count++;
+  return flushed;
+}
+
 void submit_bio(bio* b) {
   Kernel& k = K();
   if (b->freed) violation("bio-use-after-free", "submit_bio of freed " + bio_name(b));
+  task_struct* t = get_current();
   if (k.tracer) {
     trace_bio('b', "bio", b);
     trace_bio('n', "Q", b);
   }
   trace_flow_start(bio_name(b));
-  task_struct* t = get_current();
-  if (blk_plug* plug = t->plug) {
-    // blk_add_rq_to_plug: a full plug is flushed before the new request joins it.
-    if (plug->rq_count >= k.tun.plug_limit) blk_flush_plug(plug, false);
-    if (plug->tail)
-      plug->tail->plug_next = b;
-    else
-      plug->head = b;
-    plug->tail = b;
-    plug->rq_count++;
-  } else {
-    dispatch(b);
-  }
-  yield_point(engine::StepOp::submit, b->id, "submit_bio", "bio", [&] {
-    return ::kern::TraceArgs{arg("bio", bio_name(b)), arg("rwbs", bio_rwbs(b)),
-                             arg("sector", static_cast<int64_t>(b->bi_iter.bi_sector)),
-                             arg("nr_sectors", static_cast<int64_t>(b->bi_iter.bi_size >> 9)),
-                             arg("plugged", t->plug ? 1 : 0)};
-  });
+  // Announce, then act: the bio reaches the plug or the device after this step.
+  yield_point(engine::StepOp::submit, obj(engine::ObjectKind::bio, b->id), "submit_bio", "bio",
+              [&] {
+                return ::kern::TraceArgs{
+                    arg("bio", bio_name(b)), arg("rwbs", bio_rwbs(b)),
+                    arg("sector", static_cast<int64_t>(b->bi_iter.bi_sector)),
+                    arg("nr_sectors", static_cast<int64_t>(b->bi_iter.bi_size >> 9)),
+                    arg("plugged", t->plug ? 1 : 0)};
+              });
+  const bool dispatched = t->plug ? add_to_plug(t->plug, b) : (dispatch(b), true);
+  // Something reached the device inside submit_bio: its completion may run on another CPU
+  // before submit_bio returns.
+  if (dispatched)
+    yield_point(engine::StepOp::observe, obj(engine::ObjectKind::bio, b->id),
+                "submit_bio:dispatched", "bio");
 }
 
 void bio_endio(bio* b) {
   if (b->freed) violation("bio-use-after-free", "bio_endio of freed " + bio_name(b));
-  yield_point(engine::StepOp::hook, b->id, "bio_endio", "bio", [&] {
+  yield_point(engine::StepOp::hook, obj(engine::ObjectKind::bio, b->id), "bio_endio", "bio", [&] {
     return ::kern::TraceArgs{arg("bio", bio_name(b)), arg("status", b->bi_status)};
   });
   b->bi_end_io(b);

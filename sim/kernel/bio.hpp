@@ -92,6 +92,8 @@ void bio_check_pages_dirty(bio* b);
 const char* bio_rwbs(const bio* b);
 std::string bio_name(const bio* b);
 
+constexpr unsigned kBlkPlugFlushSize = 128 * 1024; // BLK_PLUG_FLUSH_SIZE
+
 struct blk_plug {
   bio* head = nullptr;
   bio* tail = nullptr;

@@ -23,10 +23,11 @@ void inode_lock(inode* inode) {
   engine::Context* self = k.sched.current();
   if (sem.owner == self)
     violation("recursive-inode-lock", "inode_lock already held by " + self->name);
-  yield_point(engine::StepOp::acquire, sem.id, "inode_lock", "fs");
+  const engine::ObjectRef ref = obj(engine::ObjectKind::lock, sem.id);
+  yield_point(engine::StepOp::acquire, ref, "inode_lock", "fs");
   while (sem.owner) {
     k.lock_waiters.emplace_back(sem.id, self);
-    k.sched.begin_step(engine::StepOp::sleep, sem.id);
+    k.sched.begin_step(engine::StepOp::acquire, ref); // retried when the owner releases it
     k.sched.block();
   }
   sem.owner = self;
@@ -39,13 +40,14 @@ void inode_unlock(inode* inode) {
   engine::Context* self = k.sched.current();
   if (sem.owner != self)
     violation("lock-balance", "inode_unlock by " + self->name + ", which does not hold it");
+  yield_point(engine::StepOp::release, obj(engine::ObjectKind::lock, sem.id), "inode_unlock", "fs");
   sem.owner = nullptr;
   get_current()->mutexes_held--;
   k.wake_lock_waiters(sem.id);
-  yield_point(engine::StepOp::release, sem.id, "inode_unlock", "fs");
 }
 
 void inode_dio_begin(inode* inode) {
+  note_world(true);
   const int before = inode->i_dio_count++;
   DIOSIM_TRACE_CHANGE(
       "inode_dio_begin", "fs",
@@ -53,6 +55,7 @@ void inode_dio_begin(inode* inode) {
 }
 
 void inode_dio_end(inode* inode) {
+  note_world(true);
   if (inode->i_dio_count <= 0)
     violation("i_dio_count-underflow",
               "inode_dio_end with i_dio_count " + std::to_string(inode->i_dio_count));
@@ -64,7 +67,7 @@ void inode_dio_end(inode* inode) {
 
 int filemap_write_and_wait_range(address_space* mapping, loff_t lstart, loff_t lend) {
   might_sleep("filemap_write_and_wait_range");
-  yield_point(engine::StepOp::hook, mapping->host ? mapping->host->i_ino : 0,
+  yield_point(engine::StepOp::hook, obj(engine::ObjectKind::inode, 0),
               "filemap_write_and_wait_range", "fs", [&] {
                 return ::kern::TraceArgs{arg("start", lstart), arg("end", lend)};
               });
@@ -73,7 +76,7 @@ int filemap_write_and_wait_range(address_space* mapping, loff_t lstart, loff_t l
 
 int invalidate_inode_pages2_range(address_space* mapping, pgoff_t start, pgoff_t end) {
   might_sleep("invalidate_inode_pages2_range");
-  yield_point(engine::StepOp::hook, mapping->host ? mapping->host->i_ino : 0,
+  yield_point(engine::StepOp::hook, obj(engine::ObjectKind::inode, 0),
               "invalidate_inode_pages2_range", "fs", [&] {
                 return ::kern::TraceArgs{arg("start", static_cast<int64_t>(start)),
                                          arg("end", static_cast<int64_t>(end))};
@@ -90,7 +93,7 @@ ssize_t generic_write_sync(kiocb* iocb, ssize_t count) {
   if (iocb_is_dsync(iocb)) {
     might_sleep("generic_write_sync");
     address_space* mapping = iocb->ki_filp->f_mapping;
-    yield_point(engine::StepOp::hook, 0, "generic_write_sync", "fs",
+    yield_point(engine::StepOp::hook, obj(engine::ObjectKind::inode, 0), "generic_write_sync", "fs",
                 [&] { return ::kern::TraceArgs{arg("count", count)}; });
     const int ret =
         mapping->ops ? mapping->ops->fsync_range(iocb, iocb->ki_pos - count, iocb->ki_pos - 1) : 0;

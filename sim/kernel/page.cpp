@@ -30,11 +30,13 @@ static void trace_ref(const char* what, const page* p, int before) {
 }
 
 void get_page(page* p) {
+  note_access(obj(engine::ObjectKind::page, p->id), true);
   const int before = p->_refcount++;
   trace_ref("get_page", p, before);
 }
 
 void put_page(page* p) {
+  note_access(obj(engine::ObjectKind::page, p->id), true);
   if (p->_refcount <= 0)
     violation("page-refcount-underflow",
               "put_page(" + page_name(p) + ") with refcount " + std::to_string(p->_refcount));
@@ -43,6 +45,7 @@ void put_page(page* p) {
 }
 
 void set_page_dirty_lock(page* p) {
+  note_access(obj(engine::ObjectKind::page, p->id), true);
   if (p->dirty) return;
   p->dirty = true;
   DIOSIM_TRACE_CHANGE("set_page_dirty", "page", {arg("page", page_name(p))});
@@ -61,7 +64,8 @@ void zero_user(page* p, unsigned start, unsigned size) {
 long get_user_pages_fast(uint64_t start, int nr_pages, bool write, page** pages) {
   task_struct* t = get_current();
   might_sleep("get_user_pages_fast");
-  yield_point(engine::StepOp::hook, start, "get_user_pages_fast", "page", [&] {
+  yield_point(engine::StepOp::hook, obj(engine::ObjectKind::user_page, start / PAGE_SIZE),
+              "get_user_pages_fast", "page", [&] {
     return ::kern::TraceArgs{arg("addr", static_cast<int64_t>(start)), arg("nr_pages", nr_pages)};
   });
   int got = 0;

@@ -2,6 +2,7 @@
 #include "sim/kernel/runtime.hpp"
 
 #include "sim/kernel/bio.hpp"
+#include "sim/kernel/irq.hpp"
 #include "sim/kernel/page.hpp"
 #include "sim/kernel/sched.hpp"
 #include "sim/kernel/slab.hpp"
@@ -9,12 +10,19 @@
 
 namespace kern {
 
+static std::string direct_io_line(int line) {
+  return "fs/direct-io.c:" + std::to_string(line);
+}
+
 Kernel::Kernel(Tunables tunables, engine::Scheduler& scheduler) : tun(tunables), sched(scheduler) {
   page_shift = static_cast<unsigned>(__builtin_ctz(tun.page_size));
+  sched.set_line_namer(&direct_io_line);
+  if (sched.tracer()) sched.tracer()->set_source_name("fs/direct-io.c");
   if (sched.tracer() && sched.tracer()->enabled()) tracer = sched.tracer();
   KernelScope scope(*this);
   zero_page = alloc_sim_page(0, 1);
   zero_page->is_zero_page = true;
+  irq_init(*this);
 }
 
 Kernel::~Kernel() = default;
@@ -142,7 +150,7 @@ void trace_flow(const std::string& id, engine::Context* to) {
   trace_flow_end(id, to);
 }
 
-void yield_point(engine::StepOp op, uint64_t object, const char* name, const char* cat) {
+void yield_point(engine::StepOp op, engine::ObjectRef object, const char* name, const char* cat) {
   yield_point(op, object, name, cat, [] { return TraceArgs{}; });
 }
 

@@ -32,6 +32,9 @@ struct Tunables {
   unsigned bio_max_vecs = 256; // BIO_MAX_VECS
   int reap_threshold = 64;     // dio_bio_reap's constant
   unsigned plug_limit = 32;    // BLK_MAX_REQUEST_COUNT
+  unsigned cpus = 2;           // simulated CPUs: one irq context each
+  bool explore_bio_faults = false;       // each bio completion is a fault point (OK / error)
+  bool explore_user_page_faults = false; // each user page pinned is a fault point
 };
 
 constexpr unsigned kDioPagesMax = 256; // struct dio's pages[] capacity
@@ -41,6 +44,7 @@ using TraceArgs = std::vector<engine::TraceArg>;
 
 struct page;
 struct bio;
+struct irq_cpu;
 struct task_struct;
 struct kmem_cache;
 struct workqueue_struct;
@@ -85,6 +89,7 @@ public:
   std::vector<std::unique_ptr<bio>> bios;
   std::vector<std::unique_ptr<kmem_cache>> caches;
   std::vector<std::unique_ptr<workqueue_struct>> workqueues;
+  std::vector<std::unique_ptr<irq_cpu>> irq_cpus; // one per simulated CPU (irq.hpp)
   // Contexts blocked on a lock (spin lock or inode lock), by lock id.
   std::vector<std::pair<uint32_t, engine::Context*>> lock_waiters;
   void wake_lock_waiters(uint32_t lock_id);
@@ -167,9 +172,9 @@ std::string page_name(const page* p);
 // A yield point: records the step, traces it as a slice named `name` on the current context's
 // lane with the args `make_args()` returns (called only when tracing, so a step with tracing off
 // builds no strings), then lets the Chooser pick who runs next.
-void yield_point(engine::StepOp op, uint64_t object, const char* name, const char* cat);
+void yield_point(engine::StepOp op, engine::ObjectRef object, const char* name, const char* cat);
 template <typename MakeArgs>
-void yield_point(engine::StepOp op, uint64_t object, const char* name, const char* cat,
+void yield_point(engine::StepOp op, engine::ObjectRef object, const char* name, const char* cat,
                  MakeArgs&& make_args) {
   Kernel& k = K();
   k.sched.begin_step(op, object);
@@ -186,6 +191,19 @@ void trace_flow_end(const std::string& id, engine::Context* to);
 // A traced state change inside the current step (an instant on the current lane). Call it
 // through DIOSIM_TRACE_CHANGE, which builds the args only when tracing is on.
 void trace_change(const char* name, const char* cat, TraceArgs args);
+
+// Object references for footprints (what a step touches), by kind.
+inline engine::ObjectRef obj(engine::ObjectKind kind, uint64_t id) {
+  return {kind, id};
+}
+// The current transition read or wrote `object` (recorded only while exploring).
+inline void note_access(engine::ObjectRef object, bool write) {
+  K().sched.note_access(object, write);
+}
+// The world's shared state (inode, page cache, AIO completions): one object, conservatively.
+inline void note_world(bool write) {
+  note_access({engine::ObjectKind::inode, 0}, write);
+}
 
 // Reports a finding at the current line and stops the run.
 [[noreturn]] void violation(const char* invariant, const std::string& message);

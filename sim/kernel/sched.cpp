@@ -15,6 +15,7 @@ std::string task_name(const task_struct* t) {
 
 void __set_current_state(long state) {
   task_struct* t = get_current();
+  note_access(obj(engine::ObjectKind::waitq, t->ctx->id), true);
   const long before = t->__state;
   t->__state = state;
   DIOSIM_TRACE_CHANGE(
@@ -24,15 +25,18 @@ void __set_current_state(long state) {
 
 int wake_up_process(task_struct* p) {
   Kernel& k = K();
+  // Announce, then act: the target may still run (and sleep) before the wake-up lands.
+  yield_point(engine::StepOp::wake, obj(engine::ObjectKind::waitq, p->ctx->id), "wake_up_process",
+              "sched", [&] {
+                return ::kern::TraceArgs{arg("task", task_name(p)),
+                                         arg("woken", p->__state != TASK_RUNNING ? 1 : 0)};
+              });
   const bool woke = p->__state != TASK_RUNNING;
   if (woke) {
     p->__state = TASK_RUNNING;
     k.sched.wake(p->ctx);
     trace_flow("wake@" + std::to_string(k.sched.step() + 1), p->ctx);
   }
-  yield_point(engine::StepOp::wake, p->ctx->id, "wake_up_process", "sched", [&] {
-    return ::kern::TraceArgs{arg("task", task_name(p)), arg("woken", woke ? 1 : 0)};
-  });
   return woke ? 1 : 0;
 }
 
@@ -41,14 +45,21 @@ void blk_io_schedule() {
   might_sleep("blk_io_schedule");
   task_struct* t = get_current();
   if (t->plug) blk_flush_plug(t->plug, true); // sched_submit_work
+  schedule_sleep(t, "blk_io_schedule");
+}
+
+void schedule_sleep(task_struct* t, const char* name) {
+  Kernel& k = K();
+  const engine::ObjectRef state = obj(engine::ObjectKind::waitq, t->ctx->id);
+  note_access(state, false);
   if (t->__state == TASK_RUNNING) {
     // A wake-up already came between set_current_state and here: schedule() returns at once.
-    yield_point(engine::StepOp::observe, t->ctx->id, "blk_io_schedule", "sched",
+    yield_point(engine::StepOp::observe, state, name, "sched",
                 [&] { return ::kern::TraceArgs{arg("slept", 0)}; });
     return;
   }
-  k.sched.begin_step(engine::StepOp::sleep, t->ctx->id);
-  if (k.tracer) k.emit_step_slice("blk_io_schedule", "sched", {arg("slept", 1)});
+  k.sched.begin_step(engine::StepOp::sleep, state);
+  if (k.tracer) k.emit_step_slice(name, "sched", {arg("slept", 1)});
   k.sched.block();
   DIOSIM_TRACE_CHANGE("woken", "sched", {arg("task", task_name(t))});
 }

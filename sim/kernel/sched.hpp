@@ -32,6 +32,19 @@ task_struct* get_current();
 void __set_current_state(long state);
 int wake_up_process(task_struct* p);
 void blk_io_schedule();
+// schedule() for a task that set TASK_UNINTERRUPTIBLE: sleeps unless a wake-up already came.
+void schedule_sleep(task_struct* t, const char* name);
+// wait_event(): sleeps until `done()` holds, re-checking after every wake-up (io_getevents).
+template <typename Done>
+void wait_event(Done&& done, const char* name) {
+  task_struct* t = get_current();
+  for (;;) {
+    __set_current_state(TASK_UNINTERRUPTIBLE);
+    if (done()) break;
+    schedule_sleep(t, name);
+  }
+  __set_current_state(TASK_RUNNING);
+}
 // Task / irq context name for messages.
 std::string task_name(const task_struct* t);
 inline bool in_irq_context() {

@@ -32,11 +32,12 @@ void spin_lock(spinlock_t* lock) {
   if (lock->owner == self)
     violation("recursive-spinlock",
               "spin_lock of " + lock_name(lock) + " already held by " + self->name);
-  yield_point(engine::StepOp::acquire, lock->id, "spin_lock", "sched",
+  const engine::ObjectRef ref = obj(engine::ObjectKind::lock, lock->id);
+  yield_point(engine::StepOp::acquire, ref, "spin_lock", "sched",
               [&] { return ::kern::TraceArgs{arg("lock", lock_name(lock))}; });
   while (lock->owner) {
     k.lock_waiters.emplace_back(lock->id, self);
-    k.sched.begin_step(engine::StepOp::sleep, lock->id);
+    k.sched.begin_step(engine::StepOp::acquire, ref); // retried when the owner releases it
     k.sched.block();
   }
   lock->owner = self;
@@ -49,11 +50,12 @@ void spin_unlock(spinlock_t* lock) {
   engine::Context* self = k.sched.current();
   if (lock->owner != self)
     violation("lock-balance", "spin_unlock of " + lock_name(lock) + " not held by " + self->name);
+  // Announce, then act: other contexts may run before the release becomes visible.
+  yield_point(engine::StepOp::release, obj(engine::ObjectKind::lock, lock->id), "spin_unlock",
+              "sched", [&] { return ::kern::TraceArgs{arg("lock", lock_name(lock))}; });
   lock->owner = nullptr;
   get_current()->locks_held--;
   k.wake_lock_waiters(lock->id);
-  yield_point(engine::StepOp::release, lock->id, "spin_unlock", "sched",
-              [&] { return ::kern::TraceArgs{arg("lock", lock_name(lock))}; });
 }
 
 void spin_lock_irqsave(spinlock_t* lock, unsigned long& flags) {

@@ -17,14 +17,16 @@ void INIT_WORK(work_struct* work, work_func_t func) {
 static void worker_loop(workqueue_struct* wq) {
   Kernel& k = K();
   for (;;) {
+    const engine::ObjectRef queue = obj(engine::ObjectKind::workqueue, wq->id);
     while (wq->queue.empty()) {
-      k.sched.begin_step(engine::StepOp::sleep, wq->id);
+      k.sched.begin_step(engine::StepOp::sleep, queue);
       k.sched.block(/*idle=*/true);
     }
+    note_access(queue, true);
     work_struct* work = wq->queue.front();
     wq->queue.pop_front();
     work->pending = false;
-    yield_point(engine::StepOp::hook, work->id, "process_one_work", "wq", [&] {
+    yield_point(engine::StepOp::hook, obj(engine::ObjectKind::inode, 0), "process_one_work", "wq", [&] {
       return ::kern::TraceArgs{arg("wq", wq->name), arg("work", static_cast<int64_t>(work->id))};
     });
     work->func(work);
@@ -35,6 +37,12 @@ bool queue_work(workqueue_struct* wq, work_struct* work) {
   Kernel& k = K();
   slab_check_access(work, "queue_work");
   if (work->pending) return false;
+  // Announce, then act: the work becomes visible to the worker only after this step.
+  yield_point(engine::StepOp::submit, obj(engine::ObjectKind::workqueue, wq->id), "queue_work",
+              "wq", [&] {
+                return ::kern::TraceArgs{arg("wq", wq->name),
+                                         arg("work", static_cast<int64_t>(work->id))};
+              });
   work->pending = true;
   wq->queue.push_back(work);
   if (!wq->worker)
@@ -44,10 +52,6 @@ bool queue_work(workqueue_struct* wq, work_struct* work) {
     k.sched.wake(wq->worker);
   trace_flow("work#" + std::to_string(work->id) + "@" + std::to_string(k.sched.step() + 1),
              wq->worker);
-  yield_point(engine::StepOp::submit, work->id, "queue_work", "wq", [&] {
-    return ::kern::TraceArgs{arg("wq", wq->name), arg("work", static_cast<int64_t>(work->id)),
-                             arg("worker", static_cast<int64_t>(wq->worker->id))};
-  });
   return true;
 }
 
@@ -59,7 +63,7 @@ workqueue_struct* alloc_workqueue(const std::string& name) {
   wq->id = static_cast<uint32_t>(k.workqueues.size() + 1);
   k.workqueues.push_back(std::move(wq));
   workqueue_struct* out = k.workqueues.back().get();
-  yield_point(engine::StepOp::hook, out->id, "alloc_workqueue", "wq",
+  yield_point(engine::StepOp::hook, obj(engine::ObjectKind::inode, 0), "alloc_workqueue", "wq",
               [&] { return ::kern::TraceArgs{arg("wq", name)}; });
   return out;
 }

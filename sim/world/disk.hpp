@@ -6,7 +6,7 @@
 //   1. At most queue_depth bios are in the device (between D and C); the rest wait in order.
 //   2. Data moves at completion (C) and only for bios that complete without error.
 //   4. A byte never written reads as the scenario's stale byte.
-//   3. Each completion runs bio_endio in a fresh irq context.
+//   3. Each completion is raised to a simulated CPU's irq context (sim/kernel/irq.hpp).
 #pragma once
 
 #include "sim/kernel/kernel.hpp"

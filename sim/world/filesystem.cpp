@@ -98,7 +98,8 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
   ++get_block_calls_;
   kern::might_sleep("get_block");
   const uint64_t maxblocks = bh->b_size >> blkbits_;
-  kern::yield_point(engine::StepOp::hook, iblock, "get_block", "fs", [&] {
+  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), "get_block",
+                    "fs", [&] {
     return ::kern::TraceArgs{arg("iblock", static_cast<int64_t>(iblock)), arg("create", create),
                              arg("maxblocks", static_cast<int64_t>(maxblocks))};
   });
@@ -154,7 +155,8 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
 
 int SimFilesystem::end_io(kern::kiocb* iocb, kern::loff_t offset, ssize_t size, void* priv) {
   ++end_io_calls_;
-  kern::yield_point(engine::StepOp::hook, 0, "end_io", "fs", [&] {
+  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), "end_io", "fs",
+                    [&] {
     return ::kern::TraceArgs{arg("offset", offset), arg("size", static_cast<int64_t>(size))};
   });
   // NULL is what a request gets when get_block never ran for it (e.g. the first user page

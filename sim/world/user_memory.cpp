@@ -73,4 +73,11 @@ std::vector<uint8_t> UserMemory::snapshot(uint64_t addr, size_t len) const {
   return out;
 }
 
+void UserMemory::note_read(uint64_t addr, size_t len) const {
+  if (!len) return;
+  for (auto it = pages_.lower_bound(addr / page_size_ * page_size_);
+       it != pages_.end() && it->first < addr + len; ++it)
+    if (it->second) kern::note_access(kern::obj(engine::ObjectKind::page, it->second->id), false);
+}
+
 } // namespace diosim::world

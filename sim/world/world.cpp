@@ -97,7 +97,8 @@ World::Request& World::submit(const Operation& op, OpOutcome& out) {
   if (op.dsync) req.iocb.ki_flags |= kern::IOCB_DSYNC;
   req.iocb.private_ = &req;
   if (op.aio) req.iocb.ki_complete = &World::aio_complete_rw;
-  kern::yield_point(engine::StepOp::hook, 0, write ? "sys_pwrite" : "sys_pread", "syscall", [&] {
+  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0),
+                    write ? "sys_pwrite" : "sys_pread", "syscall", [&] {
     return ::kern::TraceArgs{arg("offset", static_cast<int64_t>(op.offset)),
                              arg("count", static_cast<int64_t>(count)), arg("aio", op.aio ? 1 : 0)};
   });
@@ -117,6 +118,9 @@ World::Request& World::submit(const Operation& op, OpOutcome& out) {
 }
 
 void World::finish(Request& req, int64_t ret) {
+  kern::note_world(true);
+  for (const kern::iovec& v : req.iov) // the snapshot below reads the user pages
+    mem_.note_read(v.iov_base, v.iov_len);
   OpOutcome& out = *req.out;
   req.completed = true;
   out.finished = true;
@@ -144,21 +148,18 @@ void World::aio_complete_rw(kern::kiocb* iocb, long res) {
 }
 
 void World::reap(std::vector<Request*>& outstanding) {
-  kern::Kernel& k = kern::K();
-  for (;;) {
-    kern::__set_current_state(kern::TASK_UNINTERRUPTIBLE);
-    bool all = true;
-    for (Request* r : outstanding)
-      all = all && r->completed;
-    if (all) break;
-    // io_getevents: sleep until a completion wakes us.
-    k.sched.begin_step(engine::StepOp::sleep, kern::get_current()->ctx->id);
-    if (k.tracer) k.emit_step_slice("io_getevents", "syscall", {arg("sleep", 1)});
-    if (kern::get_current()->__state != kern::TASK_RUNNING) k.sched.block();
-  }
-  kern::__set_current_state(kern::TASK_RUNNING);
+  // io_getevents: sleep until every outstanding request has completed.
+  kern::wait_event(
+      [&] {
+        kern::note_world(false);
+        for (Request* r : outstanding)
+          if (!r->completed) return false;
+        return true;
+      },
+      "io_getevents");
   if (!outstanding.empty())
-    kern::yield_point(engine::StepOp::observe, 0, "io_getevents", "syscall", [&] {
+    kern::yield_point(engine::StepOp::observe, kern::obj(engine::ObjectKind::inode, 0),
+                      "io_getevents", "syscall", [&] {
       return ::kern::TraceArgs{arg("events", static_cast<int64_t>(outstanding.size()))};
     });
   outstanding.clear();

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "sim/kernel/irq.hpp"
+
+#include "sim/kernel/bio.hpp"
+
+namespace kern {
+
+static void irq_loop(irq_cpu* cpu) {
+  Kernel& k = K();
+  const engine::ObjectRef queue = obj(engine::ObjectKind::irq_queue, cpu->cpu);
+  for (;;) {
+    while (cpu->pending.empty()) {
+      cpu->busy = false;
+      k.sched.begin_step(engine::StepOp::sleep, queue);
+      k.sched.block(/*idle=*/true);
+    }
+    cpu->busy = true;
+    note_access(queue, true);
+    bio* b = cpu->pending.front();
+    cpu->pending.pop_front();
+    bio_endio(b);
+  }
+}
+
+void irq_init(Kernel& k) {
+  for (unsigned i = 0; i < k.tun.cpus; ++i) {
+    auto cpu = std::make_unique<irq_cpu>();
+    cpu->cpu = i;
+    irq_cpu* raw = cpu.get();
+    cpu->ctx = k.sched.spawn(engine::ContextKind::irq, "irq/" + std::to_string(i),
+                             [raw] { irq_loop(raw); });
+    k.irq_cpus.push_back(std::move(cpu));
+  }
+}
+
+void raise_bio_completion(bio* b) {
+  Kernel& k = K();
+  irq_cpu* target = nullptr;
+  for (const auto& cpu : k.irq_cpus)
+    if (!cpu->busy && cpu->pending.empty()) {
+      target = cpu.get();
+      break;
+    }
+  if (!target)
+    for (const auto& cpu : k.irq_cpus)
+      if (!target || cpu->pending.size() < target->pending.size()) target = cpu.get();
+  note_access(obj(engine::ObjectKind::irq_queue, target->cpu), true);
+  target->pending.push_back(b);
+  target->busy = true; // claimed: the next completion goes elsewhere while this one waits
+  k.sched.wake(target->ctx);
+  trace_flow_end(bio_name(b), target->ctx);
+}
+
+} // namespace kern
