@@ -41,6 +41,42 @@ std::string violation_json(const engine::Violation& v, const std::string& contex
 } // namespace
 
 RunResult run_scenario(const scenario::ScenarioSpec& spec, const RunOptions& options) {
+  Session session(spec, options.check_model);
+  RunResult r = run_in_session(session, options);
+  // The outcomes point into the session's copy of the spec: point them at the caller's.
+  size_t k = 0;
+  for (const scenario::Task& t : spec.tasks)
+    for (const scenario::Operation& op : t.ops)
+      if (k < r.outcomes.size()) r.outcomes[k++].op = &op;
+  return r;
+}
+
+namespace {
+
+void fill_result(RunResult& result, const scenario::ScenarioSpec& spec,
+                 const engine::Scheduler& sched, const kern::Kernel& kernel,
+                 const world::World& world, const ExecSummary& summary) {
+  result.violation = summary.violation;
+  result.violation_context = summary.violation_context;
+  result.internal_error = summary.internal_error;
+  result.divergence = summary.divergence;
+  result.failed_expectations = summary.failed_expectations;
+  result.outcome_hash = summary.outcome_hash;
+  result.outcomes = world.outcomes();
+  result.steps = sched.step();
+  result.decisions = sched.decisions();
+  result.bios = kernel.bios_allocated;
+  result.contexts = sched.contexts().size();
+  result.final_i_size = world.inode().i_size;
+  result.final_file = world.file_bytes(0, final_file_end(spec, world.inode().i_size));
+  result.line_hits = kernel.line_hits;
+  result.step_records = sched.steps();
+}
+
+} // namespace
+
+RunResult run_in_session(Session& session, const RunOptions& options) {
+  const scenario::ScenarioSpec& spec = session.spec();
   RunResult result;
   result.seed = options.seed.value_or(spec.seed);
 
@@ -52,93 +88,26 @@ RunResult run_scenario(const scenario::ScenarioSpec& spec, const RunOptions& opt
 
   engine::Tracer tracer;
   tracer.enable(options.trace);
-  engine::Scheduler::Config config;
-  config.mode =
-      spec.mode == scenario::Mode::explore ? engine::SchedMode::choice : engine::SchedMode::timed;
-  config.step_cost_ns = spec.step_cost_ns;
-  config.record_steps = options.record_steps;
-  engine::Scheduler sched(config, chooser, &tracer);
-
-  kern::Tunables tun;
-  tun.page_size = spec.geometry.page_size;
-  tun.dio_pages = spec.geometry.dio_pages;
-  tun.bio_max_vecs = spec.geometry.bio_max_vecs;
-  tun.reap_threshold = spec.geometry.reap_threshold;
-  tun.plug_limit = spec.geometry.plug_limit;
-  kern::Kernel kernel(tun, sched);
-  kern::KernelScope scope(kernel);
-  kern::dio_init();
-
-  world::World world(spec, sched);
-  world.start();
-  try {
-    sched.run();
-  } catch (const engine::InternalError& e) {
-    result.internal_error = e.what();
-  }
-  if (sched.internal_error()) result.internal_error = *sched.internal_error();
-  if (sched.divergence()) result.divergence = *sched.divergence();
-  if (replay && !result.divergence && !sched.violation() && !result.internal_error) {
+  ExecOptions exec;
+  exec.trace = options.trace;
+  exec.record_steps = options.record_steps;
+  session.execute(
+      chooser, exec,
+      [&](const engine::Scheduler& sched, const kern::Kernel& kernel, const world::World& world,
+          const ExecSummary& summary) {
+        fill_result(result, spec, sched, kernel, world, summary);
+        if (options.trace) name_lanes(tracer, sched);
+      },
+      &tracer);
+  if (replay && !result.divergence && !result.violation && !result.internal_error) {
     try {
       replay->finish();
     } catch (const engine::ReplayDivergence& e) {
       result.divergence = e.what();
     }
   }
-  result.violation = sched.violation();
-  if (result.violation)
-    for (const engine::Context& c : sched.contexts())
-      if (c.id == result.violation->context_id) result.violation_context = c.name;
-  if (!result.violation && !result.internal_error && !result.divergence) {
-    result.violation = check_end_of_run(kernel, world);
-    result.failed_expectations = check_expectations(spec, world, kernel.bios_allocated);
-  }
-
-  // Every run is checked against the reference model, which states from the scenario alone
-  // what each operation must produce.
-  if (!result.violation && !result.internal_error && !result.divergence && options.check_model) {
-    const ExpectedRun expected = reference_outcome(spec);
-    std::vector<ActualOp> actual;
-    for (const world::OpOutcome& o : world.outcomes())
-      actual.push_back({o.ret, o.submit_ret, o.data, o.i_size_after});
-    const std::vector<uint8_t> file = world.file_bytes(0, expected.file.size);
-    const std::vector<std::string> mismatches =
-        compare_with_reference(spec, expected, actual, file, world.inode().i_size);
-    if (!mismatches.empty()) {
-      std::string msg;
-      for (const std::string& m : mismatches)
-        msg += (msg.empty() ? "" : "\n  ") + m;
-      result.violation = engine::Violation{"reference-model", 0, msg, sched.step(), 0};
-    }
-  }
-
   result.schedule = replay ? options.replay->to_string() : recorder.token().to_string();
-  result.outcomes = world.outcomes();
-  result.steps = sched.step();
-  result.decisions = sched.decisions();
-  result.bios = kernel.bios_allocated;
-  result.contexts = sched.contexts().size();
-  result.final_i_size = world.inode().i_size;
-  {
-    uint64_t end = static_cast<uint64_t>(std::max<int64_t>(world.inode().i_size, spec.i_size));
-    for (const scenario::Task& t : spec.tasks)
-      for (const scenario::Operation& op : t.ops) {
-        uint64_t len = 0;
-        for (const scenario::IoVec& v : op.iov)
-          len += v.len;
-        end = std::max(end, op.offset + len);
-      }
-    const uint64_t bs = spec.geometry.fs_block_size;
-    for (const scenario::Extent& e : spec.extents)
-      end = std::max(end, (e.file_block + e.blocks) * bs);
-    end = (end + bs - 1) / bs * bs;
-    result.final_file = world.file_bytes(0, end);
-  }
-  result.line_hits = kernel.line_hits;
-  result.step_records = sched.steps();
-
   if (options.trace) {
-    name_lanes(tracer, sched);
     tracer.set_other("tool", "\"diosim\"");
     tracer.set_other("version", nlohmann::json(DIOSIM_VERSION).dump());
     tracer.set_other("format_version", "1");
@@ -160,8 +129,6 @@ RunResult run_scenario(const scenario::ScenarioSpec& spec, const RunOptions& opt
       tracer.set_other("failed_expectations", nlohmann::json(result.failed_expectations).dump());
     result.trace_json = tracer.to_json();
   }
-  // Unwind unfinished fibers while the world and kernel they reference still exist.
-  sched.destroy_contexts();
   return result;
 }
 

@@ -6,6 +6,7 @@
 // (scenario, seed, replayed token).
 #pragma once
 
+#include "model/check/session.hpp"
 #include "sim/engine/schedule_token.hpp"
 #include "sim/engine/violation.hpp"
 #include "sim/kernel/runtime.hpp"
@@ -43,11 +44,15 @@ struct RunResult {
   std::array<uint32_t, kern::kReferenceLines + 2> line_hits{};
   std::vector<engine::StepRecord> step_records;
   std::string violation_context; // name of the context that hit the violation
+  uint64_t outcome_hash = 0;     // the terminal state (ExecSummary::outcome_hash)
 
   // 0 all good, 1 violation or failed expectation, 2 divergence, 3 internal error.
   int exit_code() const;
 };
 
+// One run; builds a Session for it (the reference model is computed here).
 RunResult run_scenario(const scenario::ScenarioSpec& spec, const RunOptions& options);
+// One run in an existing session: what depends only on the scenario is not recomputed.
+RunResult run_in_session(Session& session, const RunOptions& options);
 
 } // namespace diosim::model

@@ -97,6 +97,10 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// Thrown by a chooser that gives up on the current execution (e.g. every option is in an
+// explorer's sleep set): the run stops at once, with no finding.
+struct AbandonExecution {};
+
 // The token entry for the value a chooser returned, and back.
 ScheduleToken::Entry token_entry(const Decision& d, uint64_t value);
 // Throws ReplayDivergence (naming `decision_index`) when `e` does not fit `d`.

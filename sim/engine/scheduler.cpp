@@ -93,6 +93,8 @@ Context* Scheduler::spawn(ContextKind kind, std::string name, std::function<void
         } catch (const ContextKill&) {
         } catch (const ReplayDivergence& e) {
           if (!divergence_) divergence_ = e.what();
+        } catch (const AbandonExecution&) {
+          abandoned_ = true;
         } catch (const std::exception& e) {
           if (!internal_error_) {
             const std::string what = e.what();
@@ -133,6 +135,8 @@ void Scheduler::run() {
   } catch (const RunStopped&) {
   } catch (const ReplayDivergence& e) {
     if (!divergence_) divergence_ = e.what();
+  } catch (const AbandonExecution&) {
+    abandoned_ = true;
   }
 }
 

@@ -128,6 +128,7 @@ public:
   const std::optional<Violation>& violation() const { return violation_; }
   const std::optional<std::string>& internal_error() const { return internal_error_; }
   const std::optional<std::string>& divergence() const { return divergence_; }
+  bool abandoned() const { return abandoned_; }
   const std::vector<StepRecord>& steps() const { return steps_; }
   const std::vector<Transition>& transitions() const { return transitions_; }
   // How findings and messages name a source line (the kernel layer names its file).
@@ -159,7 +160,7 @@ private:
   std::string blocked_contexts() const;
   void set_runnable(Context* ctx);
   void clear_runnable(Context* ctx);
-  bool stopped() const { return violation_ || internal_error_ || divergence_; }
+  bool stopped() const { return violation_ || internal_error_ || divergence_ || abandoned_; }
 
   Config config_;
   Chooser& chooser_;
@@ -186,6 +187,7 @@ private:
   std::optional<Violation> violation_;
   std::optional<std::string> internal_error_;
   std::optional<std::string> divergence_; // a replayed token did not fit this run
+  bool abandoned_ = false;                // the chooser gave up on this execution
 };
 
 } // namespace diosim::engine

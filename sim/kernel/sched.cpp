@@ -41,7 +41,6 @@ int wake_up_process(task_struct* p) {
 }
 
 void blk_io_schedule() {
-  Kernel& k = K();
   might_sleep("blk_io_schedule");
   task_struct* t = get_current();
   if (t->plug) blk_flush_plug(t->plug, true); // sched_submit_work

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "model/check/session.hpp"
+
+#include "model/check/expectations.hpp"
+#include "model/check/invariants.hpp"
+#include "sim/dio/direct_io.hpp"
+#include "sim/world/world.hpp"
+
+namespace diosim::model {
+namespace {
+
+kern::Tunables tunables_of(const scenario::ScenarioSpec& spec) {
+  kern::Tunables tun;
+  tun.page_size = spec.geometry.page_size;
+  tun.dio_pages = spec.geometry.dio_pages;
+  tun.bio_max_vecs = spec.geometry.bio_max_vecs;
+  tun.reap_threshold = spec.geometry.reap_threshold;
+  tun.plug_limit = spec.geometry.plug_limit;
+  return tun;
+}
+
+// FNV-1a, folded over the values that make up a terminal state.
+struct Hash {
+  uint64_t h = 1469598103934665603ull;
+  void add(uint64_t v) {
+    for (int i = 0; i < 8; ++i, v >>= 8) {
+      h ^= v & 0xff;
+      h *= 1099511628211ull;
+    }
+  }
+  void add(const std::vector<uint8_t>& bytes) {
+    add(bytes.size());
+    for (uint8_t b : bytes) {
+      h ^= b;
+      h *= 1099511628211ull;
+    }
+  }
+};
+
+} // namespace
+
+uint64_t final_file_end(const scenario::ScenarioSpec& spec, int64_t i_size) {
+  uint64_t end = static_cast<uint64_t>(std::max<int64_t>(i_size, spec.i_size));
+  for (const scenario::Task& t : spec.tasks)
+    for (const scenario::Operation& op : t.ops) {
+      uint64_t len = 0;
+      for (const scenario::IoVec& v : op.iov)
+        len += v.len;
+      end = std::max(end, op.offset + len);
+    }
+  const uint64_t bs = spec.geometry.fs_block_size;
+  for (const scenario::Extent& e : spec.extents)
+    end = std::max(end, (e.file_block + e.blocks) * bs);
+  return (end + bs - 1) / bs * bs;
+}
+
+Session::Session(scenario::ScenarioSpec spec, bool check_model)
+    : spec_(std::move(spec)), tunables_(tunables_of(spec_)), check_model_(check_model) {
+  if (check_model_) expected_ = reference_outcome(spec_);
+}
+
+void Session::judge(const engine::Scheduler& sched, const kern::Kernel& kernel,
+                    const world::World& w, ExecSummary& out) const {
+  out.violation = check_end_of_run(kernel, w);
+  if (out.violation) return;
+  out.failed_expectations = check_expectations(spec_, w, kernel.bios_allocated);
+  if (!expected_) return;
+  std::vector<ActualOp> actual;
+  actual.reserve(w.outcomes().size());
+  for (const world::OpOutcome& o : w.outcomes())
+    actual.push_back({o.ret, o.submit_ret, o.data, o.i_size_after});
+  const std::vector<uint8_t> file = w.file_bytes(0, expected_->file.size);
+  const std::vector<std::string> mismatches =
+      compare_with_reference(spec_, *expected_, actual, file, w.inode().i_size);
+  if (mismatches.empty()) return;
+  std::string msg;
+  for (const std::string& m : mismatches)
+    msg += (msg.empty() ? "" : "\n  ") + m;
+  out.violation = engine::Violation{"reference-model", 0, msg, sched.step(), 0};
+}
+
+namespace {
+
+uint64_t outcome_hash(const scenario::ScenarioSpec& spec, const world::World& w,
+                      const ExecSummary& s) {
+  Hash h;
+  for (const world::OpOutcome& o : w.outcomes()) {
+    h.add(static_cast<uint64_t>(o.ret));
+    h.add(o.submit_ret ? static_cast<uint64_t>(*o.submit_ret) : 0x5eed5eed5eed5eedull);
+    h.add(o.data);
+    h.add(static_cast<uint64_t>(o.i_size_after));
+  }
+  h.add(static_cast<uint64_t>(w.inode().i_size));
+  h.add(w.file_bytes(0, final_file_end(spec, w.inode().i_size)));
+  for (char c : s.failure_kind())
+    h.add(static_cast<uint64_t>(c));
+  return h.h;
+}
+
+} // namespace
+
+ExecSummary Session::execute(engine::Chooser& chooser, const ExecOptions& options,
+                             const Inspect& inspect, engine::Tracer* tracer) {
+  ExecSummary out;
+  engine::Scheduler::Config config;
+  config.mode = spec_.mode == scenario::Mode::explore ? engine::SchedMode::choice
+                                                      : engine::SchedMode::timed;
+  config.step_cost_ns = spec_.step_cost_ns;
+  config.record_steps = options.record_steps;
+  config.record_transitions = options.record_transitions;
+  engine::Scheduler sched(config, chooser, tracer);
+  kern::Kernel kernel(tunables_, sched);
+  kern::KernelScope scope(kernel);
+  kern::dio_init();
+  world::World world(spec_, sched);
+  world.start();
+  live_ = &sched.transitions();
+  try {
+    sched.run();
+  } catch (const engine::InternalError& e) {
+    out.internal_error = e.what();
+  }
+  live_ = nullptr;
+  if (sched.internal_error()) out.internal_error = *sched.internal_error();
+  if (sched.divergence()) out.divergence = *sched.divergence();
+  out.abandoned = sched.abandoned();
+  out.violation = sched.violation();
+  if (out.violation)
+    for (const engine::Context& c : sched.contexts())
+      if (c.id == out.violation->context_id) out.violation_context = c.name;
+  if (!out.violation && !out.internal_error && !out.divergence && !out.abandoned)
+    judge(sched, kernel, world, out);
+  out.steps = sched.step();
+  out.decisions = sched.decisions();
+  if (!out.internal_error && !out.abandoned) out.outcome_hash = outcome_hash(spec_, world, out);
+  if (inspect) inspect(sched, kernel, world, out);
+  // Unwind unfinished fibers while the world and kernel they reference still exist.
+  sched.destroy_contexts();
+  return out;
+}
+
+} // namespace diosim::model
