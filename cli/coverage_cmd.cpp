@@ -6,8 +6,8 @@
 // optionally the reference listing annotated with hit counts.
 #include "cli/commands.hpp"
 #include "model/check/coverage.hpp"
-#include "model/search/fuzz.hpp"
 #include "model/check/runner.hpp"
+#include "model/search/fuzz.hpp"
 #include "sim/scenario/scenario.hpp"
 
 #include <algorithm>
@@ -30,6 +30,49 @@ struct CoverageArgs {
 
 std::vector<std::string> shipped() {
   return scenario::list_scenario_files(DIOSIM_SCENARIO_DIR);
+}
+
+void print_coverage(const CoverageArgs& a, const model::LineHits& hits,
+                    const std::vector<int>& marked, uint64_t runs, size_t scenario_count) {
+  const model::CoverageSummary s = model::summarize(hits, marked);
+  std::printf("fs/direct-io.c line coverage: %zu / %zu reachable lines (%.1f%%), %llu runs of %zu "
+              "scenario(s)\n",
+              s.covered.size(), s.reachable.size(),
+              s.reachable.empty() ? 0.0 : 100.0 * s.covered.size() / s.reachable.size(),
+              static_cast<unsigned long long>(runs), scenario_count);
+  if (a.fuzz_cases)
+    std::printf("  (of which %llu generated cases, diosim fuzz --seed %llu)\n",
+                static_cast<unsigned long long>(a.fuzz_cases),
+                static_cast<unsigned long long>(a.fuzz_seed));
+  std::printf("judged unreachable (not counted):\n");
+  for (const auto& u : model::unreachable_lines())
+    std::printf("  fs/direct-io.c:%d  %s\n", u.line, u.reason);
+  if (!s.uncovered.empty()) {
+    std::printf("reachable but not covered:");
+    for (int line : s.uncovered)
+      std::printf(" %d", line);
+    std::printf("\n");
+  }
+}
+
+// The reference source annotated with hit counts; exit code 0, or 2 when a file fails.
+int write_listing(const std::string& listing, const model::LineHits& hits,
+                  const std::vector<int>& marked) {
+  std::ifstream in(std::string(DIOSIM_REFERENCE_SOURCE));
+  if (!in) {
+    std::fprintf(stderr, "diosim: %s: cannot read the reference source\n", DIOSIM_REFERENCE_SOURCE);
+    return 2;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::ofstream out(listing);
+  out << model::annotated_listing(hits, marked, ss.str());
+  if (!out) {
+    std::fprintf(stderr, "diosim: cannot write %s\n", listing.c_str());
+    return 2;
+  }
+  std::printf("annotated listing: %s\n", listing.c_str());
+  return 0;
 }
 
 int cmd_coverage(const CoverageArgs& a) {
@@ -70,43 +113,8 @@ int cmd_coverage(const CoverageArgs& a) {
     ++runs;
   }
   const std::vector<int> marked = model::marked_lines(DIOSIM_PORT_SOURCE);
-  const model::CoverageSummary s = model::summarize(hits, marked);
-  std::printf("fs/direct-io.c line coverage: %zu / %zu reachable lines (%.1f%%), %llu runs of %zu "
-              "scenario(s)\n",
-              s.covered.size(), s.reachable.size(),
-              s.reachable.empty() ? 0.0 : 100.0 * s.covered.size() / s.reachable.size(),
-              static_cast<unsigned long long>(runs), files.size());
-  if (a.fuzz_cases)
-    std::printf("  (of which %llu generated cases, diosim fuzz --seed %llu)\n",
-                static_cast<unsigned long long>(a.fuzz_cases),
-                static_cast<unsigned long long>(a.fuzz_seed));
-  std::printf("judged unreachable (not counted):\n");
-  for (const auto& u : model::unreachable_lines())
-    std::printf("  fs/direct-io.c:%d  %s\n", u.line, u.reason);
-  if (!s.uncovered.empty()) {
-    std::printf("reachable but not covered:");
-    for (int line : s.uncovered)
-      std::printf(" %d", line);
-    std::printf("\n");
-  }
-  if (!a.listing.empty()) {
-    std::ifstream in(std::string(DIOSIM_REFERENCE_SOURCE));
-    if (!in) {
-      std::fprintf(stderr, "diosim: %s: cannot read the reference source\n",
-                   DIOSIM_REFERENCE_SOURCE);
-      return 2;
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::ofstream out(a.listing);
-    out << model::annotated_listing(hits, marked, ss.str());
-    if (!out) {
-      std::fprintf(stderr, "diosim: cannot write %s\n", a.listing.c_str());
-      return 2;
-    }
-    std::printf("annotated listing: %s\n", a.listing.c_str());
-  }
-  return 0;
+  print_coverage(a, hits, marked, runs, files.size());
+  return a.listing.empty() ? 0 : write_listing(a.listing, hits, marked);
 }
 
 } // namespace

@@ -7,6 +7,7 @@
 
 #include "sim/scenario/json_schema.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/scenario/scenario_writer.hpp"
 
 using namespace diosim::scenario;
 
@@ -162,7 +163,7 @@ TEST_CASE("a full scenario fills every field") {
   const Operation& r = s.tasks.at(0).ops.at(1);
   CHECK(r.where == "/tasks/0/ops/1");
   CHECK(r.expect.ret == 2048);
-  CHECK(r.expect.data->size() == 2048);
+  CHECK(r.expect.data->values.at(0).size() == 2048);
   CHECK(r.expect.data_fnv1a == "cbf29ce484222325");
   CHECK(s.expect_i_size == 4096);
   CHECK(s.expect_file.at(0).data.size() == 4096);
@@ -207,9 +208,10 @@ TEST_CASE("schema error: bad errno names") {
   CHECK(contains(e, "found string \"EIOX\""));
   CHECK(contains(e, "test.json: /tasks/0/ops/0/expect/ret: expected one of \"-EPERM\""));
   CHECK(contains(e, "found string \"-EWHAT\""));
-  // ret is an integer or a string: another type reports both
-  CHECK(contains(error_of(scenario(R"("expect": {"ret": true})")),
-                 "/tasks/0/ops/0/expect/ret: expected integer or string, found boolean true"));
+  // ret is an integer, a string or a {"one_of": [...]} object: another type reports all three
+  CHECK(contains(
+      error_of(scenario(R"("expect": {"ret": true})")),
+      "/tasks/0/ops/0/expect/ret: expected integer, string or object, found boolean true"));
 }
 
 TEST_CASE("schema error: bad byte runs explain the run at fault") {
@@ -379,4 +381,90 @@ TEST_CASE("json_schema: keywords on their own") {
   CHECK(errs[0].path == "");
   CHECK(errs[0].message == "expected at least 1 field, found 0");
   CHECK_THROWS_AS(validate(json::parse(R"({"typo": 1})"), json(1)), std::invalid_argument);
+}
+
+TEST_CASE("schedule and explore_faults: parsed, defaulted, written back") {
+  const ScenarioSpec plain = parse_scenario(scenario(), "t.json");
+  CHECK_FALSE(plain.schedule);
+  CHECK(plain.explore_faults == ExploreFaults{});
+  const ScenarioSpec s = parse_scenario(
+      scenario(R"("offset": 0)",
+               R"("schedule": "v1:0*3.1", "explore_faults": ["user_page_fault", "bio_error"])"),
+      "t.json");
+  REQUIRE(s.schedule);
+  CHECK(*s.schedule == "v1:0*3.1");
+  CHECK(s.explore_faults.bio_error);
+  CHECK_FALSE(s.explore_faults.get_block_error);
+  CHECK(s.explore_faults.user_page_fault);
+  const std::string text = to_json(s);
+  CHECK(contains(text, R"("schedule": "v1:0*3.1")"));
+  CHECK(contains(text, R"("explore_faults": ["bio_error", "user_page_fault"])"));
+  const ScenarioSpec back = parse_scenario(text, "t.json");
+  CHECK(back.schedule == s.schedule);
+  CHECK(back.explore_faults == s.explore_faults);
+}
+
+TEST_CASE("schedule and explore_faults: bad shapes name the JSON path") {
+  CHECK(contains(error_of(scenario(R"("offset": 0)", R"("schedule": 7)")),
+                 "test.json: /schedule: expected string, found integer 7"));
+  const std::string unknown =
+      error_of(scenario(R"("offset": 0)", R"("explore_faults": ["bio_error", "disk_fire"])"));
+  CHECK(contains(unknown, "test.json: /explore_faults/1: expected one of \"bio_error\""));
+  CHECK(contains(unknown, "found string \"disk_fire\""));
+  const std::string twice = error_of(
+      scenario(R"("offset": 0)", R"("explore_faults": ["get_block_error", "get_block_error"])"));
+  CHECK(contains(twice, "test.json: /explore_faults/1: fault point \"get_block_error\" is "
+                        "already listed at /explore_faults/0"));
+  CHECK(contains(error_of(scenario(R"("offset": 0)", R"("explore_faults": "bio_error")")),
+                 "test.json: /explore_faults: expected array"));
+}
+
+TEST_CASE("expect one_of: sets of allowed values, and a plain value is a set of one") {
+  const ScenarioSpec s = parse_scenario(
+      scenario(R"("offset": 0, "aio": true, "expect": {"ret": {"one_of": [4096, "-EIO"]},
+                  "submit_ret": {"one_of": ["-EIOCBQUEUED", 4096]}, "i_size": {"one_of": [0, 8192]},
+                  "data": {"one_of": ["4096:s", "2048:s 2048:zero"]}})",
+               R"("expect": {"i_size": {"one_of": [8192, 4096]}})"),
+      "t.json");
+  const Expect& e = s.tasks.at(0).ops.at(0).expect;
+  REQUIRE(e.ret);
+  CHECK(e.ret->values == std::vector<int64_t>{4096, -5});
+  CHECK(e.ret->allows(-5));
+  CHECK_FALSE(e.ret->allows(0));
+  CHECK(e.submit_ret->values == std::vector<int64_t>{-529, 4096});
+  CHECK(e.i_size->values == std::vector<int64_t>{0, 8192});
+  REQUIRE(e.data);
+  REQUIRE(e.data->values.size() == 2);
+  CHECK(e.data->values[1].expand().at(2048) == 0);
+  CHECK(s.expect_i_size->values == std::vector<int64_t>{8192, 4096});
+  // The writer keeps the sets, and a set of one becomes the plain form again.
+  const ScenarioSpec back = parse_scenario(to_json(s), "t.json");
+  const Expect& b = back.tasks.at(0).ops.at(0).expect;
+  CHECK(b.ret == e.ret);
+  CHECK(b.submit_ret == e.submit_ret);
+  CHECK(b.i_size == e.i_size);
+  CHECK(b.data == e.data);
+  CHECK(back.expect_i_size == s.expect_i_size);
+  const ScenarioSpec one =
+      parse_scenario(scenario(R"("offset": 0, "expect": {"ret": {"one_of": [4096]}})"), "t.json");
+  CHECK(one.tasks.at(0).ops.at(0).expect.ret->values == std::vector<int64_t>{4096});
+  CHECK(contains(to_json(one), R"("expect": {"ret": 4096})"));
+}
+
+TEST_CASE("expect one_of: bad shapes give the JSON path of the element at fault") {
+  CHECK(contains(error_of(scenario(R"("expect": {"ret": {"one_of": []}})")),
+                 "test.json: /tasks/0/ops/0/expect/ret/one_of: expected at least 1 item"));
+  CHECK(contains(error_of(scenario(R"("expect": {"ret": {"one_of": [1, "-EWHAT"]}})")),
+                 "/tasks/0/ops/0/expect/ret/one_of/1: expected one of \"-EPERM\""));
+  CHECK(contains(error_of(scenario(R"("expect": {"ret": {"any_of": [1]}})")),
+                 "/tasks/0/ops/0/expect/ret"));
+  CHECK(contains(error_of(scenario(R"("expect": {"i_size": {"one_of": [-1]}})")),
+                 "/tasks/0/ops/0/expect/i_size/one_of/0: "));
+  CHECK(contains(error_of(scenario(R"("expect": {"data": {"one_of": ["4096:A", "4095:A"]}})")),
+                 "test.json: /tasks/0/ops/0/expect/data/one_of/1: byte runs hold 4095 bytes, "
+                 "expected the iovecs' total length 4096"));
+  CHECK(contains(error_of(scenario(R"("expect": {"data": {"one_of": ["4096:DD"]}})")),
+                 "/tasks/0/ops/0/expect/data/one_of/0: invalid byte runs \"4096:DD\""));
+  CHECK(contains(error_of(scenario(R"("offset": 0)", R"("expect": {"i_size": {"one_of": "x"}})")),
+                 "test.json: /expect/i_size"));
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Every shipped scenario: passes, is deterministic (same seed => byte-identical trace), replays
 // from its schedule token, and a single-task scenario's results do not depend on the seed.
+// Plus the expectation checker's one_of sets: pass when they hold the outcome, and a failure
+// names the whole set and the actual value.
 #include "model/check/runner.hpp"
 #include "sim/scenario/scenario.hpp"
 
@@ -67,4 +69,55 @@ TEST_CASE("single-task scenarios: results do not depend on the seed") {
       }
     }
   }
+}
+
+namespace {
+
+// aligned-read's request with the given op and end expectations.
+model::RunResult run_read_expecting(const std::string& op_expect, const std::string& end_expect) {
+  const std::string json = R"({
+  "file": {"i_size": 16384, "extents": [{"file_block": 0, "disk_block": 100, "blocks": 4,
+           "data": "8192:D 8192:E"}]},
+  "buffers": [{"name": "buf", "address": 1048576, "size": 8192}],
+  "tasks": [{"ops": [{"op": "pread", "iov": [{"buffer": "buf", "len": 8192}],
+                      "expect": )" +
+                           op_expect +
+                           R"(}]}],
+  "expect": )" + end_expect +
+                           "}";
+  return model::run_scenario(scenario::parse_scenario(json, "one-of.json"), model::RunOptions{});
+}
+
+bool any_contains(const std::vector<std::string>& lines, const std::string& needle) {
+  return std::any_of(lines.begin(), lines.end(),
+                     [&](const std::string& l) { return l.find(needle) != std::string::npos; });
+}
+
+} // namespace
+
+TEST_CASE("expectations: a one_of set passes when it holds the outcome") {
+  const model::RunResult r = run_read_expecting(
+      R"({"ret": {"one_of": ["-EIO", 8192]}, "i_size": {"one_of": [16384]},
+          "data": {"one_of": ["8192:u", "8192:D"]}})",
+      R"({"i_size": {"one_of": [0, 16384]}})");
+  CHECK(r.failed_expectations.empty());
+  CHECK(r.exit_code() == 0);
+}
+
+TEST_CASE("expectations: a failure lists the allowed set and the actual value") {
+  const model::RunResult r = run_read_expecting(
+      R"({"ret": {"one_of": [0, "-EIO"]}, "i_size": {"one_of": [1, 2]},
+          "data": {"one_of": ["8192:u", "4096:D 4096:E"]}})",
+      R"({"i_size": {"one_of": [0, 4096]}})");
+  CHECK(r.exit_code() == 1);
+  CAPTURE(r.failed_expectations.size());
+  CHECK(any_contains(r.failed_expectations,
+                     "(/tasks/0/ops/0): returned 8192, expected one of {0, -5 (-EIO)}"));
+  CHECK(any_contains(r.failed_expectations, ": i_size 16384, expected one of {1, 2}"));
+  CHECK(any_contains(r.failed_expectations, "user buffer differs: it holds \"8192:D\", expected "
+                                            "one of {\"8192:u\", \"4096:D 4096:E\"}"));
+  CHECK(any_contains(r.failed_expectations, "end: i_size 16384, expected one of {0, 4096}"));
+  // A set of one reads as the plain value did.
+  const model::RunResult one = run_read_expecting(R"({"ret": 4096})", "{}");
+  CHECK(any_contains(one.failed_expectations, "returned 8192, expected 4096"));
 }

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
+// Scenario expectations against a finished run. An expectation holds a set of allowed values (a
+// plain value is a set of one); every failure message names the operation, the actual value and
+// the whole allowed set.
 #include "model/check/expectations.hpp"
 
 #include <cstdio>
+#include <optional>
 
 namespace diosim::model {
 
@@ -40,34 +44,68 @@ static std::string first_difference(const std::vector<uint8_t>& want,
   return msg;
 }
 
-std::vector<std::string> check_expectations(const scenario::ScenarioSpec& spec, const world::World& w,
-                                            uint64_t bios_allocated) {
-  std::vector<std::string> out;
-  for (const world::OpOutcome& o : w.outcomes()) {
-    const scenario::Expect& e = o.op->expect;
-    const std::string who = o.task + " op " + std::to_string(o.op_index) + " (" + o.op->where + ")";
-    if (e.ret && *e.ret != o.ret)
-      out.push_back(who + ": returned " + describe_ret(o.ret) + ", expected " +
-                    describe_ret(*e.ret));
-    if (e.submit_ret && (!o.submit_ret || *e.submit_ret != *o.submit_ret))
-      out.push_back(who + ": submission returned " +
-                    (o.submit_ret ? describe_ret(*o.submit_ret) : std::string("nothing")) +
-                    ", expected " + describe_ret(*e.submit_ret));
-    if (e.data) {
-      const std::vector<uint8_t> want = e.data->expand();
-      if (want != o.data)
-        out.push_back(who + ": user buffer differs: " + first_difference(want, o.data));
-    }
-    if (e.data_fnv1a && *e.data_fnv1a != fnv1a_hex(o.data))
-      out.push_back(who + ": user buffer FNV-1a " + fnv1a_hex(o.data) + ", expected " +
-                    *e.data_fnv1a);
-    if (e.i_size && *e.i_size != o.i_size_after)
-      out.push_back(who + ": i_size " + std::to_string(o.i_size_after) + ", expected " +
-                    std::to_string(*e.i_size));
+// "4096" for a set of one, "one of {0, 4096}" otherwise: failure messages list the allowed set.
+template <typename Describe>
+static std::string allowed_text(const std::vector<int64_t>& allowed, Describe describe) {
+  if (allowed.size() == 1) return describe(allowed[0]);
+  std::string s = "one of {";
+  for (size_t i = 0; i < allowed.size(); ++i)
+    s += (i ? ", " : "") + describe(allowed[i]);
+  return s + "}";
+}
+
+static std::string allowed_rets(const scenario::OneOf<int64_t>& set) {
+  return allowed_text(set.values, describe_ret);
+}
+
+static std::string allowed_ints(const scenario::OneOf<int64_t>& set) {
+  return allowed_text(set.values, [](int64_t v) { return std::to_string(v); });
+}
+
+// The user buffer against each allowed pattern; with one pattern, the first difference.
+static std::optional<std::string> data_mismatch(const scenario::OneOf<scenario::ByteRuns>& set,
+                                                const std::vector<uint8_t>& got) {
+  for (const scenario::ByteRuns& runs : set.values)
+    if (runs.expand() == got) return std::nullopt;
+  if (set.values.size() == 1) return first_difference(set.values[0].expand(), got);
+  std::string msg = "it holds \"" + scenario::ByteRuns::describe(got.data(), got.size()) +
+                    "\", expected one of {";
+  for (size_t i = 0; i < set.values.size(); ++i) {
+    const std::vector<uint8_t> want = set.values[i].expand();
+    msg += (i ? ", \"" : "\"") + scenario::ByteRuns::describe(want.data(), want.size()) + "\"";
   }
-  if (spec.expect_i_size && *spec.expect_i_size != w.inode().i_size)
+  return msg + "}";
+}
+
+static void check_op(const world::OpOutcome& o, std::vector<std::string>& out) {
+  const scenario::Expect& e = o.op->expect;
+  const std::string who = o.task + " op " + std::to_string(o.op_index) + " (" + o.op->where + ")";
+  if (e.ret && !e.ret->allows(o.ret))
+    out.push_back(who + ": returned " + describe_ret(o.ret) + ", expected " + allowed_rets(*e.ret));
+  if (e.submit_ret && (!o.submit_ret || !e.submit_ret->allows(*o.submit_ret)))
+    out.push_back(who + ": submission returned " +
+                  (o.submit_ret ? describe_ret(*o.submit_ret) : std::string("nothing")) +
+                  ", expected " + allowed_rets(*e.submit_ret));
+  if (e.data) {
+    if (auto why = data_mismatch(*e.data, o.data))
+      out.push_back(who + ": user buffer differs: " + *why);
+  }
+  if (e.data_fnv1a && *e.data_fnv1a != fnv1a_hex(o.data))
+    out.push_back(who + ": user buffer FNV-1a " + fnv1a_hex(o.data) + ", expected " +
+                  *e.data_fnv1a);
+  if (e.i_size && !e.i_size->allows(o.i_size_after))
+    out.push_back(who + ": i_size " + std::to_string(o.i_size_after) + ", expected " +
+                  allowed_ints(*e.i_size));
+}
+
+std::vector<std::string> check_expectations(const scenario::ScenarioSpec& spec,
+                                            const world::World& w, uint64_t bios_allocated) {
+  std::vector<std::string> out;
+  for (const world::OpOutcome& o : w.outcomes())
+    check_op(o, out);
+  if (spec.expect_i_size && !spec.expect_i_size->allows(w.inode().i_size))
     out.push_back("end: i_size " + std::to_string(w.inode().i_size) + ", expected " +
-                  std::to_string(*spec.expect_i_size));
+                  allowed_ints(*spec.expect_i_size));
   if (spec.expect_bios && *spec.expect_bios != bios_allocated)
     out.push_back("end: " + std::to_string(bios_allocated) + " bios allocated, expected " +
                   std::to_string(*spec.expect_bios));

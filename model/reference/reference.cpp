@@ -8,6 +8,7 @@
 #include "model/reference/reference_detail.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 namespace diosim::model {
@@ -167,6 +168,19 @@ private:
                              const std::vector<OpRecord>* prev);
   std::vector<std::string> find_conflicts(const std::vector<OpRecord>& recs,
                                           std::vector<char>& forced, std::vector<std::string>& why);
+
+  // Every world the run can go through, or the first kMaxWorlds of them (overflow).
+  struct Explored {
+    std::vector<WorldResult> worlds;
+    bool overflow = false;
+    size_t first_fork = 0; // the first operation whose other branch was not explored
+  };
+  using Note = std::function<void(const std::string&)>; // why the result is not exact
+  Explored explore_worlds();
+  bool isizes_after(size_t i, const std::vector<OpRecord>& recs, std::set<int64_t>& isizes,
+                    OpRecord& r) const;
+  ExpectedOp expected_op(size_t i, const Explored& x, const Note& note) const;
+  void expected_file(const Explored& x, const Note& note, ExpectedRun& out) const;
 
   Model& m_;
   size_t n_;
@@ -390,20 +404,19 @@ void split_alternatives(const Cells& c, std::vector<std::pair<uint64_t, uint64_t
   free = ranges_of(free_idx);
 }
 
-ExpectedRun Driver::run() {
-  // Worlds are explored by the position of the split that starts them, earliest first, so that
-  // when there are too many, every combination of the earliest splits has been seen.
-  std::vector<WorldResult> worlds;
+// Worlds are explored by the position of the split that starts them, earliest first, so that
+// when there are too many, every combination of the earliest splits has been seen.
+Driver::Explored Driver::explore_worlds() {
+  Explored x;
+  x.first_fork = n_;
   std::multimap<size_t, std::pair<std::vector<int>, size_t>>
       work; // split index -> (prefix, its op)
   work.insert({0, {{}, 0}});
-  bool overflow = false;
-  size_t first_fork = n_; // the first operation whose other branch was not explored
   while (!work.empty()) {
-    if (worlds.size() >= kMaxWorlds) {
-      overflow = true;
+    if (x.worlds.size() >= kMaxWorlds) {
+      x.overflow = true;
       for (const auto& [f, item] : work)
-        first_fork = std::min(first_fork, item.second);
+        x.first_fork = std::min(x.first_fork, item.second);
       break;
     }
     std::vector<int> prefix = std::move(work.begin()->second.first);
@@ -414,98 +427,101 @@ ExpectedRun Driver::run() {
       child.push_back(1);
       work.insert({f, {std::move(child), w.fork_ops[f]}});
     }
-    worlds.push_back(std::move(w));
+    x.worlds.push_back(std::move(w));
   }
+  return x;
+}
 
-  ExpectedRun out;
-  std::vector<std::string> why;
-  const auto note = [&](const std::string& s) {
-    if (std::find(why.begin(), why.end(), s) == why.end()) why.push_back(s);
-  };
-
-  // Per op: unite the worlds.
-  for (size_t i = 0; i < n_; ++i) {
-    const OpInfo& op = m_.ops[i];
-    OpRecord r = worlds[0].recs[i];
-    std::set<int64_t> isizes;
-    bool isize_unknown = false;
-    bool checked = true;
-    std::string why_un;
-    for (size_t wi = 0; wi < worlds.size(); ++wi) {
-      const std::vector<OpRecord>& recs = worlds[wi].recs;
-      const OpRecord& x = recs[i];
-      if (wi) unite_record(r, x);
-      if (!x.checked) {
-        checked = false;
-        if (why_un.empty()) why_un = x.why_unchecked;
-      }
-      // R-CONC-ISIZE: i_size when op i finishes is the largest of what happened before it, its
-      // own, and any subset of what concurrent operations set.
-      if (op.reap) continue;
-      for (size_t j = 0; j < n_; ++j)
-        if (j != i && m_.ops[j].write && !recs[j].checked &&
-            !(j > i && m_.ops[j].task == op.task && hb(recs, i, j)))
-          isize_unknown = true; // an unmodelled write before it or concurrent with it
-      int64_t base = m_.spec.i_size;
-      for (int64_t v : x.isize_writes)
+// R-CONC-ISIZE: i_size when op i finishes (in world `recs`) is the largest of what happened
+// before it, its own, and any subset of what concurrent operations set. Adds the possible
+// values to `isizes`; returns false when an unmodelled write makes it unknown.
+bool Driver::isizes_after(size_t i, const std::vector<OpRecord>& recs, std::set<int64_t>& isizes,
+                          OpRecord& r) const {
+  const OpInfo& op = m_.ops[i];
+  bool known = true;
+  for (size_t j = 0; j < n_; ++j)
+    if (j != i && m_.ops[j].write && !recs[j].checked &&
+        !(j > i && m_.ops[j].task == op.task && hb(recs, i, j)))
+      known = false; // an unmodelled write before it or concurrent with it
+  int64_t base = m_.spec.i_size;
+  for (int64_t v : recs[i].isize_writes)
+    base = std::max(base, v);
+  std::vector<int64_t> conc;
+  for (size_t j = 0; j < n_; ++j) {
+    if (j == i) continue;
+    const bool before = j < i ? hb(recs, j, i) : false;
+    const bool after = j > i ? (m_.ops[j].task == op.task && hb(recs, i, j)) : false;
+    for (int64_t v : recs[j].isize_writes) {
+      if (before)
         base = std::max(base, v);
-      std::vector<int64_t> conc;
-      for (size_t j = 0; j < n_; ++j) {
-        if (j == i) continue;
-        const bool before = j < i ? hb(recs, j, i) : false;
-        const bool after = j > i ? (m_.ops[j].task == op.task && hb(recs, i, j)) : false;
-        for (int64_t v : recs[j].isize_writes) {
-          if (before)
-            base = std::max(base, v);
-          else if (!after)
-            conc.push_back(v);
-        }
-      }
-      isizes.insert(base);
-      for (int64_t v : conc)
-        if (v > base) {
-          isizes.insert(v);
-          r.rules.insert("R-CONC-ISIZE");
-        }
+      else if (!after)
+        conc.push_back(v);
     }
-    if (overflow && i >= first_fork) {
-      checked = false;
-      why_un = "more than " + std::to_string(kMaxWorlds) +
-               " ways the run can go (bio failures that change the file's structure)";
-    }
-    ExpectedOp e;
-    if (!checked) {
-      e.rules = {"R-UNMODELLED"};
-      note(op.op->where + ": " + why_un);
-      out.ops.push_back(std::move(e));
-      continue;
-    }
-    e.allowed_ret.assign(r.ret.begin(), r.ret.end());
-    e.allowed_submit_ret.assign(r.submit.begin(), r.submit.end());
-    if (r.data) {
-      e.data = r.data->v;
-      split_alternatives(*r.data, e.data_free, e.data_alternatives);
-      if (!e.data_free.empty()) note(op.op->where + ": user bytes the model cannot state");
-    }
-    if (!op.reap && !isize_unknown) e.allowed_i_size_after.assign(isizes.begin(), isizes.end());
-    if (isize_unknown) note(op.op->where + ": i_size after it");
-    e.rules.assign(r.rules.begin(), r.rules.end());
-    out.ops.push_back(std::move(e));
   }
+  isizes.insert(base);
+  for (int64_t v : conc)
+    if (v > base) {
+      isizes.insert(v);
+      r.rules.insert("R-CONC-ISIZE");
+    }
+  return known;
+}
 
-  // The file at the end.
+// Op i's expected outcome: the union over all worlds.
+ExpectedOp Driver::expected_op(size_t i, const Explored& x, const Note& note) const {
+  const OpInfo& op = m_.ops[i];
+  OpRecord r = x.worlds[0].recs[i];
+  std::set<int64_t> isizes;
+  bool isize_unknown = false;
+  bool checked = true;
+  std::string why_un;
+  for (size_t wi = 0; wi < x.worlds.size(); ++wi) {
+    const OpRecord& rec = x.worlds[wi].recs[i];
+    if (wi) unite_record(r, rec);
+    if (!rec.checked) {
+      checked = false;
+      if (why_un.empty()) why_un = rec.why_unchecked;
+    }
+    if (!op.reap && !isizes_after(i, x.worlds[wi].recs, isizes, r)) isize_unknown = true;
+  }
+  if (x.overflow && i >= x.first_fork) {
+    checked = false;
+    why_un = "more than " + std::to_string(kMaxWorlds) +
+             " ways the run can go (bio failures that change the file's structure)";
+  }
+  ExpectedOp e;
+  if (!checked) {
+    e.rules = {"R-UNMODELLED"};
+    note(op.op->where + ": " + why_un);
+    return e;
+  }
+  e.allowed_ret.assign(r.ret.begin(), r.ret.end());
+  e.allowed_submit_ret.assign(r.submit.begin(), r.submit.end());
+  if (r.data) {
+    e.data = r.data->v;
+    split_alternatives(*r.data, e.data_free, e.data_alternatives);
+    if (!e.data_free.empty()) note(op.op->where + ": user bytes the model cannot state");
+  }
+  if (!op.reap && !isize_unknown) e.allowed_i_size_after.assign(isizes.begin(), isizes.end());
+  if (isize_unknown) note(op.op->where + ": i_size after it");
+  e.rules.assign(r.rules.begin(), r.rules.end());
+  return e;
+}
+
+// The file at the end, and the final i_size, united over all worlds.
+void Driver::expected_file(const Explored& x, const Note& note, ExpectedRun& out) const {
   uint64_t size = static_cast<uint64_t>(std::max<int64_t>(m_.spec.i_size, 0));
   for (const OpInfo& o : m_.ops)
     size = std::max(size, o.offset + o.count);
   for (const scenario::Extent& e : m_.spec.extents)
     size = std::max(size, (e.file_block + e.blocks) * m_.g.bs);
   size = (size + m_.g.bs - 1) / m_.g.bs * m_.g.bs;
-  Cells file = m_.file_bytes(worlds[0].final.f, 0, size);
+  Cells file = m_.file_bytes(x.worlds[0].final.f, 0, size);
   std::set<int64_t> final_isizes;
   bool isize_known = true;
   std::vector<Range> tainted;
-  for (const WorldResult& w : worlds) {
-    if (&w != &worlds[0]) unite_cells(file, m_.file_bytes(w.final.f, 0, size));
+  for (const WorldResult& w : x.worlds) {
+    if (&w != &x.worlds[0]) unite_cells(file, m_.file_bytes(w.final.f, 0, size));
     final_isizes.insert(w.final.f.i_size);
     if (w.final.f.isize_tainted) isize_known = false;
     tainted.insert(tainted.end(), w.final.f.tainted.begin(), w.final.f.tainted.end());
@@ -514,7 +530,7 @@ ExpectedRun Driver::run() {
     for (const std::string& t : w.final.f.taint_why)
       note(t);
   }
-  if (overflow) {
+  if (x.overflow) {
     tainted.push_back({0, UINT64_MAX / 2});
     isize_known = false;
     note("more than " + std::to_string(kMaxWorlds) + " ways the run can go");
@@ -528,6 +544,18 @@ ExpectedRun Driver::run() {
     out.allowed_final_i_size.assign(final_isizes.begin(), final_isizes.end());
   else
     note("the final i_size");
+}
+
+ExpectedRun Driver::run() {
+  const Explored x = explore_worlds();
+  ExpectedRun out;
+  std::vector<std::string> why;
+  const Note note = [&](const std::string& s) {
+    if (std::find(why.begin(), why.end(), s) == why.end()) why.push_back(s);
+  };
+  for (size_t i = 0; i < n_; ++i)
+    out.ops.push_back(expected_op(i, x, note));
+  expected_file(x, note, out);
   out.exact = why.empty();
   for (size_t k = 0; k < why.size(); ++k)
     out.why_not_exact += (k ? "; " : "") + why[k];
@@ -593,6 +621,47 @@ ExpectedRun reference_outcome(const scenario::ScenarioSpec& spec) {
   return d.run();
 }
 
+// One operation against its expected outcome; `lead` is the message start up to the rules.
+static void compare_op(const ExpectedOp& e, const ActualOp& a, const std::string& lead,
+                       std::vector<std::string>& msgs) {
+  std::string rules;
+  for (size_t k = 0; k < e.rules.size(); ++k)
+    rules += (k ? "," : "") + e.rules[k];
+  const std::string head = lead + rules + "]: ";
+  if (!e.allowed_ret.empty() &&
+      std::find(e.allowed_ret.begin(), e.allowed_ret.end(), a.ret) == e.allowed_ret.end())
+    msgs.push_back(head + "ret expected " + set_text(e.allowed_ret) + ", actual " +
+                   value_text(a.ret));
+  if (!e.allowed_submit_ret.empty()) {
+    if (!a.submit_ret)
+      msgs.push_back(head + "submit_ret expected " + set_text(e.allowed_submit_ret) +
+                     ", actual none");
+    else if (std::find(e.allowed_submit_ret.begin(), e.allowed_submit_ret.end(), *a.submit_ret) ==
+             e.allowed_submit_ret.end())
+      msgs.push_back(head + "submit_ret expected " + set_text(e.allowed_submit_ret) + ", actual " +
+                     value_text(*a.submit_ret));
+  }
+  if (e.data) {
+    if (a.data.size() != e.data->size()) {
+      msgs.push_back(head + "data has " + std::to_string(a.data.size()) + " bytes, expected " +
+                     std::to_string(e.data->size()));
+    } else {
+      std::string exp;
+      const size_t at =
+          first_difference(*e.data, e.data_free, e.data_alternatives, a.data, a.data.size(), &exp);
+      if (at != std::string::npos)
+        msgs.push_back(head + "data differs first at byte " + std::to_string(at) + ": expected " +
+                       exp + ", actual " + byte_text(a.data[at]) + " (expected from there: " +
+                       window(*e.data, at) + "; actual: " + window(a.data, at) + ")");
+    }
+  }
+  if (!e.allowed_i_size_after.empty() &&
+      std::find(e.allowed_i_size_after.begin(), e.allowed_i_size_after.end(), a.i_size_after) ==
+          e.allowed_i_size_after.end())
+    msgs.push_back(head + "i_size after expected " + set_text(e.allowed_i_size_after) +
+                   ", actual " + std::to_string(a.i_size_after));
+}
+
 std::vector<std::string> compare_with_reference(const scenario::ScenarioSpec& spec,
                                                 const ExpectedRun& expected,
                                                 const std::vector<ActualOp>& actual,
@@ -611,47 +680,9 @@ std::vector<std::string> compare_with_reference(const scenario::ScenarioSpec& sp
                    " operations, the run reports " + std::to_string(actual.size()));
     return msgs;
   }
-  for (size_t i = 0; i < actual.size(); ++i) {
-    const ExpectedOp& e = expected.ops[i];
-    const ActualOp& a = actual[i];
-    std::string rules;
-    for (size_t k = 0; k < e.rules.size(); ++k)
-      rules += (k ? "," : "") + e.rules[k];
-    const std::string head =
-        "reference model: " + where[i]->where + " (" + names[i] + ") [" + rules + "]: ";
-    if (!e.allowed_ret.empty() &&
-        std::find(e.allowed_ret.begin(), e.allowed_ret.end(), a.ret) == e.allowed_ret.end())
-      msgs.push_back(head + "ret expected " + set_text(e.allowed_ret) + ", actual " +
-                     value_text(a.ret));
-    if (!e.allowed_submit_ret.empty()) {
-      if (!a.submit_ret)
-        msgs.push_back(head + "submit_ret expected " + set_text(e.allowed_submit_ret) +
-                       ", actual none");
-      else if (std::find(e.allowed_submit_ret.begin(), e.allowed_submit_ret.end(), *a.submit_ret) ==
-               e.allowed_submit_ret.end())
-        msgs.push_back(head + "submit_ret expected " + set_text(e.allowed_submit_ret) +
-                       ", actual " + value_text(*a.submit_ret));
-    }
-    if (e.data) {
-      if (a.data.size() != e.data->size()) {
-        msgs.push_back(head + "data has " + std::to_string(a.data.size()) + " bytes, expected " +
-                       std::to_string(e.data->size()));
-      } else {
-        std::string exp;
-        const size_t at = first_difference(*e.data, e.data_free, e.data_alternatives, a.data,
-                                           a.data.size(), &exp);
-        if (at != std::string::npos)
-          msgs.push_back(head + "data differs first at byte " + std::to_string(at) + ": expected " +
-                         exp + ", actual " + byte_text(a.data[at]) + " (expected from there: " +
-                         window(*e.data, at) + "; actual: " + window(a.data, at) + ")");
-      }
-    }
-    if (!e.allowed_i_size_after.empty() &&
-        std::find(e.allowed_i_size_after.begin(), e.allowed_i_size_after.end(), a.i_size_after) ==
-            e.allowed_i_size_after.end())
-      msgs.push_back(head + "i_size after expected " + set_text(e.allowed_i_size_after) +
-                     ", actual " + std::to_string(a.i_size_after));
-  }
+  for (size_t i = 0; i < actual.size(); ++i)
+    compare_op(expected.ops[i], actual[i],
+               "reference model: " + where[i]->where + " (" + names[i] + ") [", msgs);
   const size_t n = std::min<size_t>(file.size(), expected.file.size);
   if (file.size() < expected.file.size)
     msgs.push_back("reference model: the run reports " + std::to_string(file.size()) +

@@ -259,6 +259,18 @@ public:
   std::vector<DioPath> direct_io(const OpInfo& op, State& s, int branch, OpRecord& r);
   int64_t buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRecord& r);
   int64_t filemap_read(const OpInfo& op, State& s, uint64_t req_off, int64_t already, OpRecord& r);
+  // The values (and AIO submission values) an op can produce, as exec collects them.
+  struct Results {
+    bool aio = false;
+    std::set<int64_t> rets, submits;
+    void done(int64_t v, bool queued); // queued: the submission may return -EIOCBQUEUED
+  };
+  std::string exec_prologue(const OpInfo& op, const State& s, OpRecord& r) const;
+  void exec_read(const OpInfo& op, State& s, int branch, OpRecord& r, Results& out);
+  void exec_write(const OpInfo& op, State& s, int branch, OpRecord& r, Results& out);
+  int64_t write_path_result(const OpInfo& op, State& s, const DioPath& p, bool& failed_once,
+                            OpRecord& r);
+  void exec_taint(const OpInfo& op, State& s, const std::string& taint_why, OpRecord& r) const;
 
   // ---- the world driver (reference.cpp)
   const scenario::ScenarioSpec& spec;

@@ -115,16 +115,19 @@ int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRe
   return written ? written : status;
 }
 
-OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
-  OpRecord r;
-  FileState& f = s.f;
-  if (op.reap) { // R-REAP: waits for this task's AIO; returns nothing of its own.
-    r.ret = {0};
-    r.data = Cells();
-    r.rules.insert("R-REAP");
-    r.i_size_after = f.i_size;
-    return r;
+void Model::Results::done(int64_t v, bool queued) {
+  rets.insert(v);
+  if (aio) {
+    submits.insert(v);
+    if (queued) submits.insert(kEIOCBQUEUED);
   }
+}
+
+// The record's ranges and the lowest i_size the op can see; returns why the op cannot be
+// checked ("" when it can). Taint: an operation touching bytes whose structure is unknown, or
+// one the concurrency rules could not order, is executed for its effects but not checked.
+std::string Model::exec_prologue(const OpInfo& op, const State& s, OpRecord& r) const {
+  const FileState& f = s.f;
   const scenario::Operation& o = *op.op;
   const uint64_t offset = op.offset, count = op.count, end = offset + count;
   r.file = {offset, end};
@@ -136,151 +139,173 @@ OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
       for (int64_t v : ctx.earlier[i]->isize_writes)
         r.lo_isize = std::max(r.lo_isize, v);
   r.isize_dependent = count && static_cast<int64_t>(end) > r.lo_isize;
+  if (ctx.force_taint) return ctx.taint_why;
+  if (count && in_taint(f, r.pages)) return "it touches bytes an unmodelled operation left unknown";
+  if (count && f.isize_tainted) return "i_size is unknown";
+  if (o.nowait && f.readahead_maybe && spec.fs.model != scenario::FsModel::ext2)
+    return "RWF_NOWAIT after a buffered read, whose readahead may have cached more pages";
+  return "";
+}
 
-  // Taint: an operation touching bytes whose structure is unknown, or one the concurrency rules
-  // could not order, is executed for its effects but not checked.
-  std::string taint_why;
-  if (ctx.force_taint)
-    taint_why = ctx.taint_why;
-  else if (count && in_taint(f, r.pages))
-    taint_why = "it touches bytes an unmodelled operation left unknown";
-  else if (count && f.isize_tainted)
-    taint_why = "i_size is unknown";
-  else if (o.nowait && f.readahead_maybe && spec.fs.model != scenario::FsModel::ext2)
-    taint_why = "RWF_NOWAIT after a buffered read, whose readahead may have cached more pages";
+// mm/filemap.c generic_file_read_iter, the IOCB_DIRECT branch.
+void Model::exec_read(const OpInfo& op, State& s, int branch, OpRecord& r, Results& out) {
+  FileState& f = s.f;
+  const scenario::Operation& o = *op.op;
+  const uint64_t offset = op.offset, count = op.count, end = offset + count;
+  const uint64_t first = offset / g.ps, last = (end - 1) / g.ps;
+  bool any_page = false, dirty = false;
+  for (auto it = f.cache.lower_bound(first); it != f.cache.end() && it->first <= last; ++it) {
+    any_page = true;
+    dirty = dirty || it->second.dirty;
+  }
+  r.cache_active = any_page || o.nowait;
+  if (o.nowait && dirty) {
+    // R-NOWAIT-CACHE (filemap_range_needs_writeback).
+    r.rules.insert("R-NOWAIT-CACHE");
+    out.done(kEAGAIN, false);
+    return;
+  }
+  if (!o.nowait) write_and_wait(f, static_cast<int64_t>(offset), static_cast<int64_t>(end) - 1, r);
+  const std::vector<DioPath> paths = direct_io(op, s, branch, r);
+  for (const DioPath& p : paths) {
+    int64_t v = p.value;
+    if (v >= 0 && static_cast<uint64_t>(v) < count && !o.nowait &&
+        static_cast<int64_t>(offset) + v < f.i_size && paths.size() == 1)
+      v = filemap_read(op, s, static_cast<uint64_t>(v), v, r);
+    out.done(v, p.queued);
+  }
+}
 
-  const bool ext2 = spec.fs.model == scenario::FsModel::ext2;
-  std::set<int64_t> rets, submits;
-  const auto done = [&](int64_t v, bool queued) {
-    rets.insert(v);
-    if (o.aio) {
-      submits.insert(v);
-      if (queued) submits.insert(kEIOCBQUEUED);
+// What one way the direct write can end leaves: the value the write returns.
+int64_t Model::write_path_result(const OpInfo& op, State& s, const DioPath& p, bool& failed_once,
+                                 OpRecord& r) {
+  FileState& f = s.f;
+  const uint64_t offset = op.offset, count = op.count, end = offset + count;
+  const int64_t v = p.value;
+  if (v < 0) {
+    // R-WRITE-FAILED (ext2_direct_IO -> ext2_write_failed): a failed write that reached
+    // past i_size drops the cache and the blocks past i_size.
+    if (!failed_once && static_cast<int64_t>(end) > f.i_size) {
+      r.rules.insert("R-WRITE-FAILED");
+      r.truncated = true;
+      const uint64_t keep = (static_cast<uint64_t>(f.i_size) + g.ps - 1) / g.ps;
+      f.cache.erase(f.cache.lower_bound(keep), f.cache.end());
+      truncate_blocks(f, f.i_size);
     }
-  };
+    failed_once = true;
+    return v;
+  }
+  int64_t written = v;
+  if (written > 0 && static_cast<int64_t>(offset) + written > f.i_size) {
+    // R-EXTEND (generic_file_direct_write): i_size = offset + written.
+    r.rules.insert("R-EXTEND");
+    f.i_size = static_cast<int64_t>(offset) + written;
+  }
+  if (written > 0) r.isize_writes.push_back(static_cast<int64_t>(offset) + written);
+  if (static_cast<uint64_t>(written) < count) {
+    const int64_t status = buffered_write(op, s, static_cast<uint64_t>(written), r);
+    if (status < 0) {
+      written = written ? written : status;
+    } else {
+      const int64_t pos0 = static_cast<int64_t>(offset) + written;
+      write_and_wait(f, pos0, pos0 + status - 1, r);
+      drop_clean(f, static_cast<uint64_t>(pos0) / g.ps,
+                 static_cast<uint64_t>(pos0 + status - 1) / g.ps);
+      written += status;
+    }
+  }
+  return written;
+}
 
+// mm/filemap.c generic_file_write_iter -> __generic_file_write_iter ->
+// generic_file_direct_write, under inode_lock.
+void Model::exec_write(const OpInfo& op, State& s, int branch, OpRecord& r, Results& out) {
+  FileState& f = s.f;
+  const scenario::Operation& o = *op.op;
+  const uint64_t offset = op.offset, end = offset + op.count;
+  const uint64_t first = offset / g.ps, last = (end - 1) / g.ps;
+  bool any_page = false;
+  for (auto it = f.cache.lower_bound(first); it != f.cache.end() && it->first <= last; ++it)
+    any_page = true;
+  r.cache_active = any_page || o.nowait;
+  if (o.nowait && any_page) {
+    r.rules.insert("R-NOWAIT-CACHE"); // filemap_range_has_page
+    out.done(kEAGAIN, false);
+    return;
+  }
+  if (!o.nowait) write_and_wait(f, static_cast<int64_t>(offset), static_cast<int64_t>(end) - 1, r);
+  std::vector<DioPath> paths;
+  if (!invalidate2(f, first, last)) {
+    // R-BUSY-FALLBACK: invalidate_inode_pages2_range failed, generic_file_direct_write
+    // returns 0 and the whole write is buffered.
+    r.rules.insert("R-BUSY-FALLBACK");
+    paths.push_back({0, false});
+  } else {
+    if (any_page) r.rules.insert("R-INVALIDATE");
+    paths = direct_io(op, s, branch, r);
+  }
+  bool failed_once = false;
+  for (const DioPath& p : paths)
+    out.done(write_path_result(op, s, p, failed_once, r), p.queued);
+}
+
+// An unchecked op: everything it may have touched becomes unknown.
+void Model::exec_taint(const OpInfo& op, State& s, const std::string& taint_why,
+                       OpRecord& r) const {
+  FileState& f = s.f;
+  r.checked = false;
+  r.why_unchecked = taint_why;
+  taint(s, r.pages, taint_why);
+  if (op.read)
+    for (const Seg& sg : op.segs)
+      s.user[sg.buffer].any(sg.buf_off, sg.len);
+  if (op.write && r.isize_dependent) {
+    // It may have extended i_size, or (failing) truncated every block past i_size.
+    f.isize_tainted = true;
+    taint(s, {static_cast<uint64_t>(r.lo_isize) / g.bs * g.bs, UINT64_MAX / 2}, taint_why);
+  }
+  if (r.allocates) f.alloc_uncertain = true;
+}
+
+OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
+  OpRecord r;
+  FileState& f = s.f;
+  if (op.reap) { // R-REAP: waits for this task's AIO; returns nothing of its own.
+    r.ret = {0};
+    r.data = Cells();
+    r.rules.insert("R-REAP");
+    r.i_size_after = f.i_size;
+    return r;
+  }
+  const scenario::Operation& o = *op.op;
+  const std::string taint_why = exec_prologue(op, s, r);
+  const bool ext2 = spec.fs.model == scenario::FsModel::ext2;
+  Results out;
+  out.aio = o.aio;
   if (o.nowait && ext2 && o.aio) {
     // R-NOWAIT-EXT2 (fs/aio.c aio_prep_rw -> kiocb_set_rw_flags): ext2 files lack FMODE_NOWAIT.
     r.rules.insert("R-NOWAIT-EXT2");
-    done(kEOPNOTSUPP, false);
-  } else if (count == 0) {
+    out.done(kEOPNOTSUPP, false);
+  } else if (op.count == 0) {
     // R-COUNT-ZERO: do_iter_read/do_iter_write (sync) and generic_file_read_iter /
     // generic_write_checks (AIO) return 0 for an empty request; fs/direct-io.c:1118-1119.
     r.rules.insert("R-COUNT-ZERO");
-    done(0, false);
+    out.done(0, false);
   } else if (o.nowait && ext2) {
     r.rules.insert("R-NOWAIT-EXT2"); // do_iter_readv_writev -> kiocb_set_rw_flags
-    done(kEOPNOTSUPP, false);
-  } else if (op.read) {
-    r.active = true;
-    // mm/filemap.c generic_file_read_iter, the IOCB_DIRECT branch.
-    const uint64_t first = offset / g.ps, last = (end - 1) / g.ps;
-    bool any_page = false, dirty = false;
-    for (auto it = f.cache.lower_bound(first); it != f.cache.end() && it->first <= last; ++it) {
-      any_page = true;
-      dirty = dirty || it->second.dirty;
-    }
-    r.cache_active = any_page || o.nowait;
-    if (o.nowait && dirty) {
-      // R-NOWAIT-CACHE (filemap_range_needs_writeback).
-      r.rules.insert("R-NOWAIT-CACHE");
-      done(kEAGAIN, false);
-    } else {
-      if (!o.nowait)
-        write_and_wait(f, static_cast<int64_t>(offset), static_cast<int64_t>(end) - 1, r);
-      const std::vector<DioPath> paths = direct_io(op, s, branch, r);
-      for (const DioPath& p : paths) {
-        int64_t v = p.value;
-        if (v >= 0 && static_cast<uint64_t>(v) < count && !o.nowait &&
-            static_cast<int64_t>(offset) + v < f.i_size && paths.size() == 1)
-          v = filemap_read(op, s, static_cast<uint64_t>(v), v, r);
-        done(v, p.queued);
-      }
-    }
+    out.done(kEOPNOTSUPP, false);
   } else {
     r.active = true;
-    // mm/filemap.c generic_file_write_iter -> __generic_file_write_iter ->
-    // generic_file_direct_write, under inode_lock.
-    const uint64_t first = offset / g.ps, last = (end - 1) / g.ps;
-    bool any_page = false;
-    for (auto it = f.cache.lower_bound(first); it != f.cache.end() && it->first <= last; ++it)
-      any_page = true;
-    r.cache_active = any_page || o.nowait;
-    if (o.nowait && any_page) {
-      r.rules.insert("R-NOWAIT-CACHE"); // filemap_range_has_page
-      done(kEAGAIN, false);
-    } else {
-      if (!o.nowait)
-        write_and_wait(f, static_cast<int64_t>(offset), static_cast<int64_t>(end) - 1, r);
-      std::vector<DioPath> paths;
-      if (!invalidate2(f, first, last)) {
-        // R-BUSY-FALLBACK: invalidate_inode_pages2_range failed, generic_file_direct_write
-        // returns 0 and the whole write is buffered.
-        r.rules.insert("R-BUSY-FALLBACK");
-        paths.push_back({0, false});
-      } else {
-        if (any_page) r.rules.insert("R-INVALIDATE");
-        paths = direct_io(op, s, branch, r);
-      }
-      bool failed_once = false;
-      for (const DioPath& p : paths) {
-        const int64_t v = p.value;
-        if (v < 0) {
-          // R-WRITE-FAILED (ext2_direct_IO -> ext2_write_failed): a failed write that reached
-          // past i_size drops the cache and the blocks past i_size.
-          if (!failed_once && static_cast<int64_t>(end) > f.i_size) {
-            r.rules.insert("R-WRITE-FAILED");
-            r.truncated = true;
-            const uint64_t keep = (static_cast<uint64_t>(f.i_size) + g.ps - 1) / g.ps;
-            f.cache.erase(f.cache.lower_bound(keep), f.cache.end());
-            truncate_blocks(f, f.i_size);
-          }
-          failed_once = true;
-          done(v, p.queued);
-          continue;
-        }
-        int64_t written = v;
-        if (written > 0 && static_cast<int64_t>(offset) + written > f.i_size) {
-          // R-EXTEND (generic_file_direct_write): i_size = offset + written.
-          r.rules.insert("R-EXTEND");
-          f.i_size = static_cast<int64_t>(offset) + written;
-        }
-        if (written > 0) r.isize_writes.push_back(static_cast<int64_t>(offset) + written);
-        if (static_cast<uint64_t>(written) < count) {
-          const int64_t status = buffered_write(op, s, static_cast<uint64_t>(written), r);
-          if (status < 0) {
-            written = written ? written : status;
-          } else {
-            const int64_t pos0 = static_cast<int64_t>(offset) + written;
-            write_and_wait(f, pos0, pos0 + status - 1, r);
-            drop_clean(f, static_cast<uint64_t>(pos0) / g.ps,
-                       static_cast<uint64_t>(pos0 + status - 1) / g.ps);
-            written += status;
-          }
-        }
-        done(written, p.queued);
-      }
-    }
+    if (op.read)
+      exec_read(op, s, branch, r, out);
+    else
+      exec_write(op, s, branch, r, out);
   }
-
-  r.ret = rets;
-  if (o.aio) r.submit = submits;
+  r.ret = out.rets;
+  if (o.aio) r.submit = out.submits;
   r.data = snapshot(s, op);
   r.i_size_after = f.i_size;
-  if (!taint_why.empty()) {
-    r.checked = false;
-    r.why_unchecked = taint_why;
-    taint(s, r.pages, taint_why);
-    if (op.read)
-      for (const Seg& sg : op.segs)
-        s.user[sg.buffer].any(sg.buf_off, sg.len);
-    if (op.write && r.isize_dependent) {
-      // It may have extended i_size, or (failing) truncated every block past i_size.
-      f.isize_tainted = true;
-      taint(s, {static_cast<uint64_t>(r.lo_isize) / g.bs * g.bs, UINT64_MAX / 2}, taint_why);
-    }
-    if (r.allocates) f.alloc_uncertain = true;
-  }
+  if (!taint_why.empty()) exec_taint(op, s, taint_why, r);
   return r;
 }
 

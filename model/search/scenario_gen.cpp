@@ -432,26 +432,12 @@ void set_where(ScenarioSpec& s) {
 using RawScenario = std::tuple<std::vector<RawTask>, RawDisk, RawFs, RawFile,
                                std::vector<RawBuffer>, Geometry, RawTop>;
 
-ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
-  const auto& [raw_tasks, raw_disk, raw_fs, raw_file, raw_buffers, geometry, raw_top] = raw;
-  ScenarioSpec s;
-  s.name = "generated";
-  s.mode = raw_top.mode == 1 ? Mode::explore : Mode::timed;
-  s.seed = raw_top.seed;
-  s.step_cost_ns = kStepCosts[raw_top.step_cost];
-  s.geometry = geometry;
-  if (!options.sub_page_blocks && s.geometry.fs_block_size < s.geometry.page_size) {
-    s.geometry.fs_block_size = s.geometry.page_size;
-    s.geometry.logical_block_size = std::min(s.geometry.logical_block_size, s.geometry.page_size);
-  }
-  const Geometry& g = s.geometry;
-  const uint64_t bs = g.fs_block_size, ps = g.page_size;
-
-  // file: extents one after another in the file and on the disk
-  s.i_size = static_cast<int64_t>(raw_file.i_size);
+// File: extents one after another in the file and on the disk. Extent i holds letter D + 2i
+// (and the next one in its second half): C and P are the page cache's, s the stale disk's,
+// u W X Y the buffers'.
+void assemble_extents(const RawFile& raw_file, const GenOptions& options, ScenarioSpec& s) {
+  const uint64_t bs = s.geometry.fs_block_size;
   uint64_t file_cursor = 0, disk_cursor = kDiskBase;
-  // Extent i holds letter D + 2i (and the next one in its second half): C and P are the page
-  // cache's, s the stale disk's, u W X Y the buffers'.
   uint8_t letter = 'D';
   for (const RawExtent& r : raw_file.extents) {
     Extent e;
@@ -476,9 +462,10 @@ ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
     }
     s.extents.push_back(std::move(e));
   }
-  uint64_t extents_end = 0;
-  for (const Extent& e : s.extents)
-    extents_end = std::max(extents_end, e.disk_block + e.blocks);
+}
+
+void assemble_page_cache(const RawFile& raw_file, const GenOptions& options, ScenarioSpec& s) {
+  const uint64_t ps = s.geometry.page_size;
   uint64_t page_cursor = 0;
   for (const RawPage& r : raw_file.pages) {
     CachedPage p;
@@ -492,9 +479,10 @@ ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
     page_cursor = p.index + 1;
     s.page_cache.push_back(std::move(p));
   }
+}
 
-  // filesystem
-  Filesystem& fs = s.fs;
+void assemble_filesystem(const RawFs& raw_fs, const GenOptions& options, uint64_t extents_end,
+                         Filesystem& fs) {
   fs.model = raw_fs.model == 1   ? FsModel::extent
              : raw_fs.model == 2 ? FsModel::ocfs2
                                  : FsModel::ext2;
@@ -513,47 +501,82 @@ ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
     fs.end_io_error = kEndIoErrnos[raw_fs.end_io_error - 1];
   const uint64_t alloc_start = std::max(extents_end, kDiskBase);
   fs.first_free_block = raw_fs.first_free ? alloc_start + raw_fs.first_free_gap : extents_end;
+}
 
-  // disk
+// A sectors rule aims at an extent (or at the blocks the allocator hands out first).
+DiskErrorRule assemble_disk_error(const RawError& r, const ScenarioSpec& s) {
+  const uint64_t spb = s.geometry.fs_block_size / 512; // sectors per block
+  DiskErrorRule e;
+  e.again = r.again;
+  if (r.kind == 0) {
+    e.kind = DiskErrorRule::Kind::bio_ordinal;
+    e.bio = r.bio;
+  } else if (r.kind == 1) {
+    e.kind = DiskErrorRule::Kind::sectors;
+    uint64_t block;
+    if (r.target < s.extents.size()) {
+      const Extent& x = s.extents[r.target];
+      block = x.disk_block + r.sector_offset % x.blocks;
+    } else {
+      block = s.fs.first_free_block + (r.target - s.extents.size()) % 4;
+    }
+    block = std::min(block, s.geometry.disk_blocks - 1);
+    e.sector_first = block * spb + r.sector_offset % spb;
+    const uint64_t span = r.sector_span == 0 ? 0 : r.sector_span == 1 ? spb - 1 : 2 * spb - 1;
+    e.sector_last = e.sector_first + span;
+  } else {
+    e.kind = DiskErrorRule::Kind::probability;
+    e.probability = kProbabilities[r.probability];
+  }
+  return e;
+}
+
+void assemble_disk(const RawDisk& raw_disk, const GenOptions& options, uint64_t extents_end,
+                   ScenarioSpec& s) {
   Disk& d = s.disk;
   d.latency_ns_min = kLatencies[raw_disk.latency].first;
   d.latency_ns_max = kLatencies[raw_disk.latency].second;
   d.queue_depth = static_cast<unsigned>(raw_disk.queue_depth);
   if (raw_disk.small && options.small_disks)
-    s.geometry.disk_blocks = std::max(extents_end, fs.first_free_block) + raw_disk.spare_blocks;
+    s.geometry.disk_blocks = std::max(extents_end, s.fs.first_free_block) + raw_disk.spare_blocks;
   s.geometry.disk_blocks = std::max<uint64_t>(s.geometry.disk_blocks, 1);
-  s.geometry.disk_blocks = std::max(s.geometry.disk_blocks, fs.first_free_block);
-  const uint64_t spb = bs / 512; // sectors per block
-  for (const RawError& r : raw_disk.errors) {
-    DiskErrorRule e;
-    e.again = r.again;
-    if (r.kind == 0) {
-      e.kind = DiskErrorRule::Kind::bio_ordinal;
-      e.bio = r.bio;
-    } else if (r.kind == 1) {
-      e.kind = DiskErrorRule::Kind::sectors;
-      uint64_t block;
-      if (r.target < s.extents.size()) {
-        const Extent& x = s.extents[r.target];
-        block = x.disk_block + r.sector_offset % x.blocks;
-      } else {
-        block = fs.first_free_block + (r.target - s.extents.size()) % 4;
-      }
-      block = std::min(block, s.geometry.disk_blocks - 1);
-      e.sector_first = block * spb + r.sector_offset % spb;
-      const uint64_t span = r.sector_span == 0 ? 0 : r.sector_span == 1 ? spb - 1 : 2 * spb - 1;
-      e.sector_last = e.sector_first + span;
-    } else {
-      e.kind = DiskErrorRule::Kind::probability;
-      e.probability = kProbabilities[r.probability];
-    }
-    d.errors.push_back(e);
-  }
+  s.geometry.disk_blocks = std::max(s.geometry.disk_blocks, s.fs.first_free_block);
+  for (const RawError& r : raw_disk.errors)
+    d.errors.push_back(assemble_disk_error(r, s));
+}
 
-  // tasks, and the buffers their iovecs use (numbered in order of first use)
-  std::vector<int> buffer_of_raw(3, -1);
-  std::vector<uint64_t> need;
-  std::vector<bool> written(3, false); // by a pwrite
+// The buffers the iovecs use, numbered in order of first use.
+struct BufferUse {
+  std::vector<int> buffer_of_raw = std::vector<int>(3, -1);
+  std::vector<uint64_t> need;                              // bytes each buffer must hold
+  std::vector<bool> written = std::vector<bool>(3, false); // by a pwrite
+};
+
+IoVec assemble_iovec(const RawSeg& rs, const Operation& op, const GenOptions& options,
+                     BufferUse& use) {
+  int& b = use.buffer_of_raw[rs.buffer];
+  if (b < 0) {
+    b = static_cast<int>(use.need.size());
+    use.need.push_back(0);
+  }
+  IoVec v;
+  v.buffer = "buf" + std::to_string(b);
+  v.offset = rs.offset;
+  v.len = rs.len;
+  if (!options.aliasing_reads && op.kind == OpKind::pread && v.len) {
+    bool alias = false;
+    for (const IoVec& w : op.iov)
+      alias = alias || (w.buffer == v.buffer && w.len && v.offset < w.offset + w.len &&
+                        w.offset < v.offset + v.len);
+    if (alias) v.offset = use.need[b];
+  }
+  use.need[b] = std::max(use.need[b], v.offset + v.len);
+  if (op.kind == OpKind::pwrite) use.written[b] = true;
+  return v;
+}
+
+void assemble_tasks(const std::vector<RawTask>& raw_tasks, const GenOptions& options,
+                    BufferUse& use, ScenarioSpec& s) {
   for (size_t ti = 0; ti < raw_tasks.size() && ti < std::max(options.max_tasks, 1u); ++ti) {
     Task t;
     t.name = "task" + std::to_string(ti);
@@ -566,24 +589,7 @@ ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
         op.dsync = r.dsync && op.kind == OpKind::pwrite;
         op.nowait = r.nowait && options.nowait;
         for (const RawSeg& rs : r.iov) {
-          int& b = buffer_of_raw[rs.buffer];
-          if (b < 0) {
-            b = static_cast<int>(need.size());
-            need.push_back(0);
-          }
-          IoVec v;
-          v.buffer = "buf" + std::to_string(b);
-          v.offset = rs.offset;
-          v.len = rs.len;
-          if (!options.aliasing_reads && op.kind == OpKind::pread && v.len) {
-            bool alias = false;
-            for (const IoVec& w : op.iov)
-              alias = alias || (w.buffer == v.buffer && w.len && v.offset < w.offset + w.len &&
-                                w.offset < v.offset + v.len);
-            if (alias) v.offset = need[b];
-          }
-          need[b] = std::max(need[b], v.offset + v.len);
-          if (op.kind == OpKind::pwrite) written[b] = true;
+          IoVec v = assemble_iovec(rs, op, options, use);
           op.iov.push_back(std::move(v));
         }
       }
@@ -591,23 +597,52 @@ ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
     }
     s.tasks.push_back(std::move(t));
   }
-  for (size_t raw_index = 0; raw_index < buffer_of_raw.size(); ++raw_index) {
-    const int b = buffer_of_raw[raw_index];
+}
+
+void assemble_buffers(const std::vector<RawBuffer>& raw_buffers, const GenOptions& options,
+                      const BufferUse& use, ScenarioSpec& s) {
+  const uint64_t ps = s.geometry.page_size;
+  for (size_t raw_index = 0; raw_index < use.buffer_of_raw.size(); ++raw_index) {
+    const int b = use.buffer_of_raw[raw_index];
     if (b < 0) continue;
     const RawBuffer r = raw_index < raw_buffers.size() ? raw_buffers[raw_index] : RawBuffer{};
     if (s.buffers.size() <= static_cast<size_t>(b)) s.buffers.resize(b + 1);
     Buffer& buf = s.buffers[b];
     buf.name = "buf" + std::to_string(b);
     buf.address = (uint64_t{1} << 20) * (b + 1) + r.misalign;
-    buf.size = std::max<uint64_t>(need[b] + r.slack, 1);
+    buf.size = std::max<uint64_t>(use.need[b] + r.slack, 1);
     buf.fill = kFills[r.fill];
     const uint64_t pages = (buf.address + buf.size - 1) / ps - buf.address / ps + 1;
     std::set<uint64_t> unmapped;
     for (uint64_t p : r.unmapped)
-      if (p < pages && (options.write_faults || !written[b])) unmapped.insert(p);
+      if (p < pages && (options.write_faults || !use.written[b])) unmapped.insert(p);
     buf.unmapped_pages.assign(unmapped.begin(), unmapped.end());
   }
+}
 
+ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
+  const auto& [raw_tasks, raw_disk, raw_fs, raw_file, raw_buffers, geometry, raw_top] = raw;
+  ScenarioSpec s;
+  s.name = "generated";
+  s.mode = raw_top.mode == 1 ? Mode::explore : Mode::timed;
+  s.seed = raw_top.seed;
+  s.step_cost_ns = kStepCosts[raw_top.step_cost];
+  s.geometry = geometry;
+  if (!options.sub_page_blocks && s.geometry.fs_block_size < s.geometry.page_size) {
+    s.geometry.fs_block_size = s.geometry.page_size;
+    s.geometry.logical_block_size = std::min(s.geometry.logical_block_size, s.geometry.page_size);
+  }
+  s.i_size = static_cast<int64_t>(raw_file.i_size);
+  assemble_extents(raw_file, options, s);
+  uint64_t extents_end = 0;
+  for (const Extent& e : s.extents)
+    extents_end = std::max(extents_end, e.disk_block + e.blocks);
+  assemble_page_cache(raw_file, options, s);
+  assemble_filesystem(raw_fs, options, extents_end, s.fs);
+  assemble_disk(raw_disk, options, extents_end, s);
+  BufferUse use;
+  assemble_tasks(raw_tasks, options, use, s);
+  assemble_buffers(raw_buffers, options, use, s);
   if (options.serialize_overlapping_aio) serialize_overlapping_aio(s);
   set_where(s);
   return s;

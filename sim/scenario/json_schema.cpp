@@ -417,6 +417,23 @@ private:
     return "alternative " + std::to_string(index + 1);
   }
 
+  // The JSON types the oneOf branches accept, each once, in branch order.
+  std::vector<std::string> branch_types(const J& branches) const {
+    std::vector<std::string> types;
+    for (const auto& b : branches) {
+      const J* t = find_through_refs(b, "type");
+      std::vector<std::string> names;
+      if (t && t->is_string())
+        names.push_back(t->template get<std::string>());
+      else if (t && t->is_array())
+        for (const auto& n : *t)
+          names.push_back(n.template get<std::string>());
+      for (const auto& n : names)
+        if (std::find(types.begin(), types.end(), n) == types.end()) types.push_back(n);
+    }
+    return types;
+  }
+
   void check_one_of(const J& branches, const std::string& spath, const J& doc,
                     const std::string& path, std::vector<SchemaError>& out, int depth) {
     if (!branches.is_array() || branches.empty())
@@ -445,20 +462,9 @@ private:
     for (size_t i = 0; i < branches.size(); ++i)
       if (!rejects_type(errs[i])) candidates.push_back(i);
     if (candidates.empty()) {
-      std::vector<std::string> types;
-      for (const auto& b : branches) {
-        const J* t = find_through_refs(b, "type");
-        std::vector<std::string> names;
-        if (t && t->is_string())
-          names.push_back(t->template get<std::string>());
-        else if (t && t->is_array())
-          for (const auto& n : *t)
-            names.push_back(n.template get<std::string>());
-        for (const auto& n : names)
-          if (std::find(types.begin(), types.end(), n) == types.end()) types.push_back(n);
-      }
       out.push_back(
-          {path, "expected " + join_alternatives(types) + ", found " + found(doc), spath});
+          {path, "expected " + join_alternatives(branch_types(branches)) + ", found " + found(doc),
+           spath});
       return;
     }
     size_t best = SIZE_MAX;

@@ -327,9 +327,10 @@ void report_schema_errors(const std::vector<SchemaError>& schema_errors, const J
   }
 }
 
-// Builds the spec from a schema-valid document and checks what the schema cannot.
-ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
-  ScenarioSpec spec;
+// ---- building the spec: one function per section of the file, in the order of build() ----
+
+// Top-level scalars: name, description, mode, seed, step cost, schedule.
+void build_top_level(const J& doc, const std::string& path, ScenarioSpec& spec) {
   spec.path = path;
   if (const J* v = field(doc, "name"))
     spec.name = v->get<std::string>();
@@ -340,22 +341,50 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
     spec.mode = v->get<std::string>() == "explore" ? Mode::explore : Mode::timed;
   if (const J* v = field(doc, "seed")) spec.seed = as_u64(*v);
   if (const J* v = field(doc, "step_cost_ns")) spec.step_cost_ns = as_u64(*v);
+  if (const J* v = field(doc, "schedule")) spec.schedule = v->get<std::string>();
+}
 
-  // geometry
-  Geometry& g = spec.geometry;
-  if (const J* geo = field(doc, "geometry")) {
-    if (const J* v = field(*geo, "page_size")) g.page_size = static_cast<unsigned>(as_u64(*v));
-    if (const J* v = field(*geo, "fs_block_size"))
-      g.fs_block_size = static_cast<unsigned>(as_u64(*v));
-    if (const J* v = field(*geo, "logical_block_size"))
-      g.logical_block_size = static_cast<unsigned>(as_u64(*v));
-    if (const J* v = field(*geo, "disk_blocks")) g.disk_blocks = as_u64(*v);
-    if (const J* v = field(*geo, "dio_pages")) g.dio_pages = static_cast<unsigned>(as_u64(*v));
-    if (const J* v = field(*geo, "bio_max_vecs"))
-      g.bio_max_vecs = static_cast<unsigned>(as_u64(*v));
-    if (const J* v = field(*geo, "reap_threshold")) g.reap_threshold = static_cast<int>(as_i64(*v));
-    if (const J* v = field(*geo, "plug_limit")) g.plug_limit = static_cast<unsigned>(as_u64(*v));
+// "explore_faults": distinct names; the schema has already rejected unknown ones.
+void build_explore_faults(const J& doc, ExploreFaults& faults, Errors& errors) {
+  const J* list = field(doc, "explore_faults");
+  if (!list) return;
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string name = (*list)[i].get<std::string>();
+    const std::string at = "/explore_faults/" + std::to_string(i);
+    if (auto [it, fresh] = seen.emplace(name, i); !fresh) {
+      errors.add(at, "fault point " + qstr(name) + " is already listed at /explore_faults/" +
+                         std::to_string(it->second));
+      continue;
+    }
+    if (name == "bio_error")
+      faults.bio_error = true;
+    else if (name == "get_block_error")
+      faults.get_block_error = true;
+    else if (name == "user_page_fault")
+      faults.user_page_fault = true;
+    else
+      errors.add(at, "unknown fault point " + qstr(name)); // only if the schema and this differ
   }
+}
+
+void build_geometry(const J& doc, Geometry& g) {
+  const J* geo = field(doc, "geometry");
+  if (!geo) return;
+  if (const J* v = field(*geo, "page_size")) g.page_size = static_cast<unsigned>(as_u64(*v));
+  if (const J* v = field(*geo, "fs_block_size"))
+    g.fs_block_size = static_cast<unsigned>(as_u64(*v));
+  if (const J* v = field(*geo, "logical_block_size"))
+    g.logical_block_size = static_cast<unsigned>(as_u64(*v));
+  if (const J* v = field(*geo, "disk_blocks")) g.disk_blocks = as_u64(*v);
+  if (const J* v = field(*geo, "dio_pages")) g.dio_pages = static_cast<unsigned>(as_u64(*v));
+  if (const J* v = field(*geo, "bio_max_vecs")) g.bio_max_vecs = static_cast<unsigned>(as_u64(*v));
+  if (const J* v = field(*geo, "reap_threshold")) g.reap_threshold = static_cast<int>(as_i64(*v));
+  if (const J* v = field(*geo, "plug_limit")) g.plug_limit = static_cast<unsigned>(as_u64(*v));
+}
+
+// Powers of two, logical <= fs block <= page, and a disk that fits in memory.
+void check_geometry(const Geometry& g, Errors& errors) {
   bool sizes_ok = true;
   for (auto [name, value] : {std::pair<const char*, unsigned>{"page_size", g.page_size},
                              {"fs_block_size", g.fs_block_size},
@@ -381,236 +410,407 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
                                             " * " + std::to_string(block) +
                                             " bytes; diosim keeps the disk in memory and allows at "
                                             "most 1 GiB");
+}
 
-  // file extents (needed by the filesystem defaults)
+// One extent at `at`, checked against the disk, the file offset limit and the extents before it.
+Extent build_extent(const J& x, const std::string& at, const ScenarioSpec& spec, Errors& errors) {
+  const Geometry& g = spec.geometry;
+  const uint64_t block = g.fs_block_size;
+  Extent e;
+  e.file_block = as_u64(x["file_block"]);
+  e.disk_block = as_u64(x["disk_block"]);
+  e.blocks = as_u64(x["blocks"]);
+  if (const J* d = field(x, "data")) e.data = runs_of(*d, at + "/data", errors);
+  if (e.disk_block + e.blocks > g.disk_blocks)
+    errors.add(at, "disk blocks " + range_text(e.disk_block, e.blocks) +
+                       " lie beyond the end of the disk (disk_blocks " +
+                       std::to_string(g.disk_blocks) + ")");
+  if (static_cast<unsigned __int128>(e.file_block + e.blocks) * block > kMaxFileBytes)
+    errors.add(at, "the extent ends beyond the largest file offset 2^62");
+  if (e.data && e.data->size() != e.blocks * block)
+    errors.add(at + "/data",
+               "byte runs hold " + std::to_string(e.data->size()) +
+                   " bytes, expected blocks * fs_block_size = " + std::to_string(e.blocks * block));
+  for (size_t j = 0; j < spec.extents.size(); ++j) {
+    const Extent& o = spec.extents[j];
+    const std::string other = "/file/extents/" + std::to_string(j);
+    if (e.file_block < o.file_block + o.blocks && o.file_block < e.file_block + e.blocks)
+      errors.add(at, "file blocks " + range_text(e.file_block, e.blocks) + " overlap " + other +
+                         " (file blocks " + range_text(o.file_block, o.blocks) + ")");
+    if (e.disk_block < o.disk_block + o.blocks && o.disk_block < e.disk_block + e.blocks)
+      errors.add(at, "disk blocks " + range_text(e.disk_block, e.blocks) + " overlap " + other +
+                         " (disk blocks " + range_text(o.disk_block, o.blocks) + ")");
+  }
+  return e;
+}
+
+void build_page_cache(const J& list, ScenarioSpec& spec, Errors& errors) {
+  const Geometry& g = spec.geometry;
+  std::map<uint64_t, size_t> seen;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const J& x = list[i];
+    const std::string at = "/file/page_cache/" + std::to_string(i);
+    CachedPage p;
+    p.index = as_u64(x["index"]);
+    if (const J* v = field(x, "dirty")) p.dirty = v->get<bool>();
+    if (const J* v = field(x, "busy")) p.busy = v->get<bool>();
+    if (const J* d = field(x, "data")) p.data = runs_of(*d, at + "/data", errors);
+    if (auto [it, fresh] = seen.emplace(p.index, i); !fresh)
+      errors.add(at + "/index", "page index " + std::to_string(p.index) +
+                                    " is already listed at /file/page_cache/" +
+                                    std::to_string(it->second));
+    if (static_cast<unsigned __int128>(p.index + 1) * g.page_size > kMaxFileBytes)
+      errors.add(at + "/index", "the page lies beyond the largest file offset 2^62");
+    if (p.data && p.data->size() != g.page_size)
+      errors.add(at + "/data", "byte runs hold " + std::to_string(p.data->size()) +
+                                   " bytes, expected page_size = " + std::to_string(g.page_size));
+    spec.page_cache.push_back(std::move(p));
+  }
+}
+
+// "file": i_size, extents (needed by the filesystem defaults), page cache.
+void build_file(const J& doc, ScenarioSpec& spec, Errors& errors) {
   const J* file = field(doc, "file");
-  if (file) {
-    if (const J* v = field(*file, "i_size")) spec.i_size = as_i64(*v);
-    if (const J* list = field(*file, "extents")) {
-      for (size_t i = 0; i < list->size(); ++i) {
-        const J& x = (*list)[i];
-        const std::string at = "/file/extents/" + std::to_string(i);
-        Extent e;
-        e.file_block = as_u64(x["file_block"]);
-        e.disk_block = as_u64(x["disk_block"]);
-        e.blocks = as_u64(x["blocks"]);
-        if (const J* d = field(x, "data")) e.data = runs_of(*d, at + "/data", errors);
-        if (e.disk_block + e.blocks > g.disk_blocks)
-          errors.add(at, "disk blocks " + range_text(e.disk_block, e.blocks) +
-                             " lie beyond the end of the disk (disk_blocks " +
-                             std::to_string(g.disk_blocks) + ")");
-        if (static_cast<unsigned __int128>(e.file_block + e.blocks) * block > kMaxFileBytes)
-          errors.add(at, "the extent ends beyond the largest file offset 2^62");
-        if (e.data && e.data->size() != e.blocks * block)
-          errors.add(at + "/data", "byte runs hold " + std::to_string(e.data->size()) +
-                                       " bytes, expected blocks * fs_block_size = " +
-                                       std::to_string(e.blocks * block));
-        for (size_t j = 0; j < spec.extents.size(); ++j) {
-          const Extent& o = spec.extents[j];
-          const std::string other = "/file/extents/" + std::to_string(j);
-          if (e.file_block < o.file_block + o.blocks && o.file_block < e.file_block + e.blocks)
-            errors.add(at, "file blocks " + range_text(e.file_block, e.blocks) + " overlap " +
-                               other + " (file blocks " + range_text(o.file_block, o.blocks) + ")");
-          if (e.disk_block < o.disk_block + o.blocks && o.disk_block < e.disk_block + e.blocks)
-            errors.add(at, "disk blocks " + range_text(e.disk_block, e.blocks) + " overlap " +
-                               other + " (disk blocks " + range_text(o.disk_block, o.blocks) + ")");
-        }
-        spec.extents.push_back(std::move(e));
-      }
-    }
-    if (const J* list = field(*file, "page_cache")) {
-      std::map<uint64_t, size_t> seen;
-      for (size_t i = 0; i < list->size(); ++i) {
-        const J& x = (*list)[i];
-        const std::string at = "/file/page_cache/" + std::to_string(i);
-        CachedPage p;
-        p.index = as_u64(x["index"]);
-        if (const J* v = field(x, "dirty")) p.dirty = v->get<bool>();
-        if (const J* v = field(x, "busy")) p.busy = v->get<bool>();
-        if (const J* d = field(x, "data")) p.data = runs_of(*d, at + "/data", errors);
-        if (auto [it, fresh] = seen.emplace(p.index, i); !fresh)
-          errors.add(at + "/index", "page index " + std::to_string(p.index) +
-                                        " is already listed at /file/page_cache/" +
-                                        std::to_string(it->second));
-        if (static_cast<unsigned __int128>(p.index + 1) * g.page_size > kMaxFileBytes)
-          errors.add(at + "/index", "the page lies beyond the largest file offset 2^62");
-        if (p.data && p.data->size() != g.page_size)
-          errors.add(at + "/data",
-                     "byte runs hold " + std::to_string(p.data->size()) +
-                         " bytes, expected page_size = " + std::to_string(g.page_size));
-        spec.page_cache.push_back(std::move(p));
-      }
+  if (!file) return;
+  if (const J* v = field(*file, "i_size")) spec.i_size = as_i64(*v);
+  if (const J* list = field(*file, "extents")) {
+    for (size_t i = 0; i < list->size(); ++i) {
+      Extent e = build_extent((*list)[i], "/file/extents/" + std::to_string(i), spec, errors);
+      spec.extents.push_back(std::move(e));
     }
   }
+  if (const J* list = field(*file, "page_cache")) build_page_cache(*list, spec, errors);
+}
 
-  // filesystem
+// The allocator must not hand out an extent's blocks: first_free_block >= every extent's end.
+void check_first_free_block(const ScenarioSpec& spec, uint64_t extents_end, Errors& errors) {
+  const Filesystem& fs = spec.fs;
+  if (fs.first_free_block > spec.geometry.disk_blocks)
+    errors.add("/filesystem/first_free_block",
+               "first_free_block " + std::to_string(fs.first_free_block) +
+                   " lies beyond the end of the disk (disk_blocks " +
+                   std::to_string(spec.geometry.disk_blocks) + ")");
+  for (size_t i = 0; i < spec.extents.size(); ++i) {
+    const Extent& e = spec.extents[i];
+    if (e.disk_block + e.blocks > fs.first_free_block) {
+      errors.add("/filesystem/first_free_block",
+                 "the allocator would hand out blocks of /file/extents/" + std::to_string(i) +
+                     " (disk blocks " + range_text(e.disk_block, e.blocks) +
+                     "); first_free_block must be at least " + std::to_string(extents_end));
+      break;
+    }
+  }
+}
+
+// The error injection fields of "filesystem": get_block_error and end_io_error.
+void build_fs_errors(const J& f, Filesystem& fs, Errors& errors) {
+  if (const J* e = field(f, "get_block_error")) {
+    fs.error_at_block = as_u64((*e)["block"]);
+    if (const J* n = field(*e, "errno")) {
+      fs.error_errno = errno_value(n->get<std::string>());
+      if (!fs.error_errno)
+        errors.add("/filesystem/get_block_error/errno", "unknown errno name " + n->dump());
+    }
+  }
+  if (const J* n = field(f, "end_io_error")) {
+    fs.end_io_error = errno_value(n->get<std::string>());
+    if (!fs.end_io_error) errors.add("/filesystem/end_io_error", "unknown errno name " + n->dump());
+    if (fs.model != FsModel::ocfs2)
+      errors.add("/filesystem/end_io_error",
+                 "end_io_error applies to the ocfs2 model only; the ext2 and extent models "
+                 "have no end_io");
+  }
+}
+
+// "filesystem"; runs after build_file, since first_free_block defaults to the extents' end.
+void build_filesystem(const J& doc, ScenarioSpec& spec, Errors& errors) {
   Filesystem& fs = spec.fs;
   uint64_t extents_end = 0;
   for (const Extent& e : spec.extents)
     extents_end = std::max(extents_end, e.disk_block + e.blocks);
   fs.first_free_block = extents_end;
-  if (const J* f = field(doc, "filesystem")) {
-    if (const J* v = field(*f, "model")) {
-      const std::string m = v->get<std::string>();
-      fs.model = m == "extent" ? FsModel::extent : m == "ocfs2" ? FsModel::ocfs2 : FsModel::ext2;
-    }
-    if (const J* v = field(*f, "max_blocks_per_map")) fs.max_blocks_per_map = as_u64(*v);
-    if (const J* v = field(*f, "boundary_blocks")) {
-      for (const auto& b : *v)
-        fs.boundary_blocks.push_back(as_u64(b));
-      if (fs.model == FsModel::ext2)
-        errors.add("/filesystem/boundary_blocks",
-                   "boundary_blocks applies to the extent and ocfs2 models; the ext2 model sets "
-                   "BH_Boundary itself at the end of each pointer array");
-    }
-    if (const J* v = field(*f, "defer_completion")) fs.defer_completion = v->get<bool>();
-    if (const J* v = field(*f, "set_private")) fs.set_private = v->get<bool>();
-    if (const J* e = field(*f, "get_block_error")) {
-      fs.error_at_block = as_u64((*e)["block"]);
-      if (const J* n = field(*e, "errno")) {
-        fs.error_errno = errno_value(n->get<std::string>());
-        if (!fs.error_errno)
-          errors.add("/filesystem/get_block_error/errno", "unknown errno name " + n->dump());
-      }
-    }
-    if (const J* n = field(*f, "end_io_error")) {
-      fs.end_io_error = errno_value(n->get<std::string>());
-      if (!fs.end_io_error)
-        errors.add("/filesystem/end_io_error", "unknown errno name " + n->dump());
-      if (fs.model != FsModel::ocfs2)
-        errors.add("/filesystem/end_io_error",
-                   "end_io_error applies to the ocfs2 model only; the ext2 and extent models "
-                   "have no end_io");
-    }
-    if (const J* v = field(*f, "first_free_block")) {
-      fs.first_free_block = as_u64(*v);
-      if (fs.first_free_block > g.disk_blocks)
-        errors.add("/filesystem/first_free_block",
-                   "first_free_block " + std::to_string(fs.first_free_block) +
-                       " lies beyond the end of the disk (disk_blocks " +
-                       std::to_string(g.disk_blocks) + ")");
-      for (size_t i = 0; i < spec.extents.size(); ++i) {
-        const Extent& e = spec.extents[i];
-        if (e.disk_block + e.blocks > fs.first_free_block) {
-          errors.add("/filesystem/first_free_block",
-                     "the allocator would hand out blocks of /file/extents/" + std::to_string(i) +
-                         " (disk blocks " + range_text(e.disk_block, e.blocks) +
-                         "); first_free_block must be at least " + std::to_string(extents_end));
-          break;
-        }
-      }
-    }
+  const J* f = field(doc, "filesystem");
+  if (!f) return;
+  if (const J* v = field(*f, "model")) {
+    const std::string m = v->get<std::string>();
+    fs.model = m == "extent" ? FsModel::extent : m == "ocfs2" ? FsModel::ocfs2 : FsModel::ext2;
   }
+  if (const J* v = field(*f, "max_blocks_per_map")) fs.max_blocks_per_map = as_u64(*v);
+  if (const J* v = field(*f, "boundary_blocks")) {
+    for (const auto& b : *v)
+      fs.boundary_blocks.push_back(as_u64(b));
+    if (fs.model == FsModel::ext2)
+      errors.add("/filesystem/boundary_blocks",
+                 "boundary_blocks applies to the extent and ocfs2 models; the ext2 model sets "
+                 "BH_Boundary itself at the end of each pointer array");
+  }
+  if (const J* v = field(*f, "defer_completion")) fs.defer_completion = v->get<bool>();
+  if (const J* v = field(*f, "set_private")) fs.set_private = v->get<bool>();
+  build_fs_errors(*f, fs, errors);
+  if (const J* v = field(*f, "first_free_block")) {
+    fs.first_free_block = as_u64(*v);
+    check_first_free_block(spec, extents_end, errors);
+  }
+}
 
-  // disk
+DiskErrorRule build_disk_error(const J& x, const std::string& at, const Geometry& g,
+                               Errors& errors) {
+  const unsigned __int128 disk_sectors =
+      static_cast<unsigned __int128>(g.disk_blocks) * g.fs_block_size / 512;
+  DiskErrorRule r;
+  if (const J* v = field(x, "bio")) {
+    r.kind = DiskErrorRule::Kind::bio_ordinal;
+    r.bio = as_u64(*v);
+  } else if (const J* v = field(x, "sectors")) {
+    r.kind = DiskErrorRule::Kind::sectors;
+    r.sector_first = as_u64((*v)[0]);
+    r.sector_last = as_u64((*v)[1]);
+    if (r.sector_first > r.sector_last)
+      errors.add(at + "/sectors", "the first sector (" + std::to_string(r.sector_first) +
+                                      ") must not exceed the last (" +
+                                      std::to_string(r.sector_last) + ")");
+    else if (r.sector_first >= disk_sectors)
+      errors.add(at + "/sectors",
+                 "sector " + std::to_string(r.sector_first) + " lies beyond the end of the disk (" +
+                     std::to_string(static_cast<uint64_t>(disk_sectors)) + " sectors)");
+  } else if (const J* v = field(x, "probability")) {
+    r.kind = DiskErrorRule::Kind::probability;
+    r.probability = v->get<double>();
+  }
+  if (const J* v = field(x, "status")) r.again = v->get<std::string>() == "AGAIN";
+  return r;
+}
+
+void build_disk(const J& doc, ScenarioSpec& spec, Errors& errors) {
   Disk& disk = spec.disk;
-  if (const J* d = field(doc, "disk")) {
-    if (const J* lat = field(*d, "latency_ns")) {
-      if (const J* v = field(*lat, "min")) disk.latency_ns_min = as_u64(*v);
-      if (const J* v = field(*lat, "max")) disk.latency_ns_max = as_u64(*v);
-      if (disk.latency_ns_min > disk.latency_ns_max)
-        errors.add("/disk/latency_ns", "min (" + std::to_string(disk.latency_ns_min) +
-                                           ") must not exceed max (" +
-                                           std::to_string(disk.latency_ns_max) + ")");
-    }
-    if (const J* v = field(*d, "queue_depth")) disk.queue_depth = static_cast<unsigned>(as_u64(*v));
-    if (const J* v = field(*d, "stale_byte")) disk.stale_byte = static_cast<char>(as_byte(*v));
-    if (const J* list = field(*d, "errors")) {
-      const unsigned __int128 disk_sectors =
-          static_cast<unsigned __int128>(g.disk_blocks) * block / 512;
-      for (size_t i = 0; i < list->size(); ++i) {
-        const J& x = (*list)[i];
-        const std::string at = "/disk/errors/" + std::to_string(i);
-        DiskErrorRule r;
-        if (const J* v = field(x, "bio")) {
-          r.kind = DiskErrorRule::Kind::bio_ordinal;
-          r.bio = as_u64(*v);
-        } else if (const J* v = field(x, "sectors")) {
-          r.kind = DiskErrorRule::Kind::sectors;
-          r.sector_first = as_u64((*v)[0]);
-          r.sector_last = as_u64((*v)[1]);
-          if (r.sector_first > r.sector_last)
-            errors.add(at + "/sectors", "the first sector (" + std::to_string(r.sector_first) +
-                                            ") must not exceed the last (" +
-                                            std::to_string(r.sector_last) + ")");
-          else if (r.sector_first >= disk_sectors)
-            errors.add(at + "/sectors", "sector " + std::to_string(r.sector_first) +
-                                            " lies beyond the end of the disk (" +
-                                            std::to_string(static_cast<uint64_t>(disk_sectors)) +
-                                            " sectors)");
-        } else if (const J* v = field(x, "probability")) {
-          r.kind = DiskErrorRule::Kind::probability;
-          r.probability = v->get<double>();
-        }
-        if (const J* v = field(x, "status")) r.again = v->get<std::string>() == "AGAIN";
-        disk.errors.push_back(r);
-      }
+  const J* d = field(doc, "disk");
+  if (!d) return;
+  if (const J* lat = field(*d, "latency_ns")) {
+    if (const J* v = field(*lat, "min")) disk.latency_ns_min = as_u64(*v);
+    if (const J* v = field(*lat, "max")) disk.latency_ns_max = as_u64(*v);
+    if (disk.latency_ns_min > disk.latency_ns_max)
+      errors.add("/disk/latency_ns", "min (" + std::to_string(disk.latency_ns_min) +
+                                         ") must not exceed max (" +
+                                         std::to_string(disk.latency_ns_max) + ")");
+  }
+  if (const J* v = field(*d, "queue_depth")) disk.queue_depth = static_cast<unsigned>(as_u64(*v));
+  if (const J* v = field(*d, "stale_byte")) disk.stale_byte = static_cast<char>(as_byte(*v));
+  if (const J* list = field(*d, "errors")) {
+    for (size_t i = 0; i < list->size(); ++i)
+      disk.errors.push_back(
+          build_disk_error((*list)[i], "/disk/errors/" + std::to_string(i), spec.geometry, errors));
+  }
+}
+
+// Buffer names -> index in /buffers (the first buffer of each name).
+using BufferIndex = std::map<std::string, size_t>;
+
+// One buffer at `at`: a unique name, unmapped pages inside it, no overlap with earlier buffers.
+Buffer build_buffer(const J& x, const std::string& at, const ScenarioSpec& spec, size_t i,
+                    BufferIndex& buffer_index, Errors& errors) {
+  const Geometry& g = spec.geometry;
+  Buffer b;
+  b.name = x["name"].get<std::string>();
+  b.address = as_u64(x["address"]);
+  b.size = as_u64(x["size"]);
+  if (const J* v = field(x, "fill")) b.fill = as_byte(*v);
+  if (auto [it, fresh] = buffer_index.emplace(b.name, i); !fresh)
+    errors.add(at + "/name", "buffer name " + qstr(b.name) + " is already used by /buffers/" +
+                                 std::to_string(it->second));
+  const uint64_t first_page = b.address / g.page_size;
+  const uint64_t pages = (b.address + b.size - 1) / g.page_size - first_page + 1;
+  if (const J* v = field(x, "unmapped_pages")) {
+    for (size_t k = 0; k < v->size(); ++k) {
+      const uint64_t p = as_u64((*v)[k]);
+      if (p >= pages)
+        errors.add(at + "/unmapped_pages/" + std::to_string(k),
+                   "page " + std::to_string(p) + " is outside the buffer, which spans " +
+                       std::to_string(pages) + (pages == 1 ? " page" : " pages") + " (indexes 0.." +
+                       std::to_string(pages - 1) + ")");
+      b.unmapped_pages.push_back(p);
     }
   }
+  for (size_t j = 0; j < spec.buffers.size(); ++j) {
+    const Buffer& o = spec.buffers[j];
+    if (b.address < o.address + o.size && o.address < b.address + b.size)
+      errors.add(
+          at, "bytes " + std::to_string(b.address) + ".." + std::to_string(b.address + b.size - 1) +
+                  " overlap /buffers/" + std::to_string(j) + " (" + qstr(o.name) + ", bytes " +
+                  std::to_string(o.address) + ".." + std::to_string(o.address + o.size - 1) + ")");
+  }
+  return b;
+}
 
-  // buffers
-  std::map<std::string, size_t> buffer_index;
-  if (const J* list = field(doc, "buffers")) {
-    for (size_t i = 0; i < list->size(); ++i) {
-      const J& x = (*list)[i];
-      const std::string at = "/buffers/" + std::to_string(i);
-      Buffer b;
-      b.name = x["name"].get<std::string>();
-      b.address = as_u64(x["address"]);
-      b.size = as_u64(x["size"]);
-      if (const J* v = field(x, "fill")) b.fill = as_byte(*v);
-      if (auto [it, fresh] = buffer_index.emplace(b.name, i); !fresh)
-        errors.add(at + "/name", "buffer name " + qstr(b.name) + " is already used by /buffers/" +
-                                     std::to_string(it->second));
-      const uint64_t first_page = b.address / g.page_size;
-      const uint64_t pages = (b.address + b.size - 1) / g.page_size - first_page + 1;
-      if (const J* v = field(x, "unmapped_pages")) {
-        for (size_t k = 0; k < v->size(); ++k) {
-          const uint64_t p = as_u64((*v)[k]);
-          if (p >= pages)
-            errors.add(at + "/unmapped_pages/" + std::to_string(k),
-                       "page " + std::to_string(p) + " is outside the buffer, which spans " +
-                           std::to_string(pages) + (pages == 1 ? " page" : " pages") +
-                           " (indexes 0.." + std::to_string(pages - 1) + ")");
-          b.unmapped_pages.push_back(p);
-        }
-      }
+// An unmapped page must not hold bytes of another buffer, or that buffer's fill would be lost.
+void check_unmapped_pages(const ScenarioSpec& spec, Errors& errors) {
+  const uint64_t page_size = spec.geometry.page_size;
+  for (size_t i = 0; i < spec.buffers.size(); ++i) {
+    const Buffer& b = spec.buffers[i];
+    const uint64_t first_page = b.address / page_size;
+    for (uint64_t p : b.unmapped_pages) {
+      const uint64_t start = (first_page + p) * page_size, end = start + page_size;
       for (size_t j = 0; j < spec.buffers.size(); ++j) {
         const Buffer& o = spec.buffers[j];
-        if (b.address < o.address + o.size && o.address < b.address + b.size)
-          errors.add(at, "bytes " + std::to_string(b.address) + ".." +
-                             std::to_string(b.address + b.size - 1) + " overlap /buffers/" +
-                             std::to_string(j) + " (" + qstr(o.name) + ", bytes " +
-                             std::to_string(o.address) + ".." +
-                             std::to_string(o.address + o.size - 1) + ")");
-      }
-      spec.buffers.push_back(std::move(b));
-    }
-    // An unmapped page must not hold bytes of another buffer, or that buffer's fill would be lost.
-    for (size_t i = 0; i < spec.buffers.size(); ++i) {
-      const Buffer& b = spec.buffers[i];
-      const uint64_t first_page = b.address / g.page_size;
-      for (uint64_t p : b.unmapped_pages) {
-        const uint64_t start = (first_page + p) * g.page_size, end = start + g.page_size;
-        for (size_t j = 0; j < spec.buffers.size(); ++j) {
-          const Buffer& o = spec.buffers[j];
-          if (j != i && o.address < end && start < o.address + o.size)
-            errors.add("/buffers/" + std::to_string(i) + "/unmapped_pages",
-                       "page " + std::to_string(p) + " also holds bytes of /buffers/" +
-                           std::to_string(j) + " (" + qstr(o.name) + "), which must stay mapped");
-        }
+        if (j != i && o.address < end && start < o.address + o.size)
+          errors.add("/buffers/" + std::to_string(i) + "/unmapped_pages",
+                     "page " + std::to_string(p) + " also holds bytes of /buffers/" +
+                         std::to_string(j) + " (" + qstr(o.name) + "), which must stay mapped");
       }
     }
   }
-  auto buffer_names = [&]() {
-    std::string s;
-    for (size_t i = 0; i < spec.buffers.size(); ++i)
-      if (buffer_index.at(spec.buffers[i].name) == i)
-        s += (s.empty() ? "" : ", ") + spec.buffers[i].name;
-    return s.empty() ? std::string("none are defined") : "buffers: " + s;
-  };
+}
 
-  // tasks
+void build_buffers(const J& doc, ScenarioSpec& spec, BufferIndex& buffer_index, Errors& errors) {
+  const J* list = field(doc, "buffers");
+  if (!list) return;
+  for (size_t i = 0; i < list->size(); ++i) {
+    Buffer b =
+        build_buffer((*list)[i], "/buffers/" + std::to_string(i), spec, i, buffer_index, errors);
+    spec.buffers.push_back(std::move(b));
+  }
+  check_unmapped_pages(spec, errors);
+}
+
+// What an op's iovecs and expectations are checked against while its task is built.
+struct OpContext {
+  const ScenarioSpec& spec;
+  const BufferIndex& buffer_index;
+  Errors& errors;
+};
+
+std::string buffer_names(const OpContext& c) {
+  std::string s;
+  for (size_t i = 0; i < c.spec.buffers.size(); ++i)
+    if (c.buffer_index.at(c.spec.buffers[i].name) == i)
+      s += (s.empty() ? "" : ", ") + c.spec.buffers[i].name;
+  return s.empty() ? std::string("none are defined") : "buffers: " + s;
+}
+
+// The op's iovecs; returns their total length.
+uint64_t build_iov(const J& list, Operation& op, const OpContext& c) {
+  uint64_t total = 0;
+  for (size_t k = 0; k < list.size(); ++k) {
+    const J& s = list[k];
+    const std::string sat = op.where + "/iov/" + std::to_string(k);
+    IoVec v;
+    v.buffer = s["buffer"].get<std::string>();
+    if (const J* o = field(s, "offset")) v.offset = as_u64(*o);
+    v.len = as_u64(s["len"]);
+    total += v.len;
+    auto it = c.buffer_index.find(v.buffer);
+    if (it == c.buffer_index.end()) {
+      c.errors.add(sat + "/buffer",
+                   "unknown buffer " + qstr(v.buffer) + " (" + buffer_names(c) + ")");
+    } else {
+      const Buffer& b = c.spec.buffers[it->second];
+      if (v.offset + v.len > b.size)
+        c.errors.add(sat, "offset " + std::to_string(v.offset) + " + len " + std::to_string(v.len) +
+                              " = " + std::to_string(v.offset + v.len) +
+                              " is beyond the end of buffer " + qstr(b.name) + " (size " +
+                              std::to_string(b.size) + ")");
+    }
+    op.iov.push_back(std::move(v));
+  }
+  return total;
+}
+
+// The elements of an expectation: a plain value (at `path`) or {"one_of": [...]} (each at
+// `path`/one_of/N). `one` converts one element and reports its own errors.
+template <typename T, typename Convert>
+std::optional<OneOf<T>> one_of_set(const J& v, const std::string& path, Convert one) {
+  const J* list = field(v, "one_of");
+  if (!list) {
+    std::optional<T> x = one(v, path);
+    return x ? std::optional<OneOf<T>>(OneOf<T>(std::move(*x))) : std::nullopt;
+  }
+  OneOf<T> set;
+  bool ok = true;
+  for (size_t i = 0; i < list->size(); ++i) {
+    std::optional<T> x = one((*list)[i], path + "/one_of/" + std::to_string(i));
+    if (x)
+      set.values.push_back(std::move(*x));
+    else
+      ok = false;
+  }
+  return ok ? std::optional<OneOf<T>>(std::move(set)) : std::nullopt;
+}
+
+// An expected return value: an integer or a negative errno name ("-EIO").
+std::optional<OneOf<int64_t>> ret_set(const J& v, const std::string& path, Errors& errors) {
+  return one_of_set<int64_t>(v, path, [&](const J& x, const std::string& at) {
+    std::optional<int64_t> out;
+    if (!x.is_string()) return std::optional<int64_t>(as_i64(x));
+    const std::string s = x.get<std::string>();
+    if (const int n = errno_value(s.size() > 1 ? s.substr(1) : ""))
+      out = n;
+    else
+      errors.add(at, "unknown errno name " + qstr(s));
+    return out;
+  });
+}
+
+std::optional<OneOf<int64_t>> int_set(const J& v, const std::string& path) {
+  return one_of_set<int64_t>(
+      v, path, [](const J& x, const std::string&) { return std::optional<int64_t>(as_i64(x)); });
+}
+
+// expect.data: pread only, each allowed byte pattern as long as the iovecs together.
+void build_expect_data(const J& v, const std::string& eat, const std::string& kind, uint64_t total,
+                       Operation& op, Errors& errors) {
+  op.expect.data = one_of_set<ByteRuns>(v, eat + "/data", [&](const J& x, const std::string& at) {
+    std::optional<ByteRuns> r = runs_of(x, at, errors);
+    if (r && op.kind == OpKind::pread && r->size() != total)
+      errors.add(at, "byte runs hold " + std::to_string(r->size()) +
+                         " bytes, expected the iovecs' total length " + std::to_string(total));
+    return r;
+  });
+  if (op.kind != OpKind::pread)
+    errors.add(eat + "/data",
+               "expect.data applies to pread only; a " + kind + " does not change its buffers");
+}
+
+void build_op_expect(const J& e, const std::string& kind, uint64_t total, Operation& op,
+                     Errors& errors) {
+  const std::string eat = op.where + "/expect";
+  if (const J* v = field(e, "ret")) op.expect.ret = ret_set(*v, eat + "/ret", errors);
+  if (const J* v = field(e, "submit_ret"))
+    op.expect.submit_ret = ret_set(*v, eat + "/submit_ret", errors);
+  if (op.expect.submit_ret && !op.aio)
+    errors.add(eat + "/submit_ret", "submit_ret applies to AIO operations only (\"aio\": true)");
+  if (const J* v = field(e, "data")) build_expect_data(*v, eat, kind, total, op, errors);
+  if (const J* v = field(e, "data_fnv1a")) op.expect.data_fnv1a = v->get<std::string>();
+  if (const J* v = field(e, "i_size")) op.expect.i_size = int_set(*v, eat + "/i_size");
+}
+
+Operation build_op(const J& x, const std::string& where, const OpContext& c) {
+  Operation op;
+  op.where = where;
+  const std::string kind = x["op"].get<std::string>();
+  op.kind = kind == "reap" ? OpKind::reap : kind == "pwrite" ? OpKind::pwrite : OpKind::pread;
+  if (op.kind == OpKind::reap) {
+    for (auto m = x.begin(); m != x.end(); ++m)
+      if (m.key() != "op")
+        c.errors.add(op.where, "a reap op takes no other field, found " + qstr(m.key()));
+    return op;
+  }
+  if (const J* v = field(x, "offset")) op.offset = as_u64(*v);
+  if (const J* v = field(x, "aio")) op.aio = v->get<bool>();
+  if (const J* v = field(x, "dsync")) op.dsync = v->get<bool>();
+  if (const J* v = field(x, "nowait")) op.nowait = v->get<bool>();
+  uint64_t total = 0;
+  if (const J* list = field(x, "iov"))
+    total = build_iov(*list, op, c);
+  else
+    c.errors.add(op.where, "missing required field \"iov\" (" + kind + " needs one)");
+  if (op.offset + total > kMaxFileBytes)
+    c.errors.add(op.where + "/offset", "the operation ends beyond the largest file offset 2^62");
+  if (const J* e = field(x, "expect")) build_op_expect(*e, kind, total, op, c.errors);
+  return op;
+}
+
+void build_tasks(const J& doc, ScenarioSpec& spec, const BufferIndex& buffer_index,
+                 Errors& errors) {
+  const OpContext c{spec, buffer_index, errors};
   std::map<std::string, size_t> task_index;
   const J& tasks = doc["tasks"];
   for (size_t i = 0; i < tasks.size(); ++i) {
@@ -626,111 +826,51 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
                                                              " is already used by /tasks/" +
                                                              std::to_string(it->second));
     const J& ops = t["ops"];
-    for (size_t j = 0; j < ops.size(); ++j) {
-      const J& x = ops[j];
-      Operation op;
-      op.where = at + "/ops/" + std::to_string(j);
-      const std::string kind = x["op"].get<std::string>();
-      op.kind = kind == "reap" ? OpKind::reap : kind == "pwrite" ? OpKind::pwrite : OpKind::pread;
-      if (op.kind == OpKind::reap) {
-        for (auto m = x.begin(); m != x.end(); ++m)
-          if (m.key() != "op")
-            errors.add(op.where, "a reap op takes no other field, found " + qstr(m.key()));
-        task.ops.push_back(std::move(op));
-        continue;
-      }
-      if (const J* v = field(x, "offset")) op.offset = as_u64(*v);
-      if (const J* v = field(x, "aio")) op.aio = v->get<bool>();
-      if (const J* v = field(x, "dsync")) op.dsync = v->get<bool>();
-      if (const J* v = field(x, "nowait")) op.nowait = v->get<bool>();
-      uint64_t total = 0;
-      if (const J* list = field(x, "iov")) {
-        for (size_t k = 0; k < list->size(); ++k) {
-          const J& s = (*list)[k];
-          const std::string sat = op.where + "/iov/" + std::to_string(k);
-          IoVec v;
-          v.buffer = s["buffer"].get<std::string>();
-          if (const J* o = field(s, "offset")) v.offset = as_u64(*o);
-          v.len = as_u64(s["len"]);
-          total += v.len;
-          auto it = buffer_index.find(v.buffer);
-          if (it == buffer_index.end()) {
-            errors.add(sat + "/buffer",
-                       "unknown buffer " + qstr(v.buffer) + " (" + buffer_names() + ")");
-          } else {
-            const Buffer& b = spec.buffers[it->second];
-            if (v.offset + v.len > b.size)
-              errors.add(sat, "offset " + std::to_string(v.offset) + " + len " +
-                                  std::to_string(v.len) + " = " + std::to_string(v.offset + v.len) +
-                                  " is beyond the end of buffer " + qstr(b.name) + " (size " +
-                                  std::to_string(b.size) + ")");
-          }
-          op.iov.push_back(std::move(v));
-        }
-      } else {
-        errors.add(op.where, "missing required field \"iov\" (" + kind + " needs one)");
-      }
-      if (op.offset + total > kMaxFileBytes)
-        errors.add(op.where + "/offset", "the operation ends beyond the largest file offset 2^62");
-      if (const J* e = field(x, "expect")) {
-        const std::string eat = op.where + "/expect";
-        auto ret_of = [&](const char* key, std::optional<int64_t>& out) {
-          const J* v = field(*e, key);
-          if (!v) return;
-          if (v->is_string()) {
-            const std::string s = v->get<std::string>();
-            const int n = errno_value(s.size() > 1 ? s.substr(1) : "");
-            if (n)
-              out = n;
-            else
-              errors.add(eat + "/" + key, "unknown errno name " + qstr(s));
-          } else {
-            out = as_i64(*v);
-          }
-        };
-        ret_of("ret", op.expect.ret);
-        ret_of("submit_ret", op.expect.submit_ret);
-        if (op.expect.submit_ret && !op.aio)
-          errors.add(eat + "/submit_ret",
-                     "submit_ret applies to AIO operations only (\"aio\": true)");
-        if (const J* v = field(*e, "data")) {
-          op.expect.data = runs_of(*v, eat + "/data", errors);
-          if (op.kind != OpKind::pread)
-            errors.add(eat + "/data", "expect.data applies to pread only; a " + kind +
-                                          " does not change its buffers");
-          else if (op.expect.data && op.expect.data->size() != total)
-            errors.add(eat + "/data", "byte runs hold " + std::to_string(op.expect.data->size()) +
-                                          " bytes, expected the iovecs' total length " +
-                                          std::to_string(total));
-        }
-        if (const J* v = field(*e, "data_fnv1a")) op.expect.data_fnv1a = v->get<std::string>();
-        if (const J* v = field(*e, "i_size")) op.expect.i_size = as_i64(*v);
-      }
-      task.ops.push_back(std::move(op));
-    }
+    for (size_t j = 0; j < ops.size(); ++j)
+      task.ops.push_back(build_op(ops[j], at + "/ops/" + std::to_string(j), c));
     spec.tasks.push_back(std::move(task));
   }
+}
 
-  // expect
-  if (const J* e = field(doc, "expect")) {
-    if (const J* v = field(*e, "i_size")) spec.expect_i_size = as_i64(*v);
-    if (const J* v = field(*e, "bios")) spec.expect_bios = as_u64(*v);
-    if (const J* list = field(*e, "file")) {
-      for (size_t i = 0; i < list->size(); ++i) {
-        const J& x = (*list)[i];
-        const std::string at = "/expect/file/" + std::to_string(i);
-        FileExpect fe;
-        fe.offset = as_u64(x["offset"]);
-        if (auto r = runs_of(x["data"], at + "/data", errors)) fe.data = std::move(*r);
-        if (fe.data.size() > kMaxFileBytes - fe.offset)
-          errors.add(at, "the range ends beyond the largest file offset 2^62");
-        else if (fe.data.size() > kMaxExpectBytes)
-          errors.add(at + "/data", "byte runs hold " + std::to_string(fe.data.size()) +
-                                       " bytes; at most 1 GiB can be compared");
-        spec.expect_file.push_back(std::move(fe));
-      }
-    }
+// The top-level "expect": i_size, bios and file contents at the end.
+void build_end_expect(const J& doc, ScenarioSpec& spec, Errors& errors) {
+  const J* e = field(doc, "expect");
+  if (!e) return;
+  if (const J* v = field(*e, "i_size")) spec.expect_i_size = int_set(*v, "/expect/i_size");
+  if (const J* v = field(*e, "bios")) spec.expect_bios = as_u64(*v);
+  const J* list = field(*e, "file");
+  if (!list) return;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const J& x = (*list)[i];
+    const std::string at = "/expect/file/" + std::to_string(i);
+    FileExpect fe;
+    fe.offset = as_u64(x["offset"]);
+    if (auto r = runs_of(x["data"], at + "/data", errors)) fe.data = std::move(*r);
+    if (fe.data.size() > kMaxFileBytes - fe.offset)
+      errors.add(at, "the range ends beyond the largest file offset 2^62");
+    else if (fe.data.size() > kMaxExpectBytes)
+      errors.add(at + "/data", "byte runs hold " + std::to_string(fe.data.size()) +
+                                   " bytes; at most 1 GiB can be compared");
+    spec.expect_file.push_back(std::move(fe));
   }
+}
+
+// Builds the spec from a schema-valid document and checks what the schema cannot. The order
+// matters: geometry first (everything is measured in it), the file's extents before the
+// filesystem (first_free_block's default), buffers before tasks (iovecs name them).
+ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
+  ScenarioSpec spec;
+  build_top_level(doc, path, spec);
+  build_explore_faults(doc, spec.explore_faults, errors);
+  build_geometry(doc, spec.geometry);
+  check_geometry(spec.geometry, errors);
+  build_file(doc, spec, errors);
+  build_filesystem(doc, spec, errors);
+  build_disk(doc, spec, errors);
+  BufferIndex buffer_index;
+  build_buffers(doc, spec, buffer_index, errors);
+  build_tasks(doc, spec, buffer_index, errors);
+  build_end_expect(doc, spec, errors);
   return spec;
 }
 

@@ -8,6 +8,7 @@
 // second-guess it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -22,7 +23,10 @@ struct ByteRuns {
   struct Run {
     uint64_t len = 0;
     uint8_t byte = 0;
+    friend bool operator==(const Run&, const Run&) = default;
   };
+  // The same runs (not merely the same bytes: "1:A 1:A" differs from "2:A").
+  friend bool operator==(const ByteRuns&, const ByteRuns&) = default;
   std::vector<Run> runs;
   uint64_t size() const;
   std::vector<uint8_t> expand() const;
@@ -100,12 +104,28 @@ struct IoVec {
   uint64_t len = 0;
 };
 
+// The outcomes an expectation allows ({"one_of": [...]} in a file). A plain value in a file is a
+// set of one, so a OneOf converts implicitly from a T. Parsed sets are never empty.
+template <typename T> struct OneOf {
+  std::vector<T> values;
+  OneOf() = default;
+  OneOf(T value) : values{std::move(value)} {} // NOLINT(google-explicit-constructor)
+  explicit OneOf(std::vector<T> allowed) : values(std::move(allowed)) {}
+  bool allows(const T& actual) const {
+    return std::find(values.begin(), values.end(), actual) != values.end();
+  }
+  friend bool operator==(const OneOf& a, const OneOf& b) { return a.values == b.values; }
+  // Membership: code written when an expectation held one value keeps its meaning.
+  friend bool operator==(const OneOf& allowed, const T& actual) { return allowed.allows(actual); }
+};
+
 struct Expect {
-  std::optional<int64_t> ret;            // return value (or AIO completion result)
-  std::optional<int64_t> submit_ret;     // AIO: what the submission path returned
-  std::optional<ByteRuns> data;          // what the user buffer ranges of the op hold afterwards
+  std::optional<OneOf<int64_t>> ret;        // return value (or AIO completion result)
+  std::optional<OneOf<int64_t>> submit_ret; // AIO: what the submission path returned
+  // What the user buffer ranges of the op hold afterwards; every element has their total length.
+  std::optional<OneOf<ByteRuns>> data;
   std::optional<std::string> data_fnv1a; // or their FNV-1a 64 checksum, 16 hex digits
-  std::optional<int64_t> i_size;         // after the op
+  std::optional<OneOf<int64_t>> i_size;  // after the op
 };
 
 enum class OpKind : uint8_t { pread, pwrite, reap };
@@ -133,6 +153,15 @@ struct FileExpect {
 
 enum class Mode : uint8_t { timed, explore };
 
+// Fault points the explorer may choose at ("explore_faults"): each bio completes OK or with an
+// error; each get_block call fails or not; each user page pinned faults or not.
+struct ExploreFaults {
+  bool bio_error = false;
+  bool get_block_error = false;
+  bool user_page_fault = false;
+  friend bool operator==(const ExploreFaults&, const ExploreFaults&) = default;
+};
+
 struct ScenarioSpec {
   std::string name;
   std::string description;
@@ -148,9 +177,13 @@ struct ScenarioSpec {
   Mode mode = Mode::timed;
   uint64_t seed = 1;
   uint64_t step_cost_ns = 100;
-  std::optional<int64_t> expect_i_size; // at the end
-  std::optional<uint64_t> expect_bios;  // bios allocated in the whole run
-  std::vector<FileExpect> expect_file;  // at the end
+  // A pinned interleaving (schedule token text) that `diosim run` replays when no --schedule is
+  // given. Only its JSON type is checked here; the engine parses the token.
+  std::optional<std::string> schedule;
+  ExploreFaults explore_faults;
+  std::optional<OneOf<int64_t>> expect_i_size; // at the end
+  std::optional<uint64_t> expect_bios;         // bios allocated in the whole run
+  std::vector<FileExpect> expect_file;         // at the end
 };
 
 // A scenario that cannot be used; what() is "FILE: /json/path: problem".

@@ -48,6 +48,19 @@ J ret_value(int64_t v) {
   return v;
 }
 
+// A plain value for a set of one, {"one_of": [...]} otherwise (parse reads both back equal).
+template <typename T, typename Write> J one_of_json(const OneOf<T>& set, Write write) {
+  if (set.values.empty())
+    throw std::invalid_argument("expectation: an empty set of allowed values");
+  if (set.values.size() == 1) return write(set.values[0]);
+  J list = J::array();
+  for (const T& v : set.values)
+    list.push_back(write(v));
+  J j = J::object();
+  j["one_of"] = std::move(list);
+  return j;
+}
+
 bool printable(unsigned c) {
   return c >= 0x21 && c <= 0x7e;
 }
@@ -133,6 +146,14 @@ void print(const J& v, size_t indent, size_t lead, bool top, std::string& out) {
 }
 
 // ---- building --------------------------------------------------------------------------------
+
+J explore_faults_json(const ExploreFaults& f) {
+  J list = J::array();
+  if (f.bio_error) list.push_back("bio_error");
+  if (f.get_block_error) list.push_back("get_block_error");
+  if (f.user_page_fault) list.push_back("user_page_fault");
+  return list;
+}
 
 J geometry_json(const Geometry& g) {
   const Geometry d;
@@ -272,11 +293,13 @@ J op_json(const Operation& op) {
   if (op.nowait) x["nowait"] = true;
   const Expect& e = op.expect;
   J ex = J::object();
-  if (e.ret) ex["ret"] = ret_value(*e.ret);
-  if (e.data) ex["data"] = byte_runs_text(*e.data);
+  auto plain = [](int64_t v) { return J(v); };
+  if (e.ret) ex["ret"] = one_of_json(*e.ret, ret_value);
+  if (e.data)
+    ex["data"] = one_of_json(*e.data, [](const ByteRuns& r) { return J(byte_runs_text(r)); });
   if (e.data_fnv1a) ex["data_fnv1a"] = *e.data_fnv1a;
-  if (e.i_size) ex["i_size"] = *e.i_size;
-  if (e.submit_ret) ex["submit_ret"] = ret_value(*e.submit_ret);
+  if (e.i_size) ex["i_size"] = one_of_json(*e.i_size, plain);
+  if (e.submit_ret) ex["submit_ret"] = one_of_json(*e.submit_ret, ret_value);
   if (!ex.empty()) x["expect"] = std::move(ex);
   return x;
 }
@@ -330,6 +353,8 @@ std::string to_json(const ScenarioSpec& s) {
   if (s.mode != Mode::timed) doc["mode"] = "explore";
   if (s.seed != ScenarioSpec{}.seed) doc["seed"] = s.seed;
   if (s.step_cost_ns != ScenarioSpec{}.step_cost_ns) doc["step_cost_ns"] = s.step_cost_ns;
+  if (s.schedule) doc["schedule"] = *s.schedule;
+  if (J f = explore_faults_json(s.explore_faults); !f.empty()) doc["explore_faults"] = std::move(f);
   if (J g = geometry_json(s.geometry); !g.empty()) doc["geometry"] = std::move(g);
   if (J f = filesystem_json(s); !f.empty()) doc["filesystem"] = std::move(f);
   if (J d = disk_json(s.disk); !d.empty()) doc["disk"] = std::move(d);
@@ -337,7 +362,7 @@ std::string to_json(const ScenarioSpec& s) {
   if (!s.buffers.empty()) doc["buffers"] = buffers_json(s.buffers);
   doc["tasks"] = tasks_json(s.tasks);
   J ex = J::object();
-  if (s.expect_i_size) ex["i_size"] = *s.expect_i_size;
+  if (s.expect_i_size) ex["i_size"] = one_of_json(*s.expect_i_size, [](int64_t v) { return J(v); });
   if (s.expect_bios) ex["bios"] = *s.expect_bios;
   if (!s.expect_file.empty()) {
     J list = J::array();
