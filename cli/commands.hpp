@@ -26,5 +26,6 @@ std::optional<scenario::ScenarioSpec> load_scenario_or_report(const std::string&
 Action register_run(CLI::App& app);      // run, replay, view (run_cmd.cpp)
 Action register_coverage(CLI::App& app); // coverage (coverage_cmd.cpp)
 Action register_fuzz(CLI::App& app);     // fuzz (fuzz_cmd.cpp)
+Action register_explore(CLI::App& app);  // explore, merge (explore_cmd.cpp)
 
 } // namespace diosim::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
       diosim::cli::register_run(app),
       diosim::cli::register_coverage(app),
       diosim::cli::register_fuzz(app),
+      diosim::cli::register_explore(app),
   };
   try {
     app.parse(argc, argv);

@@ -82,11 +82,18 @@ int cmd_run(const std::string& file, std::optional<uint64_t> seed, const std::st
   model::RunOptions options;
   options.seed = seed;
   options.trace = outputs.wants_trace();
-  if (!schedule.empty()) {
+  // A scenario may pin its interleaving ("schedule"); --schedule overrides it.
+  const bool pinned = schedule.empty() && spec.schedule && !seed;
+  const std::string token_text = pinned ? *spec.schedule : schedule;
+  if (!token_text.empty()) {
     std::string error;
-    auto token = engine::ScheduleToken::parse(schedule, &error);
+    auto token = engine::ScheduleToken::parse(token_text, &error);
     if (!token) {
-      std::fprintf(stderr, "diosim: --schedule: %s\n", error.c_str());
+      if (pinned)
+        std::fprintf(stderr, "diosim: bad scenario: %s: /schedule: %s\n", file.c_str(),
+                     error.c_str());
+      else
+        std::fprintf(stderr, "diosim: --schedule: %s\n", error.c_str());
       return 2;
     }
     options.replay = std::move(*token);

@@ -54,6 +54,8 @@ uint64_t final_file_end(const scenario::ScenarioSpec& spec, int64_t i_size) {
   return (end + bs - 1) / bs * bs;
 }
 
+thread_local const std::vector<engine::Transition>* Session::live_ = nullptr;
+
 Session::Session(scenario::ScenarioSpec spec, bool check_model)
     : spec_(std::move(spec)), tunables_(tunables_of(spec_)), check_model_(check_model) {
   if (check_model_) expected_ = reference_outcome(spec_);

@@ -69,7 +69,7 @@ public:
 
   // The transitions of the execution in progress (record_transitions), for a chooser that
   // needs what ran since its last decision; null outside execute().
-  const std::vector<engine::Transition>* live_transitions() const { return live_; }
+  static const std::vector<engine::Transition>* live_transitions() { return live_; }
 
 private:
   void judge(const engine::Scheduler& sched, const kern::Kernel& kernel, const world::World& w,
@@ -79,7 +79,7 @@ private:
   kern::Tunables tunables_;
   bool check_model_;
   std::optional<ExpectedRun> expected_;
-  const std::vector<engine::Transition>* live_ = nullptr;
+  static thread_local const std::vector<engine::Transition>* live_;
 };
 
 // The final file range compared and hashed: [0, N), N = the largest of i_size, the end of any

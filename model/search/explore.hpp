@@ -69,8 +69,9 @@ struct FoundViolation {
   std::string token; // the minimal schedule found (ScheduleToken text)
   uint32_t preemptions = 0;
   uint32_t decisions = 0;
-  uint64_t first_execution = 0; // executions before the first one of this kind, in unit order
-  uint64_t count = 0;           // executions that failed this way
+  uint64_t first_unit = 0;  // where the first execution of this kind was, in unit order
+  uint64_t first_index = 0; // (execution index within that unit)
+  uint64_t count = 0;       // executions that failed this way
 };
 
 struct ExploreResult {
@@ -80,6 +81,7 @@ struct ExploreResult {
   uint64_t abandoned = 0; // dpor: executions cut short by sleep sets (redundant)
   bool exhausted = false;
   uint64_t units = 0, units_done = 0;
+  std::vector<uint64_t> unit_executions; // dfs/dpor: executions per unit (0 for other shards')
   std::set<uint64_t> outcomes; // distinct terminal states
   std::map<std::string, FoundViolation> violations;
   std::map<std::string, uint64_t> race_windows; // named windows hit, executions per window
@@ -89,6 +91,9 @@ struct ExploreResult {
 
 // Explores `session`'s scenario.
 ExploreResult explore(Session& session, const ExploreOptions& options);
+
+// Executions run before the first one of `v`'s kind, with units run one after the other.
+uint64_t executions_before_first(const ExploreResult& r, const FoundViolation& v);
 
 // Combines shard results into what one process gives.
 ExploreResult merge_results(const std::vector<ExploreResult>& shards);

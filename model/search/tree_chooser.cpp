@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "model/search/tree_chooser.hpp"
 
+#include "model/check/session.hpp"
 #include "sim/engine/violation.hpp"
 
 namespace diosim::model {
@@ -118,6 +119,7 @@ void TreeChooser::extend(const engine::Decision& d) {
 }
 
 uint64_t TreeChooser::decide(const engine::Decision& d) {
+  transitions_ = Session::live_transitions();
   const size_t k = next_++;
   if (k < path_.size()) return replay(d, path_[k]);
   extend(d);
