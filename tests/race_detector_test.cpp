@@ -170,7 +170,7 @@ struct Observe {
 } // namespace
 
 TEST_CASE("shared_field: operators return C's values and announce each access before it acts") {
-  kern::shared_field<long, "result"> f;
+  kern::shared_field<long, "result"> f{};
   Observe o(&f);
   CHECK((f = 5) == 5);
   CHECK(++f == 6);
@@ -204,7 +204,7 @@ TEST_CASE("shared_field: pointer fields in boolean context, ->, and assignment f
   struct node {
     int payload = 42;
   } n;
-  kern::shared_field<node*, "bio_list"> p;
+  kern::shared_field<node*, "bio_list"> p{};
   p = nullptr;
   CHECK_FALSE(p);
   CHECK(p == nullptr);
@@ -213,7 +213,7 @@ TEST_CASE("shared_field: pointer fields in boolean context, ->, and assignment f
   CHECK(p->payload == 42);
   node* raw = p;
   CHECK(raw == &n);
-  kern::shared_field<bool, "defer_completion"> b;
+  kern::shared_field<bool, "defer_completion"> b{};
   b = true;
   CHECK((b || false));
 }
