@@ -5,6 +5,7 @@
 #include "sim/engine/violation.hpp"
 
 #include <algorithm>
+#include <bit>
 
 namespace kern {
 
@@ -95,8 +96,9 @@ const RaceDetector::Epoch* RaceDetector::conflict(const FieldShadow& s, uint32_t
                                                   AccessKind kind, uint32_t* other) {
   const VectorClock& now = clocks_[ctx - 1];
   const bool writes = kind != AccessKind::read;
-  for (uint32_t i = 0; i < kMaxContexts; ++i) {
-    if (i == ctx - 1) continue;
+  // Only contexts that touched the field, in id order (lowest bit first): deterministic.
+  for (uint32_t others = s.seen_mask & ~(1u << (ctx - 1)); others != 0; others &= others - 1) {
+    const auto i = static_cast<uint32_t>(std::countr_zero(others));
     auto unordered = [&](const Epoch& e) { return e.clock != 0 && e.clock > now[i]; };
     const Epoch* hit = nullptr;
     if (writes && unordered(s.read[i])) hit = &s.read[i];
@@ -118,13 +120,19 @@ std::optional<RaceReport> RaceDetector::on_access(uint32_t ctx, const void* addr
                                                   const FieldDesc& field, AccessKind kind,
                                                   int src_line, int locks_held) {
   const VectorClock& now = clock_of(ctx);
-  FieldShadow& s = shadow_[reinterpret_cast<uintptr_t>(address)];
+  const auto key = reinterpret_cast<uintptr_t>(address);
+  if (!last_shadow_ || last_address_ != key) {
+    last_shadow_ = &shadow_[key];
+    last_address_ = key;
+  }
+  FieldShadow& s = *last_shadow_;
   std::optional<RaceReport> report;
   uint32_t other = 0;
   if (const Epoch* e = conflict(s, ctx, kind, &other))
     report = RaceReport{
         field, {other, e->kind, e->src_line, e->locks_held}, {ctx, kind, src_line, locks_held}};
   const Epoch mine{now[ctx - 1], src_line, static_cast<int16_t>(locks_held), kind};
+  s.seen_mask |= 1u << (ctx - 1);
   switch (kind) {
   case AccessKind::read:
     s.read[ctx - 1] = mine;
@@ -144,6 +152,7 @@ void RaceDetector::on_free(const void* begin, const void* end) {
   const auto b = reinterpret_cast<uintptr_t>(begin);
   const auto e = reinterpret_cast<uintptr_t>(end);
   // Erasing while iterating produces no output, so hash order cannot leak (invariant 4).
+  last_shadow_ = nullptr;
   std::erase_if(shadow_, [&](const auto& entry) { return entry.first >= b && entry.first < e; });
 }
 

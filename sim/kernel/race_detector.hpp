@@ -106,6 +106,7 @@ private:
   };
   struct FieldShadow {
     std::array<Epoch, kMaxContexts> read{}, write{}, rmw{}; // last of each kind, per context
+    uint32_t seen_mask = 0; // bit (ctx - 1) per context with any epoch recorded
   };
 
   VectorClock& clock_of(uint32_t ctx);
@@ -120,6 +121,9 @@ private:
   std::vector<VectorClock> lock_clocks_; // by lock id
   std::unordered_map<uint64_t, VectorClock> channel_clocks_;
   std::unordered_map<uintptr_t, FieldShadow> shadow_;
+  // The last field looked up (node addresses are stable until erased; on_free resets it).
+  uintptr_t last_address_ = 0;
+  FieldShadow* last_shadow_ = nullptr;
 };
 
 } // namespace kern
