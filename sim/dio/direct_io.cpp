@@ -24,6 +24,7 @@
 
 #include "sim/dio/direct_io.hpp"
 #include "sim/kernel/kernel.hpp"
+#include "sim/kernel/shared_field.hpp"
 
 #include <climits>
 #include <cstddef>
@@ -75,7 +76,9 @@ struct dio_submit {
 
 // fs/direct-io.c:117-151: state shared by the submitter and bio completion.
 // alignas(64) stands for ____cacheline_aligned_in_smp; pages[] is sized for the largest
-// DIO_PAGES tunable.
+// DIO_PAGES tunable. shared_field<T, "name"> is exactly a T whose every access is checked
+// (use after free, data race) and may be a scheduling point: the fields that completion
+// (irq) or the dio workqueue read or write while the submitter may still run.
 struct alignas(64) dio {
 	int flags;			/* constant */
 	blk_opf_t opf;			/* request op and flags */
@@ -88,18 +91,18 @@ struct alignas(64) dio {
 
 	/* completion state */
 	spinlock_t bio_lock;		/* guards the fields below */
-	int page_errors;		/* first get_user_pages error */
-	int is_async;			/* AIO? */
-	bool defer_completion;		/* complete AIO from the workqueue? */
-	bool should_dirty;		/* dirty pages on completion? */
-	int io_error;			/* bio error */
-	unsigned long refcount;		/* submitter + bios in flight */
-	struct bio *bio_list;		/* completed bios, linked via bi_private */
-	struct task_struct *waiter;	/* sleeping submitter, or NULL */
+	shared_field<int, "page_errors"> page_errors;	/* first get_user_pages error */
+	shared_field<int, "is_async"> is_async;		/* AIO? */
+	shared_field<bool, "defer_completion"> defer_completion; /* complete AIO from the workqueue? */
+	shared_field<bool, "should_dirty"> should_dirty;	/* dirty pages on completion? */
+	shared_field<int, "io_error"> io_error;		/* bio error */
+	shared_field<unsigned long, "refcount"> refcount;	/* submitter + bios in flight */
+	shared_field<struct bio *, "bio_list"> bio_list; /* completed bios, linked via bi_private */
+	shared_field<struct task_struct *, "waiter"> waiter; /* sleeping submitter, or NULL */
 
 	/* AIO */
 	struct kiocb *iocb;
-	ssize_t result;                 /* bytes mapped so far */
+	shared_field<ssize_t, "result"> result;		/* bytes mapped so far */
 
 	/* pages[] and anything after it is left uninitialised by the allocator path */
 	union {
@@ -1077,22 +1080,22 @@ static constexpr int64_t kBioListWalkMax = 1 << 20;
 static void dio_inspect(const void *obj, FieldView &out)
 {
 	const struct dio *d = static_cast<const struct dio *>(obj);
-	const bool poisoned = d->refcount == kSlabPoison;
+	const bool poisoned = d->refcount.peek() == kSlabPoison;
 	int64_t bio_list_len = 0;
 
 	if (!poisoned)
-		for (const struct bio *b = d->bio_list; b && bio_list_len < kBioListWalkMax;
+		for (const struct bio *b = d->bio_list.peek(); b && bio_list_len < kBioListWalkMax;
 		     b = static_cast<const struct bio *>(b->bi_private))
 			bio_list_len++;
-	out.add("refcount", static_cast<int64_t>(d->refcount));
+	out.add("refcount", static_cast<int64_t>(d->refcount.peek()));
 	out.add("bio_list_len", bio_list_len);
-	out.add("waiter", d->waiter ? 1 : 0);
-	out.add("is_async", d->is_async);
-	out.add("defer_completion", d->defer_completion);
-	out.add("result", d->result);
-	out.add("io_error", d->io_error);
-	out.add("page_errors", d->page_errors);
-	out.add("should_dirty", d->should_dirty);
+	out.add("waiter", d->waiter.peek() ? 1 : 0);
+	out.add("is_async", d->is_async.peek());
+	out.add("defer_completion", d->defer_completion.peek());
+	out.add("result", d->result.peek());
+	out.add("io_error", d->io_error.peek());
+	out.add("page_errors", d->page_errors.peek());
+	out.add("should_dirty", d->should_dirty.peek());
 }
 
 // assert_dio_state: false, with both operands in `why`, when the dio is inconsistent.
@@ -1100,15 +1103,15 @@ static bool assert_dio_state(const void *obj, std::string &why)
 {
 	const struct dio *d = static_cast<const struct dio *>(obj);
 
-	if (d->refcount == kSlabPoison)
+	if (d->refcount.peek() == kSlabPoison)
 		return true;	/* allocated, not yet initialised (no step in between today) */
-	if (d->refcount > (1UL << 40)) {
-		why = "dio->refcount underflowed: refcount = " + std::to_string(d->refcount) +
+	if (d->refcount.peek() > (1UL << 40)) {
+		why = "dio->refcount underflowed: refcount = " + std::to_string(d->refcount.peek()) +
 		      " > 1<<40 = " + std::to_string(1UL << 40);
 		return false;
 	}
-	if (d->result < 0) {
-		why = "dio->result negative: result = " + std::to_string(d->result) + " < 0";
+	if (d->result.peek() < 0) {
+		why = "dio->result negative: result = " + std::to_string(d->result.peek()) + " < 0";
 		return false;
 	}
 	return true;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "sim/engine/scheduler.hpp"
+#include "sim/kernel/race_detector.hpp"
 #include "sim/kernel/types.hpp"
 
 #include <array>
@@ -73,6 +74,7 @@ public:
   unsigned page_shift = 12;
   engine::Scheduler& sched;
   engine::Tracer* tracer = nullptr; // non-null only when tracing is on
+  RaceDetector race;                // data races on shared_field accesses (shared_field.cpp)
 
   std::array<uint32_t, kReferenceLines + 2> line_hits{};
 

@@ -53,6 +53,43 @@ const kmem_cache::Object* slab_find(const void* addr, kmem_cache** cache_out) {
   return nullptr;
 }
 
+SlabLocation slab_locate(const void* addr) {
+  // The last hit, revalidated on every use: indices, not pointers (objects move when the
+  // vector grows), and a bounds check makes a stale entry from an earlier Kernel harmless.
+  struct LastHit {
+    uint32_t cache_index = 0;
+    size_t object_index = 0;
+  };
+  static thread_local LastHit last;
+  Kernel& k = K();
+  const auto a = reinterpret_cast<uintptr_t>(addr);
+  auto locate = [&](uint32_t ci, size_t oi) -> SlabLocation {
+    const kmem_cache* c = k.caches[ci].get();
+    const kmem_cache::Object& o = c->objects[oi];
+    const auto base = reinterpret_cast<uintptr_t>(object_address(c, o));
+    if (a < base || a >= base + c->size) return {};
+    return {c, &o, ci, a - base};
+  };
+  if (last.cache_index < k.caches.size() &&
+      last.object_index < k.caches[last.cache_index]->objects.size()) {
+    SlabLocation hit = locate(last.cache_index, last.object_index);
+    if (hit.object) return hit;
+  }
+  kmem_cache* c = nullptr;
+  const kmem_cache::Object* o = slab_find(addr, &c);
+  if (!o) return {};
+  for (uint32_t ci = 0; ci < k.caches.size(); ++ci)
+    if (k.caches[ci].get() == c) {
+      last = {ci, static_cast<size_t>(o - c->objects.data())};
+      return locate(last.cache_index, last.object_index);
+    }
+  return {};
+}
+
+uint64_t slab_object_id(const SlabLocation& where) {
+  return where.object ? (uint64_t{where.cache_index} << 24) | where.object->ordinal : 0;
+}
+
 std::string slab_object_name(const void* addr) {
   kmem_cache* c = nullptr;
   const kmem_cache::Object* o = slab_find(addr, &c);
@@ -82,6 +119,8 @@ void kmem_cache_free(kmem_cache* cache, void* obj) {
   if (!o->live) violation("double-free", "kmem_cache_free of " + name + ", already freed");
   o->live = false;
   ++cache->frees;
+  // The memory stays (quarantine); its race history goes: a later access is a use after free.
+  K().race.on_free(obj, static_cast<const std::byte*>(obj) + cache->size);
 }
 
 } // namespace kern

@@ -51,6 +51,20 @@ void slab_check_access(const void* addr, const char* what);
 // "dio#3" for an address inside a slab object, "" otherwise.
 std::string slab_object_name(const void* addr);
 
+// Where an address lies in the slabs; object == nullptr outside any slab object.
+struct SlabLocation {
+  const kmem_cache* cache = nullptr;
+  const kmem_cache::Object* object = nullptr;
+  uint32_t cache_index = 0; // position in Kernel::caches (creation order)
+  size_t offset = 0;        // byte offset of the address inside the object
+};
+// slab_find for hot paths (every shared_field access): remembers the last object found, so
+// repeated accesses to one struct dio cost a bounds check, not a scan of every object.
+SlabLocation slab_locate(const void* addr);
+// A slab object's id for the whole run: (cache index << 24) | ordinal. For the first cache
+// (struct dio, the only one today) it is the ordinal, the id ObjectKind::dio uses.
+uint64_t slab_object_id(const SlabLocation& where);
+
 } // namespace kern
 
 #define KMEM_CACHE(type, flags) ::kern::kmem_cache_create(#type, sizeof(type), alignof(type), flags)

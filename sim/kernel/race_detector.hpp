@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// A happens-before data-race detector over instrumented shared fields (DJIT+/FastTrack with
+// KCSAN's reporting rules), one per run, owned by the Kernel.
+//
+// Owns: a vector clock per context, per lock and per channel (an ordering edge: a wake-up, a
+// bio from submission to completion, a work item, a spawn), and per field address the last
+// read, write and read-modify-write of each context.
+// Invariants:
+//   1. Context ids are the engine's (1-based, creation order) and at most kMaxContexts.
+//   2. Two accesses race when they come from different contexts, touch the same field address,
+//      at least one writes, and neither happens before the other. Release->acquire of one lock
+//      and send->receive of one channel are the only cross-context edges, so accesses under a
+//      common lock never race.
+//   3. KCSAN's default CONFIG_KCSAN_ASSUME_PLAIN_WRITES_ATOMIC=y: two plain writes (kind
+//      write, aligned, word-sized, which every shared_field is) do not race with each other;
+//      a plain write still races with a read or a read-modify-write. Reason: fs/direct-io.c
+//      relies on it (two AIO completions store dio->io_error unlocked in dio_bio_complete,
+//      and the reader, dio_complete, is ordered after both by bio_lock); KCSAN would not
+//      report it either. Options::plain_writes_atomic = false gives the strict rule.
+//   4. Shadow state is looked up by address and never iterated for output: reports are built
+//      from the current access and the first conflicting context in id order (deterministic).
+//   5. on_free forgets the shadow of a freed range; a later access there is a use after free,
+//      caught before the detector runs (shared_access).
+//   6. No allocation per access once a field has been touched (first touch inserts its
+//      shadow); lock and channel clocks are allocated on first use.
+#pragma once
+
+#include "sim/engine/footprint.hpp"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sim/kernel/shared_field.hpp"
+
+namespace kern {
+
+// What a race report says about the object: "dio#3.refcount".
+struct FieldDesc {
+  const char* object_kind = ""; // slab cache name ("dio"), or "" outside any slab
+  uint32_t object_ordinal = 0;  // 1-based within its cache
+  const char* field = "";       // shared_field name
+};
+
+struct RaceAccess {
+  uint32_t context_id = 0;
+  AccessKind kind = AccessKind::read;
+  int src_line = 0; // fs/direct-io.c line
+  int locks_held = 0;
+};
+
+struct RaceReport {
+  FieldDesc field;
+  RaceAccess earlier; // the recorded access of the other context
+  RaceAccess later;   // the access being checked
+  // "dio#1.io_error: write by <irq 1> at fs/direct-io.c:498 (no lock held) races with ..."
+  // context_name maps a context id to a name; nullptr prints "ctx#N".
+  std::string describe(std::string (*context_name)(uint32_t id) = nullptr) const;
+};
+
+class RaceDetector {
+public:
+  static constexpr uint32_t kMaxContexts = 32;
+  using VectorClock = std::array<uint32_t, kMaxContexts>;
+
+  struct Options {
+    bool plain_writes_atomic = true; // invariant 3
+  };
+
+  RaceDetector() = default;
+  explicit RaceDetector(Options options) : options_(options) {}
+
+  // Off until every primitive reports its ordering edges: without them every cross-context
+  // access would look unordered. shared_access checks races only when enabled.
+  void set_enabled(bool on) { enabled_ = on; }
+  bool enabled() const { return enabled_; }
+
+  // Lock edges: call on_acquire after the context owns the lock, on_release before another
+  // context can take it.
+  void on_acquire(uint32_t ctx, uint32_t lock_id);
+  void on_release(uint32_t ctx, uint32_t lock_id);
+  // Ordering edges through a channel: everything `ctx` did before on_send happens before
+  // everything a context does after on_receive of the same channel.
+  void on_send(uint32_t ctx, diosim::engine::ObjectRef channel);
+  void on_receive(uint32_t ctx, diosim::engine::ObjectRef channel);
+  // A new context starts after everything its creator did so far.
+  void on_spawn(uint32_t parent_ctx, uint32_t child_ctx);
+
+  // Records the access; returns a report when it races with a recorded one (invariant 2).
+  std::optional<RaceReport> on_access(uint32_t ctx, const void* address, const FieldDesc& field,
+                                      AccessKind kind, int src_line, int locks_held);
+  // Forgets the shadow state of fields in [begin, end).
+  void on_free(const void* begin, const void* end);
+
+  size_t shadowed_fields() const { return shadow_.size(); }
+
+private:
+  struct Epoch {
+    uint32_t clock = 0; // 0: none recorded
+    int32_t src_line = 0;
+    int16_t locks_held = 0;
+    AccessKind kind = AccessKind::read;
+  };
+  struct FieldShadow {
+    std::array<Epoch, kMaxContexts> read{}, write{}, rmw{}; // last of each kind, per context
+    uint32_t seen_mask = 0; // bit (ctx - 1) per context with any epoch recorded
+  };
+
+  VectorClock& clock_of(uint32_t ctx);
+  static uint64_t channel_key(diosim::engine::ObjectRef channel);
+  static void join(VectorClock& into, const VectorClock& from);
+  const Epoch* conflict(const FieldShadow& s, uint32_t ctx, AccessKind kind, uint32_t* other);
+
+  Options options_{};
+  bool enabled_ = false;
+  std::array<VectorClock, kMaxContexts> clocks_{};
+  uint32_t started_mask_ = 0;            // contexts whose own clock component is initialised
+  std::vector<VectorClock> lock_clocks_; // by lock id
+  std::unordered_map<uint64_t, VectorClock> channel_clocks_;
+  std::unordered_map<uintptr_t, FieldShadow> shadow_;
+  // The last field looked up (node addresses are stable until erased; on_free resets it).
+  uintptr_t last_address_ = 0;
+  FieldShadow* last_shadow_ = nullptr;
+};
+
+} // namespace kern
