@@ -29,6 +29,9 @@ for ((seed = first; seed <= last; seed++)); do
     0) ;;
     1)
       echo "FAIL seed $seed: $(printf '%s\n' "$out" | grep -m1 -E 'VIOLATION|EXPECTATION FAILED|FAILED' || printf '%s\n' "$out" | head -n1)"
+      # the finding's detail line and its schedule token
+      printf '%s\n' "$out" | grep -m1 -A1 -E '^VIOLATION' | tail -n +2
+      printf '%s\n' "$out" | grep -m1 -E '^  seed [0-9]+, schedule'
       echo "  replay: $bin run $scenario --seed $seed"
       exit 1 ;;
     *)
