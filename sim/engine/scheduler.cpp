@@ -69,7 +69,8 @@ void Scheduler::destroy_contexts() {
     contexts_.pop_back();
 }
 
-Context* Scheduler::spawn(ContextKind kind, std::string name, std::function<void()> body) {
+Context* Scheduler::spawn(ContextKind kind, std::string name, std::function<void()> body,
+                          bool idle) {
   Context& c = contexts_.emplace_back();
   c.id = static_cast<uint32_t>(contexts_.size());
   c.kind = kind;
@@ -109,7 +110,12 @@ Context* Scheduler::spawn(ContextKind kind, std::string name, std::function<void
         DIOSIM_ASAN_START(nullptr, main_stack_bottom_, main_stack_size_); // this stack dies
         return std::move(cp->caller);
       });
-  set_runnable(cp);
+  if (idle) {
+    cp->state = RunState::blocked;
+    cp->idle = true;
+  } else {
+    set_runnable(cp);
+  }
   return cp;
 }
 

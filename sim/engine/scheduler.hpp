@@ -74,8 +74,10 @@ public:
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Creates a runnable context; it starts at its first scheduling.
-  Context* spawn(ContextKind kind, std::string name, std::function<void()> body);
+  // Creates a runnable context; it starts at its first scheduling. `idle`: it starts blocked
+  // and idle instead (a worker waiting for work) and runs only once woken.
+  Context* spawn(ContextKind kind, std::string name, std::function<void()> body,
+                 bool idle = false);
 
   // Runs until every context is done, a violation or an internal error.
   void run();

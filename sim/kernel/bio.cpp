@@ -111,6 +111,7 @@ void bio_put(bio* b) {
 
 static void dispatch(bio* b) {
   note_access(obj(engine::ObjectKind::bio, b->id), true);
+  K().race.on_send(K().sched.current()->id, obj(engine::ObjectKind::bio, b->id));
   blk_driver* drv = b->bi_bdev->bd_disk->driver;
   drv->queue_bio(b);
 }
@@ -180,6 +181,7 @@ void bio_endio(bio* b) {
   yield_point(engine::StepOp::hook, obj(engine::ObjectKind::bio, b->id), "bio_endio", "bio", [&] {
     return ::kern::TraceArgs{arg("bio", bio_name(b)), arg("status", b->bi_status)};
   });
+  K().race.on_receive(K().sched.current()->id, obj(engine::ObjectKind::bio, b->id));
   b->bi_end_io(b);
 }
 

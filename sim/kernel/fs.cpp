@@ -32,6 +32,7 @@ void inode_lock(inode* inode) {
   }
   sem.owner = self;
   get_current()->mutexes_held++;
+  k.race.on_acquire(self->id, sem.id);
 }
 
 void inode_unlock(inode* inode) {
@@ -41,6 +42,7 @@ void inode_unlock(inode* inode) {
   if (sem.owner != self)
     violation("lock-balance", "inode_unlock by " + self->name + ", which does not hold it");
   yield_point(engine::StepOp::release, obj(engine::ObjectKind::lock, sem.id), "inode_unlock", "fs");
+  k.race.on_release(self->id, sem.id);
   sem.owner = nullptr;
   get_current()->mutexes_held--;
   k.wake_lock_waiters(sem.id);

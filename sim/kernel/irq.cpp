@@ -28,7 +28,7 @@ void irq_init(Kernel& k) {
     cpu->cpu = i;
     irq_cpu* raw = cpu.get();
     cpu->ctx = k.sched.spawn(engine::ContextKind::irq, "irq/" + std::to_string(i),
-                             [raw] { irq_loop(raw); });
+                             [raw] { irq_loop(raw); }, /*idle=*/true);
     k.irq_cpus.push_back(std::move(cpu));
   }
 }

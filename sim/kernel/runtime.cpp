@@ -22,6 +22,7 @@ Kernel::Kernel(Tunables tunables, engine::Scheduler& scheduler) : tun(tunables),
   KernelScope scope(*this);
   zero_page = alloc_sim_page(0, 1);
   zero_page->is_zero_page = true;
+  race.set_enabled(true); // every primitive reports its ordering edges (spinlock, sched, bio, wq)
   irq_init(*this);
 }
 

@@ -99,6 +99,7 @@ public:
   // Counters for the end-of-run invariants.
   uint64_t bios_allocated = 0, bios_freed = 0;
   uint64_t stale_pagecache_warnings = 0;
+  uint64_t accepted_races = 0; // benign races by design (race_detector.hpp: accepted_race)
 
   task_struct* task_of(engine::Context* ctx);
   task_struct* current_task();

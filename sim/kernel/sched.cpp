@@ -31,6 +31,7 @@ int wake_up_process(task_struct* p) {
                 return ::kern::TraceArgs{arg("task", task_name(p)),
                                          arg("woken", p->__state != TASK_RUNNING ? 1 : 0)};
               });
+  k.race.on_send(k.sched.current()->id, obj(engine::ObjectKind::waitq, p->ctx->id));
   const bool woke = p->__state != TASK_RUNNING;
   if (woke) {
     p->__state = TASK_RUNNING;
@@ -53,6 +54,7 @@ void schedule_sleep(task_struct* t, const char* name) {
   note_access(state, false);
   if (t->__state == TASK_RUNNING) {
     // A wake-up already came between set_current_state and here: schedule() returns at once.
+    k.race.on_receive(t->ctx->id, state);
     yield_point(engine::StepOp::observe, state, name, "sched",
                 [&] { return ::kern::TraceArgs{arg("slept", 0)}; });
     return;
@@ -60,6 +62,7 @@ void schedule_sleep(task_struct* t, const char* name) {
   k.sched.begin_step(engine::StepOp::sleep, state);
   if (k.tracer) k.emit_step_slice(name, "sched", {arg("slept", 1)});
   k.sched.block();
+  k.race.on_receive(t->ctx->id, state);
   DIOSIM_TRACE_CHANGE("woken", "sched", {arg("task", task_name(t))});
 }
 

@@ -7,6 +7,8 @@
 // other contexts between two lock-free accesses (the window a real race needs).
 #include "sim/kernel/shared_field.hpp"
 
+#include <string_view>
+
 #include "sim/kernel/runtime.hpp"
 #include "sim/kernel/sched.hpp"
 #include "sim/kernel/slab.hpp"
@@ -67,21 +69,41 @@ void shared_access(const void* field_address, const char* field_name, AccessKind
                                     field_text(where, field_name) + " after kmem_cache_free");
   engine::Context* ctx = k->sched.current();
   if (!ctx) return; // set-up code outside any context: nothing to order or schedule
+  // Announce, then act: outside any lock another context may run before this access.
+  shared_step(field_ref(where), kind != AccessKind::read, ctx->src_line);
+  if (where.object && !where.object->live)
+    violation("use-after-free", std::string(access_kind_name(kind)) + " of " +
+                                    field_text(where, field_name) + " after kmem_cache_free");
   if (k->race.enabled()) {
     const FieldDesc desc{where.object ? where.cache->name.c_str() : "",
                          where.object ? where.object->ordinal : 0, field_name};
     if (auto race = k->race.on_access(ctx->id, field_address, desc, kind, ctx->src_line,
-                                      get_current()->locks_held))
-      violation("data-race", race->describe(&context_name));
+                                      get_current()->locks_held)) {
+      if (!accepted_race(*race)) violation("data-race", race->describe(&context_name));
+      ++k->accepted_races;
+    }
   }
-  shared_step(field_ref(where), kind != AccessKind::read, ctx->src_line);
 }
 
 void shared_step(engine::ObjectRef ref, bool write, int src_line) {
-  // wired by the scheduler rewrite
-  (void)ref;
-  (void)write;
-  (void)src_line;
+  Kernel& k = K();
+  if (get_current()->locks_held == 0)
+    yield_point(write ? engine::StepOp::write : engine::StepOp::read, ref,
+                write ? "shared_write" : "shared_read", "mem",
+                [&] { return ::kern::TraceArgs{arg("line", src_line)}; });
+  k.sched.note_access(ref, write);
+}
+
+// fs/direct-io.c has one data race by design, which KCSAN would also report: dio_bio_reap's
+// `while (dio->bio_list)` (line 539) peeks at the list without bio_lock while a completion
+// links a bio in under it (line 382). Only the submitter removes bios, so a stale answer only
+// delays the reap; the kernel would mark it data_race(). Everything else is a finding.
+bool accepted_race(const RaceReport& r) {
+  const bool bio_list = std::string_view(r.field.field) == "bio_list";
+  const auto peek = [](const RaceAccess& a) {
+    return a.src_line == 539 && a.kind == AccessKind::read;
+  };
+  return bio_list && (peek(r.earlier) || peek(r.later));
 }
 
 } // namespace kern

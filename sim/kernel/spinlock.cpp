@@ -42,6 +42,7 @@ void spin_lock(spinlock_t* lock) {
   }
   lock->owner = self;
   get_current()->locks_held++;
+  k.race.on_acquire(self->id, lock->id);
 }
 
 void spin_unlock(spinlock_t* lock) {
@@ -53,6 +54,7 @@ void spin_unlock(spinlock_t* lock) {
   // Announce, then act: other contexts may run before the release becomes visible.
   yield_point(engine::StepOp::release, obj(engine::ObjectKind::lock, lock->id), "spin_unlock",
               "sched", [&] { return ::kern::TraceArgs{arg("lock", lock_name(lock))}; });
+  k.race.on_release(self->id, lock->id);
   lock->owner = nullptr;
   get_current()->locks_held--;
   k.wake_lock_waiters(lock->id);

@@ -29,6 +29,7 @@ static void worker_loop(workqueue_struct* wq) {
     yield_point(engine::StepOp::hook, obj(engine::ObjectKind::inode, 0), "process_one_work", "wq", [&] {
       return ::kern::TraceArgs{arg("wq", wq->name), arg("work", static_cast<int64_t>(work->id))};
     });
+    k.race.on_receive(k.sched.current()->id, obj(engine::ObjectKind::workqueue, work->id));
     work->func(work);
   }
 }
@@ -44,6 +45,7 @@ bool queue_work(workqueue_struct* wq, work_struct* work) {
                                          arg("work", static_cast<int64_t>(work->id))};
               });
   work->pending = true;
+  k.race.on_send(k.sched.current()->id, obj(engine::ObjectKind::workqueue, work->id));
   wq->queue.push_back(work);
   if (!wq->worker)
     wq->worker = k.sched.spawn(engine::ContextKind::worker, "kworker " + wq->name,
