@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // diosim fuzz: random scenarios (model/search/scenario_gen.hpp), each run once with its own seed and
 // mode; a run that fails is shrunk to a small scenario that fails the same way and written out
-// as a scenario file, its schedule token and its trace.
+// as a scenario file, its schedule token and its trace. Cases run in `jobs` supervised worker
+// processes (model/check/crash_guard.hpp): a case that crashes or hangs the simulated code is a
+// finding of kind "crash:SIGSEGV", "abort", "stack-overflow", "hang" ... (written as generated,
+// not shrunk, with the schedule token up to the crash and no trace), and the campaign goes on.
 //
 // Owns: case derivation, failure classification, the greedy shrinker, the campaign loop.
 // Invariants:
 //   1. Case i of a campaign is a pure function of (campaign seed, i): the same --seed and
 //      --cases give the same cases, the same failures and the same files whatever --jobs is.
 //      The steady clock is read only for the progress line and --time, never inside a run.
-//   2. A written counterexample reproduces: `diosim run <kind>-<case>.json` fails with the same
+//   2. A written counterexample reproduces (a crash too, under `diosim run`'s own guard): `diosim run <kind>-<case>.json` fails with the same
 //      kind (its seed and mode are in the file; the schedule file replays the exact run).
 #pragma once
 
 #include "model/check/coverage.hpp"
+#include "model/check/crash_guard.hpp"
 #include "model/check/runner.hpp"
 #include "model/search/scenario_gen.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -78,6 +82,7 @@ struct FuzzOptions {
   bool shrink = true;                // false: write failing cases as generated
   bool check_model = true;           // compare every run with the reference model (RunOptions)
   GenOptions gen;
+  GuardOptions guard; // cases run in supervised worker processes (crash_guard.hpp)
 };
 
 struct Finding {
