@@ -120,9 +120,9 @@ int cmd_fuzz(const FuzzArgs& a) {
     std::printf("  %-24s %llu case%s\n", kind.c_str(), static_cast<unsigned long long>(n),
                 n == 1 ? "" : "s");
   for (const auto& [quirk, n] : s.known)
-    std::printf(
-        "  known quirk %-12s %llu case%s (not a finding; see model/search/fuzz.hpp, --include-known)\n",
-        quirk.c_str(), static_cast<unsigned long long>(n), n == 1 ? "" : "s");
+    std::printf("  known quirk %-12s %llu case%s (not a finding; see model/search/fuzz.hpp, "
+                "--include-known)\n",
+                quirk.c_str(), static_cast<unsigned long long>(n), n == 1 ? "" : "s");
   for (const model::Finding& f : s.findings)
     std::printf("  case %llu: %s.json (%s)\n", static_cast<unsigned long long>(f.case_index),
                 f.base_path.c_str(), f.message.c_str());

@@ -198,13 +198,13 @@ void install_worker_handlers(SharedReport* report, const GuardOptions& options) 
   alt.ss_sp = g_alt_stack;
   alt.ss_size = sizeof g_alt_stack;
   sigaltstack(&alt, nullptr);
-  struct sigaction fatal{};
+  struct sigaction fatal {};
   fatal.sa_sigaction = on_fatal_signal;
   fatal.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
   sigemptyset(&fatal.sa_mask);
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT})
     sigaction(sig, &fatal, nullptr);
-  struct sigaction tick{};
+  struct sigaction tick {};
   tick.sa_handler = on_watchdog_tick;
   tick.sa_flags = SA_RESTART | SA_ONSTACK;
   sigemptyset(&tick.sa_mask);
@@ -212,7 +212,8 @@ void install_worker_handlers(SharedReport* report, const GuardOptions& options) 
   const double period = std::max(0.01, options.hang_seconds / kTicksPerHang);
   itimerval timer{};
   timer.it_interval.tv_sec = static_cast<time_t>(period);
-  timer.it_interval.tv_usec = static_cast<suseconds_t>((period - static_cast<double>(timer.it_interval.tv_sec)) * 1e6);
+  timer.it_interval.tv_usec =
+      static_cast<suseconds_t>((period - static_cast<double>(timer.it_interval.tv_sec)) * 1e6);
   timer.it_value = timer.it_interval;
   setitimer(ITIMER_PROF, &timer, nullptr);
 }
@@ -267,7 +268,8 @@ struct Worker {
   Clock::time_point heartbeat_at;
 };
 
-[[noreturn]] void worker_main(Worker& self, const std::function<std::string(const std::string&)>& handler,
+[[noreturn]] void worker_main(Worker& self,
+                              const std::function<std::string(const std::string&)>& handler,
                               const GuardOptions& options) {
   install_worker_handlers(self.shared, options);
   std::string request;
@@ -339,10 +341,12 @@ CrashReport report_from(const SharedReport& s, int status, bool killed_by_watchd
   r.src_line = s.last_line;
   if (killed_by_watchdog) {
     r.kind = "hang";
-    r.detail = "the worker stopped responding without using CPU (killed by the wall-clock watchdog)";
+    r.detail =
+        "the worker stopped responding without using CPU (killed by the wall-clock watchdog)";
   } else if (WIFSIGNALED(status)) {
     const char* name = signal_name(WTERMSIG(status));
-    r.kind = name ? std::string("crash:") + name : "crash:signal-" + std::to_string(WTERMSIG(status));
+    r.kind =
+        name ? std::string("crash:") + name : "crash:signal-" + std::to_string(WTERMSIG(status));
     r.detail = "the worker died by signal " + std::to_string(WTERMSIG(status)) +
                " before it could write a report";
   } else {
@@ -378,8 +382,7 @@ void stop_workers(std::vector<Worker>& pool) {
 
 } // namespace
 
-CrashContextScope::CrashContextScope(const CrashContext& context)
-    : previous_(g_crash_context) {
+CrashContextScope::CrashContextScope(const CrashContext& context) : previous_(g_crash_context) {
   g_crash_context = &context;
 }
 CrashContextScope::~CrashContextScope() {
@@ -405,8 +408,10 @@ std::string ByteReader::str() {
 namespace {
 
 // Sends the next item to every free worker; returns false once next_item() ran dry.
-bool hand_out(std::vector<Worker>& pool, const std::function<std::string(const std::string&)>& handler,
-              const std::function<std::optional<WorkItem>()>& next_item, const GuardOptions& options) {
+bool hand_out(std::vector<Worker>& pool,
+              const std::function<std::string(const std::string&)>& handler,
+              const std::function<std::optional<WorkItem>()>& next_item,
+              const GuardOptions& options) {
   for (size_t slot = 0; slot < pool.size(); ++slot) {
     Worker& w = pool[slot];
     if (w.item) continue;
@@ -438,8 +443,7 @@ void collect(std::vector<Worker>& pool, const std::function<void(uint64_t, WorkO
   if (fds.empty()) return;
   if (poll(fds.data(), fds.size(), 200) < 0 && errno != EINTR)
     throw std::runtime_error("crash guard: poll failed");
-  const auto backstop =
-      std::chrono::duration<double>(std::max(30.0, 3 * options.hang_seconds));
+  const auto backstop = std::chrono::duration<double>(std::max(30.0, 3 * options.hang_seconds));
   for (size_t i = 0; i < fds.size(); ++i) {
     Worker& w = *owners[i];
     const uint64_t id = *w.item;

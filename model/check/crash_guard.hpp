@@ -86,8 +86,8 @@ public:
 class ByteReader {
 public:
   explicit ByteReader(const std::string& bytes) : bytes_(bytes) {}
-  uint64_t u64();         // throws std::runtime_error past the end
-  std::string str();      // likewise
+  uint64_t u64();    // throws std::runtime_error past the end
+  std::string str(); // likewise
   bool at_end() const { return at_ == bytes_.size(); }
 
 private:

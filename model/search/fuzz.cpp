@@ -39,7 +39,7 @@ uint64_t case_seed(uint64_t campaign_seed, uint64_t index) {
 }
 
 rc::Shrinkable<scenario::ScenarioSpec> generate_case(uint64_t campaign_seed, uint64_t index,
-                                                  const GenOptions& options) {
+                                                     const GenOptions& options) {
   // The generators ignore the size parameter except RapidCheck's own defaults; use the nominal one.
   return gen_scenario(options)(rc::Random(case_seed(campaign_seed, index)), rc::kNominalSize);
 }
@@ -258,10 +258,9 @@ Finding crash_finding(const FuzzOptions& o, uint64_t index, const CrashReport& c
   f.message = describe(crash);
   for (char& c : f.message)
     if (c == '\n') c = ' ';
-  f.minimal.description = "Found by diosim fuzz --seed " + std::to_string(o.seed) + " (case " +
-                          std::to_string(index) +
-                          "), not shrunk (crashes and hangs are not shrunk). Fails with " +
-                          f.message;
+  f.minimal.description =
+      "Found by diosim fuzz --seed " + std::to_string(o.seed) + " (case " + std::to_string(index) +
+      "), not shrunk (crashes and hangs are not shrunk). Fails with " + f.message;
   f.schedule = crash.schedule;
   try {
     f.scenario_json = scenario::to_json(f.minimal);
@@ -275,8 +274,8 @@ void print_finding(std::FILE* progress, const Finding& f, bool crashed) {
   if (!progress) return;
   if (crashed)
     std::fprintf(progress, "fuzz: case %llu crashes with %s; not shrunk -> %s.json\n  %s\n",
-                 static_cast<unsigned long long>(f.case_index), f.kind.c_str(),
-                 f.base_path.c_str(), f.message.c_str());
+                 static_cast<unsigned long long>(f.case_index), f.kind.c_str(), f.base_path.c_str(),
+                 f.message.c_str());
   else
     std::fprintf(progress, "fuzz: case %llu fails with %s; shrunk in %llu steps -> %s.json\n  %s\n",
                  static_cast<unsigned long long>(f.case_index), f.kind.c_str(),

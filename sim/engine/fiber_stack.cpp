@@ -42,8 +42,8 @@ FreeStacks& free_stacks() {
 
 void* map_guarded_stack(size_t usable) {
   const size_t total = kStackGuardBytes + usable;
-  void* base = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-                    -1, 0);
+  void* base =
+      mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (base == MAP_FAILED) throw std::bad_alloc();
   if (mprotect(base, kStackGuardBytes, PROT_NONE) != 0) {
     munmap(base, total);
@@ -54,7 +54,8 @@ void* map_guarded_stack(size_t usable) {
 
 } // namespace
 
-GuardedStackPool::GuardedStackPool(size_t usable_bytes) : usable_bytes_(page_rounded(usable_bytes)) {}
+GuardedStackPool::GuardedStackPool(size_t usable_bytes)
+    : usable_bytes_(page_rounded(usable_bytes)) {}
 
 boost::context::stack_context GuardedStackPool::allocate() {
   FreeStacks& pool = free_stacks();

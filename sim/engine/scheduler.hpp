@@ -23,7 +23,6 @@
 #include "sim/engine/trace.hpp"
 #include "sim/engine/violation.hpp"
 
-
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -143,7 +142,7 @@ private:
   Config config_;
   Chooser& chooser_;
   Tracer* tracer_;
-  GuardedStackPool stacks_; // guard-paged, reused across runs (fiber_stack.hpp)
+  GuardedStackPool stacks_;        // guard-paged, reused across runs (fiber_stack.hpp)
   std::deque<Context> contexts_;   // stable addresses
   std::vector<Context*> runnable_; // sorted by id
   std::vector<TimedEvent> timed_;  // min-heap on (time_ns, id)
