@@ -11,9 +11,9 @@
 //   1. Case i of a campaign is a pure function of (campaign seed, i): the same --seed and
 //      --cases give the same cases, the same failures and the same files whatever --jobs is.
 //      The steady clock is read only for the progress line and --time, never inside a run.
-//   2. A written counterexample reproduces (a crash too, under `diosim run`'s own guard): `diosim
-//   run <kind>-<case>.json` fails with the same
-//      kind (its seed and mode are in the file; the schedule file replays the exact run).
+//   2. A written counterexample reproduces: `diosim run <kind>-<case>.json` fails with the same
+//      kind (its seed and mode are in the file; the schedule file replays the exact run). A
+//      crash finding crashes the same way under `diosim run`'s own guard.
 #pragma once
 
 #include "model/check/coverage.hpp"
