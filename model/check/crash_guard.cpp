@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <stdexcept>
 #include <vector>
 
@@ -263,7 +264,7 @@ struct Worker {
   pid_t pid = -1;
   int cmd_fd = -1, reply_fd = -1;
   SharedReport* shared = nullptr; // mapped once, reused by every process of this slot
-  std::optional<uint64_t> item;   // the request being served
+  std::deque<WorkItem> queued;    // sent, reply not yet read (the first one is being served)
   uint64_t heartbeat_seen = 0;
   Clock::time_point heartbeat_at;
 };
@@ -407,36 +408,72 @@ std::string ByteReader::str() {
 
 namespace {
 
-// Sends the next item to every free worker; returns false once next_item() ran dry.
-bool hand_out(std::vector<Worker>& pool,
-              const std::function<std::string(const std::string&)>& handler,
-              const std::function<std::optional<WorkItem>()>& next_item,
+constexpr size_t kPipelineDepth = 8; // requests queued per worker, so it never waits for us
+
+// The work queue as the workers see it: requests of a dead worker's queue come back first.
+struct Feed {
+  const std::function<std::optional<WorkItem>()>& next_item;
+  std::deque<WorkItem> retry;
+  bool more = true;
+  std::optional<WorkItem> take() {
+    if (!retry.empty()) {
+      WorkItem item = std::move(retry.front());
+      retry.pop_front();
+      return item;
+    }
+    if (!more) return std::nullopt;
+    std::optional<WorkItem> item = next_item();
+    more = item.has_value();
+    return item;
+  }
+  bool exhausted() const { return retry.empty() && !more; }
+};
+
+// Tops up every worker's queue; a worker that died idle is replaced once.
+void hand_out(std::vector<Worker>& pool,
+              const std::function<std::string(const std::string&)>& handler, Feed& feed,
               const GuardOptions& options) {
   for (size_t slot = 0; slot < pool.size(); ++slot) {
     Worker& w = pool[slot];
-    if (w.item) continue;
-    std::optional<WorkItem> item = next_item();
-    if (!item) return false;
-    for (int attempt = 0;; ++attempt) { // a worker that died idle is replaced once
+    while (w.queued.size() < kPipelineDepth) {
+      std::optional<WorkItem> item = feed.take();
+      if (!item) return;
       if (w.pid < 0) start_worker(pool, slot, handler, options);
-      if (write_message(w.cmd_fd, item->request)) break;
-      bury_worker(w, true);
-      if (attempt == 1) throw std::runtime_error("crash guard: a new worker does not accept work");
+      if (!write_message(w.cmd_fd, item->request)) {
+        feed.retry.push_front(std::move(*item));
+        if (!w.queued.empty()) break; // collect() sees the death and reports the first one
+        bury_worker(w, true);
+        continue;
+      }
+      if (w.queued.empty()) {
+        w.heartbeat_seen = w.shared->heartbeat;
+        w.heartbeat_at = Clock::now();
+      }
+      w.queued.push_back(std::move(*item));
     }
-    w.item = item->id;
-    w.heartbeat_seen = w.shared->heartbeat;
-    w.heartbeat_at = Clock::now();
   }
-  return true;
+}
+
+// The first queued request of a dead worker gets `report`; the others go back to the feed.
+void worker_died(Worker& w, CrashReport report, Feed& feed,
+                 const std::function<void(uint64_t, WorkOutcome&&)>& on_done) {
+  const uint64_t id = w.queued.front().id;
+  w.queued.pop_front();
+  while (!w.queued.empty()) {
+    feed.retry.push_front(std::move(w.queued.back()));
+    w.queued.pop_back();
+  }
+  on_done(id, WorkOutcome(std::move(report)));
 }
 
 // Collects the reply (or the death) of every busy worker that is ready, and kills stalled ones.
-void collect(std::vector<Worker>& pool, const std::function<void(uint64_t, WorkOutcome&&)>& on_done,
+void collect(std::vector<Worker>& pool, Feed& feed,
+             const std::function<void(uint64_t, WorkOutcome&&)>& on_done,
              const GuardOptions& options) {
   std::vector<pollfd> fds;
   std::vector<Worker*> owners;
   for (Worker& w : pool)
-    if (w.item) {
+    if (!w.queued.empty()) {
       fds.push_back({w.reply_fd, POLLIN, 0});
       owners.push_back(&w);
     }
@@ -446,22 +483,22 @@ void collect(std::vector<Worker>& pool, const std::function<void(uint64_t, WorkO
   const auto backstop = std::chrono::duration<double>(std::max(30.0, 3 * options.hang_seconds));
   for (size_t i = 0; i < fds.size(); ++i) {
     Worker& w = *owners[i];
-    const uint64_t id = *w.item;
     if (fds[i].revents) {
       std::string reply;
-      w.item.reset();
-      if (read_message(w.reply_fd, reply))
-        on_done(id, WorkOutcome(std::move(reply)));
-      else
-        on_done(id, WorkOutcome(bury_worker(w, false)));
-      continue;
-    }
-    if (w.shared->heartbeat != w.heartbeat_seen) {
+      if (!read_message(w.reply_fd, reply)) {
+        worker_died(w, bury_worker(w, false), feed, on_done);
+        continue;
+      }
+      const uint64_t id = w.queued.front().id;
+      w.queued.pop_front();
+      on_done(id, WorkOutcome(std::move(reply)));
+      w.heartbeat_seen = w.shared->heartbeat;
+      w.heartbeat_at = Clock::now();
+    } else if (w.shared->heartbeat != w.heartbeat_seen) {
       w.heartbeat_seen = w.shared->heartbeat;
       w.heartbeat_at = Clock::now();
     } else if (Clock::now() - w.heartbeat_at > backstop) {
-      w.item.reset();
-      on_done(id, WorkOutcome(bury_worker(w, true)));
+      worker_died(w, bury_worker(w, true), feed, on_done);
     }
   }
 }
@@ -484,13 +521,14 @@ void run_supervised(unsigned workers, const std::function<std::string(const std:
                     const std::function<void()>& on_tick, const GuardOptions& options) {
   IgnoreSigpipe sigpipe;
   std::vector<Worker> pool(std::max(1u, workers));
-  bool more = true;
+  Feed feed{next_item, {}, true};
   try {
     for (;;) {
-      if (more) more = hand_out(pool, handler, next_item, options);
-      if (!more && std::none_of(pool.begin(), pool.end(), [](const Worker& w) { return w.item; }))
+      hand_out(pool, handler, feed, options);
+      if (feed.exhausted() &&
+          std::all_of(pool.begin(), pool.end(), [](const Worker& w) { return w.queued.empty(); }))
         break;
-      collect(pool, on_done, options);
+      collect(pool, feed, on_done, options);
       if (on_tick) on_tick();
     }
   } catch (...) {
