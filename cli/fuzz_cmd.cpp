@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // diosim fuzz [--cases N | --time S] [--seed S] [--jobs N] [--out DIR]
 //             [--case N] [--no-shrink] [--no-model] [--include-known] [--without F,...]
+//             [--hang-seconds S]
 //
 // Generates random scenarios (timed and explore mode, random seeds), runs each once, and
 // shrinks every failing one to a small scenario that fails the same way. For each it writes
 // DIR/<kind>-<case>.json (run it with `diosim run`), .schedule (the exact run's token, for
 // `diosim run FILE --schedule "$(cat FILE.schedule)"`), .trace.json and .html (the viewer). A
 // progress line goes to stderr about once a second; the summary (failures per kind, known quirks,
-// fs/direct-io.c line coverage of the cases) to stdout. Exit: 0 nothing failed, 1 violations found,
+// fs/direct-io.c line coverage of the cases) to stdout. Cases run in supervised worker processes:
+// a case that crashes or hangs the simulated code is a finding (kind crash:SIGSEGV, abort,
+// stack-overflow, hang ...) written as generated with the schedule token up to the crash and no
+// trace, and the campaign goes on. Exit: 0 nothing failed, 1 violations found,
 // 2 bad usage, 3 an internal error of diosim in some case.
 #include "cli/commands.hpp"
 #include "cli/files.hpp"
@@ -38,17 +42,20 @@ struct FuzzArgs {
   std::optional<uint64_t> only_case;
   bool no_shrink = false;
   bool no_model = false;
+  double hang_seconds = 10;
 };
 
-// Each finding as four files: scenario, schedule token, trace and viewer page.
+// Each finding as four files: scenario, schedule token, trace and viewer page (a crash has no
+// trace: its scenario and schedule only).
 void write_findings(model::FuzzSummary& s) {
   for (const model::Finding& f : s.findings) {
     if (f.scenario_json.empty()) continue; // its internal error is already in write_errors
     std::string error;
+    const bool traced = !f.trace_json.empty();
     if (!write_text_file(f.base_path + ".json", f.scenario_json, &error) ||
         !write_text_file(f.base_path + ".schedule", f.schedule + "\n", &error) ||
-        !write_text_file(f.base_path + ".trace.json", f.trace_json, &error) ||
-        !write_viewer_html(f.base_path + ".html", f.trace_json, &error))
+        (traced && !write_text_file(f.base_path + ".trace.json", f.trace_json, &error)) ||
+        (traced && !write_viewer_html(f.base_path + ".html", f.trace_json, &error)))
       s.write_errors.push_back(error);
   }
 }
@@ -66,6 +73,7 @@ int cmd_fuzz(const FuzzArgs& a) {
   o.only_case = a.only_case;
   o.shrink = !a.no_shrink;
   o.check_model = !a.no_model;
+  o.guard.hang_seconds = a.hang_seconds;
   for (const std::string& w : a.without) {
     if (w == "set_private")
       o.gen.set_private = false;
@@ -112,9 +120,9 @@ int cmd_fuzz(const FuzzArgs& a) {
     std::printf("  %-24s %llu case%s\n", kind.c_str(), static_cast<unsigned long long>(n),
                 n == 1 ? "" : "s");
   for (const auto& [quirk, n] : s.known)
-    std::printf(
-        "  known quirk %-12s %llu case%s (not a finding; see model/search/fuzz.hpp, --include-known)\n",
-        quirk.c_str(), static_cast<unsigned long long>(n), n == 1 ? "" : "s");
+    std::printf("  known quirk %-12s %llu case%s (not a finding; see model/search/fuzz.hpp, "
+                "--include-known)\n",
+                quirk.c_str(), static_cast<unsigned long long>(n), n == 1 ? "" : "s");
   for (const model::Finding& f : s.findings)
     std::printf("  case %llu: %s.json (%s)\n", static_cast<unsigned long long>(f.case_index),
                 f.base_path.c_str(), f.message.c_str());
@@ -136,7 +144,7 @@ Action register_fuzz(CLI::App& app) {
                    ->check(CLI::PositiveNumber);
   cases->excludes(time);
   cmd->add_option("--seed", a->seed, "campaign seed: case i is derived from (seed, i) (default 1)");
-  cmd->add_option("--jobs", a->jobs, "threads (default 1); the cases do not depend on it")
+  cmd->add_option("--jobs", a->jobs, "worker processes (default 1); the cases do not depend on it")
       ->check(CLI::Range(1u, 256u));
   cmd->add_option("--out", a->out, "where failing cases are written (default fuzz-out)");
   cmd->add_option("--max-shrink-runs", a->max_shrink,
@@ -150,6 +158,9 @@ Action register_fuzz(CLI::App& app) {
                 "check the invariants only, not agreement with the reference model (much faster)");
   cmd->add_flag("--include-known", a->include_known,
                 "also shrink and write failures that are known quirks of a filesystem model");
+  cmd->add_option("--hang-seconds", a->hang_seconds,
+                  "CPU seconds without a scheduling step before a case counts as hung (default 10)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--without", a->without,
                   std::string("generate no scenarios with these features: ") + kFeatures)
       ->delimiter(',');

@@ -2,10 +2,12 @@
 // diosim run / replay / view.
 //
 //   diosim run SCENARIO.json [--seed N] [--schedule TOKEN] [--trace OUT.json] [--html OUT.html]
-//                            [--log] [--quiet]
+//                            [--log] [--quiet] [--no-isolate] [--hang-seconds S]
 //   diosim replay SCENARIO.json --schedule TOKEN [--seed N] [--trace ..] [--html ..] [--log]
+//                               [--no-isolate] [--hang-seconds S]
 //   diosim view TRACE.json -o OUT.html
 #include "cli/commands.hpp"
+#include "model/check/crash_guard.hpp"
 #include "model/check/expectations.hpp"
 #include "model/check/runner.hpp"
 #include "model/check/step_log.hpp"
@@ -164,10 +166,52 @@ void add_outputs(CLI::App* cmd, Outputs& o) {
 struct RunArgs {
   std::string file, schedule, trace_in, html_out;
   uint64_t seed = 0;
+  bool no_isolate = false;
+  model::GuardOptions guard;
   CLI::Option* seed_opt = nullptr;
   CLI::Option* replay_seed_opt = nullptr;
   Outputs outputs;
 };
+
+// Runs `run` (a whole cmd_run) in a crash-guarded worker process (model/check/crash_guard.hpp)
+// unless --no-isolate: the worker prints what cmd_run prints and its exit code is returned, so
+// a normal run's output is the same either way. A crash or hang of the simulated code is
+// printed as a violation (exit 1) with the line, seed and schedule token so far.
+int run_under_guard(const RunArgs& a, const std::function<int()>& run) {
+  if (a.no_isolate) return run();
+  const std::variant<int, model::CrashReport> outcome = model::run_isolated(run, a.guard);
+  if (const int* code = std::get_if<int>(&outcome)) return *code;
+  const model::CrashReport& c = std::get<model::CrashReport>(outcome);
+  std::printf("VIOLATION %s", c.kind.c_str());
+  if (c.src_line) std::printf(" at fs/direct-io.c:%d", c.src_line);
+  if (c.run_known)
+    std::printf(" (step %llu%s%s)", static_cast<unsigned long long>(c.step),
+                c.context.empty() ? "" : ", ", c.context.c_str());
+  std::printf("\n  %s\n", c.detail.c_str());
+  if (c.run_known) {
+    const char* cut = c.schedule_truncated ? " (truncated)" : "";
+    std::printf("  seed %llu, schedule %s%s\n  replay: diosim replay %s --seed %llu --schedule %s "
+                "--no-isolate\n",
+                static_cast<unsigned long long>(c.seed), c.schedule.c_str(), cut, a.file.c_str(),
+                static_cast<unsigned long long>(c.seed), c.schedule.c_str());
+    std::printf("FAIL: %s at step %llu, seed %llu, schedule %s\n", c.kind.c_str(),
+                static_cast<unsigned long long>(c.step), static_cast<unsigned long long>(c.seed),
+                c.schedule.c_str());
+  } else {
+    std::printf("FAIL: %s outside a run\n", c.kind.c_str());
+  }
+  return 1;
+}
+
+void add_isolation(CLI::App* cmd, RunArgs& a) {
+  cmd->add_flag("--no-isolate", a.no_isolate,
+                "run in this process (for a debugger): a crash of the simulated code then "
+                "crashes diosim");
+  cmd->add_option("--hang-seconds", a.guard.hang_seconds,
+                  "CPU seconds without a scheduling step before the run counts as hung "
+                  "(default 10)")
+      ->check(CLI::PositiveNumber);
+}
 
 } // namespace
 
@@ -187,12 +231,14 @@ Action register_run(CLI::App& app) {
   a->seed_opt = run->add_option("--seed", a->seed, "seed (default: the scenario's)");
   run->add_option("--schedule", a->schedule, "replay this schedule token");
   add_outputs(run, a->outputs);
+  add_isolation(run, *a);
 
   CLI::App* replay = app.add_subcommand("replay", "replay one exact run from its schedule token");
   replay->add_option("scenario", a->file, "scenario JSON file")->required();
   replay->add_option("--schedule", a->schedule, "the token a run printed")->required();
   a->replay_seed_opt = replay->add_option("--seed", a->seed, "seed of the recorded run");
   add_outputs(replay, a->outputs);
+  add_isolation(replay, *a);
 
   CLI::App* view = app.add_subcommand("view", "wrap an existing trace into the HTML viewer");
   view->add_option("trace", a->trace_in, "trace JSON written by --trace")->required();
@@ -202,9 +248,13 @@ Action register_run(CLI::App& app) {
     auto seed_of = [&](CLI::Option* o) {
       return o->count() ? std::optional<uint64_t>(a->seed) : std::nullopt;
     };
-    if (run->parsed()) return cmd_run(a->file, seed_of(a->seed_opt), a->schedule, a->outputs);
+    if (run->parsed())
+      return run_under_guard(
+          *a, [&] { return cmd_run(a->file, seed_of(a->seed_opt), a->schedule, a->outputs); });
     if (replay->parsed())
-      return cmd_run(a->file, seed_of(a->replay_seed_opt), a->schedule, a->outputs);
+      return run_under_guard(*a, [&] {
+        return cmd_run(a->file, seed_of(a->replay_seed_opt), a->schedule, a->outputs);
+      });
     if (view->parsed()) return cmd_view(a->trace_in, a->html_out);
     return -1;
   };

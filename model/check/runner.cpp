@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "model/check/runner.hpp"
 
+#include "model/check/crash_guard.hpp"
 #include "model/check/expectations.hpp"
 #include "model/check/invariants.hpp"
 #include "model/reference/reference.hpp"
@@ -85,6 +86,10 @@ RunResult run_in_session(Session& session, const RunOptions& options) {
   std::optional<engine::ReplayChooser> replay;
   if (options.replay) replay.emplace(*options.replay);
   engine::Chooser& chooser = replay ? static_cast<engine::Chooser&>(*replay) : recorder;
+  // What a crash report names if the simulated code dies during this run (crash_guard.hpp).
+  const CrashContext crash_context{result.seed, replay ? nullptr : &recorder,
+                                   options.replay ? &*options.replay : nullptr};
+  const CrashContextScope crash_scope(crash_context);
 
   engine::Tracer tracer;
   tracer.enable(options.trace);

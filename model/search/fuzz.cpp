@@ -1,16 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "model/search/fuzz.hpp"
 
+#include "model/check/crash_guard.hpp"
 #include "sim/scenario/scenario_writer.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
-#include <thread>
 
 namespace diosim::model {
 
@@ -42,7 +39,7 @@ uint64_t case_seed(uint64_t campaign_seed, uint64_t index) {
 }
 
 rc::Shrinkable<scenario::ScenarioSpec> generate_case(uint64_t campaign_seed, uint64_t index,
-                                                  const GenOptions& options) {
+                                                     const GenOptions& options) {
   // The generators ignore the size parameter except RapidCheck's own defaults; use the nominal one.
   return gen_scenario(options)(rc::Random(case_seed(campaign_seed, index)), rc::kNominalSize);
 }
@@ -162,6 +159,163 @@ Finding make_finding(const FuzzOptions& o, uint64_t index, const std::string& ki
   return f;
 }
 
+// --- the worker side: one case, encoded for the supervising process -------------------------
+
+enum CaseStatus : uint64_t { case_passed, case_quirk, case_failed, case_exception };
+
+void write_hits(ByteWriter& w, const LineHits& hits) {
+  uint64_t nonzero = 0;
+  for (uint64_t h : hits)
+    nonzero += h != 0;
+  w.u64(nonzero);
+  for (size_t line = 0; line < hits.size(); ++line)
+    if (hits[line]) {
+      w.u64(line);
+      w.u64(hits[line]);
+    }
+}
+
+void write_finding(ByteWriter& w, const Finding& f, const std::vector<std::string>& errors) {
+  w.str(f.kind);
+  w.str(f.base_path);
+  w.str(f.message);
+  w.u64(f.shrink.steps);
+  w.u64(f.shrink.attempts);
+  w.u64(f.shrink.budget_exhausted);
+  w.str(f.scenario_json);
+  w.str(f.schedule);
+  w.str(f.trace_json);
+  w.u64(errors.size());
+  for (const std::string& e : errors)
+    w.str(e);
+}
+
+// Runs case `index` (in a worker process): status, line hits, then what the status needs.
+std::string serve_case(const FuzzOptions& o, uint64_t index) {
+  ByteWriter w;
+  const rc::Shrinkable<scenario::ScenarioSpec> generated = generate_case(o.seed, index, o.gen);
+  std::optional<std::string> kind, quirk;
+  LineHits hits{};
+  try {
+    const scenario::ScenarioSpec spec = generated.value();
+    RunOptions opt;
+    opt.check_model = o.check_model;
+    const RunResult r = run_scenario(spec, opt);
+    std::copy(r.line_hits.begin(), r.line_hits.end(), hits.begin());
+    kind = failure_kind(r);
+    if (kind && !o.include_known) quirk = known_quirk(spec, r);
+  } catch (const std::exception& e) {
+    w.u64(case_exception);
+    write_hits(w, hits);
+    w.str(e.what());
+    return w.bytes;
+  }
+  w.u64(quirk ? case_quirk : kind ? case_failed : case_passed);
+  write_hits(w, hits);
+  if (quirk) w.str(*quirk);
+  if (quirk || !kind) return w.bytes;
+  std::vector<std::string> errors;
+  write_finding(w, make_finding(o, index, *kind, generated, errors), errors);
+  return w.bytes;
+}
+
+// --- the supervising side --------------------------------------------------------------------
+
+Finding read_finding(ByteReader& r, uint64_t index, std::vector<std::string>& errors) {
+  Finding f;
+  f.case_index = index;
+  f.kind = r.str();
+  f.base_path = r.str();
+  f.message = r.str();
+  f.shrink.steps = r.u64();
+  f.shrink.attempts = r.u64();
+  f.shrink.budget_exhausted = r.u64() != 0;
+  f.scenario_json = r.str();
+  f.schedule = r.str();
+  f.trace_json = r.str();
+  for (uint64_t n = r.u64(); n > 0; --n)
+    errors.push_back(r.str());
+  if (!f.scenario_json.empty()) {
+    f.minimal = scenario::parse_scenario(f.scenario_json, f.base_path + ".json");
+    f.shrink.spec = f.minimal;
+  }
+  return f;
+}
+
+// A case whose worker died (crash_guard.hpp): the finding is the generated scenario, not shrunk,
+// and the schedule token recorded up to the crash (no trace: the traced run would die too).
+Finding crash_finding(const FuzzOptions& o, uint64_t index, const CrashReport& crash,
+                      std::vector<std::string>& errors) {
+  Finding f;
+  f.case_index = index;
+  f.kind = crash.kind;
+  const std::string stem = file_safe(crash.kind) + "-" + std::to_string(index);
+  f.base_path = (std::filesystem::path(o.out_dir) / stem).string();
+  f.shrink.spec = generate_case(o.seed, index, o.gen).value();
+  f.minimal = f.shrink.spec;
+  f.minimal.name = stem;
+  f.minimal.path = f.base_path + ".json";
+  f.message = describe(crash);
+  for (char& c : f.message)
+    if (c == '\n') c = ' ';
+  f.minimal.description =
+      "Found by diosim fuzz --seed " + std::to_string(o.seed) + " (case " + std::to_string(index) +
+      "), not shrunk (crashes and hangs are not shrunk). Fails with " + f.message;
+  f.schedule = crash.schedule;
+  try {
+    f.scenario_json = scenario::to_json(f.minimal);
+  } catch (const std::exception& e) {
+    errors.push_back("[internal error] case " + std::to_string(index) + ": to_json: " + e.what());
+  }
+  return f;
+}
+
+void print_finding(std::FILE* progress, const Finding& f, bool crashed) {
+  if (!progress) return;
+  if (crashed)
+    std::fprintf(progress, "fuzz: case %llu crashes with %s; not shrunk -> %s.json\n  %s\n",
+                 static_cast<unsigned long long>(f.case_index), f.kind.c_str(), f.base_path.c_str(),
+                 f.message.c_str());
+  else
+    std::fprintf(progress, "fuzz: case %llu fails with %s; shrunk in %llu steps -> %s.json\n  %s\n",
+                 static_cast<unsigned long long>(f.case_index), f.kind.c_str(),
+                 static_cast<unsigned long long>(f.shrink.steps), f.base_path.c_str(),
+                 f.message.c_str());
+}
+
+// Folds one case's outcome (a worker's reply, or how its worker died) into the summary.
+void record_case(const FuzzOptions& o, uint64_t index, WorkOutcome&& outcome, FuzzSummary& s,
+                 std::FILE* progress) {
+  ++s.cases;
+  if (const auto* crash = std::get_if<CrashReport>(&outcome)) {
+    ++s.failing_cases;
+    ++s.by_kind[crash->kind];
+    s.findings.push_back(crash_finding(o, index, *crash, s.write_errors));
+    print_finding(progress, s.findings.back(), true);
+    return;
+  }
+  ByteReader r(std::get<std::string>(outcome));
+  const uint64_t status = r.u64();
+  for (uint64_t n = r.u64(); n > 0; --n) {
+    const uint64_t line = r.u64();
+    const uint64_t hits = r.u64();
+    if (line < s.line_hits.size()) s.line_hits[line] += hits;
+  }
+  if (status == case_quirk) {
+    ++s.known[r.str()];
+  } else if (status == case_exception) {
+    ++s.failing_cases;
+    ++s.by_kind["internal-error"];
+    s.write_errors.push_back("[internal error] case " + std::to_string(index) + ": " + r.str());
+  } else if (status == case_failed) {
+    ++s.failing_cases;
+    Finding f = read_finding(r, index, s.write_errors);
+    ++s.by_kind[f.kind];
+    print_finding(progress, f, false);
+    s.findings.push_back(std::move(f));
+  }
+}
+
 } // namespace
 
 FuzzSummary run_fuzz(const FuzzOptions& o, std::FILE* progress) {
@@ -169,93 +323,39 @@ FuzzSummary run_fuzz(const FuzzOptions& o, std::FILE* progress) {
   const Clock::time_point t0 = Clock::now();
   const Clock::time_point deadline =
       t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
-  const unsigned jobs = std::max(1u, o.jobs);
-
-  std::atomic<uint64_t> next{0}, done{0}, failing{0};
-  std::mutex mutex;
-  std::condition_variable wake;
-  unsigned running = jobs;
   FuzzSummary summary;
+  uint64_t next = 0;
+  Clock::time_point last_progress = t0;
 
-  auto worker = [&]() {
-    LineHits hits{};
-    for (;;) {
-      if (o.seconds > 0 && Clock::now() >= deadline) break;
-      const uint64_t n = next.fetch_add(1);
-      if (o.only_case ? n >= 1 : o.cases && n >= o.cases) break;
-      const uint64_t i = o.only_case ? *o.only_case : n;
-      std::optional<std::string> kind, quirk;
-      rc::Shrinkable<scenario::ScenarioSpec> generated = generate_case(o.seed, i, o.gen);
-      std::string crash;
-      try {
-        const scenario::ScenarioSpec spec = generated.value();
-        RunOptions opt;
-        opt.check_model = o.check_model;
-        const RunResult r = run_scenario(spec, opt);
-        for (size_t k = 0; k < hits.size(); ++k)
-          hits[k] += r.line_hits[k];
-        kind = failure_kind(r);
-        if (kind && !o.include_known) quirk = known_quirk(spec, r);
-      } catch (const std::exception& e) {
-        crash = e.what();
-      }
-      if (quirk) {
-        std::lock_guard<std::mutex> lock(mutex);
-        ++summary.known[*quirk];
-      } else if (!crash.empty()) {
-        std::lock_guard<std::mutex> lock(mutex);
-        ++summary.by_kind["internal-error"];
-        summary.write_errors.push_back("[internal error] case " + std::to_string(i) + ": " + crash);
-        failing.fetch_add(1);
-      } else if (kind) {
-        failing.fetch_add(1);
-        std::vector<std::string> errors;
-        Finding f = make_finding(o, i, *kind, generated, errors);
-        std::lock_guard<std::mutex> lock(mutex);
-        ++summary.by_kind[*kind];
-        if (progress)
-          std::fprintf(progress,
-                       "fuzz: case %llu fails with %s; shrunk in %llu steps -> %s.json\n  %s\n",
-                       static_cast<unsigned long long>(i), kind->c_str(),
-                       static_cast<unsigned long long>(f.shrink.steps), f.base_path.c_str(),
-                       f.message.c_str());
-        summary.findings.push_back(std::move(f));
-        summary.write_errors.insert(summary.write_errors.end(), errors.begin(), errors.end());
-      }
-      done.fetch_add(1);
-    }
-    std::lock_guard<std::mutex> lock(mutex);
-    for (size_t k = 0; k < hits.size(); ++k)
-      summary.line_hits[k] += hits[k];
-    --running;
-    wake.notify_all();
+  auto next_item = [&]() -> std::optional<WorkItem> {
+    if (o.seconds > 0 && Clock::now() >= deadline) return std::nullopt;
+    const uint64_t n = next++;
+    if (o.only_case ? n >= 1 : o.cases && n >= o.cases) return std::nullopt;
+    const uint64_t index = o.only_case ? *o.only_case : n;
+    ByteWriter w;
+    w.u64(index);
+    return WorkItem{index, w.bytes};
   };
+  auto serve = [&](const std::string& request) {
+    ByteReader r(request);
+    return serve_case(o, r.u64());
+  };
+  auto on_done = [&](uint64_t index, WorkOutcome&& outcome) {
+    record_case(o, index, std::move(outcome), summary, progress);
+  };
+  auto on_tick = [&]() {
+    const Clock::time_point now = Clock::now();
+    if (!progress || now - last_progress < std::chrono::seconds(1)) return;
+    last_progress = now;
+    const double s = std::chrono::duration<double>(now - t0).count();
+    std::fprintf(progress, "fuzz: %llu cases, %llu failing, %.0f cases/s\n",
+                 static_cast<unsigned long long>(summary.cases),
+                 static_cast<unsigned long long>(summary.failing_cases),
+                 s > 0 ? summary.cases / s : 0.0);
+    std::fflush(progress);
+  };
+  run_supervised(std::max(1u, o.jobs), serve, next_item, on_done, on_tick, o.guard);
 
-  std::vector<std::thread> threads;
-  for (unsigned j = 0; j < jobs; ++j)
-    threads.emplace_back(worker);
-  {
-    std::unique_lock<std::mutex> lock(mutex);
-    Clock::time_point last = t0;
-    while (running) {
-      wake.wait_for(lock, std::chrono::milliseconds(200));
-      const Clock::time_point now = Clock::now();
-      if (progress && running && now - last >= std::chrono::seconds(1)) {
-        last = now;
-        const double s = std::chrono::duration<double>(now - t0).count();
-        std::fprintf(progress, "fuzz: %llu cases, %llu failing, %.0f cases/s\n",
-                     static_cast<unsigned long long>(done.load()),
-                     static_cast<unsigned long long>(failing.load()),
-                     s > 0 ? done.load() / s : 0.0);
-        std::fflush(progress);
-      }
-    }
-  }
-  for (std::thread& t : threads)
-    t.join();
-
-  summary.cases = done.load();
-  summary.failing_cases = failing.load();
   summary.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   std::sort(summary.findings.begin(), summary.findings.end(),
             [](const Finding& a, const Finding& b) { return a.case_index < b.case_index; });

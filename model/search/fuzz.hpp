@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// diosim fuzz: random scenarios (model/search/scenario_gen.hpp), each run once with its own seed and
-// mode; a run that fails is shrunk to a small scenario that fails the same way and written out
-// as a scenario file, its schedule token and its trace.
+// diosim fuzz: random scenarios (model/search/scenario_gen.hpp), each run once with its own seed
+// and mode; a run that fails is shrunk to a small scenario that fails the same way and written out
+// as a scenario file, its schedule token and its trace. Cases run in `jobs` supervised worker
+// processes (model/check/crash_guard.hpp): a case that crashes or hangs the simulated code is a
+// finding of kind "crash:SIGSEGV", "abort", "stack-overflow", "hang" ... (written as generated,
+// not shrunk, with the schedule token up to the crash and no trace), and the campaign goes on.
 //
 // Owns: case derivation, failure classification, the greedy shrinker, the campaign loop.
 // Invariants:
@@ -9,10 +12,12 @@
 //      --cases give the same cases, the same failures and the same files whatever --jobs is.
 //      The steady clock is read only for the progress line and --time, never inside a run.
 //   2. A written counterexample reproduces: `diosim run <kind>-<case>.json` fails with the same
-//      kind (its seed and mode are in the file; the schedule file replays the exact run).
+//      kind (its seed and mode are in the file; the schedule file replays the exact run). A
+//      crash finding crashes the same way under `diosim run`'s own guard.
 #pragma once
 
 #include "model/check/coverage.hpp"
+#include "model/check/crash_guard.hpp"
 #include "model/check/runner.hpp"
 #include "model/search/scenario_gen.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -51,12 +56,12 @@ uint64_t case_seed(uint64_t campaign_seed, uint64_t index);
 
 // Case i: a generated scenario together with its shrinks.
 rc::Shrinkable<scenario::ScenarioSpec> generate_case(uint64_t campaign_seed, uint64_t index,
-                                                  const GenOptions& options = {});
+                                                     const GenOptions& options = {});
 
 struct ShrinkResult {
   scenario::ScenarioSpec spec; // the smallest failing scenario found
-  uint64_t steps = 0;       // shrinks taken
-  uint64_t attempts = 0;    // candidates tried (one run each)
+  uint64_t steps = 0;          // shrinks taken
+  uint64_t attempts = 0;       // candidates tried (one run each)
   bool budget_exhausted = false;
 };
 
@@ -78,14 +83,15 @@ struct FuzzOptions {
   bool shrink = true;                // false: write failing cases as generated
   bool check_model = true;           // compare every run with the reference model (RunOptions)
   GenOptions gen;
+  GuardOptions guard; // cases run in supervised worker processes (crash_guard.hpp)
 };
 
 struct Finding {
   uint64_t case_index = 0;
   std::string kind;
-  std::string base_path;       // out_dir/<kind>-<case>, without extension
+  std::string base_path;          // out_dir/<kind>-<case>, without extension
   scenario::ScenarioSpec minimal; // named and described; reproduces with `diosim run`
-  std::string message;         // the minimal run's failure, one line
+  std::string message;            // the minimal run's failure, one line
   ShrinkResult shrink;
   // What cli/ writes next to base_path: the scenario, its schedule token and the traced run.
   std::string scenario_json, schedule, trace_json;

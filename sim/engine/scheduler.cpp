@@ -28,9 +28,10 @@ bool later(const auto& a, const auto& b) {
 
 constexpr size_t kStackBytes = 256 * 1024; // roomy enough for the sanitizer build
 
-// Takes stacks from the pool and tells the context where its stack is (for ASan).
+// Takes guard-paged stacks from the thread's pool (fiber_stack.hpp) and tells the context where
+// its stack is (for ASan, and for the crash guard's stack-overflow check).
 struct RecordingStack {
-  boost::context::pooled_fixedsize_stack pool;
+  GuardedStackPool pool;
   Context* ctx;
   boost::context::stack_context allocate() {
     boost::context::stack_context sc = pool.allocate();

@@ -20,10 +20,9 @@
 #include "sim/engine/chooser.hpp"
 #include "sim/engine/context.hpp"
 #include "sim/engine/footprint.hpp"
+#include "sim/engine/fiber_stack.hpp"
 #include "sim/engine/trace.hpp"
 #include "sim/engine/violation.hpp"
-
-#include <boost/context/pooled_fixedsize_stack.hpp>
 
 #include <cstdint>
 #include <deque>
@@ -167,7 +166,7 @@ private:
   Config config_;
   Chooser& chooser_;
   Tracer* tracer_;
-  boost::context::pooled_fixedsize_stack stacks_;
+  GuardedStackPool stacks_;        // guard-paged, reused across runs (fiber_stack.hpp)
   std::deque<Context> contexts_;   // stable addresses
   std::vector<Context*> runnable_; // sorted by id
   std::vector<TimedEvent> timed_;  // min-heap on (time_ns, id)

@@ -16,6 +16,7 @@
 #include "sim/kernel/types.hpp"
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -140,10 +141,14 @@ private:
 };
 
 // Marks the fs/direct-io.c line the current context is executing (trace `src`, coverage).
+// The signal fence (no instruction) keeps the store ahead of what follows, so the crash guard's
+// signal handlers (model/check/crash_guard.hpp) see the line even when a loop without a yield
+// point follows.
 inline void at_line(int line) {
   Kernel& k = K();
   k.sched.current()->src_line = line;
   ++k.line_hits[static_cast<size_t>(line)];
+  std::atomic_signal_fence(std::memory_order_seq_cst);
 }
 inline int current_line() {
   const engine::Context* c = K().sched.current();
