@@ -86,6 +86,9 @@ int cmd_coverage(const CoverageArgs& a) {
     for (uint64_t seed = 1; seed <= a.seeds; ++seed) {
       model::RunOptions opt;
       opt.seed = seed;
+      // A scenario's pinned interleaving is what its first run replays, as `diosim run` does.
+      if (seed == 1 && spec.schedule)
+        opt.replay = engine::ScheduleToken::parse(*spec.schedule, nullptr);
       const model::RunResult r = model::run_scenario(spec, opt);
       if (r.internal_error) {
         std::fprintf(stderr, "diosim: %s\n", r.internal_error->c_str());

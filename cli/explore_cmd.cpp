@@ -47,8 +47,8 @@ bool parse_shard(const std::string& text, unsigned& index, unsigned& count) {
 
 void print_summary(const model::ExploreResult& r, const std::string& scenario) {
   std::printf("explore %s: strategy %s", scenario.c_str(), model::strategy_name(r.strategy));
-  if (r.preemptions >= 0) std::printf(", at most %d preemption%s", r.preemptions,
-                                      r.preemptions == 1 ? "" : "s");
+  if (r.preemptions >= 0)
+    std::printf(", at most %d preemption%s", r.preemptions, r.preemptions == 1 ? "" : "s");
   std::printf("\n  executions: %llu", static_cast<unsigned long long>(r.executions));
   if (r.abandoned)
     std::printf(" (%llu cut short by sleep sets)", static_cast<unsigned long long>(r.abandoned));
@@ -62,7 +62,8 @@ void print_summary(const model::ExploreResult& r, const std::string& scenario) {
                 static_cast<unsigned long long>(r.units_done),
                 static_cast<unsigned long long>(r.units));
   std::printf("  distinct terminal states: %zu\n", r.outcomes.size());
-  std::printf("  violations: %zu kind%s\n", r.violations.size(), r.violations.size() == 1 ? "" : "s");
+  std::printf("  violations: %zu kind%s\n", r.violations.size(),
+              r.violations.size() == 1 ? "" : "s");
   for (const auto& [kind, v] : r.violations) {
     std::printf("    %s: %llu execution%s, first after %llu; minimal schedule (%u preemption%s, "
                 "%u decisions): %s\n",
@@ -101,8 +102,9 @@ bool write_witnesses(model::Session& session, const model::ExploreResult& r,
     scenario::ScenarioSpec pinned = session.spec();
     pinned.name += "-" + kind;
     pinned.schedule = v.token;
-    pinned.description = "Found by diosim explore (" + std::string(model::strategy_name(r.strategy)) +
-                         "): " + kind + ". " + pinned.description;
+    pinned.description = "Found by diosim explore (" +
+                         std::string(model::strategy_name(r.strategy)) + "): " + kind + ". " +
+                         pinned.description;
     const std::string base = dir + "/" + kind;
     if (!write_text_file(base + ".json", scenario::to_json(pinned), &error) ||
         !write_text_file(base + ".schedule", v.token + "\n", &error) ||
@@ -162,8 +164,7 @@ int cmd_explore(const ExploreArgs& a) {
   print_summary(r, a.file);
   std::string error;
   if (!a.out.empty() && !write_witnesses(session, r, a.out)) return 2;
-  if (!a.json.empty() &&
-      !write_text_file(a.json, model::explore_result_json(r, a.file), &error)) {
+  if (!a.json.empty() && !write_text_file(a.json, model::explore_result_json(r, a.file), &error)) {
     std::fprintf(stderr, "diosim: %s\n", error.c_str());
     return 2;
   }

@@ -60,6 +60,34 @@ void write_findings(model::FuzzSummary& s) {
   }
 }
 
+// --without: turns generator features off; false (after a message) on an unknown name.
+bool apply_without(const std::vector<std::string>& without, model::GenOptions& gen) {
+  const std::pair<const char*, bool model::GenOptions::*> features[] = {
+      {"set_private", &model::GenOptions::set_private},
+      {"small_disks", &model::GenOptions::small_disks},
+      {"write_faults", &model::GenOptions::write_faults},
+      {"disk_errors", &model::GenOptions::disk_errors},
+      {"nowait", &model::GenOptions::nowait},
+      {"dirty_pages", &model::GenOptions::dirty_pages},
+      {"busy_pages", &model::GenOptions::busy_pages},
+      {"extents_past_eof", &model::GenOptions::extents_past_eof},
+      {"sub_page_blocks", &model::GenOptions::sub_page_blocks}};
+  for (const std::string& w : without) {
+    bool known = false;
+    for (const auto& [name, member] : features)
+      if (w == name) {
+        gen.*member = false;
+        known = true;
+      }
+    if (!known) {
+      std::fprintf(stderr, "diosim: --without: unknown feature \"%s\" (%s)\n", w.c_str(),
+                   kFeatures);
+      return false;
+    }
+  }
+  return true;
+}
+
 int cmd_fuzz(const FuzzArgs& a) {
   model::FuzzOptions o;
   o.cases = a.cases;
@@ -74,31 +102,7 @@ int cmd_fuzz(const FuzzArgs& a) {
   o.shrink = !a.no_shrink;
   o.check_model = !a.no_model;
   o.guard.hang_seconds = a.hang_seconds;
-  for (const std::string& w : a.without) {
-    if (w == "set_private")
-      o.gen.set_private = false;
-    else if (w == "small_disks")
-      o.gen.small_disks = false;
-    else if (w == "write_faults")
-      o.gen.write_faults = false;
-    else if (w == "disk_errors")
-      o.gen.disk_errors = false;
-    else if (w == "nowait")
-      o.gen.nowait = false;
-    else if (w == "dirty_pages")
-      o.gen.dirty_pages = false;
-    else if (w == "busy_pages")
-      o.gen.busy_pages = false;
-    else if (w == "extents_past_eof")
-      o.gen.extents_past_eof = false;
-    else if (w == "sub_page_blocks")
-      o.gen.sub_page_blocks = false;
-    else {
-      std::fprintf(stderr, "diosim: --without: unknown feature \"%s\" (%s)\n", w.c_str(),
-                   kFeatures);
-      return 2;
-    }
-  }
+  if (!apply_without(a.without, o.gen)) return 2;
   model::FuzzSummary s = model::run_fuzz(o, a.quiet ? nullptr : stderr);
   write_findings(s);
   for (const std::string& e : s.write_errors)

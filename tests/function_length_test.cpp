@@ -34,11 +34,7 @@ struct PendingSplit {
   const char* file;     // relative to the repository root
   const char* function; // as the checker names it
 };
-const std::vector<PendingSplit> kPendingSplit = {
-    {"model/check/runner.cpp", "run_scenario"},  // 124 lines
-    {"model/search/fuzz.cpp", "run_fuzz"},       // 97 lines
-    {"sim/engine/trace.cpp", "Tracer::to_json"}, // 78 lines
-};
+const std::vector<PendingSplit> kPendingSplit = {};
 
 struct FunctionSpan {
   std::string name;

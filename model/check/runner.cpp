@@ -85,6 +85,17 @@ RunResult run_in_session(Session& session, const RunOptions& options) {
   engine::RecordingChooser recorder(random);
   std::optional<engine::ReplayChooser> replay;
   if (options.replay) replay.emplace(*options.replay);
+  // A scenario may pin its interleaving: without a seed or token of its own, a run replays it.
+  std::optional<engine::ScheduleToken> pinned;
+  if (!options.replay && !options.seed && spec.schedule) {
+    std::string error;
+    pinned = engine::ScheduleToken::parse(*spec.schedule, &error);
+    if (!pinned) {
+      result.divergence = spec.path + ": /schedule: " + error;
+      return result;
+    }
+    replay.emplace(*pinned);
+  }
   engine::Chooser& chooser = replay ? static_cast<engine::Chooser&>(*replay) : recorder;
   // What a crash report names if the simulated code dies during this run (crash_guard.hpp).
   const CrashContext crash_context{result.seed, replay ? nullptr : &recorder,
@@ -111,7 +122,9 @@ RunResult run_in_session(Session& session, const RunOptions& options) {
       result.divergence = e.what();
     }
   }
-  result.schedule = replay ? options.replay->to_string() : recorder.token().to_string();
+  result.schedule = options.replay ? options.replay->to_string()
+                    : pinned        ? pinned->to_string()
+                                    : recorder.token().to_string();
   if (options.trace) {
     tracer.set_other("tool", "\"diosim\"");
     tracer.set_other("version", nlohmann::json(DIOSIM_VERSION).dump());

@@ -21,8 +21,8 @@ uint64_t key_of(const engine::ObjectRef& o) {
 
 // The transitions j depends on (its immediate dependent predecessors), updating the shadow.
 void dependencies(const engine::Transition& tj, int j,
-                  std::unordered_map<uint64_t, ObjectState>& objects,
-                  std::vector<int>& all_writers, std::vector<int>& out) {
+                  std::unordered_map<uint64_t, ObjectState>& objects, std::vector<int>& all_writers,
+                  std::vector<int>& out) {
   out.clear();
   out.insert(out.end(), all_writers.begin(), all_writers.end());
   if (tj.footprint.all()) {
@@ -75,8 +75,8 @@ void analyse_execution(std::vector<TreeNode>& path, const std::vector<engine::Tr
     const engine::Transition& tj = trans[static_cast<size_t>(j)];
     const size_t aj = actor_index[tj.actor];
     const int prev = last_of_actor[aj];
-    std::vector<uint32_t> c = prev >= 0 ? clock[static_cast<size_t>(prev)]
-                                        : std::vector<uint32_t>(width, 0);
+    std::vector<uint32_t> c =
+        prev >= 0 ? clock[static_cast<size_t>(prev)] : std::vector<uint32_t>(width, 0);
     dependencies(tj, j, objects, all_writers, deps);
     const std::vector<uint32_t> before = c; // what j's actor knew before j
     for (int i : deps) {

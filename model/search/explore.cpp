@@ -15,10 +15,14 @@ namespace diosim::model {
 
 const char* strategy_name(Strategy s) {
   switch (s) {
-  case Strategy::dfs: return "dfs";
-  case Strategy::dpor: return "dpor";
-  case Strategy::pct: return "pct";
-  case Strategy::random: return "random";
+  case Strategy::dfs:
+    return "dfs";
+  case Strategy::dpor:
+    return "dpor";
+  case Strategy::pct:
+    return "pct";
+  case Strategy::random:
+    return "random";
   }
   return "?";
 }
@@ -135,8 +139,8 @@ UnitResult run_tree_unit(Session& session, const ExploreOptions& o, Shared& shar
   }
 }
 
-UnitResult run_sampling(Session& session, const ExploreOptions& o, Shared& shared,
-                        uint64_t index, uint32_t steps_estimate) {
+UnitResult run_sampling(Session& session, const ExploreOptions& o, Shared& shared, uint64_t index,
+                        uint32_t steps_estimate) {
   UnitResult u;
   const uint64_t seed = execution_seed(o.seed, index);
   if (o.strategy == Strategy::pct) {
@@ -156,8 +160,8 @@ void merge_violation(std::map<std::string, FoundViolation>& into, const FoundVio
   auto [it, fresh] = into.emplace(f.kind, f);
   if (fresh) return;
   FoundViolation& kept = it->second;
-  const bool earlier = std::pair(f.first_unit, f.first_index) <
-                       std::pair(kept.first_unit, kept.first_index);
+  const bool earlier =
+      std::pair(f.first_unit, f.first_index) < std::pair(kept.first_unit, kept.first_index);
   const uint64_t first_unit = earlier ? f.first_unit : kept.first_unit;
   const uint64_t first_index = earlier ? f.first_index : kept.first_index;
   const uint64_t count = kept.count + f.count;
@@ -221,8 +225,8 @@ ExploreResult explore(Session& session, const ExploreOptions& o) {
   const Clock::time_point t0 = Clock::now();
   Shared shared;
   if (o.seconds > 0)
-    shared.deadline = t0 + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double>(o.seconds));
+    shared.deadline =
+        t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   ExploreResult r;
   r.strategy = o.strategy;
   r.preemptions = o.preemptions;
@@ -240,11 +244,14 @@ ExploreResult explore(Session& session, const ExploreOptions& o) {
     r.units = count;
     for (uint64_t u = o.shard_index; u < count; u += o.shard_count)
       mine.push_back(u);
-    results = run_units(mine, o.jobs, [&](uint64_t u, size_t) {
-      const uint64_t share = o.budget ? o.budget / count + (u < o.budget % count) : 0;
-      if (o.budget && share == 0) return UnitResult{};
-      return run_tree_unit(session, o, shared, root, root ? options[u] : 0, share);
-    }, o, shared);
+    results = run_units(
+        mine, o.jobs,
+        [&](uint64_t u, size_t) {
+          const uint64_t share = o.budget ? o.budget / count + (u < o.budget % count) : 0;
+          if (o.budget && share == 0) return UnitResult{};
+          return run_tree_unit(session, o, shared, root, root ? options[u] : 0, share);
+        },
+        o, shared);
   } else {
     PrefixChooser planning({});
     const uint32_t k = static_cast<uint32_t>(session.execute(planning).decisions);
@@ -252,10 +259,13 @@ ExploreResult explore(Session& session, const ExploreOptions& o) {
     r.units = count;
     for (uint64_t u = o.shard_index; u < count && mine.size() < (1u << 22); u += o.shard_count)
       mine.push_back(u);
-    results = run_units(mine, o.jobs, [&](uint64_t u, size_t) {
-      if (!shared.time_left()) return UnitResult{};
-      return run_sampling(session, o, shared, u, k);
-    }, o, shared);
+    results = run_units(
+        mine, o.jobs,
+        [&](uint64_t u, size_t) {
+          if (!shared.time_left()) return UnitResult{};
+          return run_sampling(session, o, shared, u, k);
+        },
+        o, shared);
   }
   if (tree) r.unit_executions.assign(r.units, 0);
   for (size_t i = 0; i < results.size(); ++i)

@@ -82,7 +82,7 @@ struct ExploreResult {
   bool exhausted = false;
   uint64_t units = 0, units_done = 0;
   std::vector<uint64_t> unit_executions; // dfs/dpor: executions per unit (0 for other shards')
-  std::set<uint64_t> outcomes; // distinct terminal states
+  std::set<uint64_t> outcomes;           // distinct terminal states
   std::map<std::string, FoundViolation> violations;
   std::map<std::string, uint64_t> race_windows; // named windows hit, executions per window
   std::vector<std::string> internal_errors;

@@ -20,15 +20,19 @@ std::string hex64(uint64_t v) {
 }
 
 J violation_json(const FoundViolation& v) {
-  return J{{"kind", v.kind},         {"count", v.count},
-           {"first_unit", v.first_unit}, {"first_index", v.first_index},
-           {"preemptions", v.preemptions}, {"decisions", v.decisions},
-           {"src_line", v.src_line}, {"context", v.context},
-           {"message", v.message},   {"schedule", v.token}};
+  return J{{"kind", v.kind},
+           {"count", v.count},
+           {"first_unit", v.first_unit},
+           {"first_index", v.first_index},
+           {"preemptions", v.preemptions},
+           {"decisions", v.decisions},
+           {"src_line", v.src_line},
+           {"context", v.context},
+           {"message", v.message},
+           {"schedule", v.token}};
 }
 
-template <typename T>
-T field(const J& j, const char* key) {
+template <typename T> T field(const J& j, const char* key) {
   if (!j.contains(key)) throw std::runtime_error(std::string("missing field \"") + key + "\"");
   try {
     return j.at(key).get<T>();

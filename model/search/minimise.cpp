@@ -40,8 +40,8 @@ bool improve(Session& session, FoundViolation& best, uint64_t& budget) {
   const std::vector<engine::ScheduleToken::Entry>& entries = token->entries();
   for (size_t len = 0; len < entries.size() && budget > 0; ++len) {
     --budget;
-    const std::vector<engine::ScheduleToken::Entry> prefix(entries.begin(),
-                                                           entries.begin() + static_cast<long>(len));
+    const std::vector<engine::ScheduleToken::Entry> prefix(
+        entries.begin(), entries.begin() + static_cast<long>(len));
     Candidate c = try_prefix(session, best.kind, prefix);
     if (c.fails_same && better_witness(c.witness, best)) {
       c.witness.first_unit = best.first_unit;

@@ -38,7 +38,7 @@ private:
   int64_t priority_of(uint32_t key);
   engine::Prng prng_;
   std::vector<std::pair<uint32_t, int64_t>> priorities_; // actor key -> priority
-  std::vector<uint64_t> change_points_;                   // decision indexes, sorted
+  std::vector<uint64_t> change_points_;                  // decision indexes, sorted
   uint64_t decision_ = 0;
   int64_t next_low_ = -1;
 };

@@ -5,10 +5,10 @@
 // Owns: what a random scenario looks like. A scenario is generated as a few "raw" parts made of
 // plain shrinkable numbers and choices (the tasks, the disk, the filesystem, the file, the
 // buffers, the geometry, the mode and seed), and assembled by a pure function that places
-// everything so that every rule of sim/scenario/scenario.cpp holds by construction: extents laid out
-// one after another on the file and on the disk, buffers 1 MiB apart and sized to the iovecs that
-// use them, unmapped pages inside their buffer, error sectors on the disk, fields that only one
-// filesystem model accepts dropped for the others.
+// everything so that every rule of sim/scenario/scenario.cpp holds by construction: extents laid
+// out one after another on the file and on the disk, buffers 1 MiB apart and sized to the iovecs
+// that use them, unmapped pages inside their buffer, error sectors on the disk, fields that only
+// one filesystem model accepts dropped for the others.
 //
 // Shrinking: every choice shrinks towards its first alternative, which is the kernel default
 // or the simplest case (ext2, timed mode, no flags, aligned sizes); lists shrink by dropping

@@ -45,7 +45,8 @@ uint64_t TreeChooser::replay(const engine::Decision& d, const TreeNode& node) co
     throw engine::InternalError("explorer replay of decision " + std::to_string(next_ - 1) +
                                 " met a different decision: the run is not deterministic");
   if (d.kind == DecisionKind::latency_ns) return node.latency;
-  if (d.kind == DecisionKind::next_step && node.actors[node.chosen] != actor_of(d.options[node.chosen]))
+  if (d.kind == DecisionKind::next_step &&
+      node.actors[node.chosen] != actor_of(d.options[node.chosen]))
     throw engine::InternalError("explorer replay of decision " + std::to_string(next_ - 1) +
                                 " offers other contexts: the run is not deterministic");
   return node.chosen;

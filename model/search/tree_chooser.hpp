@@ -13,8 +13,8 @@
 #pragma once
 
 #include "sim/engine/chooser.hpp"
-#include "sim/engine/scheduler.hpp"
 #include "sim/engine/schedule_token.hpp"
+#include "sim/engine/scheduler.hpp"
 
 #include <cstdint>
 #include <vector>
@@ -36,11 +36,11 @@ struct TreeNode {
   uint32_t chosen = 0;          // index into actors
   uint64_t latency = 0;         // latency nodes: the value returned (always lo)
   uint32_t preemptions_before = 0;
-  uint32_t transition_index = 0; // step: index of the transition the choice started
-  std::vector<uint8_t> tried;    // per option: explored (or being explored)
-  std::vector<uint8_t> backtrack; // dpor, per option: must be explored
-  std::vector<SleepEntry> sleep;  // dpor: asleep when the node was reached
-  std::vector<SleepEntry> done;   // dpor: explored options and their first transition
+  uint32_t transition_index = 0;      // step: index of the transition the choice started
+  std::vector<uint8_t> tried;         // per option: explored (or being explored)
+  std::vector<uint8_t> backtrack;     // dpor, per option: must be explored
+  std::vector<SleepEntry> sleep;      // dpor: asleep when the node was reached
+  std::vector<SleepEntry> done;       // dpor: explored options and their first transition
   engine::Footprint chosen_footprint; // dpor: the chosen option's transition (last execution)
 
   bool is_preemption(uint32_t option) const {

@@ -5,18 +5,30 @@ namespace diosim::engine {
 
 const char* step_op_name(StepOp op) {
   switch (op) {
-  case StepOp::acquire: return "acquire";
-  case StepOp::release: return "release";
-  case StepOp::wake: return "wake";
-  case StepOp::sleep: return "sleep";
-  case StepOp::submit: return "submit";
-  case StepOp::free: return "free";
-  case StepOp::hook: return "hook";
-  case StepOp::deliver: return "deliver";
-  case StepOp::observe: return "observe";
-  case StepOp::read: return "read";
-  case StepOp::write: return "write";
-  case StepOp::start: return "start";
+  case StepOp::acquire:
+    return "acquire";
+  case StepOp::release:
+    return "release";
+  case StepOp::wake:
+    return "wake";
+  case StepOp::sleep:
+    return "sleep";
+  case StepOp::submit:
+    return "submit";
+  case StepOp::free:
+    return "free";
+  case StepOp::hook:
+    return "hook";
+  case StepOp::deliver:
+    return "deliver";
+  case StepOp::observe:
+    return "observe";
+  case StepOp::read:
+    return "read";
+  case StepOp::write:
+    return "write";
+  case StepOp::start:
+    return "start";
   }
   return "?";
 }
@@ -39,10 +51,14 @@ namespace {
 
 const char* kind_text(ChoiceKind k) {
   switch (k) {
-  case ChoiceKind::context: return "a context";
-  case ChoiceKind::event: return "an event";
-  case ChoiceKind::fault: return "a fault choice";
-  case ChoiceKind::latency: return "a latency";
+  case ChoiceKind::context:
+    return "a context";
+  case ChoiceKind::event:
+    return "an event";
+  case ChoiceKind::fault:
+    return "a fault choice";
+  case ChoiceKind::latency:
+    return "a latency";
   }
   return "?";
 }
@@ -89,8 +105,8 @@ uint64_t value_of_entry(const Decision& d, const ScheduleToken::Entry& e, size_t
 
 uint64_t ReplayChooser::decide(const Decision& d) {
   if (next_ >= token_.size())
-    throw ReplayDivergence("replay diverged at step " + std::to_string(d.step) + ": the token has " +
-                           std::to_string(token_.size()) +
+    throw ReplayDivergence("replay diverged at step " + std::to_string(d.step) +
+                           ": the token has " + std::to_string(token_.size()) +
                            " decisions and the run asks for another");
   const size_t index = next_++;
   return value_of_entry(d, token_[index], index);

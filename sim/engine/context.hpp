@@ -38,9 +38,9 @@ public:
   ContextKind kind = ContextKind::task;
   std::string name;
   RunState state = RunState::runnable;
-  bool idle = false;    // blocked waiting for work that may never come (not a deadlock)
-  bool started = false; // its body has begun (unwinding it needs a resume)
-  int src_line = 0;     // source line (the kernel layer names the file) being executed
+  bool idle = false;              // blocked waiting for work that may never come (not a deadlock)
+  bool started = false;           // its body has begun (unwinding it needs a resume)
+  int src_line = 0;               // source line (the kernel layer names the file) being executed
   StepOp next_op = StepOp::start; // what it announced at its last yield point
   ObjectRef next_object;
   void* kernel = nullptr; // the kernel's per-context state (task_struct), owned by the kernel

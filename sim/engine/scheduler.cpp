@@ -213,6 +213,7 @@ uint32_t Scheduler::choose_fault(FaultSite site, uint32_t options) {
   d.fault_options = options;
   const uint64_t v = chooser_.decide(d);
   DIOSIM_INTERNAL_ASSERT(v < options, "chooser returned an out-of-range fault option");
+  if (v != 0) ++faults_injected_;
   return static_cast<uint32_t>(v);
 }
 

@@ -19,8 +19,8 @@
 
 #include "sim/engine/chooser.hpp"
 #include "sim/engine/context.hpp"
-#include "sim/engine/footprint.hpp"
 #include "sim/engine/fiber_stack.hpp"
+#include "sim/engine/footprint.hpp"
 #include "sim/engine/trace.hpp"
 #include "sim/engine/violation.hpp"
 
@@ -75,8 +75,7 @@ public:
 
   // Creates a runnable context; it starts at its first scheduling. `idle`: it starts blocked
   // and idle instead (a worker waiting for work) and runs only once woken.
-  Context* spawn(ContextKind kind, std::string name, std::function<void()> body,
-                 bool idle = false);
+  Context* spawn(ContextKind kind, std::string name, std::function<void()> body, bool idle = false);
 
   // Runs until every context is done, a violation or an internal error.
   void run();
@@ -130,6 +129,7 @@ public:
   const std::optional<std::string>& internal_error() const { return internal_error_; }
   const std::optional<std::string>& divergence() const { return divergence_; }
   bool abandoned() const { return abandoned_; }
+  uint64_t faults_injected() const { return faults_injected_; } // fault points that faulted
   const std::vector<StepRecord>& steps() const { return steps_; }
   const std::vector<Transition>& transitions() const { return transitions_; }
   // How findings and messages name a source line (the kernel layer names its file).
@@ -189,6 +189,7 @@ private:
   std::optional<std::string> internal_error_;
   std::optional<std::string> divergence_; // a replayed token did not fit this run
   bool abandoned_ = false;                // the chooser gave up on this execution
+  uint64_t faults_injected_ = 0;
 };
 
 } // namespace diosim::engine

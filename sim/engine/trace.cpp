@@ -50,6 +50,42 @@ void Tracer::clear() {
   other_.clear();
 }
 
+void Tracer::append_event(std::string& out, const TraceEvent& e) const {
+  out += "{\"ph\":\"";
+  out += e.ph;
+  out += "\",\"name\":" + quoted(e.name);
+  if (!e.cat.empty()) out += ",\"cat\":" + quoted(e.cat);
+  out += ",\"pid\":" + std::to_string(static_cast<int>(e.pid)) +
+         ",\"tid\":" + std::to_string(e.tid) + ",\"ts\":";
+  append_ts(out, e.ts_ns);
+  if (e.ph == 'X') {
+    out += ",\"dur\":";
+    append_ts(out, e.dur_ns);
+  }
+  if (e.ph == 'i') {
+    out += ",\"s\":\"";
+    out += e.scope ? e.scope : 't';
+    out += '"';
+  }
+  if (!e.id.empty()) {
+    if (e.ph == 'b' || e.ph == 'n' || e.ph == 'e')
+      out += ",\"id2\":{\"local\":" + quoted(e.id) + "}";
+    else
+      out += ",\"id\":" + quoted(e.id);
+    if (e.ph == 'f') out += ",\"bp\":\"e\"";
+  }
+  out += ",\"args\":{\"step\":" + std::to_string(e.step);
+  if (e.src_line > 0) out += ",\"src\":" + quoted(source_name_ + ":" + std::to_string(e.src_line));
+  for (const TraceArg& a : e.args) {
+    out += ',' + quoted(a.key) + ':';
+    if (const auto* n = std::get_if<int64_t>(&a.value))
+      out += std::to_string(*n);
+    else
+      out += quoted(std::get<std::string>(a.value));
+  }
+  out += "}}";
+}
+
 std::string Tracer::to_json() const {
   std::string out;
   out.reserve(256 + events_.size() * 200);
@@ -91,39 +127,7 @@ std::string Tracer::to_json() const {
   for (const TraceEvent& e : events_) {
     if (e.ph == 's' && !std::binary_search(ended.begin(), ended.end(), e.id)) continue;
     sep();
-    out += "{\"ph\":\"";
-    out += e.ph;
-    out += "\",\"name\":" + quoted(e.name);
-    if (!e.cat.empty()) out += ",\"cat\":" + quoted(e.cat);
-    out += ",\"pid\":" + std::to_string(static_cast<int>(e.pid)) +
-           ",\"tid\":" + std::to_string(e.tid) + ",\"ts\":";
-    append_ts(out, e.ts_ns);
-    if (e.ph == 'X') {
-      out += ",\"dur\":";
-      append_ts(out, e.dur_ns);
-    }
-    if (e.ph == 'i') {
-      out += ",\"s\":\"";
-      out += e.scope ? e.scope : 't';
-      out += '"';
-    }
-    if (!e.id.empty()) {
-      if (e.ph == 'b' || e.ph == 'n' || e.ph == 'e')
-        out += ",\"id2\":{\"local\":" + quoted(e.id) + "}";
-      else
-        out += ",\"id\":" + quoted(e.id);
-      if (e.ph == 'f') out += ",\"bp\":\"e\"";
-    }
-    out += ",\"args\":{\"step\":" + std::to_string(e.step);
-    if (e.src_line > 0) out += ",\"src\":" + quoted(source_name_ + ":" + std::to_string(e.src_line));
-    for (const TraceArg& a : e.args) {
-      out += ',' + quoted(a.key) + ':';
-      if (const auto* n = std::get_if<int64_t>(&a.value))
-        out += std::to_string(*n);
-      else
-        out += quoted(std::get<std::string>(a.value));
-    }
-    out += "}}";
+    append_event(out, e);
   }
   out += "\n]}\n";
   return out;

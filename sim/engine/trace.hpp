@@ -68,6 +68,8 @@ private:
     std::string name;
     int sort_index;
   };
+  void append_event(std::string& out, const TraceEvent& e) const;
+
   bool enabled_ = false;
   std::string source_name_ = "line";
   std::vector<Lane> lanes_;

@@ -160,14 +160,13 @@ void submit_bio(bio* b) {
   }
   trace_flow_start(bio_name(b));
   // Announce, then act: the bio reaches the plug or the device after this step.
-  yield_point(engine::StepOp::submit, obj(engine::ObjectKind::bio, b->id), "submit_bio", "bio",
-              [&] {
-                return ::kern::TraceArgs{
-                    arg("bio", bio_name(b)), arg("rwbs", bio_rwbs(b)),
-                    arg("sector", static_cast<int64_t>(b->bi_iter.bi_sector)),
-                    arg("nr_sectors", static_cast<int64_t>(b->bi_iter.bi_size >> 9)),
-                    arg("plugged", t->plug ? 1 : 0)};
-              });
+  yield_point(
+      engine::StepOp::submit, obj(engine::ObjectKind::bio, b->id), "submit_bio", "bio", [&] {
+        return ::kern::TraceArgs{arg("bio", bio_name(b)), arg("rwbs", bio_rwbs(b)),
+                                 arg("sector", static_cast<int64_t>(b->bi_iter.bi_sector)),
+                                 arg("nr_sectors", static_cast<int64_t>(b->bi_iter.bi_size >> 9)),
+                                 arg("plugged", t->plug ? 1 : 0)};
+      });
   const bool dispatched = t->plug ? add_to_plug(t->plug, b) : (dispatch(b), true);
   // Something reached the device inside submit_bio: its completion may run on another CPU
   // before submit_bio returns.

@@ -10,6 +10,7 @@ static void irq_loop(irq_cpu* cpu) {
   const engine::ObjectRef queue = obj(engine::ObjectKind::irq_queue, cpu->cpu);
   for (;;) {
     while (cpu->pending.empty()) {
+      note_access(queue, true);
       cpu->busy = false;
       k.sched.begin_step(engine::StepOp::sleep, queue);
       k.sched.block(/*idle=*/true);
@@ -27,8 +28,9 @@ void irq_init(Kernel& k) {
     auto cpu = std::make_unique<irq_cpu>();
     cpu->cpu = i;
     irq_cpu* raw = cpu.get();
-    cpu->ctx = k.sched.spawn(engine::ContextKind::irq, "irq/" + std::to_string(i),
-                             [raw] { irq_loop(raw); }, /*idle=*/true);
+    cpu->ctx = k.sched.spawn(
+        engine::ContextKind::irq, "irq/" + std::to_string(i), [raw] { irq_loop(raw); },
+        /*idle=*/true);
     k.irq_cpus.push_back(std::move(cpu));
   }
 }
@@ -36,6 +38,8 @@ void irq_init(Kernel& k) {
 void raise_bio_completion(bio* b) {
   Kernel& k = K();
   irq_cpu* target = nullptr;
+  for (const auto& cpu : k.irq_cpus) // the choice reads every CPU's state
+    note_access(obj(engine::ObjectKind::irq_queue, cpu->cpu), false);
   for (const auto& cpu : k.irq_cpus)
     if (!cpu->busy && cpu->pending.empty()) {
       target = cpu.get();

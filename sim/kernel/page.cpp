@@ -66,12 +66,17 @@ long get_user_pages_fast(uint64_t start, int nr_pages, bool write, page** pages)
   might_sleep("get_user_pages_fast");
   yield_point(engine::StepOp::hook, obj(engine::ObjectKind::user_page, start / PAGE_SIZE),
               "get_user_pages_fast", "page", [&] {
-    return ::kern::TraceArgs{arg("addr", static_cast<int64_t>(start)), arg("nr_pages", nr_pages)};
-  });
+                return ::kern::TraceArgs{arg("addr", static_cast<int64_t>(start)),
+                                         arg("nr_pages", nr_pages)};
+              });
   int got = 0;
   for (; got < nr_pages; ++got) {
     page* p =
         t->mm ? t->mm->lookup(start + static_cast<uint64_t>(got) * PAGE_SIZE, write) : nullptr;
+    // A fault point of the explorer: this mapped page faults anyway (e.g. reclaimed).
+    if (p && K().tun.explore_user_page_faults &&
+        K().sched.choose_fault(engine::FaultSite::user_page, 2) == 1)
+      p = nullptr;
     if (!p) {
       DIOSIM_TRACE_CHANGE(
           "page_fault", "page",

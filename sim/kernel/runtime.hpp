@@ -30,12 +30,11 @@ namespace engine = diosim::engine;
 
 struct Tunables {
   unsigned page_size = 4096;
-  unsigned dio_pages = 64;     // DIO_PAGES
-  unsigned bio_max_vecs = 256; // BIO_MAX_VECS
-  int reap_threshold = 64;     // dio_bio_reap's constant
-  unsigned plug_limit = 32;    // BLK_MAX_REQUEST_COUNT
-  unsigned cpus = 2;           // simulated CPUs: one irq context each
-  bool explore_bio_faults = false;       // each bio completion is a fault point (OK / error)
+  unsigned dio_pages = 64;               // DIO_PAGES
+  unsigned bio_max_vecs = 256;           // BIO_MAX_VECS
+  int reap_threshold = 64;               // dio_bio_reap's constant
+  unsigned plug_limit = 32;              // BLK_MAX_REQUEST_COUNT
+  unsigned cpus = 2;                     // simulated CPUs: one irq context each
   bool explore_user_page_faults = false; // each user page pinned is a fault point
 };
 

@@ -35,8 +35,7 @@ void blk_io_schedule();
 // schedule() for a task that set TASK_UNINTERRUPTIBLE: sleeps unless a wake-up already came.
 void schedule_sleep(task_struct* t, const char* name);
 // wait_event(): sleeps until `done()` holds, re-checking after every wake-up (io_getevents).
-template <typename Done>
-void wait_event(Done&& done, const char* name) {
+template <typename Done> void wait_event(Done&& done, const char* name) {
   task_struct* t = get_current();
   for (;;) {
     __set_current_state(TASK_UNINTERRUPTIBLE);

@@ -71,12 +71,14 @@ void shared_access(const void* field_address, const char* field_name, AccessKind
   if (!ctx) return; // set-up code outside any context: nothing to order or schedule
   // Announce, then act: outside any lock another context may run before this access.
   shared_step(field_ref(where), kind != AccessKind::read, ctx->src_line);
-  if (where.object && !where.object->live)
+  // Other contexts may have run (and allocated: the slab's object vector moves): look again.
+  const SlabLocation now = slab_locate(field_address);
+  if (now.object && !now.object->live)
     violation("use-after-free", std::string(access_kind_name(kind)) + " of " +
-                                    field_text(where, field_name) + " after kmem_cache_free");
+                                    field_text(now, field_name) + " after kmem_cache_free");
   if (k->race.enabled()) {
-    const FieldDesc desc{where.object ? where.cache->name.c_str() : "",
-                         where.object ? where.object->ordinal : 0, field_name};
+    const FieldDesc desc{now.object ? now.cache->name.c_str() : "",
+                         now.object ? now.object->ordinal : 0, field_name};
     if (auto race = k->race.on_access(ctx->id, field_address, desc, kind, ctx->src_line,
                                       get_current()->locks_held)) {
       if (!accepted_race(*race)) violation("data-race", race->describe(&context_name));

@@ -112,8 +112,8 @@ void kmem_cache_free(kmem_cache* cache, void* obj) {
   const std::string name = cache->name + "#" + std::to_string(o->ordinal);
   if (!o->live) violation("double-free", "kmem_cache_free of " + name + ", already freed");
   // Announce, then act: a context still using the object may run before it is freed.
-  yield_point(engine::StepOp::free, ::kern::obj(engine::ObjectKind::dio, o->ordinal), "kmem_cache_free",
-              "dio", [&] { return ::kern::TraceArgs{arg("dio", name)}; });
+  yield_point(engine::StepOp::free, ::kern::obj(engine::ObjectKind::dio, o->ordinal),
+              "kmem_cache_free", "dio", [&] { return ::kern::TraceArgs{arg("dio", name)}; });
   // Other contexts ran (and may have grown cache->objects): find the object again.
   o = const_cast<kmem_cache::Object*>(slab_find(obj, &owner));
   if (!o->live) violation("double-free", "kmem_cache_free of " + name + ", already freed");

@@ -26,9 +26,11 @@ static void worker_loop(workqueue_struct* wq) {
     work_struct* work = wq->queue.front();
     wq->queue.pop_front();
     work->pending = false;
-    yield_point(engine::StepOp::hook, obj(engine::ObjectKind::inode, 0), "process_one_work", "wq", [&] {
-      return ::kern::TraceArgs{arg("wq", wq->name), arg("work", static_cast<int64_t>(work->id))};
-    });
+    yield_point(engine::StepOp::hook, obj(engine::ObjectKind::inode, 0), "process_one_work", "wq",
+                [&] {
+                  return ::kern::TraceArgs{arg("wq", wq->name),
+                                           arg("work", static_cast<int64_t>(work->id))};
+                });
     k.race.on_receive(k.sched.current()->id, obj(engine::ObjectKind::workqueue, work->id));
     work->func(work);
   }
@@ -39,11 +41,10 @@ bool queue_work(workqueue_struct* wq, work_struct* work) {
   slab_check_access(work, "queue_work");
   if (work->pending) return false;
   // Announce, then act: the work becomes visible to the worker only after this step.
-  yield_point(engine::StepOp::submit, obj(engine::ObjectKind::workqueue, wq->id), "queue_work",
-              "wq", [&] {
-                return ::kern::TraceArgs{arg("wq", wq->name),
-                                         arg("work", static_cast<int64_t>(work->id))};
-              });
+  yield_point(
+      engine::StepOp::submit, obj(engine::ObjectKind::workqueue, wq->id), "queue_work", "wq", [&] {
+        return ::kern::TraceArgs{arg("wq", wq->name), arg("work", static_cast<int64_t>(work->id))};
+      });
   work->pending = true;
   k.race.on_send(k.sched.current()->id, obj(engine::ObjectKind::workqueue, work->id));
   wq->queue.push_back(work);

@@ -67,6 +67,18 @@ kern::blk_status_t SimDisk::injected_status(const kern::bio* b) {
     }
     if (hit) return r.again ? kern::BLK_STS_AGAIN : kern::BLK_STS_IOERR;
   }
+  if (spec_.explore_faults.bio_error) {
+    // A fault point of the explorer: OK, an I/O error, or (NOWAIT bios) BLK_STS_AGAIN.
+    const bool nowait = b->bi_opf & kern::REQ_NOWAIT;
+    switch (sched_.choose_fault(engine::FaultSite::bio_status, nowait ? 3 : 2)) {
+    case 1:
+      return kern::BLK_STS_IOERR;
+    case 2:
+      return kern::BLK_STS_AGAIN;
+    default:
+      break;
+    }
+  }
   return kern::BLK_STS_OK;
 }
 

@@ -98,15 +98,17 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
   ++get_block_calls_;
   kern::might_sleep("get_block");
   const uint64_t maxblocks = bh->b_size >> blkbits_;
-  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), "get_block",
-                    "fs", [&] {
-    return ::kern::TraceArgs{arg("iblock", static_cast<int64_t>(iblock)), arg("create", create),
-                             arg("maxblocks", static_cast<int64_t>(maxblocks))};
-  });
+  kern::yield_point(
+      engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), "get_block", "fs", [&] {
+        return ::kern::TraceArgs{arg("iblock", static_cast<int64_t>(iblock)), arg("create", create),
+                                 arg("maxblocks", static_cast<int64_t>(maxblocks))};
+      });
   // direct-io copies b_private into dio->private after every call (fs/direct-io.c:641), so a
   // filesystem that uses it sets it on every call: mapped, hole or error.
   if (spec_.fs.set_private) bh->b_private = &private_token_;
-  if (spec_.fs.error_at_block && *spec_.fs.error_at_block == iblock) {
+  const bool explored_error = spec_.explore_faults.get_block_error &&
+                              kern::K().sched.choose_fault(engine::FaultSite::get_block, 2) == 1;
+  if (explored_error || (spec_.fs.error_at_block && *spec_.fs.error_at_block == iblock)) {
     DIOSIM_TRACE_CHANGE("get_block_result", "fs", {arg("ret", spec_.fs.error_errno)});
     return spec_.fs.error_errno;
   }
@@ -155,10 +157,10 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
 
 int SimFilesystem::end_io(kern::kiocb* iocb, kern::loff_t offset, ssize_t size, void* priv) {
   ++end_io_calls_;
-  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), "end_io", "fs",
-                    [&] {
-    return ::kern::TraceArgs{arg("offset", offset), arg("size", static_cast<int64_t>(size))};
-  });
+  kern::yield_point(
+      engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), "end_io", "fs", [&] {
+        return ::kern::TraceArgs{arg("offset", offset), arg("size", static_cast<int64_t>(size))};
+      });
   // NULL is what a request gets when get_block never ran for it (e.g. the first user page
   // faulted before any block was mapped).
   if (spec_.fs.set_private && priv != &private_token_ && priv != nullptr)

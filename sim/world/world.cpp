@@ -99,9 +99,10 @@ World::Request& World::submit(const Operation& op, OpOutcome& out) {
   if (op.aio) req.iocb.ki_complete = &World::aio_complete_rw;
   kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0),
                     write ? "sys_pwrite" : "sys_pread", "syscall", [&] {
-    return ::kern::TraceArgs{arg("offset", static_cast<int64_t>(op.offset)),
-                             arg("count", static_cast<int64_t>(count)), arg("aio", op.aio ? 1 : 0)};
-  });
+                      return ::kern::TraceArgs{arg("offset", static_cast<int64_t>(op.offset)),
+                                               arg("count", static_cast<int64_t>(count)),
+                                               arg("aio", op.aio ? 1 : 0)};
+                    });
   ssize_t ret;
   if (count == 0 && !op.aio) {
     ret = 0; // do_iter_read / do_iter_write return before looking at the flags (io_submit's
@@ -158,10 +159,9 @@ void World::reap(std::vector<Request*>& outstanding) {
       },
       "io_getevents");
   if (!outstanding.empty())
-    kern::yield_point(engine::StepOp::observe, kern::obj(engine::ObjectKind::inode, 0),
-                      "io_getevents", "syscall", [&] {
-      return ::kern::TraceArgs{arg("events", static_cast<int64_t>(outstanding.size()))};
-    });
+    kern::yield_point(
+        engine::StepOp::observe, kern::obj(engine::ObjectKind::inode, 0), "io_getevents", "syscall",
+        [&] { return ::kern::TraceArgs{arg("events", static_cast<int64_t>(outstanding.size()))}; });
   outstanding.clear();
 }
 
