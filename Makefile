@@ -24,7 +24,7 @@ test-fast: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
 test-asan: deps
-	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DDIOSIM_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DDIOSIM_SANITIZE=ON -DDIOSIM_ZOO=OFF >/dev/null
 	@cmake --build $(BUILD_ASAN) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(JOBS) -LE browser
@@ -33,6 +33,8 @@ test: test-fast test-asan
 
 bench: build
 	./$(BUILD)/diosim-bench
+	./$(BUILD)/diosim-bench-explore
+	bash bench/zoo.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) out

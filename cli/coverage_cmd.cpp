@@ -5,6 +5,7 @@
 // fs/direct-io.c executed: a summary (covered / reachable), the reachable lines never run, and
 // optionally the reference listing annotated with hit counts.
 #include "cli/commands.hpp"
+#include "cli/port_source.hpp"
 #include "model/check/coverage.hpp"
 #include "model/check/runner.hpp"
 #include "model/search/fuzz.hpp"
@@ -115,7 +116,7 @@ int cmd_coverage(const CoverageArgs& a) {
       hits[k] += r.line_hits[k];
     ++runs;
   }
-  const std::vector<int> marked = model::marked_lines(DIOSIM_PORT_SOURCE);
+  const std::vector<int> marked = model::marked_lines(kPortSource);
   print_coverage(a, hits, marked, runs, files.size());
   return a.listing.empty() ? 0 : write_listing(a.listing, hits, marked);
 }

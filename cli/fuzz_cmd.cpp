@@ -14,6 +14,7 @@
 // trace, and the campaign goes on. Exit: 0 nothing failed, 1 violations found,
 // 2 bad usage, 3 an internal error of diosim in some case.
 #include "cli/commands.hpp"
+#include "cli/port_source.hpp"
 #include "cli/files.hpp"
 #include "model/search/fuzz.hpp"
 
@@ -114,7 +115,7 @@ int cmd_fuzz(const FuzzArgs& a) {
               static_cast<unsigned long long>(s.failing_cases));
   try {
     const model::CoverageSummary c =
-        model::summarize(s.line_hits, model::marked_lines(DIOSIM_PORT_SOURCE));
+        model::summarize(s.line_hits, model::marked_lines(kPortSource));
     std::printf("  fs/direct-io.c line coverage: %zu / %zu reachable lines\n", c.covered.size(),
                 c.reachable.size());
   } catch (const std::exception&) {

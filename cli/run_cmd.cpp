@@ -7,6 +7,7 @@
 //                               [--no-isolate] [--hang-seconds S]
 //   diosim view TRACE.json -o OUT.html
 #include "cli/commands.hpp"
+#include "cli/files.hpp"
 #include "model/check/crash_guard.hpp"
 #include "model/check/expectations.hpp"
 #include "model/check/runner.hpp"
@@ -68,12 +69,12 @@ void print_outcomes(const model::RunResult& r) {
   }
 }
 
+// Writes an output file, creating its directory; says why when it cannot.
 bool write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.close();
-  if (!out) std::fprintf(stderr, "diosim: cannot write %s\n", path.c_str());
-  return static_cast<bool>(out);
+  std::string error;
+  if (write_text_file(path, text, &error)) return true;
+  std::fprintf(stderr, "diosim: %s\n", error.c_str());
+  return false;
 }
 
 int cmd_run(const std::string& file, std::optional<uint64_t> seed, const std::string& schedule,

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// diosim-bench-explore: the explorer's figures, printed, never asserted (machines are noisy).
+//
+//   1. Executions/s through a Session with and without the reference-model check, on three
+//      scenarios (the model is computed once per Session, so the check costs only the
+//      comparison); medians of several rounds measured in one run.
+//   2. dfs vs dpor executions on the golden scenarios (tests/golden/expected.txt).
+#include "model/check/session.hpp"
+#include "model/search/explore.hpp"
+#include "model/search/sampling_choosers.hpp"
+#include "sim/scenario/scenario.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock; // benchmarks only: never part of a simulated run
+using namespace diosim;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Executions per second of seeded random schedules for ~0.3 s.
+double executions_per_s(model::Session& session) {
+  uint64_t runs = 0;
+  const Clock::time_point t0 = Clock::now();
+  Clock::time_point t1 = t0;
+  while (std::chrono::duration<double>(t1 - t0).count() < 0.3) {
+    model::SeededRandomChooser chooser(model::execution_seed(1, runs));
+    session.execute(chooser);
+    ++runs;
+    t1 = Clock::now();
+  }
+  return static_cast<double>(runs) / std::chrono::duration<double>(t1 - t0).count();
+}
+
+void check_cost(const std::string& name) {
+  scenario::ScenarioSpec spec = scenario::load_scenario(DIOSIM_SCENARIO_DIR "/" + name + ".json");
+  model::Session with(spec, true), without(spec, false);
+  std::vector<double> a, b;
+  for (int r = 0; r < 5; ++r) {
+    a.push_back(executions_per_s(with));
+    b.push_back(executions_per_s(without));
+  }
+  std::printf("  %-26s %9.0f %9.0f   %5.1f%%\n", name.c_str(), median(a), median(b),
+              100.0 * median(a) / median(b));
+}
+
+void golden_ratios() {
+  std::ifstream in(DIOSIM_TEST_DIR "/golden/expected.txt");
+  std::string line;
+  std::printf("\ndfs vs dpor (exhaustive within the bound; dpor complete + sleep-set-blocked)\n");
+  std::printf("  %-22s %3s %9s %9s %7s %7s\n", "scenario", "K", "dfs", "dpor", "blocked",
+              "ratio");
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream ss(line);
+    std::string name, k;
+    ss >> name >> k;
+    scenario::ScenarioSpec spec =
+        scenario::load_scenario(DIOSIM_TEST_DIR "/golden/" + name + ".json");
+    model::Session session(spec);
+    model::ExploreOptions o;
+    o.preemptions = k == "-" ? -1 : std::stoi(k);
+    o.shrink_budget = 0;
+    o.strategy = model::Strategy::dfs;
+    const model::ExploreResult dfs = model::explore(session, o);
+    o.strategy = model::Strategy::dpor;
+    const model::ExploreResult dpor = model::explore(session, o);
+    const uint64_t complete = dpor.executions - dpor.abandoned;
+    std::printf("  %-22s %3s %9llu %9llu %7llu %6.1fx\n", name.c_str(), k.c_str(),
+                static_cast<unsigned long long>(dfs.executions),
+                static_cast<unsigned long long>(complete),
+                static_cast<unsigned long long>(dpor.abandoned),
+                static_cast<double>(dfs.executions) / static_cast<double>(complete));
+  }
+}
+
+} // namespace
+
+int main() {
+  std::printf("executions/s through a Session (seeded random schedules, median of 5)\n");
+  std::printf("  %-26s %9s %9s   %s\n", "scenario", "checked", "unchecked", "ratio");
+  for (const char* s : {"aligned-write", "aio-read-queued", "two-tasks"})
+    check_cost(s);
+  golden_ratios();
+  return 0;
+}
