@@ -74,6 +74,30 @@ void fill_result(RunResult& result, const scenario::ScenarioSpec& spec,
   result.step_records = sched.steps();
 }
 
+// The trace's metadata (otherData: tool, scenario, seed, schedule, outcome) and its JSON.
+void finish_trace(engine::Tracer& tracer, const scenario::ScenarioSpec& spec, RunResult& result) {
+  tracer.set_other("tool", "\"diosim\"");
+  tracer.set_other("version", nlohmann::json(DIOSIM_VERSION).dump());
+  tracer.set_other("format_version", "1");
+  tracer.set_other("kernel_src", "\"fs/direct-io.c@e6b9d8eddb1772d99a676a906d42865293934edd\"");
+  tracer.set_other("scenario", nlohmann::json(spec.name).dump());
+  tracer.set_other("scenario_file", nlohmann::json(spec.path).dump());
+  tracer.set_other("seed", std::to_string(result.seed));
+  tracer.set_other("schedule", nlohmann::json(result.schedule).dump());
+  tracer.set_other("mode", spec.mode == scenario::Mode::explore ? "\"explore\"" : "\"timed\"");
+  const char* outcome = result.internal_error                ? "internal-error"
+                        : result.divergence                  ? "divergence"
+                        : result.violation                   ? "violation"
+                        : result.failed_expectations.empty() ? "pass"
+                                                             : "expectation-failed";
+  tracer.set_other("outcome", nlohmann::json(outcome).dump());
+  if (result.violation)
+    tracer.set_other("failure", violation_json(*result.violation, result.violation_context));
+  if (!result.failed_expectations.empty())
+    tracer.set_other("failed_expectations", nlohmann::json(result.failed_expectations).dump());
+  result.trace_json = tracer.to_json();
+}
+
 } // namespace
 
 RunResult run_in_session(Session& session, const RunOptions& options) {
@@ -123,30 +147,9 @@ RunResult run_in_session(Session& session, const RunOptions& options) {
     }
   }
   result.schedule = options.replay ? options.replay->to_string()
-                    : pinned        ? pinned->to_string()
-                                    : recorder.token().to_string();
-  if (options.trace) {
-    tracer.set_other("tool", "\"diosim\"");
-    tracer.set_other("version", nlohmann::json(DIOSIM_VERSION).dump());
-    tracer.set_other("format_version", "1");
-    tracer.set_other("kernel_src", "\"fs/direct-io.c@e6b9d8eddb1772d99a676a906d42865293934edd\"");
-    tracer.set_other("scenario", nlohmann::json(spec.name).dump());
-    tracer.set_other("scenario_file", nlohmann::json(spec.path).dump());
-    tracer.set_other("seed", std::to_string(result.seed));
-    tracer.set_other("schedule", nlohmann::json(result.schedule).dump());
-    tracer.set_other("mode", spec.mode == scenario::Mode::explore ? "\"explore\"" : "\"timed\"");
-    const char* outcome = result.internal_error                ? "internal-error"
-                          : result.divergence                  ? "divergence"
-                          : result.violation                   ? "violation"
-                          : result.failed_expectations.empty() ? "pass"
-                                                               : "expectation-failed";
-    tracer.set_other("outcome", nlohmann::json(outcome).dump());
-    if (result.violation)
-      tracer.set_other("failure", violation_json(*result.violation, result.violation_context));
-    if (!result.failed_expectations.empty())
-      tracer.set_other("failed_expectations", nlohmann::json(result.failed_expectations).dump());
-    result.trace_json = tracer.to_json();
-  }
+                    : pinned       ? pinned->to_string()
+                                   : recorder.token().to_string();
+  if (options.trace) finish_trace(tracer, spec, result);
   return result;
 }
 
