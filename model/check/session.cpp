@@ -6,6 +6,8 @@
 #include "sim/dio/direct_io.hpp"
 #include "sim/world/world.hpp"
 
+#include <cstring>
+
 namespace diosim::model {
 namespace {
 
@@ -29,12 +31,18 @@ struct Hash {
       h *= 1099511628211ull;
     }
   }
+  // Eight bytes a step (FNV-style mixing of words): file images are hashed every execution.
   void add(const std::vector<uint8_t>& bytes) {
     add(bytes.size());
-    for (uint8_t b : bytes) {
-      h ^= b;
-      h *= 1099511628211ull;
+    size_t i = 0;
+    for (; i + 8 <= bytes.size(); i += 8) {
+      uint64_t w;
+      std::memcpy(&w, bytes.data() + i, 8);
+      h = (h ^ w) * 1099511628211ull;
+      h ^= h >> 29;
     }
+    for (; i < bytes.size(); ++i)
+      h = (h ^ bytes[i]) * 1099511628211ull;
   }
 };
 

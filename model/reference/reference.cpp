@@ -8,6 +8,7 @@
 #include "model/reference/reference_detail.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <map>
 
@@ -585,25 +586,38 @@ size_t first_difference(const std::vector<uint8_t>& value,
                         const std::vector<std::pair<uint64_t, std::vector<uint8_t>>>& alts,
                         const std::vector<uint8_t>& actual, size_t n, std::string* expected_text) {
   size_t fi = 0, ai = 0;
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < n;) {
     while (fi < free.size() && free[fi].second <= i)
       ++fi;
-    if (fi < free.size() && free[fi].first <= i) continue;
+    if (fi < free.size() && free[fi].first <= i) {
+      i = std::min<size_t>(n, free[fi].second); // not checked
+      continue;
+    }
     while (ai < alts.size() && alts[ai].first < i)
       ++ai;
     if (ai < alts.size() && alts[ai].first == i) {
       const std::vector<uint8_t>& vals = alts[ai].second;
-      if (std::find(vals.begin(), vals.end(), actual[i]) != vals.end()) continue;
-      std::string t = "one of {";
-      for (size_t k = 0; k < vals.size() && k < 8; ++k)
-        t += (k ? ", " : "") + byte_text(vals[k]);
-      *expected_text = t + (vals.size() > 8 ? ", ...}" : "}");
-      return i;
+      if (std::find(vals.begin(), vals.end(), actual[i]) == vals.end()) {
+        std::string t = "one of {";
+        for (size_t k = 0; k < vals.size() && k < 8; ++k)
+          t += (k ? ", " : "") + byte_text(vals[k]);
+        *expected_text = t + (vals.size() > 8 ? ", ...}" : "}");
+        return i;
+      }
+      ++i;
+      continue;
     }
-    if (actual[i] != value[i]) {
+    // A plain span up to the next free range or alternative: compared with memcmp.
+    size_t stop = n;
+    if (fi < free.size()) stop = std::min<size_t>(stop, free[fi].first);
+    if (ai < alts.size()) stop = std::min<size_t>(stop, alts[ai].first);
+    if (std::memcmp(actual.data() + i, value.data() + i, stop - i) != 0) {
+      while (actual[i] == value[i])
+        ++i;
       *expected_text = byte_text(value[i]);
       return i;
     }
+    i = stop;
   }
   return std::string::npos;
 }
