@@ -15,7 +15,7 @@ for patch in "$here"/tests/zoo/*.patch; do
     for seed in 1 2 3 4 5; do
       start=$(date +%s.%N)
       out=$("$bin" explore "$here/tests/zoo/$name.json" --strategy "$strategy" --budget 20000 \
-              --seed "$seed" --quiet 2>/dev/null || true)
+              --seed "$seed" --stop-on-violation --quiet 2>/dev/null || true)
       end=$(date +%s.%N)
       first=$(grep -o 'first after [0-9]*' <<<"$out" | head -1 | awk '{print $3}')
       [[ -n $first ]] || first=none

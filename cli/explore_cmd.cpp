@@ -28,7 +28,7 @@ struct ExploreArgs {
   double seconds = 0;
   int preemptions = -1, depth = 3;
   unsigned jobs = 1;
-  bool quiet = false;
+  bool quiet = false, stop = false;
   std::vector<std::string> merge_inputs;
   std::string merge_json;
 };
@@ -150,6 +150,8 @@ int cmd_explore(const ExploreArgs& a) {
   o.depth = a.depth;
   o.seed = a.seed;
   o.jobs = a.jobs;
+  o.stop_on_violation = a.stop;
+  if (a.stop) o.shrink_budget = 0; // time to the first finding: no minimising after it
   if (!a.quiet)
     o.progress = [](const model::ExploreProgress& p) {
       std::fprintf(stderr, "explore: %llu executions (%.0f/s), %llu failing\n",
@@ -220,6 +222,7 @@ Action register_explore(CLI::App& app) {
   cmd->add_option("--out", a->out, "write each violation's scenario, schedule, trace and HTML");
   cmd->add_option("--json", a->json, "write the result as JSON (for diosim merge)");
   cmd->add_flag("-q,--quiet", a->quiet, "no progress lines on stderr");
+  cmd->add_flag("--stop-on-violation", a->stop, "stop at the first failing execution");
 
   CLI::App* merge = app.add_subcommand("merge", "combine explore --json results of shards");
   merge->add_option("results", a->merge_inputs, "explore --json files")->required();

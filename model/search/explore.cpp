@@ -54,8 +54,10 @@ struct UnitResult {
 struct Shared {
   std::atomic<uint64_t> executions{0}, failing{0};
   std::atomic<bool> out_of_time{false};
+  std::atomic<bool> stop{false}; // stop_on_violation: something was found
   Clock::time_point deadline = Clock::time_point::max();
   bool time_left() {
+    if (stop) return false;
     if (Clock::now() < deadline) return true;
     out_of_time = true;
     return false;
@@ -63,7 +65,7 @@ struct Shared {
 };
 
 void record(UnitResult& u, Shared& shared, const ExecSummary& s, const engine::ScheduleToken& token,
-            uint32_t preemptions) {
+            uint32_t preemptions, bool stop_on_violation) {
   ++u.executions;
   ++shared.executions;
   if (s.internal_error) {
@@ -78,6 +80,7 @@ void record(UnitResult& u, Shared& shared, const ExecSummary& s, const engine::S
   const std::string kind = s.failure_kind();
   if (kind.empty()) return;
   ++shared.failing;
+  if (stop_on_violation) shared.stop = true;
   FoundViolation f;
   f.kind = kind;
   f.message = s.violation ? s.violation->message : s.failed_expectations.front();
@@ -131,7 +134,8 @@ UnitResult run_tree_unit(Session& session, const ExploreOptions& o, Shared& shar
                             const world::World&, const ExecSummary&) {
                           analyse_execution(path, sched.transitions(), dpor, root ? 1 : 0);
                         });
-    record(u, shared, s, path_token(path), path.empty() ? 0 : path.back().preemptions_after());
+    record(u, shared, s, path_token(path), path.empty() ? 0 : path.back().preemptions_after(),
+           o.stop_on_violation);
     if (!root || !next_branch(path, dpor, o.preemptions, 1)) {
       u.exhausted = true;
       return u;
@@ -146,11 +150,11 @@ UnitResult run_sampling(Session& session, const ExploreOptions& o, Shared& share
   if (o.strategy == Strategy::pct) {
     PctChooser c(seed, steps_estimate, o.depth);
     const ExecSummary s = session.execute(c);
-    record(u, shared, s, c.log.token, c.log.preemptions);
+    record(u, shared, s, c.log.token, c.log.preemptions, o.stop_on_violation);
   } else {
     SeededRandomChooser c(seed);
     const ExecSummary s = session.execute(c);
-    record(u, shared, s, c.log.token, c.log.preemptions);
+    record(u, shared, s, c.log.token, c.log.preemptions, o.stop_on_violation);
   }
   u.exhausted = true;
   return u;

@@ -57,7 +57,8 @@ struct ExploreOptions {
   unsigned jobs = 1;
   unsigned shard_index = 0, shard_count = 1;
   bool check_model = true;
-  uint64_t shrink_budget = 300; // executions spent minimising each violation (pct/random)
+  uint64_t shrink_budget = 300; // executions spent minimising each violation
+  bool stop_on_violation = false; // stop at the first failing execution (time-to-find figures)
   std::function<void(const ExploreProgress&)> progress; // about once a second
 };
 
