@@ -170,7 +170,8 @@ void on_fatal_signal(int sig, siginfo_t* info, void*) {
   write_report_and_exit(kind, r->detail);
 }
 
-// Every ITIMER_PROF tick: progress is a new scheduling step, a new run or a finished request.
+// Every ITIMER_PROF tick: progress is a new scheduling step, a new run, a finished request, or
+// no run at all.
 void on_watchdog_tick(int) {
   SharedReport* r = g_report;
   const kern::Kernel* k = kern::g_kernel;
@@ -179,7 +180,8 @@ void on_watchdog_tick(int) {
   r->last_line = c ? c->src_line : 0;
   const uint64_t step = k ? k->sched.step() : 0;
   const uint64_t served = r->served;
-  if (k != g_watch.kernel || step != g_watch.step || served != g_watch.served) {
+  // Only a run can hang: time outside one (the reference model, shrinking) is diosim's own work.
+  if (!k || k != g_watch.kernel || step != g_watch.step || served != g_watch.served) {
     g_watch = {k, step, served, 0};
     return;
   }
