@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -203,20 +204,25 @@ std::vector<UnitResult> run_units(const std::vector<uint64_t>& units, unsigned j
   std::vector<std::thread> threads;
   for (unsigned t = 0; t < std::max(1u, jobs); ++t)
     threads.emplace_back(worker);
-  std::atomic<bool> done{false};
+  // The progress line, about once a second; woken at once when the work is done.
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
   std::thread monitor([&] {
     const Clock::time_point t0 = Clock::now();
-    while (!done) {
-      for (int k = 0; k < 10 && !done; ++k)
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      if (!done && o.progress)
+    std::unique_lock<std::mutex> lock(m);
+    while (!cv.wait_for(lock, std::chrono::seconds(1), [&] { return done; }))
+      if (o.progress)
         o.progress({shared.executions, 0, shared.failing,
                     std::chrono::duration<double>(Clock::now() - t0).count()});
-    }
   });
   for (std::thread& t : threads)
     t.join();
-  done = true;
+  {
+    std::lock_guard<std::mutex> lock(m);
+    done = true;
+  }
+  cv.notify_all();
   monitor.join();
   return out;
 }
