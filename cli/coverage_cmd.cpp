@@ -6,10 +6,13 @@
 // optionally the reference listing annotated with hit counts.
 #include "cli/commands.hpp"
 #include "cli/port_source.hpp"
+#include "sim/kernel/race_windows.hpp"
+
 #include "model/check/coverage.hpp"
 #include "model/check/runner.hpp"
 #include "model/search/fuzz.hpp"
 #include "sim/scenario/scenario.hpp"
+#include <array>
 
 #include <algorithm>
 #include <cstdio>
@@ -28,6 +31,23 @@ struct CoverageArgs {
   uint64_t fuzz_seed = 1;
   std::string listing;
 };
+
+using WindowCounts = std::array<uint64_t, static_cast<size_t>(kern::RaceWindow::count)>;
+
+void add_run(model::LineHits& hits, WindowCounts& windows, const model::RunResult& r) {
+  for (size_t i = 0; i < hits.size(); ++i)
+    hits[i] += r.line_hits[i];
+  for (size_t w = 0; w < windows.size(); ++w)
+    windows[w] += (r.race_windows >> w) & 1u;
+}
+
+// Race windows (sim/kernel/race_windows.hpp): how many runs opened each.
+void print_windows(const WindowCounts& windows) {
+  std::printf("race windows (runs that opened each):\n");
+  for (size_t w = 0; w < windows.size(); ++w)
+    std::printf("  %-30s %llu\n", kern::race_window_name(static_cast<kern::RaceWindow>(w)),
+                static_cast<unsigned long long>(windows[w]));
+}
 
 std::vector<std::string> shipped() {
   return scenario::list_scenario_files(DIOSIM_SCENARIO_DIR);
@@ -79,6 +99,7 @@ int write_listing(const std::string& listing, const model::LineHits& hits,
 int cmd_coverage(const CoverageArgs& a) {
   const std::vector<std::string> files = a.scenarios.empty() ? shipped() : a.scenarios;
   model::LineHits hits{};
+  WindowCounts windows{};
   uint64_t runs = 0;
   for (const std::string& f : files) {
     const std::optional<scenario::ScenarioSpec> loaded = load_scenario_or_report(f);
@@ -95,8 +116,7 @@ int cmd_coverage(const CoverageArgs& a) {
         std::fprintf(stderr, "diosim: %s\n", r.internal_error->c_str());
         return 3;
       }
-      for (size_t i = 0; i < hits.size(); ++i)
-        hits[i] += r.line_hits[i];
+      add_run(hits, windows, r);
       ++runs;
     }
   }
@@ -112,12 +132,12 @@ int cmd_coverage(const CoverageArgs& a) {
                    r.internal_error->c_str());
       return 3;
     }
-    for (size_t k = 0; k < hits.size(); ++k)
-      hits[k] += r.line_hits[k];
+    add_run(hits, windows, r);
     ++runs;
   }
   const std::vector<int> marked = model::marked_lines(kPortSource);
   print_coverage(a, hits, marked, runs, files.size());
+  print_windows(windows);
   return a.listing.empty() ? 0 : write_listing(a.listing, hits, marked);
 }
 

@@ -63,6 +63,7 @@ void fill_result(RunResult& result, const scenario::ScenarioSpec& spec,
   result.divergence = summary.divergence;
   result.failed_expectations = summary.failed_expectations;
   result.outcome_hash = summary.outcome_hash;
+  result.race_windows = summary.race_windows;
   result.outcomes = world.outcomes();
   result.steps = sched.step();
   result.decisions = sched.decisions();

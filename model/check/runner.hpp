@@ -45,6 +45,7 @@ struct RunResult {
   std::vector<engine::StepRecord> step_records;
   std::string violation_context; // name of the context that hit the violation
   uint64_t outcome_hash = 0;     // the terminal state (ExecSummary::outcome_hash)
+  uint32_t race_windows = 0;     // bit per kern::RaceWindow this run hit
 
   // 0 all good, 1 violation or failed expectation, 2 divergence, 3 internal error.
   int exit_code() const;

@@ -147,6 +147,7 @@ ExecSummary Session::execute(engine::Chooser& chooser, const ExecOptions& option
     judge(sched, kernel, world, out);
   out.steps = sched.step();
   out.decisions = sched.decisions();
+  out.race_windows = kernel.race_window_bits;
   if (!out.internal_error && !out.abandoned) out.outcome_hash = outcome_hash(spec_, world, out);
   if (inspect) inspect(sched, kernel, world, out);
   // Unwind unfinished fibers while the world and kernel they reference still exist.

@@ -51,6 +51,7 @@ struct ExecSummary {
   bool abandoned = false; // the chooser gave up on it (a redundant schedule)
   uint64_t steps = 0, decisions = 0;
   uint64_t outcome_hash = 0; // the terminal state: op results, user data, file, i_size
+  uint32_t race_windows = 0; // bit per kern::RaceWindow hit
 };
 
 class Session {

@@ -5,6 +5,7 @@
 
 #include "model/search/sampling_choosers.hpp"
 #include "model/search/tree_chooser.hpp"
+#include "sim/kernel/race_windows.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -50,6 +51,7 @@ struct UnitResult {
   std::set<uint64_t> outcomes;
   std::map<std::string, FoundViolation> violations;
   std::vector<std::string> internal_errors;
+  std::map<std::string, uint64_t> race_windows; // executions per window hit
 };
 
 struct Shared {
@@ -78,6 +80,9 @@ void record(UnitResult& u, Shared& shared, const ExecSummary& s, const engine::S
     return;
   }
   u.outcomes.insert(s.outcome_hash);
+  for (unsigned w = 0; w < static_cast<unsigned>(kern::RaceWindow::count); ++w)
+    if (s.race_windows & (1u << w))
+      ++u.race_windows[kern::race_window_name(static_cast<kern::RaceWindow>(w))];
   const std::string kind = s.failure_kind();
   if (kind.empty()) return;
   ++shared.failing;
@@ -187,6 +192,8 @@ void merge_unit(ExploreResult& r, const UnitResult& u, uint64_t unit, bool tree)
   r.outcomes.insert(u.outcomes.begin(), u.outcomes.end());
   r.units_done += u.exhausted;
   if (tree) r.unit_executions[unit] = u.executions;
+  for (const auto& [w, n] : u.race_windows)
+    r.race_windows[w] += n;
   for (const std::string& e : u.internal_errors)
     if (r.internal_errors.size() < 5) r.internal_errors.push_back(e);
 }

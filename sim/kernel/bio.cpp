@@ -3,6 +3,7 @@
 #include "sim/kernel/bio.hpp"
 
 #include "sim/kernel/page.hpp"
+#include "sim/kernel/race_windows.hpp"
 #include "sim/kernel/sched.hpp"
 
 #include <algorithm>
@@ -181,6 +182,10 @@ void bio_endio(bio* b) {
     return ::kern::TraceArgs{arg("bio", bio_name(b)), arg("status", b->bi_status)};
   });
   K().race.on_receive(K().sched.current()->id, obj(engine::ObjectKind::bio, b->id));
+  for (const engine::Context& c : K().sched.contexts())
+    if (c.kind == engine::ContextKind::task && c.state != engine::RunState::done &&
+        c.src_line >= 892 && c.src_line <= 1045)
+      race_window_hit(RaceWindow::completion_while_mapping);
   b->bi_end_io(b);
 }
 

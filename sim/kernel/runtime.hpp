@@ -100,6 +100,7 @@ public:
   uint64_t bios_allocated = 0, bios_freed = 0;
   uint64_t stale_pagecache_warnings = 0;
   uint64_t accepted_races = 0; // benign races by design (race_detector.hpp: accepted_race)
+  uint32_t race_window_bits = 0; // race windows this run hit (race_windows.hpp)
 
   task_struct* task_of(engine::Context* ctx);
   task_struct* current_task();

@@ -2,6 +2,7 @@
 #include "sim/kernel/sched.hpp"
 
 #include "sim/kernel/bio.hpp"
+#include "sim/kernel/race_windows.hpp"
 
 namespace kern {
 
@@ -33,6 +34,10 @@ int wake_up_process(task_struct* p) {
               });
   k.race.on_send(k.sched.current()->id, obj(engine::ObjectKind::waitq, p->ctx->id));
   const bool woke = p->__state != TASK_RUNNING;
+  const int line = k.sched.current()->src_line;
+  // The waiter set TASK_UNINTERRUPTIBLE but has not slept yet: the wake-up must not be lost.
+  if (woke && p->ctx->state != engine::RunState::blocked && (line == 342 || line == 384))
+    race_window_hit(RaceWindow::wake_while_running);
   if (woke) {
     p->__state = TASK_RUNNING;
     k.sched.wake(p->ctx);
@@ -51,6 +56,9 @@ void blk_io_schedule() {
 void schedule_sleep(task_struct* t, const char* name) {
   Kernel& k = K();
   const engine::ObjectRef state = obj(engine::ObjectKind::waitq, t->ctx->id);
+  // Announce, then act: between set_current_state and the sleep, a completion on another CPU
+  // may run and wake this task (the window a waker that skips its wake-up would lose).
+  yield_point(engine::StepOp::sleep, state, "schedule", "sched");
   note_access(state, false);
   if (t->__state == TASK_RUNNING) {
     // A wake-up already came between set_current_state and here: schedule() returns at once.

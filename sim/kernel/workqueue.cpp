@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/kernel/workqueue.hpp"
 
+#include "sim/kernel/race_windows.hpp"
 #include "sim/kernel/runtime.hpp"
 #include "sim/kernel/sched.hpp"
 #include "sim/kernel/slab.hpp"
@@ -45,6 +46,8 @@ bool queue_work(workqueue_struct* wq, work_struct* work) {
       engine::StepOp::submit, obj(engine::ObjectKind::workqueue, wq->id), "queue_work", "wq", [&] {
         return ::kern::TraceArgs{arg("wq", wq->name), arg("work", static_cast<int64_t>(work->id))};
       });
+  if (k.sched.current()->kind == engine::ContextKind::irq)
+    race_window_hit(RaceWindow::deferred_to_workqueue);
   work->pending = true;
   k.race.on_send(k.sched.current()->id, obj(engine::ObjectKind::workqueue, work->id));
   wq->queue.push_back(work);
