@@ -17,7 +17,7 @@ for patch in "$here"/tests/zoo/*.patch; do
       out=$("$bin" explore "$here/tests/zoo/$name.json" --strategy "$strategy" --budget 20000 \
               --seed "$seed" --stop-on-violation --quiet 2>/dev/null || true)
       end=$(date +%s.%N)
-      first=$(grep -o 'first after [0-9]*' <<<"$out" | head -1 | awk '{print $3}')
+      first=$(grep -o 'first after [0-9]*' <<<"$out" | head -1 | awk '{print $3}' || true)
       [[ -n $first ]] || first=none
       times+=("$(echo "$end - $start" | bc)") execs+=("$first")
       [[ $strategy == dfs || $strategy == dpor ]] && break # deterministic: one run
