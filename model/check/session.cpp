@@ -18,6 +18,7 @@ kern::Tunables tunables_of(const scenario::ScenarioSpec& spec) {
   tun.bio_max_vecs = spec.geometry.bio_max_vecs;
   tun.reap_threshold = spec.geometry.reap_threshold;
   tun.plug_limit = spec.geometry.plug_limit;
+  tun.cpus = spec.geometry.cpus;
   tun.explore_user_page_faults = spec.explore_faults.user_page_fault;
   return tun;
 }

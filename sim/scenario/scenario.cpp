@@ -381,6 +381,7 @@ void build_geometry(const J& doc, Geometry& g) {
   if (const J* v = field(*geo, "bio_max_vecs")) g.bio_max_vecs = static_cast<unsigned>(as_u64(*v));
   if (const J* v = field(*geo, "reap_threshold")) g.reap_threshold = static_cast<int>(as_i64(*v));
   if (const J* v = field(*geo, "plug_limit")) g.plug_limit = static_cast<unsigned>(as_u64(*v));
+  if (const J* v = field(*geo, "cpus")) g.cpus = static_cast<unsigned>(as_u64(*v));
 }
 
 // Powers of two, logical <= fs block <= page, and a disk that fits in memory.

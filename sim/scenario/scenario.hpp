@@ -43,6 +43,7 @@ struct Geometry {
   unsigned bio_max_vecs = 256;
   int reap_threshold = 64;
   unsigned plug_limit = 32;
+  unsigned cpus = 2; // simulated CPUs, one irq context each
 };
 
 struct Extent {

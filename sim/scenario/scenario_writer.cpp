@@ -166,6 +166,7 @@ J geometry_json(const Geometry& g) {
   if (g.bio_max_vecs != d.bio_max_vecs) j["bio_max_vecs"] = g.bio_max_vecs;
   if (g.reap_threshold != d.reap_threshold) j["reap_threshold"] = g.reap_threshold;
   if (g.plug_limit != d.plug_limit) j["plug_limit"] = g.plug_limit;
+  if (g.cpus != d.cpus) j["cpus"] = g.cpus;
   return j;
 }
 
