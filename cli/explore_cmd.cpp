@@ -3,7 +3,9 @@
 //
 //   diosim explore SCENARIO --strategy dfs|dpor|pct|random [--budget N | --time S]
 //                  [--preemptions K] [--depth d] [--jobs N] [--shard i/N] [--seed S]
-//                  [--out DIR] [--json FILE] [--quiet]
+//                  [--out DIR] [--json FILE] [--quiet] [--no-isolate] [--hang-seconds S]
+//   A crash or hang of the simulated code is a violation and the search goes on past it
+//   (worker processes, model/search/explore_isolated.cpp) unless --no-isolate.
 //   diosim merge SHARD.json... [--json FILE]
 //
 // Exit codes: 0 no violation, 1 violations found, 2 bad usage or scenario, 3 internal error.
@@ -14,6 +16,7 @@
 #include "model/search/explore_json.hpp"
 #include "sim/scenario/scenario_writer.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -28,7 +31,8 @@ struct ExploreArgs {
   double seconds = 0;
   int preemptions = -1, depth = 3;
   unsigned jobs = 1;
-  bool quiet = false, stop = false;
+  bool quiet = false, stop = false, no_isolate = false;
+  model::GuardOptions guard;
   std::vector<std::string> merge_inputs;
   std::string merge_json;
 };
@@ -81,6 +85,8 @@ void print_summary(const model::ExploreResult& r, const std::string& scenario) {
                 static_cast<unsigned long long>(n), n == 1 ? "" : "s");
   for (const std::string& e : r.internal_errors)
     std::printf("  %s\n", e.c_str());
+  for (const std::string& n : r.notes)
+    std::printf("  note: %s\n", n.c_str());
   if (r.exhausted && r.violations.empty())
     std::printf("  => no violation in any interleaving%s\n",
                 r.preemptions >= 0
@@ -88,32 +94,45 @@ void print_summary(const model::ExploreResult& r, const std::string& scenario) {
                     : "");
 }
 
-// Writes scenario (with its schedule pinned), token, trace and viewer per violation kind.
+// A crash or hang of the simulated code (model/check/crash_guard.hpp): its witness is not
+// replayed here, where it would crash the tool.
+bool is_crash_kind(const std::string& kind) {
+  return kind.rfind("crash:", 0) == 0 || kind == "abort" || kind == "stack-overflow" ||
+         kind == "hang";
+}
+
+// Writes scenario (with its schedule pinned), token, trace and viewer per violation kind; for a
+// crash, the scenario and token only (`diosim run` of the scenario reports the crash).
 bool write_witnesses(model::Session& session, const model::ExploreResult& r,
                      const std::string& dir) {
   for (const auto& [kind, v] : r.violations) {
     std::string error;
     auto token = engine::ScheduleToken::parse(v.token, &error);
     if (!token) continue;
-    model::RunOptions replay;
-    replay.replay = *token;
-    replay.trace = true;
-    const model::RunResult run = model::run_in_session(session, replay);
+    const bool crash = is_crash_kind(kind);
+    model::RunResult run;
+    if (!crash) {
+      model::RunOptions replay;
+      replay.replay = *token;
+      replay.trace = true;
+      run = model::run_in_session(session, replay);
+    }
     scenario::ScenarioSpec pinned = session.spec();
     pinned.name += "-" + kind;
     pinned.schedule = v.token;
     pinned.description = "Found by diosim explore (" +
                          std::string(model::strategy_name(r.strategy)) + "): " + kind + ". " +
                          pinned.description;
-    const std::string base = dir + "/" + kind;
+    std::string base = dir + "/" + kind;
+    std::replace(base.begin() + static_cast<long>(dir.size()), base.end(), ':', '_');
     if (!write_text_file(base + ".json", scenario::to_json(pinned), &error) ||
         !write_text_file(base + ".schedule", v.token + "\n", &error) ||
-        !write_text_file(base + ".trace.json", run.trace_json, &error) ||
-        !write_viewer_html(base + ".html", run.trace_json, &error)) {
+        (!crash && (!write_text_file(base + ".trace.json", run.trace_json, &error) ||
+                    !write_viewer_html(base + ".html", run.trace_json, &error)))) {
       std::fprintf(stderr, "diosim: %s\n", error.c_str());
       return false;
     }
-    std::printf("    files: %s.{json,schedule,trace.json,html}\n", base.c_str());
+    std::printf("    files: %s.{json,schedule%s}\n", base.c_str(), crash ? "" : ",trace.json,html");
   }
   return true;
 }
@@ -162,7 +181,8 @@ int cmd_explore(const ExploreArgs& a) {
   scenario::ScenarioSpec explore_spec = *spec;
   explore_spec.mode = scenario::Mode::explore; // every decision is the explorer's
   model::Session session(explore_spec);
-  const model::ExploreResult r = model::explore(session, o);
+  const model::ExploreResult r =
+      a.no_isolate ? model::explore(session, o) : model::explore_isolated(session, o, a.guard);
   print_summary(r, a.file);
   std::string error;
   if (!a.out.empty() && !write_witnesses(session, r, a.out)) return 2;
@@ -215,7 +235,7 @@ Action register_explore(CLI::App& app) {
   cmd->add_option("--preemptions", a->preemptions, "preemption bound K (dfs, dpor)")
       ->check(CLI::Range(0, 1000));
   cmd->add_option("--depth", a->depth, "PCT bug depth d (default 3)")->check(CLI::Range(1, 100));
-  cmd->add_option("--jobs", a->jobs, "threads (default 1); results do not depend on it")
+  cmd->add_option("--jobs", a->jobs, "worker processes (default 1); results do not depend on it")
       ->check(CLI::Range(1u, 256u));
   cmd->add_option("--shard", a->shard, "explore only shard i of N (i/N); combine with merge");
   cmd->add_option("--seed", a->seed, "seed of pct and random (default 1)");
@@ -223,6 +243,12 @@ Action register_explore(CLI::App& app) {
   cmd->add_option("--json", a->json, "write the result as JSON (for diosim merge)");
   cmd->add_flag("-q,--quiet", a->quiet, "no progress lines on stderr");
   cmd->add_flag("--stop-on-violation", a->stop, "stop at the first failing execution");
+  cmd->add_flag("--no-isolate", a->no_isolate,
+                "run in this process (threads): faster to start, but a crash of the simulated "
+                "code ends diosim");
+  cmd->add_option("--hang-seconds", a->guard.hang_seconds,
+                  "CPU seconds without progress before a run counts as hung (default 10)")
+      ->check(CLI::PositiveNumber);
 
   CLI::App* merge = app.add_subcommand("merge", "combine explore --json results of shards");
   merge->add_option("results", a->merge_inputs, "explore --json files")->required();

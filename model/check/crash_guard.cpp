@@ -36,11 +36,13 @@ constexpr int kTicksPerHang = 4;   // watchdog ticks without progress that make 
 struct SharedReport {
   volatile uint64_t served = 0;    // requests the current worker finished
   volatile uint64_t heartbeat = 0; // bumped by every watchdog tick and finished request
+  volatile uint64_t progress = 0;  // report_progress() of the request being served
   volatile int state = 0;          // 0 nothing, 1 report without token, 2 complete report
   volatile int last_line = 0;      // src_line seen by the latest watchdog tick
   int src_line = 0;
   int run_known = 0;
   int token_truncated = 0;
+  uint32_t preemptions = 0;
   uint64_t seed = 0, step = 0;
   char kind[32]{};
   char context[64]{};
@@ -117,6 +119,7 @@ void record_run_state(SharedReport* r) {
   const CrashContext* cc = g_crash_context;
   r->run_known = cc != nullptr;
   r->seed = cc ? cc->seed : 0;
+  r->preemptions = cc && cc->preemptions ? *cc->preemptions : 0;
 }
 
 // Not async-signal-safe (to_string allocates); see invariant 4 of crash_guard.hpp.
@@ -124,9 +127,10 @@ void record_token(SharedReport* r) {
   const CrashContext* cc = g_crash_context;
   if (!cc) return;
   alarm(2); // a deadlock in malloc ends here, leaving the report of state 1
-  const std::string token = cc->recorder ? cc->recorder->token().to_string()
-                            : cc->replay ? cc->replay->to_string()
-                                         : std::string();
+  const std::string token = cc->recorder       ? cc->recorder->token().to_string()
+                            : cc->replay       ? cc->replay->to_string()
+                            : cc->token_so_far ? (*cc->token_so_far)().to_string()
+                                               : std::string();
   r->token_truncated = token.size() >= kTokenCapacity;
   copy_text(r->token, kTokenCapacity, token.c_str());
 }
@@ -278,6 +282,7 @@ struct Worker {
   std::string request;
   while (read_message(self.cmd_fd, request)) {
     const std::string reply = handler(request);
+    self.shared->progress = 0; // counted by the reply from now on
     std::fflush(stdout);
     std::fflush(stderr);
     if (!write_message(self.reply_fd, reply)) break;
@@ -305,6 +310,7 @@ void start_worker(std::vector<Worker>& pool, size_t slot,
   }
   w.shared->state = 0;
   w.shared->served = 0;
+  w.shared->progress = 0;
   int cmd[2], reply[2];
   if (pipe(cmd) != 0 || pipe(reply) != 0) throw std::runtime_error("crash guard: pipe failed");
   std::fflush(nullptr); // the child must not write the parent's buffered output again
@@ -328,12 +334,14 @@ void start_worker(std::vector<Worker>& pool, size_t slot,
 
 CrashReport report_from(const SharedReport& s, int status, bool killed_by_watchdog) {
   CrashReport r;
+  r.progress = s.progress;
   if (s.state >= 1) {
     r.kind = s.kind;
     r.src_line = s.src_line;
     r.context = s.context;
     r.seed = s.seed;
     r.step = s.step;
+    r.preemptions = s.preemptions;
     r.run_known = s.run_known != 0;
     r.detail = s.detail;
     if (s.state == 2) r.schedule = s.token;
@@ -416,19 +424,14 @@ constexpr size_t kPipelineDepth = 8; // requests queued per worker, so it never 
 struct Feed {
   const std::function<std::optional<WorkItem>()>& next_item;
   std::deque<WorkItem> retry;
-  bool more = true;
   std::optional<WorkItem> take() {
     if (!retry.empty()) {
       WorkItem item = std::move(retry.front());
       retry.pop_front();
       return item;
     }
-    if (!more) return std::nullopt;
-    std::optional<WorkItem> item = next_item();
-    more = item.has_value();
-    return item;
+    return next_item();
   }
-  bool exhausted() const { return retry.empty() && !more; }
 };
 
 // Tops up every worker's queue; a worker that died idle is replaced once.
@@ -505,6 +508,13 @@ void collect(std::vector<Worker>& pool, Feed& feed,
   }
 }
 
+uint64_t in_flight_progress(const std::vector<Worker>& pool) {
+  uint64_t sum = 0;
+  for (const Worker& w : pool)
+    if (!w.queued.empty() && w.shared) sum += w.shared->progress;
+  return sum;
+}
+
 // SIGPIPE ignored while workers run: a write to a dead worker fails with EPIPE instead.
 class IgnoreSigpipe {
 public:
@@ -520,18 +530,17 @@ private:
 void run_supervised(unsigned workers, const std::function<std::string(const std::string&)>& handler,
                     const std::function<std::optional<WorkItem>()>& next_item,
                     const std::function<void(uint64_t, WorkOutcome&&)>& on_done,
-                    const std::function<void()>& on_tick, const GuardOptions& options) {
+                    const std::function<void(uint64_t)>& on_tick, const GuardOptions& options) {
   IgnoreSigpipe sigpipe;
   std::vector<Worker> pool(std::max(1u, workers));
-  Feed feed{next_item, {}, true};
+  Feed feed{next_item, {}};
   try {
     for (;;) {
-      hand_out(pool, handler, feed, options);
-      if (feed.exhausted() &&
-          std::all_of(pool.begin(), pool.end(), [](const Worker& w) { return w.queued.empty(); }))
+      hand_out(pool, handler, feed, options); // stops at the first "nothing now"
+      if (std::all_of(pool.begin(), pool.end(), [](const Worker& w) { return w.queued.empty(); }))
         break;
       collect(pool, feed, on_done, options);
-      if (on_tick) on_tick();
+      if (on_tick) on_tick(in_flight_progress(pool));
     }
   } catch (...) {
     stop_workers(pool);
@@ -572,6 +581,10 @@ std::variant<int, CrashReport> run_isolated(const std::function<int()>& body,
       },
       {}, options);
   return result;
+}
+
+void report_progress(uint64_t done) {
+  if (g_report) g_report->progress = done;
 }
 
 std::string describe(const CrashReport& r) {

@@ -45,8 +45,10 @@ struct CrashReport {
   std::string context; // name of the running context; empty when none ran
   uint64_t seed = 0;
   uint64_t step = 0;
-  bool run_known = false; // a run was in progress: seed, step and schedule describe it
-  std::string schedule;   // the token recorded so far ("" when not known)
+  uint32_t preemptions = 0; // of the schedule so far, when known (CrashContext::preemptions)
+  uint64_t progress = 0;    // what the request had passed to report_progress() before it died
+  bool run_known = false;   // a run was in progress: seed, step and schedule describe it
+  std::string schedule;     // the token recorded so far ("" when not known)
   bool schedule_truncated = false;
   std::string detail; // one sentence: what happened
 };
@@ -59,8 +61,10 @@ struct GuardOptions {
 // report can name its seed and the schedule token so far. The describer is thread_local.
 struct CrashContext {
   uint64_t seed = 0;
-  const engine::RecordingChooser* recorder = nullptr; // the run's recorder, or
-  const engine::ScheduleToken* replay = nullptr;      // the token it replays
+  const engine::RecordingChooser* recorder = nullptr;                   // the run's recorder, or
+  const engine::ScheduleToken* replay = nullptr;                        // the token it replays, or
+  const std::function<engine::ScheduleToken()>* token_so_far = nullptr; // an explorer's
+  const uint32_t* preemptions = nullptr; // preemptions so far, when the chooser counts them
 };
 class CrashContextScope {
 public:
@@ -102,12 +106,17 @@ struct WorkItem {
 using WorkOutcome = std::variant<std::string, CrashReport>; // the reply, or how its worker died
 
 // Runs `handler` in up to `workers` supervised child processes. next_item() is asked for work
-// whenever a worker is free (nullopt: no more); on_done(id, outcome) is called in the parent in
-// completion order; on_tick() (may be empty) about every 200 ms of wall time.
+// whenever a worker is free (nullopt: nothing now; the run ends when it says so while no
+// request is in flight, so on_done may still queue more); on_done(id, outcome) is called in the
+// parent in completion order; on_tick(in_flight) (may be empty) about every 200 ms of wall time,
+// with the sum of what busy workers last passed to report_progress().
 void run_supervised(unsigned workers, const std::function<std::string(const std::string&)>& handler,
                     const std::function<std::optional<WorkItem>()>& next_item,
                     const std::function<void(uint64_t, WorkOutcome&&)>& on_done,
-                    const std::function<void()>& on_tick, const GuardOptions& options);
+                    const std::function<void(uint64_t)>& on_tick, const GuardOptions& options);
+
+// Inside a handler: how far the current request has come (e.g. executions run), for on_tick.
+void report_progress(uint64_t done);
 
 // Runs `body` in one supervised child and returns its result (an exit code, 0..255) or how
 // the child died. The child's stdout and stderr are the caller's (flushed before the fork and

@@ -23,6 +23,7 @@
 //   3. `exhausted` is true only when dfs/dpor explored every unit completely within the bound.
 #pragma once
 
+#include "model/check/crash_guard.hpp"
 #include "model/check/session.hpp"
 #include "sim/scenario/scenario.hpp"
 
@@ -87,11 +88,18 @@ struct ExploreResult {
   std::map<std::string, FoundViolation> violations;
   std::map<std::string, uint64_t> race_windows; // named windows hit, executions per window
   std::vector<std::string> internal_errors;
+  std::vector<std::string> notes; // what limited the search, for the user (not errors)
   double seconds = 0; // wall clock (not part of the merged comparison)
 };
 
-// Explores `session`'s scenario.
+// Explores `session`'s scenario in this process (threads for `jobs`).
 ExploreResult explore(Session& session, const ExploreOptions& options);
+
+// The same exploration in supervised worker processes (`jobs` of them): a crash or hang of the
+// simulated code is a violation of its kind ("crash:SIGSEGV", "abort", "stack-overflow",
+// "hang"), counted as one execution, and the search goes on past it (explore_isolated.cpp).
+ExploreResult explore_isolated(Session& session, const ExploreOptions& options,
+                               const GuardOptions& guard);
 
 // Executions run before the first one of `v`'s kind, with units run one after the other.
 uint64_t executions_before_first(const ExploreResult& r, const FoundViolation& v);

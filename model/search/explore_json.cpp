@@ -80,6 +80,7 @@ std::string explore_result_json(const ExploreResult& r, const std::string& scena
   j["violations"] = violations;
   j["race_windows"] = r.race_windows;
   j["internal_errors"] = r.internal_errors;
+  j["notes"] = r.notes;
   j["seconds"] = r.seconds;
   return j.dump(1) + "\n";
 }
@@ -111,6 +112,7 @@ ExploreResult explore_result_from_json(const std::string& text, std::string* sce
     r.violations.emplace(v.at("kind").get<std::string>(), violation_of(v));
   r.race_windows = field<std::map<std::string, uint64_t>>(j, "race_windows");
   r.internal_errors = field<std::vector<std::string>>(j, "internal_errors");
+  if (j.contains("notes")) r.notes = field<std::vector<std::string>>(j, "notes");
   r.seconds = field<double>(j, "seconds");
   return r;
 }

@@ -343,7 +343,7 @@ FuzzSummary run_fuzz(const FuzzOptions& o, std::FILE* progress) {
   auto on_done = [&](uint64_t index, WorkOutcome&& outcome) {
     record_case(o, index, std::move(outcome), summary, progress);
   };
-  auto on_tick = [&]() {
+  auto on_tick = [&](uint64_t) {
     const Clock::time_point now = Clock::now();
     if (!progress || now - last_progress < std::chrono::seconds(1)) return;
     last_progress = now;

@@ -3,7 +3,7 @@
 // replaying ever shorter prefixes of the token and letting the non-preemptive, fault-free
 // default take over; a candidate is kept when it fails the same way and is smaller (fewer
 // preemptions, then fewer decisions). Deterministic: candidates are tried in a fixed order.
-#include "model/search/explore.hpp"
+#include "model/search/explore_units.hpp"
 #include "model/search/sampling_choosers.hpp"
 
 namespace diosim::model {
@@ -56,7 +56,7 @@ bool improve(Session& session, FoundViolation& best, uint64_t& budget) {
 
 } // namespace
 
-void minimise_witnesses(Session& session, ExploreResult& r, uint64_t budget) {
+void units::minimise_witnesses(Session& session, ExploreResult& r, uint64_t budget) {
   for (auto& [kind, v] : r.violations) {
     uint64_t left = budget;
     while (left > 0 && improve(session, v, left)) {

@@ -119,13 +119,52 @@ void TreeChooser::extend(const engine::Decision& d) {
   if (n.kind == DecisionKind::fault) std::fill(n.backtrack.begin(), n.backtrack.end(), 1);
 }
 
+void TreeChooser::reset() {
+  next_ = 0;
+  avoided_ = -1;
+  if (avoid_) still_matching_.assign(avoid_->size(), 1);
+}
+
+// After decision k was taken: an execution that has now taken every decision of a crash prefix
+// would crash next; it ends here as a leaf (invariant 4).
+void TreeChooser::check_crash_prefixes(size_t k) {
+  const engine::ScheduleToken::Entry taken = token_entry(path_[k]);
+  for (size_t i = 0; i < avoid_->size(); ++i) {
+    const engine::ScheduleToken& prefix = (*avoid_)[i];
+    if (!still_matching_[i]) continue;
+    if (k >= prefix.size() || !(prefix[k] == taken)) {
+      still_matching_[i] = 0;
+      continue;
+    }
+    if (k + 1 < prefix.size()) continue;
+    DIOSIM_INTERNAL_ASSERT(k + 1 == path_.size(), "a crash prefix ends inside a replayed prefix");
+    avoided_ = static_cast<int>(i);
+    throw engine::AbandonExecution{};
+  }
+}
+
 uint64_t TreeChooser::decide(const engine::Decision& d) {
   transitions_ = Session::live_transitions();
   const size_t k = next_++;
-  if (k < path_.size()) return replay(d, path_[k]);
-  extend(d);
-  const TreeNode& node = path_.back();
-  return d.kind == DecisionKind::latency_ns ? node.latency : node.chosen;
+  uint64_t value;
+  if (k < path_.size()) {
+    value = replay(d, path_[k]);
+  } else {
+    extend(d);
+    const TreeNode& node = path_.back();
+    value = d.kind == DecisionKind::latency_ns ? node.latency : node.chosen;
+  }
+  if (avoid_ && !avoid_->empty()) check_crash_prefixes(k);
+  return value;
+}
+
+engine::ScheduleToken TreeChooser::token_so_far() const {
+  engine::ScheduleToken token;
+  for (size_t k = 0; k < next_ && k < path_.size(); ++k) {
+    const engine::ScheduleToken::Entry e = token_entry(path_[k]);
+    token.push(e.kind, e.value);
+  }
+  return token;
 }
 
 bool next_branch(std::vector<TreeNode>& path, bool dpor, int bound, size_t root) {
@@ -148,19 +187,20 @@ bool next_branch(std::vector<TreeNode>& path, bool dpor, int bound, size_t root)
   return false;
 }
 
+engine::ScheduleToken::Entry token_entry(const TreeNode& n) {
+  if (n.kind == DecisionKind::latency_ns) return {engine::ChoiceKind::latency, n.latency};
+  if (n.kind == DecisionKind::fault) return {engine::ChoiceKind::fault, n.chosen};
+  const ActorKey a = n.actors[n.chosen];
+  const bool event = a & engine::Transition::kEventBit;
+  return {event ? engine::ChoiceKind::event : engine::ChoiceKind::context,
+          a & ~engine::Transition::kEventBit};
+}
+
 engine::ScheduleToken path_token(const std::vector<TreeNode>& path) {
   engine::ScheduleToken token;
   for (const TreeNode& n : path) {
-    if (n.kind == DecisionKind::latency_ns) {
-      token.push(engine::ChoiceKind::latency, n.latency);
-    } else if (n.kind == DecisionKind::fault) {
-      token.push(engine::ChoiceKind::fault, n.chosen);
-    } else {
-      const ActorKey a = n.actors[n.chosen];
-      const bool event = a & engine::Transition::kEventBit;
-      token.push(event ? engine::ChoiceKind::event : engine::ChoiceKind::context,
-                 a & ~engine::Transition::kEventBit);
-    }
+    const engine::ScheduleToken::Entry e = token_entry(n);
+    token.push(e.kind, e.value);
   }
   return token;
 }

@@ -10,6 +10,9 @@
 //   2. Replaying a prefix reproduces it exactly (the run is a pure function of the choices); a
 //      node whose options differ on replay is an internal error (nondeterminism in diosim).
 //   3. Nodes before `root` are fixed: backtracking never changes them (the unit's prefix).
+//   4. Crash prefixes (the decisions a crashed execution had taken, crash_guard.hpp) are leaves:
+//      an execution that takes every decision of one is abandoned right after the last, where
+//      the crash would follow, so a search goes on past a crash without running it again.
 #pragma once
 
 #include "sim/engine/chooser.hpp"
@@ -56,18 +59,28 @@ public:
       : path_(path), dpor_(dpor), bound_(preemption_bound) {}
   void set_transitions(const std::vector<engine::Transition>* t) { transitions_ = t; }
   uint64_t decide(const engine::Decision& d) override;
-  void reset() { next_ = 0; }
+  void reset();
+  // Crash prefixes to treat as leaves (invariant 4); the vector must outlive the chooser.
+  void avoid(const std::vector<engine::ScheduleToken>* crash_prefixes) { avoid_ = crash_prefixes; }
+  // Index into the crash prefixes of the one the last execution was abandoned at, or -1.
+  int avoided() const { return avoided_; }
+  // The decisions taken so far in the current execution.
+  engine::ScheduleToken token_so_far() const;
 
 private:
   uint64_t replay(const engine::Decision& d, const TreeNode& node) const;
   void extend(const engine::Decision& d);
   std::vector<SleepEntry> sleep_for_new_node() const;
+  void check_crash_prefixes(size_t k);
 
   std::vector<TreeNode>& path_;
   bool dpor_;
   int bound_;
   const std::vector<engine::Transition>* transitions_ = nullptr;
   size_t next_ = 0;
+  const std::vector<engine::ScheduleToken>* avoid_ = nullptr;
+  std::vector<uint8_t> still_matching_; // per crash prefix, this execution so far
+  int avoided_ = -1;
 };
 
 // Options of `node` in exploration order: the running context first, then the engine's order.
@@ -83,7 +96,8 @@ void analyse_execution(std::vector<TreeNode>& path, const std::vector<engine::Tr
 // with work left and switches its choice. False when everything below root is explored.
 bool next_branch(std::vector<TreeNode>& path, bool dpor, int preemption_bound, size_t root);
 
-// The schedule token of the path (what `diosim run --schedule` replays).
+// The schedule token of the path (what `diosim run --schedule` replays), and one node's entry.
 engine::ScheduleToken path_token(const std::vector<TreeNode>& path);
+engine::ScheduleToken::Entry token_entry(const TreeNode& node);
 
 } // namespace diosim::model
