@@ -14,8 +14,8 @@
 // trace, and the campaign goes on. Exit: 0 nothing failed, 1 violations found,
 // 2 bad usage, 3 an internal error of diosim in some case.
 #include "cli/commands.hpp"
-#include "cli/port_source.hpp"
 #include "cli/files.hpp"
+#include "cli/port_source.hpp"
 #include "model/search/fuzz.hpp"
 
 #include <cstdio>
@@ -128,6 +128,9 @@ int cmd_fuzz(const FuzzArgs& a) {
     std::printf("  known quirk %-12s %llu case%s (not a finding; see model/search/fuzz.hpp, "
                 "--include-known)\n",
                 quirk.c_str(), static_cast<unsigned long long>(n), n == 1 ? "" : "s");
+  for (const auto& [window, n] : s.race_windows)
+    std::printf("  race window %-30s %llu case%s\n", window.c_str(),
+                static_cast<unsigned long long>(n), n == 1 ? "" : "s");
   for (const model::Finding& f : s.findings)
     std::printf("  case %llu: %s.json (%s)\n", static_cast<unsigned long long>(f.case_index),
                 f.base_path.c_str(), f.message.c_str());

@@ -2,6 +2,7 @@
 #include "model/search/fuzz.hpp"
 
 #include "model/check/crash_guard.hpp"
+#include "sim/kernel/race_windows.hpp"
 #include "sim/scenario/scenario_writer.hpp"
 
 #include <algorithm>
@@ -196,22 +197,26 @@ std::string serve_case(const FuzzOptions& o, uint64_t index) {
   const rc::Shrinkable<scenario::ScenarioSpec> generated = generate_case(o.seed, index, o.gen);
   std::optional<std::string> kind, quirk;
   LineHits hits{};
+  uint64_t windows = 0;
   try {
     const scenario::ScenarioSpec spec = generated.value();
     RunOptions opt;
     opt.check_model = o.check_model;
     const RunResult r = run_scenario(spec, opt);
     std::copy(r.line_hits.begin(), r.line_hits.end(), hits.begin());
+    windows = r.race_windows;
     kind = failure_kind(r);
     if (kind && !o.include_known) quirk = known_quirk(spec, r);
   } catch (const std::exception& e) {
     w.u64(case_exception);
     write_hits(w, hits);
+    w.u64(windows);
     w.str(e.what());
     return w.bytes;
   }
   w.u64(quirk ? case_quirk : kind ? case_failed : case_passed);
   write_hits(w, hits);
+  w.u64(windows);
   if (quirk) w.str(*quirk);
   if (quirk || !kind) return w.bytes;
   std::vector<std::string> errors;
@@ -301,6 +306,10 @@ void record_case(const FuzzOptions& o, uint64_t index, WorkOutcome&& outcome, Fu
     const uint64_t hits = r.u64();
     if (line < s.line_hits.size()) s.line_hits[line] += hits;
   }
+  const uint64_t windows = r.u64();
+  for (unsigned w = 0; w < static_cast<unsigned>(kern::RaceWindow::count); ++w)
+    if (windows & (1u << w))
+      ++s.race_windows[kern::race_window_name(static_cast<kern::RaceWindow>(w))];
   if (status == case_quirk) {
     ++s.known[r.str()];
   } else if (status == case_exception) {

@@ -106,6 +106,8 @@ struct FuzzSummary {
   double seconds = 0;
   std::vector<std::string> write_errors;
   LineHits line_hits{}; // fs/direct-io.c lines run by the cases (not shrinks)
+  // Race windows (sim/kernel/race_windows.hpp): cases whose run opened each, by window name.
+  std::map<std::string, uint64_t> race_windows;
   // 0 no failure, 1 violations, 3 an internal error (of diosim) in some case.
   int exit_code() const;
 };
