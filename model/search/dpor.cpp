@@ -3,6 +3,12 @@
 // transition sequence (program order plus every dependent pair in trace order), and a
 // backtrack point wherever two dependent transitions of different actors are not already
 // ordered through other transitions (Flanagan & Godefroid 2005).
+//
+// With a preemption bound, a backtrack point the bound forbids would be lost, and DPOR would no
+// longer cover every execution within the bound. As in bounded POR (Coons, Musuvathi & McKinley,
+// OOPSLA 2013), such a point is also added at the start of the racing transition's thread
+// block: the latest step decision at or before it where the chosen actor did not simply go on
+// running, where switching costs no more preemptions than the schedule already had.
 #include "model/search/tree_chooser.hpp"
 
 #include <unordered_map>
@@ -45,19 +51,43 @@ void dependencies(const engine::Transition& tj, int j,
   }
 }
 
-void add_backtrack(TreeNode& node, ActorKey actor) {
-  for (size_t k = 0; k < node.actors.size(); ++k)
+// Marks `actor` (every option, when it is not enabled there) for exploration at `node`; false
+// when the bound forbids some option it marked.
+bool add_backtrack(TreeNode& node, ActorKey actor, int bound) {
+  for (uint32_t k = 0; k < node.actors.size(); ++k)
     if (node.actors[k] == actor) {
       node.backtrack[k] = 1;
-      return;
+      return option_allowed(node, k, bound);
     }
   std::fill(node.backtrack.begin(), node.backtrack.end(), 1); // not enabled there: all
+  bool all_allowed = true;
+  for (uint32_t k = 0; k < node.actors.size(); ++k)
+    all_allowed = all_allowed && option_allowed(node, k, bound);
+  return all_allowed;
+}
+
+bool is_step(const std::vector<TreeNode>& path, int decision, size_t root) {
+  return decision >= 0 && static_cast<size_t>(decision) >= root &&
+         static_cast<size_t>(decision) < path.size() &&
+         path[static_cast<size_t>(decision)].kind == engine::DecisionKind::next_step;
+}
+
+// The race of transition i (chosen at step decision d) with a later one of `actor`.
+void backtrack_race(std::vector<TreeNode>& path, int d, ActorKey actor, int bound, size_t root) {
+  if (add_backtrack(path[static_cast<size_t>(d)], actor, bound)) return;
+  for (int k = d; k >= static_cast<int>(root); --k) { // the start of d's thread block
+    const TreeNode& n = path[static_cast<size_t>(k)];
+    if (n.kind != engine::DecisionKind::next_step) continue;
+    if (n.running != 0 && n.actors[n.chosen] == n.running) continue; // the block goes on
+    if (k != d) add_backtrack(path[static_cast<size_t>(k)], actor, bound);
+    return;
+  }
 }
 
 } // namespace
 
 void analyse_execution(std::vector<TreeNode>& path, const std::vector<engine::Transition>& trans,
-                       bool dpor, size_t root) {
+                       bool dpor, size_t root, int bound) {
   for (TreeNode& n : path)
     if (n.kind == engine::DecisionKind::next_step && n.transition_index < trans.size())
       n.chosen_footprint = trans[n.transition_index].footprint;
@@ -85,10 +115,8 @@ void analyse_execution(std::vector<TreeNode>& path, const std::vector<engine::Tr
       const size_t ai = actor_index[ti.actor];
       const uint32_t seq_i = clock[static_cast<size_t>(i)][ai];
       const bool ordered = before[ai] >= seq_i;
-      if (!ordered && ti.decision >= 0 && static_cast<size_t>(ti.decision) >= root &&
-          static_cast<size_t>(ti.decision) < path.size() &&
-          path[static_cast<size_t>(ti.decision)].kind == engine::DecisionKind::next_step)
-        add_backtrack(path[static_cast<size_t>(ti.decision)], tj.actor);
+      if (!ordered && is_step(path, ti.decision, root))
+        backtrack_race(path, ti.decision, tj.actor, bound, root);
       const std::vector<uint32_t>& ci = clock[static_cast<size_t>(i)];
       for (size_t x = 0; x < width; ++x)
         c[x] = std::max(c[x], ci[x]);

@@ -123,12 +123,12 @@ UnitResult run_tree_unit(Session& session, const ExploreOptions& o, Shared& shar
   for (;;) {
     if ((budget && u.executions >= budget) || !shared.time_left()) return u;
     chooser.reset();
-    const ExecSummary s =
-        session.execute(chooser, exec,
-                        [&](const engine::Scheduler& sched, const kern::Kernel&,
-                            const world::World&, const ExecSummary&) {
-                          analyse_execution(path, sched.transitions(), dpor, root ? 1 : 0);
-                        });
+    const ExecSummary s = session.execute(chooser, exec,
+                                          [&](const engine::Scheduler& sched, const kern::Kernel&,
+                                              const world::World&, const ExecSummary&) {
+                                            analyse_execution(path, sched.transitions(), dpor,
+                                                              root ? 1 : 0, o.preemptions);
+                                          });
     if (chooser.avoided() >= 0) { // a crash found by a worker that died: a leaf, not re-run
       u.crashes_met.push_back({static_cast<uint64_t>(chooser.avoided()), u.executions,
                                path.back().preemptions_after()});

@@ -88,9 +88,10 @@ std::vector<uint32_t> exploration_order(const TreeNode& node);
 bool option_allowed(const TreeNode& node, uint32_t option, int preemption_bound);
 
 // After an execution: records each node's chosen footprint (dpor) and adds backtrack points
-// for every race between transitions (dpor).
+// for every race between transitions (dpor), conservatively where the preemption bound forbids
+// the exact one (dpor.cpp).
 void analyse_execution(std::vector<TreeNode>& path, const std::vector<engine::Transition>& trans,
-                       bool dpor, size_t root);
+                       bool dpor, size_t root, int preemption_bound);
 
 // Moves to the next unexplored branch below `root`: truncates the path after the deepest node
 // with work left and switches its choice. False when everything below root is explored.
