@@ -23,8 +23,8 @@ let chromium;
 try {
   ({ chromium } = require('playwright-core'));
 } catch (e) {
-  console.error(`viewer test: playwright-core not found under ${depsDir}/node_modules (run tests/browser/run.sh)`);
-  process.exit(77);
+  console.error(`viewer test: playwright-core not found under ${depsDir}/node_modules (run tests/browser/install.sh)`);
+  process.exit(1);
 }
 fs.mkdirSync(outDir, { recursive: true });
 
@@ -200,6 +200,38 @@ async function testFailing(browser) {
   await page.close();
 }
 
+// Context lanes in reading order: tasks, irq contexts by CPU number, workers. The passing trace's
+// lanes are renamed and their sort indices scrambled (irq/10 first, the task last) so the order
+// the page shows can only come from the viewer's own sorting.
+function expectedLaneOrder(names) {
+  const rank = (n) => (/^task /.test(n) ? 0 : /^irq\//.test(n) ? 1 : /worker/.test(n) ? 2 : 3);
+  const cpu = (n) => { const m = /^irq\/(\d+)$/.exec(n); return m ? Number(m[1]) : -1; };
+  return [...names].sort((a, b) => rank(a) - rank(b) || cpu(a) - cpu(b));
+}
+async function testLaneOrder(browser) {
+  const trace = embeddedTrace(passHtml);
+  const ctx = trace.traceEvents.filter((e) => e.ph === 'M' && e.pid === 1 && e.name === 'thread_name');
+  const irqs = ctx.filter((e) => /^irq\//.test(e.args.name));
+  check(irqs.length >= 2, 'the passing trace has two irq lanes to order', String(irqs.length));
+  irqs[0].args.name = 'irq/10'; // CPU 10 must come after CPU 2 (numeric, not text, order)
+  irqs[1].args.name = 'irq/2';
+  const tids = ctx.map((e) => e.tid);
+  for (const e of trace.traceEvents)
+    if (e.ph === 'M' && e.pid === 1 && e.name === 'thread_sort_index')
+      e.args.sort_index = /^task /.test(ctx.find((c) => c.tid === e.tid).args.name) ? 1000 : tids.length - tids.indexOf(e.tid);
+  const html = fs.readFileSync(passHtml, 'utf8');
+  const i = html.indexOf(TRACE_OPEN) + TRACE_OPEN.length, j = html.indexOf('</script>', i);
+  const file = path.join(outDir, 'lane-order.html');
+  fs.writeFileSync(file, html.slice(0, i) + JSON.stringify(trace).replace(/<\//g, '<\\/') + html.slice(j));
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await open(page, file);
+  const shown = await page.$$eval('#lanes [data-lane][data-kind="ctx"] .name', (els) => els.map((el) => el.textContent));
+  checkEq(JSON.stringify(shown), JSON.stringify(expectedLaneOrder(ctx.map((e) => e.args.name))),
+          'context lanes: tasks, then irq by CPU number, then workers');
+  await page.close();
+  fs.rmSync(file);
+}
+
 // A large trace (>= 50,000 events) built from the passing one by repeating its request with new
 // object ids and shifted steps: the viewer must load it quickly and stay responsive.
 async function testLarge(browser) {
@@ -260,6 +292,7 @@ let failed = 0;
 try {
   await testPassing(browser);
   await testFailing(browser);
+  await testLaneOrder(browser);
   await testLarge(browser);
 } catch (e) {
   failed = 1;
