@@ -261,6 +261,7 @@ async function testLarge(browser) {
   const t = await open(page, file, `#step=${Math.floor(copies / 2) * maxStep}`);
   const n = events.length - meta.length;
   console.log(`  large trace: ${n} events, ${copies * maxStep} steps: load ${t.loadMs.toFixed(1)} ms in the viewer script, ${t.readyAt.toFixed(1)} ms from navigation start, ${t.wallMs} ms wall`);
+  const startStep = await cursorStep(page);
   const timing = await page.evaluate(async () => {
     const v = window.diosimViewer;
     let handler = 0, drawn = 0;
@@ -276,8 +277,11 @@ async function testLarge(browser) {
   });
   console.log(`  large trace: → key handler ${timing.handler.toFixed(2)} ms + redraw ${timing.draw.toFixed(2)} ms per step (avg of 60)`);
   check(n >= 50000, 'large trace has at least 50,000 events', String(n));
-  check(t.loadMs < 5000, 'large trace loads in under 5 s', `${t.loadMs.toFixed(0)} ms`);
-  check(timing.handler + timing.draw < 50, 'stepping stays under 50 ms per keypress', `${(timing.handler + timing.draw).toFixed(1)} ms`);
+  // Load and step times are printed above, never asserted: on a shared, loaded machine a time
+  // limit fails at random (house rule: speed is measured and printed, not tested). What is
+  // checked is that the page works at this size.
+  checkEq(await page.evaluate(() => document.body.dataset.ready), '1', 'large trace loads');
+  check(await cursorStep(page) > startStep, 'stepping moves the cursor on the large trace', `${startStep} -> ${await cursorStep(page)}`);
   await shot(page, 'large-trace.png');
   await page.click('#zoom-fit');
   await page.waitForTimeout(100);
