@@ -370,8 +370,8 @@ Action register_run(CLI::App& app) {
   CLI::Option* replay_seed =
       replay
           ->add_option("--seed", a->seed,
-                       "accepted for the recorded run's label; a replay takes every decision "
-                       "from the token")
+                       "ignored: a replay takes every decision from the token (accepted so "
+                       "replay lines of older diosim versions still run)")
           ->check(unsigned_integer());
   add_run_options(replay, *a);
 
