@@ -290,38 +290,46 @@ struct RunArgs {
   }
 };
 
-// Runs `run` (a whole cmd_run) in a crash-guarded worker process (model/check/crash_guard.hpp)
-// unless --no-isolate: the worker prints what cmd_run prints and its exit code is returned, so
-// a normal run's output is the same either way. A crash or hang of the simulated code is
-// printed as a violation (exit 1) with the line, seed and schedule token so far.
-int run_under_guard(const RunArgs& a, const std::function<int()>& run) {
-  if (a.no_isolate) return run();
-  const std::variant<int, model::CrashReport> outcome = model::run_isolated(run, a.guard);
-  if (const int* code = std::get_if<int>(&outcome)) return *code;
-  const model::CrashReport& c = std::get<model::CrashReport>(outcome);
+// A crash or hang report, in the shape of a run's violation (exit 1, or 2 when --token cannot
+// be written). `replayed`: the run replayed --schedule, so it has no seed of its own.
+int print_crash(const RunArgs& a, bool replayed, const model::CrashReport& c) {
   std::printf("VIOLATION %s", c.kind.c_str());
   if (c.src_line) std::printf(" at fs/direct-io.c:%d", c.src_line);
   if (c.run_known)
     std::printf(" (step %llu%s%s)", static_cast<unsigned long long>(c.step),
                 c.context.empty() ? "" : ", ", c.context.c_str());
   std::printf("\n  %s\n", c.detail.c_str());
-  if (c.run_known) {
-    const char* cut = c.schedule_truncated ? " (truncated)" : "";
-    const std::string token = shown_token(c.schedule, a.outputs);
-    std::printf("  seed %llu, schedule %s%s\n", static_cast<unsigned long long>(c.seed),
-                token.c_str(), cut);
-    if (token == c.schedule)
-      std::printf("  replay: diosim replay %s --schedule %s --no-isolate\n", a.file.c_str(),
-                  c.schedule.c_str());
-    std::printf("FAIL: %s at step %llu, seed %llu, schedule %s\n", c.kind.c_str(),
-                static_cast<unsigned long long>(c.step), static_cast<unsigned long long>(c.seed),
-                token.c_str());
-    if (!a.outputs.token_path.empty() && !write_file(a.outputs.token_path, c.schedule + "\n"))
-      return 2;
-  } else {
+  if (!c.run_known) {
     std::printf("FAIL: %s outside a run\n", c.kind.c_str());
+    return 1;
   }
+  const std::string token = shown_token(c.schedule, a.outputs);
+  const std::string identity =
+      (replayed ? "replayed schedule " : "seed " + std::to_string(c.seed) + ", schedule ") + token +
+      (c.schedule_truncated ? " (truncated)" : "");
+  std::printf("  %s\n", identity.c_str());
+  if (token == c.schedule)
+    std::printf("  replay: diosim replay %s --schedule %s --no-isolate\n", a.file.c_str(),
+                c.schedule.c_str());
+  else if (!replayed)
+    std::printf("  replay: diosim run %s --seed %llu --no-isolate\n", a.file.c_str(),
+                static_cast<unsigned long long>(c.seed));
+  std::printf("FAIL: %s at step %llu, %s\n", c.kind.c_str(),
+              static_cast<unsigned long long>(c.step), identity.c_str());
+  if (!a.outputs.token_path.empty() && !write_file(a.outputs.token_path, c.schedule + "\n"))
+    return 2;
   return 1;
+}
+
+// Runs `run` (a whole cmd_run) in a crash-guarded worker process (model/check/crash_guard.hpp)
+// unless --no-isolate: the worker prints what cmd_run prints and its exit code is returned, so
+// a normal run's output is the same either way. A crash or hang of the simulated code is
+// printed as a violation (exit 1) with the line, seed and schedule token so far.
+int run_under_guard(const RunArgs& a, bool replayed, const std::function<int()>& run) {
+  if (a.no_isolate) return run();
+  const std::variant<int, model::CrashReport> outcome = model::run_isolated(run, a.guard);
+  if (const int* code = std::get_if<int>(&outcome)) return *code;
+  return print_crash(a, replayed, std::get<model::CrashReport>(outcome));
 }
 
 void add_isolation(CLI::App* cmd, RunArgs& a) {
@@ -381,11 +389,12 @@ Action register_run(CLI::App& app) {
 
   return [=]() -> int {
     if (run->parsed())
-      return run_under_guard(
-          *a, [&] { return cmd_run(a->request(run_seed, run_schedule), a->outputs); });
+      return run_under_guard(*a, run_schedule->count() > 0, [&] {
+        return cmd_run(a->request(run_seed, run_schedule), a->outputs);
+      });
     if (replay->parsed())
       return run_under_guard(
-          *a, [&] { return cmd_run(a->request(replay_seed, replay_schedule), a->outputs); });
+          *a, true, [&] { return cmd_run(a->request(replay_seed, replay_schedule), a->outputs); });
     if (view->parsed()) return cmd_view(a->trace_in, a->html_out);
     return -1;
   };
