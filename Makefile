@@ -6,6 +6,9 @@ BUILD ?= build
 BUILD_ASAN ?= build-asan
 JOBS ?= $(shell nproc)
 SCENARIO ?= scenarios/subblock-write-new-blocks.json
+# Extra ctest arguments for the normal build's suite, e.g. CTEST_ARGS='-LE browser' to leave out
+# the browser tests (they install chromium and playwright-core, which needs root and network).
+CTEST_ARGS ?=
 
 .PHONY: deps build run test test-fast test-asan bench coverage clean
 
@@ -21,7 +24,7 @@ run: build
 	./$(BUILD)/diosim run $(SCENARIO) --trace out/default.trace.json
 
 test-fast: build
-	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
 
 test-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DDIOSIM_SANITIZE=ON -DDIOSIM_ZOO=OFF >/dev/null

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // diosim coverage [SCENARIO...] [--seeds K] [--fuzz-cases N] [--fuzz-seed S] [--listing FILE]
 //
-// Runs the scenarios (default: every shipped one) with seeds 1..K and reports which lines of
-// fs/direct-io.c executed: a summary (covered / reachable), the reachable lines never run, and
-// optionally the reference listing annotated with hit counts.
+// Runs the scenarios (default: every shipped one) K times each, and generated fuzz cases, and
+// reports which lines of fs/direct-io.c executed: a summary (covered / reachable), the reachable
+// lines never run, and optionally the reference listing annotated with hit counts. A run that
+// fails (a violation, a failed expectation; for fuzz cases, anything but a known quirk) is
+// listed and makes the exit code 1: coverage of failing runs is no evidence.
 #include "cli/commands.hpp"
+#include "cli/files.hpp"
+#include "cli/options.hpp"
 #include "cli/port_source.hpp"
 #include "sim/kernel/race_windows.hpp"
 
@@ -30,6 +34,32 @@ struct CoverageArgs {
   uint64_t fuzz_cases = model::kDefaultCoverageFuzzCases;
   uint64_t fuzz_seed = 1;
   std::string listing;
+};
+
+// Failing runs: how many, and the first few, one line each.
+struct Failures {
+  static constexpr size_t kListed = 10;
+  uint64_t count = 0;
+  std::vector<std::string> lines;
+  void add(const std::string& what, const model::RunResult& r) {
+    ++count;
+    if (lines.size() >= kListed) return;
+    std::string why = r.violation ? "VIOLATION " + r.violation->invariant
+                      : !r.failed_expectations.empty()
+                          ? "EXPECTATION FAILED " + r.failed_expectations[0]
+                      : r.divergence ? "replay divergence: " + *r.divergence
+                                     : "exit " + std::to_string(r.exit_code());
+    lines.push_back(what + ": " + why);
+  }
+  void print() const {
+    if (!count) return;
+    std::printf("FAILING RUNS: %llu (their lines count, but a failing run is a finding):\n",
+                static_cast<unsigned long long>(count));
+    for (const std::string& l : lines)
+      std::printf("  %s\n", l.c_str());
+    if (count > lines.size())
+      std::printf("  ... and %llu more\n", static_cast<unsigned long long>(count - lines.size()));
+  }
 };
 
 using WindowCounts = std::array<uint64_t, static_cast<size_t>(kern::RaceWindow::count)>;
@@ -86,42 +116,49 @@ int write_listing(const std::string& listing, const model::LineHits& hits,
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  std::ofstream out(listing);
-  out << model::annotated_listing(hits, marked, ss.str());
-  if (!out) {
-    std::fprintf(stderr, "diosim: cannot write %s\n", listing.c_str());
+  std::string error;
+  if (!write_text_file(listing, model::annotated_listing(hits, marked, ss.str()), &error)) {
+    std::fprintf(stderr, "diosim: %s\n", error.c_str());
     return 2;
   }
   std::printf("annotated listing: %s\n", listing.c_str());
   return 0;
 }
 
-int cmd_coverage(const CoverageArgs& a) {
-  const std::vector<std::string> files = a.scenarios.empty() ? shipped() : a.scenarios;
-  model::LineHits hits{};
-  WindowCounts windows{};
-  uint64_t runs = 0;
+// The scenario runs: run 1 is the scenario's own run (its seed, or its pinned schedule, as
+// `diosim run FILE` does), runs 2..K use seeds 2..K. Exit code 0, or 2/3 to stop.
+int run_scenarios(const std::vector<std::string>& files, uint64_t seeds, model::LineHits& hits,
+                  WindowCounts& windows, Failures& failures, uint64_t& runs) {
   for (const std::string& f : files) {
     const std::optional<scenario::ScenarioSpec> loaded = load_scenario_or_report(f);
     if (!loaded) return 2;
-    const scenario::ScenarioSpec& spec = *loaded;
-    for (uint64_t seed = 1; seed <= a.seeds; ++seed) {
-      model::RunOptions opt;
-      opt.seed = seed;
-      // A scenario's pinned interleaving is what its first run replays, as `diosim run` does.
-      if (seed == 1 && spec.schedule)
-        opt.replay = engine::ScheduleToken::parse(*spec.schedule, nullptr);
-      const model::RunResult r = model::run_scenario(spec, opt);
-      if (r.internal_error) {
-        std::fprintf(stderr, "diosim: %s\n", r.internal_error->c_str());
-        return 3;
+    try {
+      model::Session session(*loaded);
+      for (uint64_t seed = 1; seed <= seeds; ++seed) {
+        model::RunOptions opt;
+        if (seed > 1) opt.seed = seed;
+        const model::RunResult r = model::run_in_session(session, opt);
+        if (r.internal_error) {
+          std::fprintf(stderr, "diosim: %s\n", r.internal_error->c_str());
+          return 3;
+        }
+        if (r.exit_code() != 0)
+          failures.add(f + (seed > 1 ? " --seed " + std::to_string(seed) : std::string()), r);
+        add_run(hits, windows, r);
+        ++runs;
       }
-      add_run(hits, windows, r);
-      ++runs;
+    } catch (const scenario::ScenarioError& e) { // a pinned schedule that does not parse
+      std::fprintf(stderr, "diosim: bad scenario: %s\n", e.what());
+      return 2;
     }
   }
-  // Generated scenarios, the same cases `diosim fuzz --seed S` runs (no model check: coverage
-  // only needs the kernel lines each run executes).
+  return 0;
+}
+
+// Generated scenarios, the same cases `diosim fuzz --seed S` runs (no model check: coverage
+// only needs the kernel lines each run executes; a known quirk is not a failure, as in fuzz).
+int run_fuzz_cases(const CoverageArgs& a, model::LineHits& hits, WindowCounts& windows,
+                   Failures& failures, uint64_t& runs) {
   for (uint64_t i = 0; i < a.fuzz_cases; ++i) {
     const scenario::ScenarioSpec spec = model::generate_case(a.fuzz_seed, i).value();
     model::RunOptions opt;
@@ -132,13 +169,31 @@ int cmd_coverage(const CoverageArgs& a) {
                    r.internal_error->c_str());
       return 3;
     }
+    if (r.exit_code() != 0 && !model::known_quirk(spec, r))
+      failures.add("diosim fuzz --case " + std::to_string(i) + " --seed " +
+                       std::to_string(a.fuzz_seed) + " --no-model",
+                   r);
     add_run(hits, windows, r);
     ++runs;
   }
+  return 0;
+}
+
+int cmd_coverage(const CoverageArgs& a) {
+  const std::vector<std::string> files = a.scenarios.empty() ? shipped() : a.scenarios;
+  model::LineHits hits{};
+  WindowCounts windows{};
+  Failures failures;
+  uint64_t runs = 0;
+  if (const int rc = run_scenarios(files, a.seeds, hits, windows, failures, runs)) return rc;
+  if (const int rc = run_fuzz_cases(a, hits, windows, failures, runs)) return rc;
   const std::vector<int> marked = model::marked_lines(kPortSource);
   print_coverage(a, hits, marked, runs, files.size());
   print_windows(windows);
-  return a.listing.empty() ? 0 : write_listing(a.listing, hits, marked);
+  failures.print();
+  if (!a.listing.empty())
+    if (const int rc = write_listing(a.listing, hits, marked)) return rc;
+  return failures.count ? 1 : 0;
 }
 
 } // namespace
@@ -147,11 +202,14 @@ Action register_coverage(CLI::App& app) {
   auto a = std::make_shared<CoverageArgs>();
   CLI::App* cmd = app.add_subcommand("coverage", "report which fs/direct-io.c lines runs execute");
   cmd->add_option("scenarios", a->scenarios, "scenario files (default: every shipped scenario)");
-  cmd->add_option("--seeds", a->seeds, "run each scenario with seeds 1..K (default 1)")
+  cmd->add_option("--seeds", a->seeds,
+                  "run each scenario K times: its own run (its seed or pinned schedule), then "
+                  "seeds 2..K (default 1)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{100000}));
   cmd->add_option("--fuzz-cases", a->fuzz_cases,
                   "also run N generated scenarios, the cases of diosim fuzz (default 2000)");
-  cmd->add_option("--fuzz-seed", a->fuzz_seed, "campaign seed of those cases (default 1)");
+  cmd->add_option("--fuzz-seed", a->fuzz_seed, "campaign seed of those cases (default 1)")
+      ->check(unsigned_integer());
   cmd->add_option("--listing", a->listing, "write fs/direct-io.c annotated with hit counts here");
   return [a, cmd]() -> int { return cmd->parsed() ? cmd_coverage(*a) : -1; };
 }

@@ -15,6 +15,7 @@
 // 2 bad usage, 3 an internal error of diosim in some case.
 #include "cli/commands.hpp"
 #include "cli/files.hpp"
+#include "cli/options.hpp"
 #include "cli/port_source.hpp"
 #include "model/search/fuzz.hpp"
 
@@ -151,7 +152,8 @@ Action register_fuzz(CLI::App& app) {
   auto* time = cmd->add_option("--time", a->seconds, "run for this many seconds (wall clock)")
                    ->check(CLI::PositiveNumber);
   cases->excludes(time);
-  cmd->add_option("--seed", a->seed, "campaign seed: case i is derived from (seed, i) (default 1)");
+  cmd->add_option("--seed", a->seed, "campaign seed: case i is derived from (seed, i) (default 1)")
+      ->check(unsigned_integer());
   cmd->add_option("--jobs", a->jobs, "worker processes (default 1); the cases do not depend on it")
       ->check(CLI::Range(1u, 256u));
   cmd->add_option("--out", a->out, "where failing cases are written (default fuzz-out)");

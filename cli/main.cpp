@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   try {
     for (const auto& action : actions)
       if (const int rc = action(); rc >= 0) return rc;
+  } catch (const diosim::scenario::ScenarioError& e) { // e.g. a pinned schedule that does not parse
+    std::fprintf(stderr, "diosim: bad scenario: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "diosim: [internal error] %s\n", e.what());
     return 3;

@@ -2,12 +2,18 @@
 // diosim run / replay / view.
 //
 //   diosim run SCENARIO.json [--seed N] [--schedule TOKEN] [--trace OUT.json] [--html OUT.html]
-//                            [--log] [--quiet] [--no-isolate] [--hang-seconds S]
-//   diosim replay SCENARIO.json --schedule TOKEN [--seed N] [--trace ..] [--html ..] [--log]
-//                               [--no-isolate] [--hang-seconds S]
+//                            [--token OUT] [--log] [--quiet] [--no-model] [--no-isolate]
+//                            [--hang-seconds S]
+//   diosim replay SCENARIO.json --schedule TOKEN [--seed N] [--trace ..] [--html ..] [--token ..]
+//                               [--log] [--quiet] [--no-model] [--no-isolate] [--hang-seconds S]
 //   diosim view TRACE.json -o OUT.html
+//
+// Schedule tokens on the terminal: in full, except under --quiet when longer than
+// kQuietTokenChars; then the first characters, the length and an FNV-1a hash, and --token FILE
+// writes the whole token (README.md, "Schedule tokens").
 #include "cli/commands.hpp"
 #include "cli/files.hpp"
+#include "cli/options.hpp"
 #include "model/check/crash_guard.hpp"
 #include "model/check/expectations.hpp"
 #include "model/check/runner.hpp"
@@ -27,13 +33,22 @@ namespace {
 
 using namespace diosim;
 
-using namespace diosim;
+constexpr size_t kQuietTokenChars = 120; // longer tokens are abbreviated under --quiet
+constexpr size_t kQuietTokenHead = 40;   // characters kept of an abbreviated token
 
 struct Outputs {
-  std::string trace_path, html_path;
+  std::string trace_path, html_path, token_path;
   bool log = false;
   bool quiet = false;
   bool wants_trace() const { return !trace_path.empty() || !html_path.empty() || log; }
+};
+
+// What to run: the scenario file, an explicit seed, an explicit token, the model check.
+struct RunRequest {
+  std::string file;
+  std::optional<uint64_t> seed;
+  std::optional<std::string> schedule;
+  bool check_model = true;
 };
 
 const char* op_name(scenario::OpKind k) {
@@ -48,66 +63,83 @@ const char* op_name(scenario::OpKind k) {
   return "?";
 }
 
+// "(as expected)" when every expectation of the op holds (return value, submission result, user
+// buffer, i_size), "(UNEXPECTED)" when one fails; nothing for an op without expectations.
+const char* verdict(const world::OpOutcome& o) {
+  if (!model::has_op_expectations(*o.op)) return "";
+  return model::check_op_expectations(o).empty() ? "  (as expected)" : "  (UNEXPECTED)";
+}
+
 void print_outcomes(const model::RunResult& r) {
   for (const world::OpOutcome& o : r.outcomes) {
     const scenario::Operation& op = *o.op;
     if (op.kind == scenario::OpKind::reap) {
-      std::printf("  %-10s #%zu reap\n", o.task.c_str(), o.op_index);
+      std::printf("  %-10s #%zu reap%s\n", o.task.c_str(), o.op_index,
+                  o.finished ? "" : "  (not finished: the run stopped first)");
       continue;
     }
     uint64_t count = 0;
     for (const auto& v : op.iov)
       count += v.len;
-    std::printf("  %-10s #%zu %s%s offset=%llu count=%llu%s%s -> %s", o.task.c_str(), o.op_index,
+    std::printf("  %-10s #%zu %s%s offset=%llu count=%llu%s%s -> ", o.task.c_str(), o.op_index,
                 op.aio ? "aio " : "", op_name(op.kind), static_cast<unsigned long long>(op.offset),
                 static_cast<unsigned long long>(count), op.dsync ? " dsync" : "",
-                op.nowait ? " nowait" : "", model::describe_ret(o.ret).c_str());
-    if (o.submit_ret) std::printf("  [submit %s]", model::describe_ret(*o.submit_ret).c_str());
-    if (op.expect.ret)
-      std::printf("  %s", *op.expect.ret == o.ret ? "(as expected)" : "(UNEXPECTED)");
-    std::printf("\n");
-  }
-}
-
-// Writes an output file, creating its directory; says why when it cannot.
-bool write_file(const std::string& path, const std::string& text) {
-  std::string error;
-  if (write_text_file(path, text, &error)) return true;
-  std::fprintf(stderr, "diosim: %s\n", error.c_str());
-  return false;
-}
-
-int cmd_run(const std::string& file, std::optional<uint64_t> seed, const std::string& schedule,
-            const Outputs& outputs) {
-  const std::optional<scenario::ScenarioSpec> loaded = load_scenario_or_report(file);
-  if (!loaded) return 2;
-  const scenario::ScenarioSpec& spec = *loaded;
-  model::RunOptions options;
-  options.seed = seed;
-  options.trace = outputs.wants_trace();
-  // A scenario may pin its interleaving ("schedule"); --schedule overrides it.
-  const bool pinned = schedule.empty() && spec.schedule && !seed;
-  const std::string token_text = pinned ? *spec.schedule : schedule;
-  if (!token_text.empty()) {
-    std::string error;
-    auto token = engine::ScheduleToken::parse(token_text, &error);
-    if (!token) {
-      if (pinned)
-        std::fprintf(stderr, "diosim: bad scenario: %s: /schedule: %s\n", file.c_str(),
-                     error.c_str());
-      else
-        std::fprintf(stderr, "diosim: --schedule: %s\n", error.c_str());
-      return 2;
+                op.nowait ? " nowait" : "");
+    // An op the run never finished has no result: no value, no verdict.
+    if (!o.finished) {
+      std::printf("not finished (the run stopped first)\n");
+      continue;
     }
-    options.replay = std::move(*token);
+    std::printf("%s", model::describe_ret(o.ret).c_str());
+    if (o.submit_ret) std::printf("  [submit %s]", model::describe_ret(*o.submit_ret).c_str());
+    std::printf("%s\n", verdict(o));
   }
-  const model::RunResult r = model::run_scenario(spec, options);
+}
 
-  if (outputs.log) std::fputs(model::format_step_log(r.trace_json).c_str(), stdout);
-  if (!outputs.quiet) {
-    std::printf("scenario %s (%s)\n", spec.name.c_str(), file.c_str());
-    print_outcomes(r);
+// FNV-1a 64 of a string, 16 hex digits.
+std::string token_hash(const std::string& token) {
+  return model::fnv1a_hex(std::vector<uint8_t>(token.begin(), token.end()));
+}
+
+// The token as the terminal shows it (see the file comment).
+std::string shown_token(const std::string& token, const Outputs& outputs) {
+  if (!outputs.quiet || token.size() <= kQuietTokenChars) return token;
+  return token.substr(0, kQuietTokenHead) + "... (" + std::to_string(token.size()) +
+         " chars, fnv1a " + token_hash(token) + "; --token FILE writes it)";
+}
+
+bool token_abbreviated(const std::string& token, const Outputs& outputs) {
+  return shown_token(token, outputs) != token;
+}
+
+// "seed 7, schedule TOKEN" for a drawn run; a replayed run used no seed.
+std::string run_identity(const model::RunResult& r, const Outputs& outputs) {
+  const std::string token = shown_token(r.schedule, outputs);
+  switch (r.schedule_source) {
+  case model::ScheduleSource::drawn:
+    return "seed " + std::to_string(r.seed) + ", schedule " + token;
+  case model::ScheduleSource::replayed:
+    return "replayed schedule " + token;
+  case model::ScheduleSource::pinned:
+    return "the scenario's pinned schedule " + token;
   }
+  return token;
+}
+
+// The command that reproduces this run exactly.
+std::string replay_command(const model::RunResult& r, const std::string& file,
+                           const Outputs& outputs) {
+  if (!token_abbreviated(r.schedule, outputs))
+    return "diosim replay " + file + " --schedule " + r.schedule;
+  if (!outputs.token_path.empty())
+    return "diosim replay " + file + " --schedule \"$(cat " + outputs.token_path + ")\"";
+  if (r.schedule_source == model::ScheduleSource::drawn)
+    return "diosim run " + file + " --seed " + std::to_string(r.seed);
+  if (r.schedule_source == model::ScheduleSource::pinned) return "diosim run " + file;
+  return "this command again (with --token FILE to keep the token)";
+}
+
+void print_findings(const model::RunResult& r, const std::string& file, const Outputs& outputs) {
   for (const std::string& f : r.failed_expectations)
     std::printf("EXPECTATION FAILED %s\n", f.c_str());
   if (r.violation) {
@@ -118,24 +150,97 @@ int cmd_run(const std::string& file, std::optional<uint64_t> seed, const std::st
       std::printf(" (step %llu, %s)", static_cast<unsigned long long>(v.step),
                   r.violation_context.c_str());
     std::printf("\n  %s\n", v.message.c_str());
-    std::printf("  seed %llu, schedule %s\n  replay: diosim replay %s --schedule %s\n",
-                static_cast<unsigned long long>(r.seed), r.schedule.c_str(), file.c_str(),
-                r.schedule.c_str());
+    std::printf("  %s\n  replay: %s\n", run_identity(r, outputs).c_str(),
+                replay_command(r, file, outputs).c_str());
   }
   if (r.divergence) std::fprintf(stderr, "diosim: replay divergence: %s\n", r.divergence->c_str());
   if (r.internal_error) std::fprintf(stderr, "diosim: %s\n", r.internal_error->c_str());
-  if (!outputs.trace_path.empty() && !write_file(outputs.trace_path, r.trace_json)) return 2;
+}
+
+// Writes an output file, creating its directory; says why when it cannot.
+bool write_file(const std::string& path, const std::string& text) {
+  std::string error;
+  if (write_text_file(path, text, &error)) return true;
+  std::fprintf(stderr, "diosim: %s\n", error.c_str());
+  return false;
+}
+
+bool write_outputs(const model::RunResult& r, const Outputs& outputs) {
+  if (!outputs.trace_path.empty() && !write_file(outputs.trace_path, r.trace_json)) return false;
   if (!outputs.html_path.empty() && !write_file(outputs.html_path, viz::render_html(r.trace_json)))
+    return false;
+  return outputs.token_path.empty() || write_file(outputs.token_path, r.schedule + "\n");
+}
+
+// The run options of a request; false (after a message) when --schedule does not parse.
+bool options_of(const RunRequest& req, const Outputs& outputs, model::RunOptions& options) {
+  options.seed = req.seed;
+  options.trace = outputs.wants_trace();
+  options.check_model = req.check_model;
+  if (!req.schedule) return true;
+  std::string error;
+  auto token = engine::ScheduleToken::parse(*req.schedule, &error);
+  if (req.schedule->empty())
+    error = "an empty string is not a schedule token (a run without decisions is \"v2:\")";
+  if (!token || req.schedule->empty()) {
+    std::fprintf(stderr, "diosim: --schedule: %s\n", error.c_str());
+    return false;
+  }
+  options.replay = std::move(*token);
+  return true;
+}
+
+int cmd_run(const RunRequest& req, const Outputs& outputs) {
+  const std::optional<scenario::ScenarioSpec> loaded = load_scenario_or_report(req.file);
+  if (!loaded) return 2;
+  const scenario::ScenarioSpec& spec = *loaded;
+  model::RunOptions options;
+  if (!options_of(req, outputs, options)) return 2;
+  model::RunResult r;
+  try {
+    r = model::run_scenario(spec, options);
+  } catch (const scenario::ScenarioError& e) { // a pinned schedule that does not parse
+    std::fprintf(stderr, "diosim: bad scenario: %s\n", e.what());
     return 2;
+  }
+  if (outputs.log) std::fputs(model::format_step_log(r.trace_json).c_str(), stdout);
+  if (!outputs.quiet) {
+    std::printf("scenario %s (%s)\n", spec.name.c_str(), req.file.c_str());
+    print_outcomes(r);
+  }
+  print_findings(r, req.file, outputs);
+  if (!write_outputs(r, outputs)) return 2;
+  if (!req.check_model)
+    std::printf("reference model: not compared (--no-model); invariants and the scenario's "
+                "expectations were checked\n");
   const int code = r.exit_code();
-  std::printf("%s: %llu steps, %llu bios, %llu contexts, seed %llu, schedule %s\n",
+  std::printf("%s: %llu steps, %llu bios, %llu contexts, %s\n",
               code == 0   ? "PASS"
               : code == 1 ? "FAIL"
                           : "ERROR",
               static_cast<unsigned long long>(r.steps), static_cast<unsigned long long>(r.bios),
-              static_cast<unsigned long long>(r.contexts), static_cast<unsigned long long>(r.seed),
-              r.schedule.c_str());
+              static_cast<unsigned long long>(r.contexts), run_identity(r, outputs).c_str());
   return code;
+}
+
+// Why `doc` is not a Chrome trace the viewer can show ("/traceEvents: ..."), or empty when it is.
+std::string trace_problem(const nlohmann::json& doc) {
+  if (doc.is_discarded()) return "invalid JSON";
+  if (!doc.is_object() || !doc.contains("traceEvents"))
+    return "not a trace (expected a JSON object with traceEvents)";
+  const nlohmann::json& events = doc["traceEvents"];
+  if (!events.is_array())
+    return std::string("/traceEvents: expected an array of trace events, got ") +
+           events.type_name();
+  for (size_t i = 0; i < events.size(); ++i) {
+    const nlohmann::json& e = events[i];
+    if (!e.is_object() || !e.contains("ph") || !e["ph"].is_string())
+      return "/traceEvents/" + std::to_string(i) +
+             ": expected a trace event (an object with a string \"ph\")";
+  }
+  if (doc.contains("otherData") && !doc["otherData"].is_object())
+    return std::string("/otherData: expected an object, got ") + doc["otherData"].type_name();
+  return "";
 }
 
 int cmd_view(const std::string& trace_path, const std::string& out_path) {
@@ -147,10 +252,9 @@ int cmd_view(const std::string& trace_path, const std::string& out_path) {
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string text = ss.str();
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object() || !doc.contains("traceEvents")) {
-    std::fprintf(stderr, "diosim: %s: not a trace (expected a JSON object with traceEvents)\n",
-                 trace_path.c_str());
+  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (const std::string problem = trace_problem(doc); !problem.empty()) {
+    std::fprintf(stderr, "diosim: %s: %s\n", trace_path.c_str(), problem.c_str());
     return 2;
   }
   return write_file(out_path, viz::render_html(text)) ? 0 : 2;
@@ -160,48 +264,72 @@ void add_outputs(CLI::App* cmd, Outputs& o) {
   cmd->add_option("--trace", o.trace_path, "write a Chrome Trace Event JSON trace here");
   cmd->add_option("--html", o.html_path,
                   "write the self-contained HTML viewer with the trace here");
+  cmd->add_option("--token", o.token_path, "write the run's schedule token to this file");
   cmd->add_flag("--log", o.log, "print one line per step (the trace as text)");
-  cmd->add_flag("-q,--quiet", o.quiet, "print only the summary and findings");
+  cmd->add_flag("-q,--quiet", o.quiet,
+                "print only the summary and findings (a schedule token longer than 120 "
+                "characters is shortened to its start, length and hash; see --token)");
 }
 
 struct RunArgs {
   std::string file, schedule, trace_in, html_out;
   uint64_t seed = 0;
   bool no_isolate = false;
+  bool no_model = false;
   model::GuardOptions guard;
-  CLI::Option* seed_opt = nullptr;
-  CLI::Option* replay_seed_opt = nullptr;
   Outputs outputs;
+
+  // The request of the subcommand whose --seed and --schedule options these are.
+  RunRequest request(const CLI::Option* seed_opt, const CLI::Option* schedule_opt) const {
+    RunRequest r;
+    r.file = file;
+    if (seed_opt->count()) r.seed = seed;
+    if (schedule_opt->count()) r.schedule = schedule;
+    r.check_model = !no_model;
+    return r;
+  }
 };
 
-// Runs `run` (a whole cmd_run) in a crash-guarded worker process (model/check/crash_guard.hpp)
-// unless --no-isolate: the worker prints what cmd_run prints and its exit code is returned, so
-// a normal run's output is the same either way. A crash or hang of the simulated code is
-// printed as a violation (exit 1) with the line, seed and schedule token so far.
-int run_under_guard(const RunArgs& a, const std::function<int()>& run) {
-  if (a.no_isolate) return run();
-  const std::variant<int, model::CrashReport> outcome = model::run_isolated(run, a.guard);
-  if (const int* code = std::get_if<int>(&outcome)) return *code;
-  const model::CrashReport& c = std::get<model::CrashReport>(outcome);
+// A crash or hang report, in the shape of a run's violation (exit 1, or 2 when --token cannot
+// be written). `replayed`: the run replayed --schedule, so it has no seed of its own.
+int print_crash(const RunArgs& a, bool replayed, const model::CrashReport& c) {
   std::printf("VIOLATION %s", c.kind.c_str());
   if (c.src_line) std::printf(" at fs/direct-io.c:%d", c.src_line);
   if (c.run_known)
     std::printf(" (step %llu%s%s)", static_cast<unsigned long long>(c.step),
                 c.context.empty() ? "" : ", ", c.context.c_str());
   std::printf("\n  %s\n", c.detail.c_str());
-  if (c.run_known) {
-    const char* cut = c.schedule_truncated ? " (truncated)" : "";
-    std::printf("  seed %llu, schedule %s%s\n  replay: diosim replay %s --seed %llu --schedule %s "
-                "--no-isolate\n",
-                static_cast<unsigned long long>(c.seed), c.schedule.c_str(), cut, a.file.c_str(),
-                static_cast<unsigned long long>(c.seed), c.schedule.c_str());
-    std::printf("FAIL: %s at step %llu, seed %llu, schedule %s\n", c.kind.c_str(),
-                static_cast<unsigned long long>(c.step), static_cast<unsigned long long>(c.seed),
-                c.schedule.c_str());
-  } else {
+  if (!c.run_known) {
     std::printf("FAIL: %s outside a run\n", c.kind.c_str());
+    return 1;
   }
+  const std::string token = shown_token(c.schedule, a.outputs);
+  const std::string identity =
+      (replayed ? "replayed schedule " : "seed " + std::to_string(c.seed) + ", schedule ") + token +
+      (c.schedule_truncated ? " (truncated)" : "");
+  std::printf("  %s\n", identity.c_str());
+  if (token == c.schedule)
+    std::printf("  replay: diosim replay %s --schedule %s --no-isolate\n", a.file.c_str(),
+                c.schedule.c_str());
+  else if (!replayed)
+    std::printf("  replay: diosim run %s --seed %llu --no-isolate\n", a.file.c_str(),
+                static_cast<unsigned long long>(c.seed));
+  std::printf("FAIL: %s at step %llu, %s\n", c.kind.c_str(),
+              static_cast<unsigned long long>(c.step), identity.c_str());
+  if (!a.outputs.token_path.empty() && !write_file(a.outputs.token_path, c.schedule + "\n"))
+    return 2;
   return 1;
+}
+
+// Runs `run` (a whole cmd_run) in a crash-guarded worker process (model/check/crash_guard.hpp)
+// unless --no-isolate: the worker prints what cmd_run prints and its exit code is returned, so
+// a normal run's output is the same either way. A crash or hang of the simulated code is
+// printed as a violation (exit 1) with the line, seed and schedule token so far.
+int run_under_guard(const RunArgs& a, bool replayed, const std::function<int()>& run) {
+  if (a.no_isolate) return run();
+  const std::variant<int, model::CrashReport> outcome = model::run_isolated(run, a.guard);
+  if (const int* code = std::get_if<int>(&outcome)) return *code;
+  return print_crash(a, replayed, std::get<model::CrashReport>(outcome));
 }
 
 void add_isolation(CLI::App* cmd, RunArgs& a) {
@@ -212,6 +340,14 @@ void add_isolation(CLI::App* cmd, RunArgs& a) {
                   "CPU seconds without a scheduling step before the run counts as hung "
                   "(default 10)")
       ->check(CLI::PositiveNumber);
+}
+
+void add_run_options(CLI::App* cmd, RunArgs& a) {
+  add_outputs(cmd, a.outputs);
+  cmd->add_flag("--no-model", a.no_model,
+                "do not compare with the reference model (invariants and the scenario's "
+                "expectations are still checked; the output says so)");
+  add_isolation(cmd, a);
 }
 
 } // namespace
@@ -229,33 +365,36 @@ Action register_run(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   CLI::App* run = app.add_subcommand("run", "run a scenario file and check it");
   run->add_option("scenario", a->file, "scenario JSON file")->required();
-  a->seed_opt = run->add_option("--seed", a->seed, "seed (default: the scenario's)");
-  run->add_option("--schedule", a->schedule, "replay this schedule token");
-  add_outputs(run, a->outputs);
-  add_isolation(run, *a);
+  CLI::Option* run_seed = run->add_option("--seed", a->seed, "seed (default: the scenario's)")
+                              ->check(unsigned_integer());
+  CLI::Option* run_schedule =
+      run->add_option("--schedule", a->schedule, "replay this schedule token instead of drawing");
+  add_run_options(run, *a);
 
   CLI::App* replay = app.add_subcommand("replay", "replay one exact run from its schedule token");
   replay->add_option("scenario", a->file, "scenario JSON file")->required();
-  replay->add_option("--schedule", a->schedule, "the token a run printed")->required();
-  a->replay_seed_opt = replay->add_option("--seed", a->seed, "seed of the recorded run");
-  add_outputs(replay, a->outputs);
-  add_isolation(replay, *a);
+  CLI::Option* replay_schedule =
+      replay->add_option("--schedule", a->schedule, "the token a run printed")->required();
+  CLI::Option* replay_seed =
+      replay
+          ->add_option("--seed", a->seed,
+                       "ignored: a replay takes every decision from the token (accepted so "
+                       "replay lines of older diosim versions still run)")
+          ->check(unsigned_integer());
+  add_run_options(replay, *a);
 
   CLI::App* view = app.add_subcommand("view", "wrap an existing trace into the HTML viewer");
   view->add_option("trace", a->trace_in, "trace JSON written by --trace")->required();
   view->add_option("-o,--output", a->html_out, "the HTML file to write")->required();
 
-  return [a, run, replay, view]() -> int {
-    auto seed_of = [&](CLI::Option* o) {
-      return o->count() ? std::optional<uint64_t>(a->seed) : std::nullopt;
-    };
+  return [=]() -> int {
     if (run->parsed())
-      return run_under_guard(
-          *a, [&] { return cmd_run(a->file, seed_of(a->seed_opt), a->schedule, a->outputs); });
-    if (replay->parsed())
-      return run_under_guard(*a, [&] {
-        return cmd_run(a->file, seed_of(a->replay_seed_opt), a->schedule, a->outputs);
+      return run_under_guard(*a, run_schedule->count() > 0, [&] {
+        return cmd_run(a->request(run_seed, run_schedule), a->outputs);
       });
+    if (replay->parsed())
+      return run_under_guard(
+          *a, true, [&] { return cmd_run(a->request(replay_seed, replay_schedule), a->outputs); });
     if (view->parsed()) return cmd_view(a->trace_in, a->html_out);
     return -1;
   };

@@ -78,6 +78,7 @@ static std::optional<std::string> data_mismatch(const scenario::OneOf<scenario::
 }
 
 static void check_op(const world::OpOutcome& o, std::vector<std::string>& out) {
+  if (!o.op) return;
   const scenario::Expect& e = o.op->expect;
   const std::string who = o.task + " op " + std::to_string(o.op_index) + " (" + o.op->where + ")";
   if (e.ret && !e.ret->allows(o.ret))
@@ -96,6 +97,17 @@ static void check_op(const world::OpOutcome& o, std::vector<std::string>& out) {
   if (e.i_size && !e.i_size->allows(o.i_size_after))
     out.push_back(who + ": i_size " + std::to_string(o.i_size_after) + ", expected " +
                   allowed_ints(*e.i_size));
+}
+
+std::vector<std::string> check_op_expectations(const world::OpOutcome& o) {
+  std::vector<std::string> out;
+  check_op(o, out);
+  return out;
+}
+
+bool has_op_expectations(const scenario::Operation& op) {
+  const scenario::Expect& e = op.expect;
+  return e.ret || e.submit_ret || e.data || e.data_fnv1a || e.i_size;
 }
 
 std::vector<std::string> check_expectations(const scenario::ScenarioSpec& spec,

@@ -20,11 +20,17 @@ int RunResult::exit_code() const {
 
 namespace {
 
+// Lanes in reading order: the tasks (where each story starts), then the irq contexts by CPU
+// (created in CPU order), then the workqueue workers; within a kind, creation order.
 void name_lanes(engine::Tracer& tracer, const engine::Scheduler& sched) {
-  for (const engine::Context& c : sched.contexts())
+  for (const engine::Context& c : sched.contexts()) {
+    const int kind_rank = c.kind == engine::ContextKind::task  ? 0
+                          : c.kind == engine::ContextKind::irq ? 1
+                                                               : 2;
     tracer.name_lane(engine::TracePid::contexts, c.id,
                      c.kind == engine::ContextKind::task ? "task " + c.name : c.name,
-                     static_cast<int>(c.id));
+                     kind_rank * 100000 + static_cast<int>(c.id));
+  }
   tracer.name_lane(engine::TracePid::block, 1, "disk", 1);
   tracer.name_lane(engine::TracePid::objects, 0, "counters", 1);
 }
@@ -108,23 +114,20 @@ RunResult run_in_session(Session& session, const RunOptions& options) {
 
   engine::RandomChooser random(result.seed);
   engine::RecordingChooser recorder(random);
-  std::optional<engine::ReplayChooser> replay;
-  if (options.replay) replay.emplace(*options.replay);
-  // A scenario may pin its interleaving: without a seed or token of its own, a run replays it.
-  std::optional<engine::ScheduleToken> pinned;
-  if (!options.replay && !options.seed && spec.schedule) {
-    std::string error;
-    pinned = engine::ScheduleToken::parse(*spec.schedule, &error);
-    if (!pinned) {
-      result.divergence = spec.path + ": /schedule: " + error;
-      return result;
-    }
-    replay.emplace(*pinned);
+  // The token this run replays, if any: the caller's, or the scenario's pinned one.
+  const engine::ScheduleToken* replayed = nullptr;
+  if (options.replay) {
+    replayed = &*options.replay;
+    result.schedule_source = ScheduleSource::replayed;
+  } else if (!options.seed && session.pinned_schedule()) {
+    replayed = &*session.pinned_schedule();
+    result.schedule_source = ScheduleSource::pinned;
   }
+  std::optional<engine::ReplayChooser> replay;
+  if (replayed) replay.emplace(*replayed);
   engine::Chooser& chooser = replay ? static_cast<engine::Chooser&>(*replay) : recorder;
   // What a crash report names if the simulated code dies during this run (crash_guard.hpp).
-  const CrashContext crash_context{result.seed, replay ? nullptr : &recorder,
-                                   options.replay ? &*options.replay : nullptr};
+  const CrashContext crash_context{result.seed, replay ? nullptr : &recorder, replayed};
   const CrashContextScope crash_scope(crash_context);
 
   engine::Tracer tracer;
@@ -147,9 +150,7 @@ RunResult run_in_session(Session& session, const RunOptions& options) {
       result.divergence = e.what();
     }
   }
-  result.schedule = options.replay ? options.replay->to_string()
-                    : pinned       ? pinned->to_string()
-                                   : recorder.token().to_string();
+  result.schedule = replayed ? replayed->to_string() : recorder.token().to_string();
   if (options.trace) finish_trace(tracer, spec, result);
   return result;
 }

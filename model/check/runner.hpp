@@ -19,6 +19,10 @@
 
 namespace diosim::model {
 
+// Where a run's decisions came from. A scenario's pinned "schedule" (validated when its Session
+// is built) is replayed only when the caller gives neither a seed nor a token.
+enum class ScheduleSource : uint8_t { drawn, replayed, pinned };
+
 struct RunOptions {
   std::optional<uint64_t> seed;                // overrides the scenario's seed
   std::optional<engine::ScheduleToken> replay; // replays this token instead of drawing
@@ -28,8 +32,9 @@ struct RunOptions {
 };
 
 struct RunResult {
-  uint64_t seed = 0;
+  uint64_t seed = 0;    // the seed drawn from (meaningless unless schedule_source == drawn)
   std::string schedule; // token text
+  ScheduleSource schedule_source = ScheduleSource::drawn;
   std::optional<engine::Violation> violation;
   std::optional<std::string> internal_error;
   std::optional<std::string> divergence;

@@ -68,6 +68,11 @@ thread_local const std::vector<engine::Transition>* Session::live_ = nullptr;
 
 Session::Session(scenario::ScenarioSpec spec, bool check_model)
     : spec_(std::move(spec)), tunables_(tunables_of(spec_)), check_model_(check_model) {
+  if (spec_.schedule) {
+    std::string error;
+    pinned_ = engine::ScheduleToken::parse(*spec_.schedule, &error);
+    if (!pinned_) throw scenario::ScenarioError(spec_.path + ": /schedule: " + error);
+  }
   if (check_model_) expected_ = reference_outcome(spec_);
 }
 

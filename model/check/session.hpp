@@ -13,6 +13,7 @@
 
 #include "model/reference/reference.hpp"
 #include "sim/engine/chooser.hpp"
+#include "sim/engine/schedule_token.hpp"
 #include "sim/engine/scheduler.hpp"
 #include "sim/engine/violation.hpp"
 #include "sim/kernel/runtime.hpp"
@@ -57,9 +58,13 @@ struct ExecSummary {
 class Session {
 public:
   // `check_model`: compare every execution with the reference model (computed here, once).
+  // Throws scenario::ScenarioError ("FILE: /schedule: ...") when the scenario pins a schedule
+  // token that does not parse: the token is validated here, once, and replayed by the runner.
   explicit Session(scenario::ScenarioSpec spec, bool check_model = true);
 
   const scenario::ScenarioSpec& spec() const { return spec_; }
+  // The scenario's pinned "schedule", parsed.
+  const std::optional<engine::ScheduleToken>& pinned_schedule() const { return pinned_; }
   const kern::Tunables& tunables() const { return tunables_; }
 
   // Runs one execution. `inspect`, when set, sees the finished run before it is torn down.
@@ -80,6 +85,7 @@ private:
   kern::Tunables tunables_;
   bool check_model_;
   std::optional<ExpectedRun> expected_;
+  std::optional<engine::ScheduleToken> pinned_;
   static thread_local const std::vector<engine::Transition>* live_;
 };
 

@@ -5,11 +5,11 @@
 #   tests/browser/run.sh BUILD_DIR PASS_HTML FAIL_HTML [SCREENSHOT_DIR]
 #
 # PASS_HTML / FAIL_HTML are viewer pages with a passing and a failing trace embedded (what
-# `diosim run --html` writes). Installs what is missing: Debian's chromium (apt-get, as root) and
-# playwright-core into BUILD_DIR/browser-deps (never into the source tree). Screenshots go to
-# SCREENSHOT_DIR (default BUILD_DIR/browser-screenshots).
-# Exit codes: 0 pass, 1 a failed assertion, 2 bad usage, 77 the browser or playwright-core could
-# not be installed (register with SKIP_RETURN_CODE 77).
+# `diosim run --html` writes). Chromium and playwright-core (in BUILD_DIR/browser-deps) are
+# installed beforehand by install.sh (the CTest test browser.install); this script installs
+# nothing. Screenshots go to SCREENSHOT_DIR (default BUILD_DIR/browser-screenshots).
+# Exit codes: 0 pass, 1 a failed assertion or a missing browser (never a skip: leave the browser
+# tests out with ctest -LE browser), 2 bad usage.
 set -euo pipefail
 
 if [[ $# -lt 3 ]]; then
@@ -21,36 +21,15 @@ pass_html=$2
 fail_html=$3
 shot_dir=${4:-$build_dir/browser-screenshots}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-chromium=/usr/bin/chromium
 deps=$build_dir/browser-deps
 
 for f in "$pass_html" "$fail_html"; do
   [[ -f $f ]] || { echo "viewer test: no such file: $f" >&2; exit 2; }
 done
-command -v node >/dev/null || { echo "viewer test: node is not installed" >&2; exit 77; }
-
-as_root() {
-  if [[ $(id -u) -eq 0 ]]; then "$@"
-  elif command -v sudo >/dev/null; then sudo "$@"
-  else return 1
-  fi
-}
-
-if [[ ! -x $chromium ]]; then
-  echo "viewer test: installing Debian's chromium" >&2
-  if ! { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
-    echo "viewer test: SKIP: could not install chromium (apt-get install chromium failed)" >&2
-    exit 77
-  fi
-fi
-
-if [[ ! -f $deps/node_modules/playwright-core/package.json ]]; then
-  echo "viewer test: installing playwright-core into $deps" >&2
-  mkdir -p "$deps"
-  if ! npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$deps" playwright-core@1 >&2; then
-    echo "viewer test: SKIP: could not install playwright-core from the npm registry" >&2
-    exit 77
-  fi
+if [[ ! -x /usr/bin/chromium || ! -f $deps/node_modules/playwright-core/package.json ]]; then
+  echo "viewer test: chromium or playwright-core is missing: run $here/install.sh $build_dir" >&2
+  echo "viewer test: (the CTest test browser.install does; ctest -LE browser leaves these tests out)" >&2
+  exit 1
 fi
 
 mkdir -p "$shot_dir"

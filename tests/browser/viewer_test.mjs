@@ -23,8 +23,8 @@ let chromium;
 try {
   ({ chromium } = require('playwright-core'));
 } catch (e) {
-  console.error(`viewer test: playwright-core not found under ${depsDir}/node_modules (run tests/browser/run.sh)`);
-  process.exit(77);
+  console.error(`viewer test: playwright-core not found under ${depsDir}/node_modules (run tests/browser/install.sh)`);
+  process.exit(1);
 }
 fs.mkdirSync(outDir, { recursive: true });
 
@@ -200,6 +200,38 @@ async function testFailing(browser) {
   await page.close();
 }
 
+// Context lanes in reading order: tasks, irq contexts by CPU number, workers. The passing trace's
+// lanes are renamed and their sort indices scrambled (irq/10 first, the task last) so the order
+// the page shows can only come from the viewer's own sorting.
+function expectedLaneOrder(names) {
+  const rank = (n) => (/^task /.test(n) ? 0 : /^irq\//.test(n) ? 1 : /worker/.test(n) ? 2 : 3);
+  const cpu = (n) => { const m = /^irq\/(\d+)$/.exec(n); return m ? Number(m[1]) : -1; };
+  return [...names].sort((a, b) => rank(a) - rank(b) || cpu(a) - cpu(b));
+}
+async function testLaneOrder(browser) {
+  const trace = embeddedTrace(passHtml);
+  const ctx = trace.traceEvents.filter((e) => e.ph === 'M' && e.pid === 1 && e.name === 'thread_name');
+  const irqs = ctx.filter((e) => /^irq\//.test(e.args.name));
+  check(irqs.length >= 2, 'the passing trace has two irq lanes to order', String(irqs.length));
+  irqs[0].args.name = 'irq/10'; // CPU 10 must come after CPU 2 (numeric, not text, order)
+  irqs[1].args.name = 'irq/2';
+  const tids = ctx.map((e) => e.tid);
+  for (const e of trace.traceEvents)
+    if (e.ph === 'M' && e.pid === 1 && e.name === 'thread_sort_index')
+      e.args.sort_index = /^task /.test(ctx.find((c) => c.tid === e.tid).args.name) ? 1000 : tids.length - tids.indexOf(e.tid);
+  const html = fs.readFileSync(passHtml, 'utf8');
+  const i = html.indexOf(TRACE_OPEN) + TRACE_OPEN.length, j = html.indexOf('</script>', i);
+  const file = path.join(outDir, 'lane-order.html');
+  fs.writeFileSync(file, html.slice(0, i) + JSON.stringify(trace).replace(/<\//g, '<\\/') + html.slice(j));
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await open(page, file);
+  const shown = await page.$$eval('#lanes [data-lane][data-kind="ctx"] .name', (els) => els.map((el) => el.textContent));
+  checkEq(JSON.stringify(shown), JSON.stringify(expectedLaneOrder(ctx.map((e) => e.args.name))),
+          'context lanes: tasks, then irq by CPU number, then workers');
+  await page.close();
+  fs.rmSync(file);
+}
+
 // A large trace (>= 50,000 events) built from the passing one by repeating its request with new
 // object ids and shifted steps: the viewer must load it quickly and stay responsive.
 async function testLarge(browser) {
@@ -229,6 +261,7 @@ async function testLarge(browser) {
   const t = await open(page, file, `#step=${Math.floor(copies / 2) * maxStep}`);
   const n = events.length - meta.length;
   console.log(`  large trace: ${n} events, ${copies * maxStep} steps: load ${t.loadMs.toFixed(1)} ms in the viewer script, ${t.readyAt.toFixed(1)} ms from navigation start, ${t.wallMs} ms wall`);
+  const startStep = await cursorStep(page);
   const timing = await page.evaluate(async () => {
     const v = window.diosimViewer;
     let handler = 0, drawn = 0;
@@ -244,8 +277,11 @@ async function testLarge(browser) {
   });
   console.log(`  large trace: → key handler ${timing.handler.toFixed(2)} ms + redraw ${timing.draw.toFixed(2)} ms per step (avg of 60)`);
   check(n >= 50000, 'large trace has at least 50,000 events', String(n));
-  check(t.loadMs < 5000, 'large trace loads in under 5 s', `${t.loadMs.toFixed(0)} ms`);
-  check(timing.handler + timing.draw < 50, 'stepping stays under 50 ms per keypress', `${(timing.handler + timing.draw).toFixed(1)} ms`);
+  // Load and step times are printed above, never asserted: on a shared, loaded machine a time
+  // limit fails at random (house rule: speed is measured and printed, not tested). What is
+  // checked is that the page works at this size.
+  checkEq(await page.evaluate(() => document.body.dataset.ready), '1', 'large trace loads');
+  check(await cursorStep(page) > startStep, 'stepping moves the cursor on the large trace', `${startStep} -> ${await cursorStep(page)}`);
   await shot(page, 'large-trace.png');
   await page.click('#zoom-fit');
   await page.waitForTimeout(100);
@@ -260,6 +296,7 @@ let failed = 0;
 try {
   await testPassing(browser);
   await testFailing(browser);
+  await testLaneOrder(browser);
   await testLarge(browser);
 } catch (e) {
   failed = 1;
