@@ -11,6 +11,7 @@
 // Exit codes: 0 no violation, 1 violations found, 2 bad usage or scenario, 3 internal error.
 #include "cli/commands.hpp"
 #include "cli/files.hpp"
+#include "cli/options.hpp"
 #include "model/check/runner.hpp"
 #include "model/search/explore.hpp"
 #include "model/search/explore_json.hpp"
@@ -49,7 +50,8 @@ bool parse_shard(const std::string& text, unsigned& index, unsigned& count) {
   return count >= 1 && index < count;
 }
 
-void print_summary(const model::ExploreResult& r, const std::string& scenario) {
+// Under --quiet a long token is abbreviated (cli/options.hpp); --out writes every one in full.
+void print_summary(const model::ExploreResult& r, const std::string& scenario, bool quiet) {
   std::printf("explore %s: strategy %s", scenario.c_str(), model::strategy_name(r.strategy));
   if (r.preemptions >= 0)
     std::printf(", at most %d preemption%s", r.preemptions, r.preemptions == 1 ? "" : "s");
@@ -73,7 +75,8 @@ void print_summary(const model::ExploreResult& r, const std::string& scenario) {
                 "%u decisions): %s\n",
                 kind.c_str(), static_cast<unsigned long long>(v.count), v.count == 1 ? "" : "s",
                 static_cast<unsigned long long>(model::executions_before_first(r, v)),
-                v.preemptions, v.preemptions == 1 ? "" : "s", v.decisions, v.token.c_str());
+                v.preemptions, v.preemptions == 1 ? "" : "s", v.decisions,
+                (quiet ? quiet_token(v.token, "--out DIR writes it") : v.token).c_str());
     std::printf("      ");
     if (v.src_line) std::printf("at fs/direct-io.c:%d ", v.src_line);
     if (!v.context.empty()) std::printf("in %s ", v.context.c_str());
@@ -183,7 +186,7 @@ int cmd_explore(const ExploreArgs& a) {
   model::Session session(explore_spec);
   const model::ExploreResult r =
       a.no_isolate ? model::explore(session, o) : model::explore_isolated(session, o, a.guard);
-  print_summary(r, a.file);
+  print_summary(r, a.file, a.quiet);
   std::string error;
   if (!a.out.empty() && !write_witnesses(session, r, a.out)) return 2;
   if (!a.json.empty() && !write_text_file(a.json, model::explore_result_json(r, a.file), &error)) {
@@ -212,7 +215,7 @@ int cmd_merge(const ExploreArgs& a) {
     }
   }
   const model::ExploreResult r = model::merge_results(shards);
-  print_summary(r, scenario);
+  print_summary(r, scenario, false);
   std::string error;
   if (!a.merge_json.empty() &&
       !write_text_file(a.merge_json, model::explore_result_json(r, scenario), &error)) {
@@ -238,7 +241,8 @@ Action register_explore(CLI::App& app) {
   cmd->add_option("--jobs", a->jobs, "worker processes (default 1); results do not depend on it")
       ->check(CLI::Range(1u, 256u));
   cmd->add_option("--shard", a->shard, "explore only shard i of N (i/N); combine with merge");
-  cmd->add_option("--seed", a->seed, "seed of pct and random (default 1)");
+  cmd->add_option("--seed", a->seed, "seed of pct and random (default 1)")
+      ->check(unsigned_integer());
   cmd->add_option("--out", a->out, "write each violation's scenario, schedule, trace and HTML");
   cmd->add_option("--json", a->json, "write the result as JSON (for diosim merge)");
   cmd->add_flag("-q,--quiet", a->quiet, "no progress lines on stderr");

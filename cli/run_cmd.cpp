@@ -33,9 +33,6 @@ namespace {
 
 using namespace diosim;
 
-constexpr size_t kQuietTokenChars = 120; // longer tokens are abbreviated under --quiet
-constexpr size_t kQuietTokenHead = 40;   // characters kept of an abbreviated token
-
 struct Outputs {
   std::string trace_path, html_path, token_path;
   bool log = false;
@@ -96,16 +93,9 @@ void print_outcomes(const model::RunResult& r) {
   }
 }
 
-// FNV-1a 64 of a string, 16 hex digits.
-std::string token_hash(const std::string& token) {
-  return model::fnv1a_hex(std::vector<uint8_t>(token.begin(), token.end()));
-}
-
 // The token as the terminal shows it (see the file comment).
 std::string shown_token(const std::string& token, const Outputs& outputs) {
-  if (!outputs.quiet || token.size() <= kQuietTokenChars) return token;
-  return token.substr(0, kQuietTokenHead) + "... (" + std::to_string(token.size()) +
-         " chars, fnv1a " + token_hash(token) + "; --token FILE writes it)";
+  return outputs.quiet ? quiet_token(token, "--token FILE writes it") : token;
 }
 
 bool token_abbreviated(const std::string& token, const Outputs& outputs) {
