@@ -92,9 +92,10 @@ void print_summary(const model::ExploreResult& r, const std::string& scenario, b
     std::printf("  note: %s\n", n.c_str());
   if (r.exhausted && r.violations.empty())
     std::printf("  => no violation in any interleaving%s\n",
-                r.preemptions >= 0
-                    ? (" with at most " + std::to_string(r.preemptions) + " preemptions").c_str()
-                    : "");
+                r.preemptions >= 0 ? (" with at most " + std::to_string(r.preemptions) +
+                                      " preemption" + (r.preemptions == 1 ? "" : "s"))
+                                         .c_str()
+                                   : "");
 }
 
 // A crash or hang of the simulated code (model/check/crash_guard.hpp): its witness is not
