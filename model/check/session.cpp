@@ -32,6 +32,11 @@ struct Hash {
       h *= 1099511628211ull;
     }
   }
+  // One word a step (FNV-style mixing of words): file images are hashed every execution.
+  void add_word(uint64_t w) {
+    h = (h ^ w) * 1099511628211ull;
+    h ^= h >> 29;
+  }
   // Eight bytes a step (FNV-style mixing of words): file images are hashed every execution.
   void add(const std::vector<uint8_t>& bytes) {
     add(bytes.size());
@@ -69,6 +74,7 @@ thread_local const std::vector<engine::Transition>* Session::live_ = nullptr;
 Session::Session(scenario::ScenarioSpec spec, bool check_model)
     : spec_(std::move(spec)), tunables_(tunables_of(spec_)), check_model_(check_model) {
   if (check_model_) expected_ = reference_outcome(spec_);
+  initial_disk_ = std::make_shared<const world::DiskImage>(world::DiskImage::initial(spec_));
 }
 
 void Session::judge(const engine::Scheduler& sched, const kern::Kernel& kernel,
@@ -97,6 +103,26 @@ void Session::judge(const engine::Scheduler& sched, const kern::Kernel& kernel,
 
 namespace {
 
+// The file's bytes [0, end) (holes read as zero), hashed sparsely: the length, then (offset,
+// word) for every non-zero 8-byte word of a mapped block. Equal images hash equal, and the cost
+// follows the mapped blocks, never the offsets (a write at 1 TiB hashes one block).
+void add_file_image(Hash& h, const world::World& w, uint64_t end, uint64_t block_bytes) {
+  h.add(end);
+  thread_local std::vector<uint8_t> block;
+  block.resize(block_bytes);
+  for (const auto& [file_block, disk_block] : w.fs().block_map()) {
+    if (file_block * block_bytes >= end) break;
+    w.disk().read(static_cast<uint64_t>(disk_block) * block_bytes, block.data(), block_bytes);
+    for (uint64_t i = 0; i + 8 <= block_bytes; i += 8) {
+      uint64_t word;
+      std::memcpy(&word, block.data() + i, 8);
+      if (!word) continue;
+      h.add_word(file_block * block_bytes + i);
+      h.add_word(word);
+    }
+  }
+}
+
 uint64_t outcome_hash(const scenario::ScenarioSpec& spec, const world::World& w,
                       const ExecSummary& s) {
   Hash h;
@@ -107,7 +133,7 @@ uint64_t outcome_hash(const scenario::ScenarioSpec& spec, const world::World& w,
     h.add(static_cast<uint64_t>(o.i_size_after));
   }
   h.add(static_cast<uint64_t>(w.inode().i_size));
-  h.add(w.file_bytes(0, final_file_end(spec, w.inode().i_size)));
+  add_file_image(h, w, final_file_end(spec, w.inode().i_size), spec.geometry.fs_block_size);
   for (char c : s.failure_kind())
     h.add(static_cast<uint64_t>(c));
   return h.h;
@@ -128,7 +154,7 @@ ExecSummary Session::execute(engine::Chooser& chooser, const ExecOptions& option
   kern::Kernel kernel(tunables_, sched);
   kern::KernelScope scope(kernel);
   kern::dio_init();
-  world::World world(spec_, sched);
+  world::World world(spec_, sched, initial_disk_.get());
   world.start();
   live_ = &sched.transitions();
   try {
