@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,10 @@ TEST_CASE("disk image: a 4 KiB write at 1 TiB holds one chunk; a fill holds none
   img.write(3 * kTiB, fill.data(), fill.size());
   CHECK(img.chunks() == 1 + 64);
   CHECK(img.chunk_bytes() == 4096); // uniform chunks are kept as their value
+  CHECK(img.uniform(3 * kTiB, fill.size()) == std::optional<uint8_t>('W'));
+  CHECK(img.uniform(5 * kTiB, 100) == std::optional<uint8_t>('s')); // never written: stale
+  CHECK_FALSE(img.uniform(kTiB, 4096).has_value());                 // real bytes
+  CHECK_FALSE(img.uniform(3 * kTiB - 1, 2).has_value());            // stale then 'W'
   img.read(3 * kTiB + 4095, back.data(), 2);
   CHECK(back[0] == 'W');
   CHECK(back[1] == 'W');

@@ -32,23 +32,46 @@ struct Hash {
       h *= 1099511628211ull;
     }
   }
-  // One word a step (FNV-style mixing of words): file images are hashed every execution.
+  // One word a step (FNV-style mixing of words).
   void add_word(uint64_t w) {
     h = (h ^ w) * 1099511628211ull;
     h ^= h >> 29;
   }
-  // Eight bytes a step (FNV-style mixing of words): file images are hashed every execution.
+  // Bytes in four independent lanes of words, folded at the end: file images and op data are
+  // hashed every execution, and four lanes let the multiplies overlap.
+  void add_bytes(const uint8_t* p, size_t n) {
+    uint64_t lane[4] = {h, h ^ 0x9e3779b97f4a7c15ull, h ^ 0xc2b2ae3d27d4eb4full,
+                        h ^ 0x165667b19e3779f9ull};
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+      for (int k = 0; k < 4; ++k) {
+        uint64_t w;
+        std::memcpy(&w, p + i + 8 * static_cast<size_t>(k), 8);
+        lane[k] = (lane[k] ^ w) * 1099511628211ull;
+        lane[k] ^= lane[k] >> 29;
+      }
+    h = lane[0];
+    for (int k = 1; k < 4; ++k)
+      add_word(lane[k]);
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      add_word(w);
+    }
+    for (; i < n; ++i)
+      h = (h ^ p[i]) * 1099511628211ull;
+  }
+  // Bytes that all hold one value hash as that value (a memcmp is cheaper than hashing them):
+  // a filled buffer or block costs a compare, and equal bytes still hash equal.
+  void add_content(const uint8_t* p, size_t n) {
+    if (n && p[0] == p[n - 1] && std::memcmp(p, p + 1, n - 1) == 0)
+      add_word(0x100u | p[0]);
+    else
+      add_bytes(p, n);
+  }
   void add(const std::vector<uint8_t>& bytes) {
     add(bytes.size());
-    size_t i = 0;
-    for (; i + 8 <= bytes.size(); i += 8) {
-      uint64_t w;
-      std::memcpy(&w, bytes.data() + i, 8);
-      h = (h ^ w) * 1099511628211ull;
-      h ^= h >> 29;
-    }
-    for (; i < bytes.size(); ++i)
-      h = (h ^ bytes[i]) * 1099511628211ull;
+    add_content(bytes.data(), bytes.size());
   }
 };
 
@@ -103,23 +126,27 @@ void Session::judge(const engine::Scheduler& sched, const kern::Kernel& kernel,
 
 namespace {
 
-// The file's bytes [0, end) (holes read as zero), hashed sparsely: the length, then (offset,
-// word) for every non-zero 8-byte word of a mapped block. Equal images hash equal, and the cost
-// follows the mapped blocks, never the offsets (a write at 1 TiB hashes one block).
+// The file's bytes [0, end) (holes read as zero), hashed sparsely: the length, then the offset
+// and bytes of every mapped block that is not all zero. Equal images hash equal (a zero block
+// reads like a hole), and the cost follows the mapped blocks, never the offsets.
 void add_file_image(Hash& h, const world::World& w, uint64_t end, uint64_t block_bytes) {
   h.add(end);
   thread_local std::vector<uint8_t> block;
   block.resize(block_bytes);
   for (const auto& [file_block, disk_block] : w.fs().block_map()) {
     if (file_block * block_bytes >= end) break;
-    w.disk().read(static_cast<uint64_t>(disk_block) * block_bytes, block.data(), block_bytes);
-    for (uint64_t i = 0; i + 8 <= block_bytes; i += 8) {
-      uint64_t word;
-      std::memcpy(&word, block.data() + i, 8);
-      if (!word) continue;
-      h.add_word(file_block * block_bytes + i);
-      h.add_word(word);
+    const uint64_t pos = static_cast<uint64_t>(disk_block) * block_bytes;
+    if (const std::optional<uint8_t> v = w.disk().image().uniform(pos, block_bytes)) {
+      if (*v == 0) continue; // reads like a hole
+      h.add_word(file_block * block_bytes);
+      h.add_word(0x100u | *v);
+      continue;
     }
+    w.disk().read(pos, block.data(), block_bytes);
+    if (block[0] == 0 && std::memcmp(block.data(), block.data() + 1, block_bytes - 1) == 0)
+      continue;
+    h.add_word(file_block * block_bytes);
+    h.add_content(block.data(), block_bytes);
   }
 }
 

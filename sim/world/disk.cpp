@@ -61,6 +61,18 @@ bool DiskImage::sector_written(uint64_t sector) const {
   return it != chunks_.end() && (it->second.written >> (sector % (kChunkBytes / 512)) & 1);
 }
 
+std::optional<uint8_t> DiskImage::uniform(uint64_t pos, uint64_t len) const {
+  std::optional<uint8_t> value;
+  for (uint64_t c = pos / kChunkBytes; len && c <= (pos + len - 1) / kChunkBytes; ++c) {
+    auto it = chunks_.find(c);
+    if (it != chunks_.end() && it->second.bytes) return std::nullopt;
+    const uint8_t v = it == chunks_.end() ? stale_ : it->second.fill;
+    if (value && *value != v) return std::nullopt;
+    value = v;
+  }
+  return value;
+}
+
 uint64_t DiskImage::chunk_bytes() const {
   uint64_t n = 0;
   for (const auto& [index, c] : chunks_)

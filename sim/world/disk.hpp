@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace diosim::world {
@@ -38,6 +39,9 @@ public:
   void write(uint64_t pos, const uint8_t* src, size_t len); // also marks the sectors written
   void mark_written(uint64_t pos, uint64_t len);
   bool sector_written(uint64_t sector) const;
+  // The one value every byte of [pos, pos+len) holds, when the chunks say so without looking at
+  // bytes (absent or uniform chunks); nullopt otherwise (the bytes may still be uniform).
+  std::optional<uint8_t> uniform(uint64_t pos, uint64_t len) const;
   // Bytes of chunk memory this image holds on its own or shares (uniform chunks hold none).
   uint64_t chunk_bytes() const;
   size_t chunks() const { return chunks_.size(); }
