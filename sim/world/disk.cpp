@@ -98,7 +98,7 @@ void DiskImage::read(uint64_t pos, uint8_t* dst, size_t len) const {
 }
 
 // True when the n bytes at p all equal p[0].
-static bool uniform(const uint8_t* p, size_t n) {
+static bool all_one_value(const uint8_t* p, size_t n) {
   return n == 0 || (p[0] == p[n - 1] && std::memcmp(p, p + 1, n - 1) == 0);
 }
 
@@ -108,10 +108,10 @@ void DiskImage::write(uint64_t pos, const uint8_t* src, size_t len) {
     const uint64_t off = pos % kChunkBytes;
     const size_t n = std::min<size_t>(len, kChunkBytes - off);
     Chunk& c = chunk(pos / kChunkBytes);
-    if (n == kChunkBytes && uniform(src, n)) {
+    if (n == kChunkBytes && all_one_value(src, n)) {
       c.bytes.reset(); // a whole chunk of one value stays a value
       c.fill = src[0];
-    } else if (!c.bytes && uniform(src, n) && src[0] == c.fill) {
+    } else if (!c.bytes && all_one_value(src, n) && src[0] == c.fill) {
       // already those bytes
     } else {
       std::memcpy(own(c) + off, src, n);
