@@ -120,10 +120,15 @@ void World::finish(Request& req, int64_t ret) {
   out.ret = ret;
   out.i_size_after = inode_.i_size;
   out.ki_pos_after = req.iocb.ki_pos;
-  out.data.clear();
+  // Straight into out.data, sized once: no temporary copy of a (possibly 1 GiB) iovec.
+  size_t total = 0;
+  for (const kern::iovec& v : req.iov)
+    total += v.iov_len;
+  out.data.assign(total, UserMemory::kUnmappedByte);
+  size_t at = 0;
   for (const kern::iovec& v : req.iov) {
-    const std::vector<uint8_t> bytes = mem_.snapshot(v.iov_base, v.iov_len);
-    out.data.insert(out.data.end(), bytes.begin(), bytes.end());
+    mem_.snapshot_into(out.data.data() + at, v.iov_base, v.iov_len);
+    at += v.iov_len;
   }
   DIOSIM_TRACE_CHANGE(
       "op_done", "syscall",
