@@ -37,6 +37,7 @@ test: test-fast test-asan
 bench: build
 	./$(BUILD)/diosim-bench
 	./$(BUILD)/diosim-bench-explore
+	./$(BUILD)/diosim-bench-scale
 	bash bench/zoo.sh $(BUILD)
 
 clean:

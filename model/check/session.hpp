@@ -6,7 +6,8 @@
 // Invariants:
 //   1. reference_outcome() runs once per Session, never per execution.
 //   2. execute() is a pure function of (spec, the values the Chooser returns); it builds a fresh
-//      engine, kernel and world each time, so executions never share state.
+//      engine, kernel and world each time, so executions never share state (the disk starts
+//      from a copy-on-write copy of an image built once).
 //   3. Every execution is checked the same way: invariants at every step and at the end, the
 //      scenario's expectations, and agreement with the reference model.
 #pragma once
@@ -21,13 +22,15 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace diosim::world {
 class World;
-}
+class DiskImage;
+} // namespace diosim::world
 
 namespace diosim::model {
 
@@ -86,6 +89,7 @@ private:
   bool check_model_;
   std::optional<ExpectedRun> expected_;
   std::optional<engine::ScheduleToken> pinned_;
+  std::shared_ptr<const world::DiskImage> initial_disk_; // built once, copied per execution
   static thread_local const std::vector<engine::Transition>* live_;
 };
 

@@ -46,11 +46,11 @@ void unite_cells(Cells& into, const Cells& other) {
 // a and b have the same structure: unite their bytes into a.
 void unite_state(State& a, const State& b) {
   for (auto& [fb, c] : a.f.content)
-    unite_cells(c, b.f.content.at(fb));
+    if (!(c.get() == b.f.content.at(fb).get())) unite_cells(c.mut(), b.f.content.at(fb).get());
   for (auto& [idx, p] : a.f.cache)
     unite_cells(p.bytes, b.f.cache.at(idx).bytes);
   for (size_t i = 0; i < a.user.size(); ++i)
-    unite_cells(a.user[i], b.user[i]);
+    if (!(a.user[i].get() == b.user[i].get())) unite_cells(a.user[i].mut(), b.user[i].get());
 }
 
 void unite_record(OpRecord& a, const OpRecord& b) {

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -109,6 +110,23 @@ struct Cells {
   bool operator==(const Cells& o) const;
 };
 
+// Copy-on-write storage: the driver copies the whole State once per operation and branch, so
+// the copy shares every buffer and block, and the first write to one copies only that one. The
+// model then costs what the operations touch, not operations x state size.
+template <typename T> class Cow {
+public:
+  Cow() : p_(std::make_shared<T>()) {}
+  Cow(T value) : p_(std::make_shared<T>(std::move(value))) {} // NOLINT(google-explicit-constructor)
+  const T& get() const { return *p_; }
+  T& mut() {
+    if (p_.use_count() > 1) p_ = std::make_shared<T>(*p_);
+    return *p_;
+  }
+
+private:
+  std::shared_ptr<T> p_;
+};
+
 struct Range {
   uint64_t begin = 0, end = 0; // [begin, end)
   bool overlaps(const Range& o) const { return begin < o.end && o.begin < end; }
@@ -124,21 +142,21 @@ struct Page {
 // The file as the filesystem and the page cache hold it.
 struct FileState {
   int64_t i_size = 0;
-  std::map<uint64_t, int64_t> map;   // file block -> disk block; absent: a hole
-  std::map<uint64_t, Cells> content; // file block -> its bytes on disk (mapped blocks only)
-  uint64_t next_free = 0;            // the allocator's cursor (disk block)
-  std::map<uint64_t, Page> cache;    // page index -> cached page
-  bool readahead_maybe = false;      // a buffered read ran: Linux may have cached more pages
-  bool alloc_uncertain = false;      // the allocator's cursor differs between runs
-  std::set<uint64_t> disk_uncertain; // file blocks whose disk block differs between runs
-  std::vector<Range> tainted;        // file bytes whose structure and contents are unknown
-  bool isize_tainted = false;        // i_size unknown
+  std::map<uint64_t, int64_t> map;        // file block -> disk block; absent: a hole
+  std::map<uint64_t, Cow<Cells>> content; // file block -> its bytes on disk (mapped blocks only)
+  uint64_t next_free = 0;                 // the allocator's cursor (disk block)
+  std::map<uint64_t, Page> cache;         // page index -> cached page
+  bool readahead_maybe = false;           // a buffered read ran: Linux may have cached more pages
+  bool alloc_uncertain = false;           // the allocator's cursor differs between runs
+  std::set<uint64_t> disk_uncertain;      // file blocks whose disk block differs between runs
+  std::vector<Range> tainted;             // file bytes whose structure and contents are unknown
+  bool isize_tainted = false;             // i_size unknown
   std::vector<std::string> taint_why;
 };
 
 struct State {
   FileState f;
-  std::vector<Cells> user; // per scenario buffer (bytes of unmapped pages stay kUnmappedByte)
+  std::vector<Cow<Cells>> user; // per buffer (bytes of unmapped pages stay kUnmappedByte)
 };
 
 // One iovec segment of an operation, resolved to its buffer.

@@ -151,8 +151,13 @@ State Model::initial_state() const {
   }
   for (const scenario::Buffer& b : spec.buffers) {
     Cells c(b.size, b.fill);
-    for (uint64_t i = 0; i < b.size; ++i)
-      if (!user_mapped(b.address + i)) c.v[i] = kUnmappedByte;
+    // Whether a byte of b is mapped depends only on its page: ask once per page, so the cost
+    // is pages x buffers, not bytes x buffers.
+    for (uint64_t i = 0; i < b.size;) {
+      const uint64_t n = std::min<uint64_t>(b.size - i, g.ps - (b.address + i) % g.ps);
+      if (!user_mapped(b.address + i)) c.fill(i, n, kUnmappedByte);
+      i += n;
+    }
     s.user.push_back(std::move(c));
   }
   return s;
@@ -250,7 +255,7 @@ Cells Model::file_bytes(const FileState& f, uint64_t off, uint64_t n) const {
     const uint64_t pos = off + i, fb = pos / g.bs, bo = pos % g.bs;
     const uint64_t k = std::min<uint64_t>(n - i, g.bs - bo);
     auto it = f.content.find(fb);
-    if (it != f.content.end()) out.copy_from(i, it->second, bo, k);
+    if (it != f.content.end()) out.copy_from(i, it->second.get(), bo, k);
     i += k;
   }
   return out;
@@ -264,9 +269,9 @@ void Model::put_file(FileState& f, uint64_t off, const Cells& c, uint64_t co, ui
     auto it = f.content.find(fb);
     if (it != f.content.end()) {
       if (widen)
-        it->second.widen_from(bo, c, co + i, k);
+        it->second.mut().widen_from(bo, c, co + i, k);
       else
-        it->second.copy_from(bo, c, co + i, k);
+        it->second.mut().copy_from(bo, c, co + i, k);
     }
     i += k;
   }
@@ -320,7 +325,7 @@ void Model::write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord& r
                      fb * g.bs),
             std::max(r.alloc_range.end, (fb + 1) * g.bs)};
       }
-      f.content[fb].copy_from(0, p.bytes, bo, g.bs);
+      f.content[fb].mut().copy_from(0, p.bytes, bo, g.bs);
     }
   }
 }
@@ -391,7 +396,7 @@ Cells Model::user_bytes(const State& s, const OpInfo& op, uint64_t req_off, uint
     const uint64_t b = std::max(req_off, sg.req_off),
                    e = std::min(req_off + n, sg.req_off + sg.len);
     if (b >= e) continue;
-    out.copy_from(b - req_off, s.user[sg.buffer], sg.buf_off + (b - sg.req_off), e - b);
+    out.copy_from(b - req_off, s.user[sg.buffer].get(), sg.buf_off + (b - sg.req_off), e - b);
   }
   return out;
 }
@@ -402,7 +407,7 @@ void Model::put_user(State& s, const OpInfo& op, uint64_t req_off, const Cells& 
     const uint64_t b = std::max(req_off, sg.req_off),
                    e = std::min(req_off + n, sg.req_off + sg.len);
     if (b >= e) continue;
-    Cells& buf = s.user[sg.buffer];
+    Cells& buf = s.user[sg.buffer].mut();
     const uint64_t bo = sg.buf_off + (b - sg.req_off);
     if (widen)
       buf.widen_from(bo, c, co + (b - req_off), e - b);
@@ -427,7 +432,7 @@ void Model::taint(State& s, Range r, const std::string& why) const {
     const uint64_t b = fb * g.bs, e = b + g.bs;
     if (e <= r.begin || b >= r.end) continue;
     const uint64_t lo = std::max(b, r.begin), hi = std::min(e, r.end);
-    c.any(lo - b, hi - lo);
+    c.mut().any(lo - b, hi - lo);
   }
   for (auto& [idx, p] : s.f.cache) {
     const uint64_t b = idx * g.ps, e = b + g.ps;

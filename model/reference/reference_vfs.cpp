@@ -258,7 +258,7 @@ void Model::exec_taint(const OpInfo& op, State& s, const std::string& taint_why,
   taint(s, r.pages, taint_why);
   if (op.read)
     for (const Seg& sg : op.segs)
-      s.user[sg.buffer].any(sg.buf_off, sg.len);
+      s.user[sg.buffer].mut().any(sg.buf_off, sg.len);
   if (op.write && r.isize_dependent) {
     // It may have extended i_size, or (failing) truncated every block past i_size.
     f.isize_tainted = true;

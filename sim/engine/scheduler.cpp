@@ -46,7 +46,7 @@ struct RecordingStack {
 
 Scheduler::Scheduler(Config config, Chooser& chooser, Tracer* tracer)
     : config_(config), chooser_(chooser), tracer_(tracer), stacks_(kStackBytes) {
-  runnable_.reserve(64);
+  runnable_bits_.reserve(4);
   options_.reserve(64);
   timed_.reserve(256);
   if (config_.record_steps) steps_.reserve(4096);
@@ -65,7 +65,8 @@ void Scheduler::destroy_contexts() {
       c.state = RunState::runnable;
       switch_to(&c);
     }
-  runnable_.clear();
+  runnable_bits_.clear();
+  ctx_options_.clear();
   while (!contexts_.empty())
     contexts_.pop_back();
 }
@@ -77,6 +78,7 @@ Context* Scheduler::spawn(ContextKind kind, std::string name, std::function<void
   c.kind = kind;
   c.name = std::move(name);
   c.body = std::move(body);
+  ctx_options_.push_back({c.id, false, StepOp::start, {}});
   Context* cp = &c;
   c.fiber = boost::context::fiber(
       std::allocator_arg, RecordingStack{stacks_, cp}, [this, cp](boost::context::fiber&& caller) {
@@ -122,14 +124,17 @@ Context* Scheduler::spawn(ContextKind kind, std::string name, std::function<void
 
 void Scheduler::set_runnable(Context* ctx) {
   ctx->state = RunState::runnable;
-  auto it = std::lower_bound(runnable_.begin(), runnable_.end(), ctx,
-                             [](const Context* a, const Context* b) { return a->id < b->id; });
-  if (it == runnable_.end() || *it != ctx) runnable_.insert(it, ctx);
+  const size_t i = ctx->id - 1;
+  if (i / 64 >= runnable_bits_.size()) runnable_bits_.resize(i / 64 + 1, 0);
+  const uint64_t bit = uint64_t{1} << (i % 64);
+  runnable_bits_[i / 64] |= bit;
 }
 
 void Scheduler::clear_runnable(Context* ctx) {
-  auto it = std::find(runnable_.begin(), runnable_.end(), ctx);
-  if (it != runnable_.end()) runnable_.erase(it);
+  const size_t i = ctx->id - 1;
+  if (i / 64 >= runnable_bits_.size()) return;
+  const uint64_t bit = uint64_t{1} << (i % 64);
+  runnable_bits_[i / 64] &= ~bit;
 }
 
 void Scheduler::run() {
@@ -158,11 +163,15 @@ void Scheduler::switch_to(Context* ctx) {
   current_ = nullptr;
 }
 
-void Scheduler::return_to_scheduler() {
+void Scheduler::switch_out() {
   Context* self = current_;
   DIOSIM_ASAN_START(&self->asan_fake_stack, main_stack_bottom_, main_stack_size_);
   self->caller = std::move(self->caller).resume();
   DIOSIM_ASAN_FINISH(self->asan_fake_stack, &main_stack_bottom_, &main_stack_size_);
+}
+
+void Scheduler::return_to_scheduler() {
+  switch_out();
   if (killing_) throw ContextKill{};
 }
 
@@ -170,9 +179,7 @@ void Scheduler::record_step(StepOp op, ObjectRef object) {
   ++step_;
   now_ns_ += config_.step_cost_ns;
   if (config_.record_steps) {
-    uint64_t mask = 0;
-    for (const Context* c : runnable_)
-      if (c->id <= 64) mask |= uint64_t{1} << (c->id - 1);
+    const uint64_t mask = runnable_bits_.empty() ? 0 : runnable_bits_[0];
     steps_.push_back(
         {step_, current_ ? current_->id : 0, op, current_ ? current_->src_line : 0, object, mask});
   }
@@ -230,6 +237,15 @@ void Scheduler::block(bool idle) {
   self->idle = idle;
   clear_runnable(self);
   return_to_scheduler();
+}
+
+bool Scheduler::wait_idle() {
+  Context* self = current_;
+  self->state = RunState::blocked;
+  self->idle = true;
+  clear_runnable(self);
+  switch_out();
+  return !killing_;
 }
 
 void Scheduler::wake(Context* ctx) {
@@ -307,8 +323,9 @@ Context* Scheduler::choose_next() {
       ev.fn(ev.arg, ev.id);
     }
     options_.clear();
-    for (const Context* c : runnable_)
-      options_.push_back({c->id, false, c->next_op, c->next_object});
+    for (size_t w = 0; w < runnable_bits_.size(); ++w)
+      for (uint64_t m = runnable_bits_[w]; m; m &= m - 1)
+        options_.push_back(ctx_options_[w * 64 + static_cast<size_t>(__builtin_ctzll(m))]);
     for (const PendingEvent& p : pending_)
       options_.push_back({static_cast<uint32_t>(p.id), true, StepOp::deliver, {}});
     if (options_.empty()) {

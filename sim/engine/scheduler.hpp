@@ -94,6 +94,9 @@ public:
     if (current_) {
       current_->next_op = op;
       current_->next_object = object;
+      DecisionOption& o = ctx_options_[current_->id - 1];
+      o.op = op;
+      o.object = object;
     }
     record_step(op, object);
   }
@@ -108,6 +111,10 @@ public:
   // work, which does not count towards deadlock.
   // Call begin_step first.
   void block(bool idle = false);
+  // An idle worker (irq, workqueue) waits for work: block(true), but when the run is torn down
+  // it returns false instead of unwinding by exception, and the worker returns. Tearing down a
+  // finished run then throws nothing.
+  bool wait_idle();
   // Reports a finding and stops the run; does not return to the caller.
   [[noreturn]] void fail(Violation v);
 
@@ -155,6 +162,7 @@ private:
   Context* choose_next(); // fires chosen or due events; nullptr when the run is over
   void switch_to(Context* ctx);
   void return_to_scheduler(); // from inside the current context
+  void switch_out();          // return_to_scheduler without the ContextKill check
   void record_step(StepOp op, ObjectRef object);
   void open_transition(uint32_t actor, StepOp op, ObjectRef object, int32_t decision);
   void deliver(size_t pending_index, int32_t decision);
@@ -166,10 +174,15 @@ private:
   Config config_;
   Chooser& chooser_;
   Tracer* tracer_;
-  GuardedStackPool stacks_;        // guard-paged, reused across runs (fiber_stack.hpp)
-  std::deque<Context> contexts_;   // stable addresses
-  std::vector<Context*> runnable_; // sorted by id
-  std::vector<TimedEvent> timed_;  // min-heap on (time_ns, id)
+  GuardedStackPool stacks_;      // guard-paged, reused across runs (fiber_stack.hpp)
+  std::deque<Context> contexts_; // stable addresses
+  // Runnable contexts as a bitset over ids (bit id-1): set and clear are O(1), and listing them
+  // in id order costs O(runnable + contexts/64), so a thousand woken waiters stay linear.
+  std::vector<uint64_t> runnable_bits_;
+  // Each context's option (id, announced op and object), by id - 1, kept up to date by
+  // begin_step: listing the runnable ones copies from one array instead of visiting contexts.
+  std::vector<DecisionOption> ctx_options_;
+  std::vector<TimedEvent> timed_; // min-heap on (time_ns, id)
   std::vector<PendingEvent> pending_;
   std::vector<DecisionOption> options_;
   std::vector<StepRecord> steps_;

@@ -13,7 +13,7 @@ static void irq_loop(irq_cpu* cpu) {
       note_access(queue, true);
       cpu->busy = false;
       k.sched.begin_step(engine::StepOp::sleep, queue);
-      k.sched.block(/*idle=*/true);
+      if (!k.sched.wait_idle()) return; // the run is over
     }
     cpu->busy = true;
     note_access(queue, true);

@@ -5,7 +5,6 @@
 #include "sim/engine/violation.hpp"
 
 #include <algorithm>
-#include <bit>
 
 namespace kern {
 
@@ -32,18 +31,17 @@ std::string RaceReport::describe(std::string (*context_name)(uint32_t)) const {
 }
 
 RaceDetector::VectorClock& RaceDetector::clock_of(uint32_t ctx) {
-  DIOSIM_INTERNAL_ASSERT(ctx >= 1 && ctx <= kMaxContexts,
-                         "RaceDetector: context id " + std::to_string(ctx) + " outside 1.." +
-                             std::to_string(kMaxContexts) +
-                             " (raise kMaxContexts or reuse irq contexts)");
+  DIOSIM_INTERNAL_ASSERT(ctx >= 1 && ctx <= kMaxContexts, "RaceDetector: context id " +
+                                                              std::to_string(ctx) + " outside 1.." +
+                                                              std::to_string(kMaxContexts));
   const uint32_t i = ctx - 1;
+  if (i >= clocks_.size()) clocks_.resize(i + 1);
+  VectorClock& c = clocks_[i];
   // A context's own component starts at 1, so its first accesses are not mistaken for
   // "ordered before everyone" (component 0 means "nothing seen from that context").
-  if (!(started_mask_ & (1u << i))) {
-    started_mask_ |= 1u << i;
-    clocks_[i][i] = std::max<uint32_t>(clocks_[i][i], 1);
-  }
-  return clocks_[i];
+  if (c.size() <= i) c.resize(i + 1, 0);
+  if (c[i] == 0) c[i] = 1;
+  return c;
 }
 
 uint64_t RaceDetector::channel_key(diosim::engine::ObjectRef channel) {
@@ -52,7 +50,8 @@ uint64_t RaceDetector::channel_key(diosim::engine::ObjectRef channel) {
 }
 
 void RaceDetector::join(VectorClock& into, const VectorClock& from) {
-  for (uint32_t i = 0; i < kMaxContexts; ++i)
+  if (into.size() < from.size()) into.resize(from.size(), 0);
+  for (size_t i = 0; i < from.size(); ++i)
     into[i] = std::max(into[i], from[i]);
 }
 
@@ -63,7 +62,7 @@ void RaceDetector::on_acquire(uint32_t ctx, uint32_t lock_id) {
 
 void RaceDetector::on_release(uint32_t ctx, uint32_t lock_id) {
   VectorClock& c = clock_of(ctx);
-  if (lock_id >= lock_clocks_.size()) lock_clocks_.resize(lock_id + 1, VectorClock{});
+  if (lock_id >= lock_clocks_.size()) lock_clocks_.resize(lock_id + 1);
   // Releases of one lock are totally ordered (each releaser acquired after the previous
   // release), so the lock's clock is the releaser's: FastTrack's L := C_t.
   lock_clocks_[lock_id] = c;
@@ -84,6 +83,7 @@ void RaceDetector::on_receive(uint32_t ctx, diosim::engine::ObjectRef channel) {
 }
 
 void RaceDetector::on_spawn(uint32_t parent_ctx, uint32_t child_ctx) {
+  clock_of(std::max(parent_ctx, child_ctx)); // grows clocks_ first: the references stay valid
   VectorClock& parent = clock_of(parent_ctx);
   VectorClock& child = clock_of(child_ctx);
   join(child, parent);
@@ -96,20 +96,20 @@ const RaceDetector::Epoch* RaceDetector::conflict(const FieldShadow& s, uint32_t
                                                   AccessKind kind, uint32_t* other) {
   const VectorClock& now = clocks_[ctx - 1];
   const bool writes = kind != AccessKind::read;
-  // Only contexts that touched the field, in id order (lowest bit first): deterministic.
-  for (uint32_t others = s.seen_mask & ~(1u << (ctx - 1)); others != 0; others &= others - 1) {
-    const auto i = static_cast<uint32_t>(std::countr_zero(others));
-    auto unordered = [&](const Epoch& e) { return e.clock != 0 && e.clock > now[i]; };
+  // Only contexts that touched the field, in id order: deterministic.
+  for (const ContextEpochs& c : s.by_context) {
+    if (c.ctx == ctx) continue;
+    const uint32_t seen = c.ctx - 1 < now.size() ? now[c.ctx - 1] : 0;
+    auto unordered = [&](const Epoch& e) { return e.clock != 0 && e.clock > seen; };
     const Epoch* hit = nullptr;
-    if (writes && unordered(s.read[i])) hit = &s.read[i];
-    if (!hit && unordered(s.rmw[i])) hit = &s.rmw[i];
-    if (!hit && unordered(s.write[i])) {
-      const bool both_plain_writes =
-          kind == AccessKind::write && s.write[i].kind == AccessKind::write;
-      if (!(both_plain_writes && options_.plain_writes_atomic)) hit = &s.write[i];
+    if (writes && unordered(c.read)) hit = &c.read;
+    if (!hit && unordered(c.rmw)) hit = &c.rmw;
+    if (!hit && unordered(c.write)) {
+      const bool both_plain_writes = kind == AccessKind::write && c.write.kind == AccessKind::write;
+      if (!(both_plain_writes && options_.plain_writes_atomic)) hit = &c.write;
     }
     if (hit) {
-      *other = i + 1;
+      *other = c.ctx;
       return hit;
     }
   }
@@ -132,17 +132,20 @@ std::optional<RaceReport> RaceDetector::on_access(uint32_t ctx, const void* addr
     report = RaceReport{
         field, {other, e->kind, e->src_line, e->locks_held}, {ctx, kind, src_line, locks_held}};
   const Epoch mine{now[ctx - 1], src_line, static_cast<int16_t>(locks_held), kind};
-  s.seen_mask |= 1u << (ctx - 1);
+  auto it = std::lower_bound(s.by_context.begin(), s.by_context.end(), ctx,
+                             [](const ContextEpochs& c, uint32_t id) { return c.ctx < id; });
+  if (it == s.by_context.end() || it->ctx != ctx)
+    it = s.by_context.insert(it, ContextEpochs{ctx, {}, {}, {}});
   switch (kind) {
   case AccessKind::read:
-    s.read[ctx - 1] = mine;
+    it->read = mine;
     break;
   case AccessKind::read_modify_write:
-    s.rmw[ctx - 1] = mine;
-    s.write[ctx - 1] = mine;
+    it->rmw = mine;
+    it->write = mine;
     break;
   case AccessKind::write:
-    s.write[ctx - 1] = mine;
+    it->write = mine;
     break;
   }
   return report;

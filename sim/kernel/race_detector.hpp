@@ -6,7 +6,9 @@
 // bio from submission to completion, a work item, a spawn), and per field address the last
 // read, write and read-modify-write of each context.
 // Invariants:
-//   1. Context ids are the engine's (1-based, creation order) and at most kMaxContexts.
+//   1. Context ids are the engine's (1-based, creation order) and at most kMaxContexts. Clocks
+//      and shadows grow with the contexts that actually appear, so a run with a thousand tasks
+//      costs per access what it touches, not a fixed width.
 //   2. Two accesses race when they come from different contexts, touch the same field address,
 //      at least one writes, and neither happens before the other. Release->acquire of one lock
 //      and send->receive of one channel are the only cross-context edges, so accesses under a
@@ -27,7 +29,6 @@
 
 #include "sim/engine/footprint.hpp"
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -66,8 +67,9 @@ bool accepted_race(const RaceReport& r);
 
 class RaceDetector {
 public:
-  static constexpr uint32_t kMaxContexts = 32;
-  using VectorClock = std::array<uint32_t, kMaxContexts>;
+  static constexpr uint32_t kMaxContexts = 1u << 20;
+  // Component i is context i+1's; components past the end are 0.
+  using VectorClock = std::vector<uint32_t>;
 
   struct Options {
     bool plain_writes_atomic = true; // invariant 3
@@ -107,9 +109,13 @@ private:
     int16_t locks_held = 0;
     AccessKind kind = AccessKind::read;
   };
+  // The last access of each kind by one context.
+  struct ContextEpochs {
+    uint32_t ctx = 0;
+    Epoch read, write, rmw;
+  };
   struct FieldShadow {
-    std::array<Epoch, kMaxContexts> read{}, write{}, rmw{}; // last of each kind, per context
-    uint32_t seen_mask = 0; // bit (ctx - 1) per context with any epoch recorded
+    std::vector<ContextEpochs> by_context; // contexts that touched the field, sorted by id
   };
 
   VectorClock& clock_of(uint32_t ctx);
@@ -119,8 +125,7 @@ private:
 
   Options options_{};
   bool enabled_ = false;
-  std::array<VectorClock, kMaxContexts> clocks_{};
-  uint32_t started_mask_ = 0;            // contexts whose own clock component is initialised
+  std::vector<VectorClock> clocks_;      // by context id - 1; own component >= 1 once started
   std::vector<VectorClock> lock_clocks_; // by lock id
   std::unordered_map<uint64_t, VectorClock> channel_clocks_;
   std::unordered_map<uintptr_t, FieldShadow> shadow_;

@@ -42,14 +42,16 @@ task_struct* Kernel::current_task() {
 }
 
 void Kernel::wake_lock_waiters(uint32_t lock_id) {
-  for (size_t i = 0; i < lock_waiters.size();) {
-    if (lock_waiters[i].first == lock_id) {
+  // One pass that keeps the other locks' waiters in order: waking n waiters costs O(n), not
+  // O(n^2) (a thousand tasks queued on the inode lock).
+  size_t kept = 0;
+  for (size_t i = 0; i < lock_waiters.size(); ++i) {
+    if (lock_waiters[i].first == lock_id)
       sched.wake(lock_waiters[i].second);
-      lock_waiters.erase(lock_waiters.begin() + static_cast<long>(i));
-    } else {
-      ++i;
-    }
+    else
+      lock_waiters[kept++] = lock_waiters[i];
   }
+  lock_waiters.resize(kept);
 }
 
 engine::TraceEvent& Kernel::emit(char ph, const char* name, const char* cat) {

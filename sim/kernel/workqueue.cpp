@@ -21,7 +21,7 @@ static void worker_loop(workqueue_struct* wq) {
     const engine::ObjectRef queue = obj(engine::ObjectKind::workqueue, wq->id);
     while (wq->queue.empty()) {
       k.sched.begin_step(engine::StepOp::sleep, queue);
-      k.sched.block(/*idle=*/true);
+      if (!k.sched.wait_idle()) return; // the run is over
     }
     note_access(queue, true);
     work_struct* work = wq->queue.front();

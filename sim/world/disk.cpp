@@ -8,45 +8,121 @@
 
 namespace diosim::world {
 
-SimDisk::SimDisk(const ScenarioSpec& spec, engine::Scheduler& sched)
-    : spec_(spec), sched_(sched),
-      chunks_((spec.geometry.disk_blocks * spec.geometry.fs_block_size + kChunkBytes - 1) /
-              kChunkBytes),
-      stale_(static_cast<uint8_t>(spec.disk.stale_byte)),
-      written_(chunks_.size() * kChunkBytes / 512, false) {}
-
-void SimDisk::mark_written(uint64_t pos, uint64_t len) {
-  for (uint64_t s = pos / 512; s < (pos + len + 511) / 512 && s < written_.size(); ++s)
-    written_[s] = true;
+DiskImage DiskImage::initial(const ScenarioSpec& spec) {
+  DiskImage img(static_cast<uint8_t>(spec.disk.stale_byte));
+  const unsigned bs = spec.geometry.fs_block_size;
+  for (const Extent& e : spec.extents) {
+    img.mark_written(e.disk_block * bs, e.blocks * bs); // the file's contents, stale or not
+    if (!e.data) continue;
+    // Run by run: a fill stays a uniform chunk, never expanded into bytes.
+    uint64_t pos = e.disk_block * bs;
+    const uint64_t end = pos + e.blocks * bs;
+    std::vector<uint8_t> run;
+    for (const ByteRuns::Run& r : e.data->runs) {
+      const uint64_t n = std::min<uint64_t>(r.len, end - pos);
+      for (uint64_t done = 0; done < n;) {
+        const uint64_t k = std::min<uint64_t>(n - done, 1u << 20);
+        run.assign(k, r.byte);
+        img.write(pos + done, run.data(), k);
+        done += k;
+      }
+      pos += n;
+      if (pos == end) break;
+    }
+  }
+  return img;
 }
 
-void SimDisk::read(uint64_t pos, uint8_t* dst, size_t len) const {
+DiskImage::Chunk& DiskImage::chunk(uint64_t index) {
+  auto it = chunks_.lower_bound(index);
+  if (it == chunks_.end() || it->first != index)
+    it = chunks_.emplace_hint(it, index, Chunk{nullptr, stale_, 0});
+  return it->second;
+}
+
+uint8_t* DiskImage::own(Chunk& c) {
+  if (c.bytes && c.bytes.use_count() == 1) return c.bytes.get();
+  std::shared_ptr<uint8_t[]> mine(new uint8_t[kChunkBytes]);
+  if (c.bytes)
+    std::memcpy(mine.get(), c.bytes.get(), kChunkBytes);
+  else
+    std::memset(mine.get(), c.fill, kChunkBytes);
+  c.bytes = std::move(mine);
+  return c.bytes.get();
+}
+
+void DiskImage::mark_written(uint64_t pos, uint64_t len) {
+  for (uint64_t s = pos / 512; s < (pos + len + 511) / 512; ++s)
+    chunk(s / (kChunkBytes / 512)).written |= static_cast<uint8_t>(1u << (s % (kChunkBytes / 512)));
+}
+
+bool DiskImage::sector_written(uint64_t sector) const {
+  auto it = chunks_.find(sector / (kChunkBytes / 512));
+  return it != chunks_.end() && (it->second.written >> (sector % (kChunkBytes / 512)) & 1);
+}
+
+std::optional<uint8_t> DiskImage::uniform(uint64_t pos, uint64_t len) const {
+  std::optional<uint8_t> value;
+  for (uint64_t c = pos / kChunkBytes; len && c <= (pos + len - 1) / kChunkBytes; ++c) {
+    auto it = chunks_.find(c);
+    if (it != chunks_.end() && it->second.bytes) return std::nullopt;
+    const uint8_t v = it == chunks_.end() ? stale_ : it->second.fill;
+    if (value && *value != v) return std::nullopt;
+    value = v;
+  }
+  return value;
+}
+
+uint64_t DiskImage::chunk_bytes() const {
+  uint64_t n = 0;
+  for (const auto& [index, c] : chunks_)
+    if (c.bytes) n += kChunkBytes;
+  return n;
+}
+
+void DiskImage::read(uint64_t pos, uint8_t* dst, size_t len) const {
+  auto it = chunks_.lower_bound(pos / kChunkBytes);
   while (len) {
     const uint64_t off = pos % kChunkBytes;
     const size_t n = std::min<size_t>(len, kChunkBytes - off);
-    const auto& chunk = chunks_.at(pos / kChunkBytes);
-    if (chunk)
-      std::memcpy(dst, chunk.get() + off, n);
-    else
+    while (it != chunks_.end() && it->first < pos / kChunkBytes)
+      ++it;
+    if (it == chunks_.end() || it->first != pos / kChunkBytes)
       std::memset(dst, stale_, n);
+    else if (it->second.bytes)
+      std::memcpy(dst, it->second.bytes.get() + off, n);
+    else
+      std::memset(dst, it->second.fill, n);
     pos += n, dst += n, len -= n;
   }
 }
 
-void SimDisk::write(uint64_t pos, const uint8_t* src, size_t len) {
+// True when the n bytes at p all equal p[0].
+static bool all_one_value(const uint8_t* p, size_t n) {
+  return n == 0 || (p[0] == p[n - 1] && std::memcmp(p, p + 1, n - 1) == 0);
+}
+
+void DiskImage::write(uint64_t pos, const uint8_t* src, size_t len) {
+  mark_written(pos, len);
   while (len) {
     const uint64_t off = pos % kChunkBytes;
     const size_t n = std::min<size_t>(len, kChunkBytes - off);
-    auto& chunk = chunks_.at(pos / kChunkBytes);
-    if (!chunk) {
-      chunk = std::make_unique<uint8_t[]>(kChunkBytes);
-      std::memset(chunk.get(), stale_, kChunkBytes);
+    Chunk& c = chunk(pos / kChunkBytes);
+    if (n == kChunkBytes && all_one_value(src, n)) {
+      c.bytes.reset(); // a whole chunk of one value stays a value
+      c.fill = src[0];
+    } else if (!c.bytes && all_one_value(src, n) && src[0] == c.fill) {
+      // already those bytes
+    } else {
+      std::memcpy(own(c) + off, src, n);
     }
-    std::memcpy(chunk.get() + off, src, n);
-    mark_written(pos, n);
     pos += n, src += n, len -= n;
   }
 }
+
+SimDisk::SimDisk(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage* initial)
+    : spec_(spec), sched_(sched), image_(initial ? *initial : DiskImage::initial(spec)),
+      size_bytes_(spec.geometry.disk_blocks * spec.geometry.fs_block_size) {}
 
 kern::blk_status_t SimDisk::injected_status(const kern::bio* b) {
   const uint64_t first = b->bi_iter.bi_sector;
@@ -152,7 +228,7 @@ void SimDisk::complete(InFlight* f) {
         this->write(pos, mem, bv.bv_len);
       else if (!bv.bv_page->is_zero_page) {
         for (uint64_t s = pos / 512; s < (pos + bv.bv_len) / 512; ++s)
-          if (!written_[s] && on_unwritten_read) on_unwritten_read(s, b);
+          if (on_unwritten_read && !image_.sector_written(s)) on_unwritten_read(s, b);
         read(pos, mem, bv.bv_len);
       }
       pos += bv.bv_len;

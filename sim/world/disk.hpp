@@ -7,6 +7,9 @@
 //   2. Data moves at completion (C) and only for bios that complete without error.
 //   4. A byte never written reads as the scenario's stale byte.
 //   3. Each completion is raised to a simulated CPU's irq context (sim/kernel/irq.hpp).
+//   5. The store is sparse (DiskImage): memory and time follow the 4 KiB chunks touched, never
+//      the disk's size or the offsets used; a chunk that holds one byte value throughout is
+//      kept as that value.
 #pragma once
 
 #include "sim/kernel/kernel.hpp"
@@ -14,7 +17,9 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace diosim::world {
@@ -22,20 +27,56 @@ namespace diosim::world {
 // The world is built from a scenario and speaks its vocabulary.
 using namespace ::diosim::scenario;
 
+// The bytes of a disk and which 512-byte sectors were ever written, in 4 KiB chunks kept in a
+// sorted map. Copies share chunk bytes (copy on write), so a Session builds the initial image
+// once and every execution starts from a cheap copy of it.
+class DiskImage {
+public:
+  explicit DiskImage(uint8_t stale = 's') : stale_(stale) {}
+  static DiskImage initial(const ScenarioSpec& spec); // the extents' contents, marked written
+
+  void read(uint64_t pos, uint8_t* dst, size_t len) const;
+  void write(uint64_t pos, const uint8_t* src, size_t len); // also marks the sectors written
+  void mark_written(uint64_t pos, uint64_t len);
+  bool sector_written(uint64_t sector) const;
+  // The one value every byte of [pos, pos+len) holds, when the chunks say so without looking at
+  // bytes (absent or uniform chunks); nullopt otherwise (the bytes may still be uniform).
+  std::optional<uint8_t> uniform(uint64_t pos, uint64_t len) const;
+  // Bytes of chunk memory this image holds on its own or shares (uniform chunks hold none).
+  uint64_t chunk_bytes() const;
+  size_t chunks() const { return chunks_.size(); }
+
+  static constexpr uint64_t kChunkBytes = 4096;
+
+private:
+  struct Chunk {
+    std::shared_ptr<uint8_t[]> bytes; // null: every byte is `fill`
+    uint8_t fill = 0;
+    uint8_t written = 0; // bit per 512-byte sector
+  };
+  Chunk& chunk(uint64_t index);  // creates it (stale, unwritten) when absent
+  static uint8_t* own(Chunk& c); // gives c bytes of its own, copying shared or uniform ones
+
+  uint8_t stale_;
+  std::map<uint64_t, Chunk> chunks_;
+};
+
 class SimDisk final : public kern::blk_driver {
 public:
-  SimDisk(const ScenarioSpec& spec, engine::Scheduler& sched);
+  // `initial`: the image to start from (a Session's template); null builds it from the spec.
+  SimDisk(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage* initial = nullptr);
 
   void queue_bio(kern::bio* b) override;
 
   // Byte access to the store; blocks never written read as the stale byte.
-  void read(uint64_t pos, uint8_t* dst, size_t len) const;
-  void write(uint64_t pos, const uint8_t* src, size_t len);
-  uint64_t size_bytes() const { return chunks_.size() * kChunkBytes; }
+  void read(uint64_t pos, uint8_t* dst, size_t len) const { image_.read(pos, dst, len); }
+  void write(uint64_t pos, const uint8_t* src, size_t len) { image_.write(pos, src, len); }
+  uint64_t size_bytes() const { return size_bytes_; }
   // Stale-data tracking, per 512-byte sector: written by a bio, writeback, or the scenario's
   // initial file contents (mark_written).
-  void mark_written(uint64_t pos, uint64_t len);
-  bool sector_written(uint64_t sector) const { return written_[sector]; }
+  void mark_written(uint64_t pos, uint64_t len) { image_.mark_written(pos, len); }
+  bool sector_written(uint64_t sector) const { return image_.sector_written(sector); }
+  const DiskImage& image() const { return image_; }
   // Called when a read bio completes over a sector nobody wrote: (sector, bio).
   std::function<void(uint64_t, const kern::bio*)> on_unwritten_read;
   uint64_t bios_received() const { return received_; }
@@ -55,11 +96,8 @@ private:
 
   const ScenarioSpec& spec_;
   engine::Scheduler& sched_;
-  // The store, allocated lazily in 4 KiB chunks: a run pays only for what it touches.
-  static constexpr uint64_t kChunkBytes = 4096;
-  std::vector<std::unique_ptr<uint8_t[]>> chunks_;
-  uint8_t stale_;
-  std::vector<bool> written_;    // by sector
+  DiskImage image_;
+  uint64_t size_bytes_;
   std::deque<InFlight> records_; // stable addresses for event args
   std::deque<InFlight*> waiting_;
   unsigned in_flight_ = 0;

@@ -12,7 +12,6 @@ SimFilesystem::SimFilesystem(const ScenarioSpec& spec)
       disk_used_(spec.geometry.disk_blocks, false) {
   uint64_t last_used = 0;
   for (const Extent& e : spec.extents) {
-    if (map_.size() < e.file_block + e.blocks) map_.resize(e.file_block + e.blocks, kHole);
     for (uint64_t i = 0; i < e.blocks; ++i) {
       map_[e.file_block + i] = static_cast<int64_t>(e.disk_block + i);
       disk_used_[e.disk_block + i] = true;
@@ -23,12 +22,13 @@ SimFilesystem::SimFilesystem(const ScenarioSpec& spec)
 }
 
 int64_t SimFilesystem::lookup(uint64_t file_block) const {
-  return file_block < map_.size() ? map_[file_block] : kHole;
+  auto it = map_.find(file_block);
+  return it == map_.end() ? kHole : it->second;
 }
 
 int64_t SimFilesystem::reverse_lookup(uint64_t disk_block) const {
-  for (size_t i = 0; i < map_.size(); ++i)
-    if (map_[i] == static_cast<int64_t>(disk_block)) return static_cast<int64_t>(i);
+  for (const auto& [file_block, d] : map_)
+    if (d == static_cast<int64_t>(disk_block)) return static_cast<int64_t>(file_block);
   return kHole;
 }
 
@@ -58,7 +58,6 @@ int64_t SimFilesystem::allocate_run(uint64_t file_block, uint64_t count, uint64_
   uint64_t n = 0;
   while (n < count && start + n < disk_used_.size() && !disk_used_[start + n])
     ++n;
-  if (map_.size() < file_block + n) map_.resize(file_block + n, kHole);
   for (uint64_t i = 0; i < n; ++i) {
     disk_used_[start + i] = true;
     map_[file_block + i] = static_cast<int64_t>(start + i);
@@ -76,11 +75,8 @@ int64_t SimFilesystem::allocate(uint64_t file_block) {
 
 void SimFilesystem::truncate_blocks(kern::loff_t size) {
   const uint64_t first = (static_cast<uint64_t>(size) + (1u << blkbits_) - 1) >> blkbits_;
-  for (uint64_t b = first; b < map_.size(); ++b) {
-    if (map_[b] == kHole) continue;
-    disk_used_[static_cast<uint64_t>(map_[b])] = false;
-    map_[b] = kHole;
-  }
+  for (auto it = map_.lower_bound(first); it != map_.end(); it = map_.erase(it))
+    disk_used_[static_cast<uint64_t>(it->second)] = false;
 }
 
 int SimFilesystem::get_block_entry(kern::inode* inode, kern::sector_t iblock, kern::buffer_head* bh,

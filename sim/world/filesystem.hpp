@@ -19,6 +19,7 @@
 #include "sim/kernel/kernel.hpp"
 #include "sim/scenario/scenario.hpp"
 
+#include <map>
 #include <vector>
 
 namespace diosim::world {
@@ -33,6 +34,8 @@ public:
   static constexpr int64_t kHole = -1;
 
   int64_t lookup(uint64_t file_block) const;
+  // The mapped file blocks in order, for walks that must not visit holes.
+  const std::map<uint64_t, int64_t>& block_map() const { return map_; }
   // The file block mapped to `disk_block`, or kHole when none is.
   int64_t reverse_lookup(uint64_t disk_block) const;
   // Allocates one block for a hole (the buffered write path); returns the disk block.
@@ -62,8 +65,9 @@ private:
 
   const ScenarioSpec& spec_;
   unsigned blkbits_;
-  std::vector<int64_t> map_;    // file block -> disk block or kHole
-  std::vector<bool> disk_used_; // by disk block
+  std::map<uint64_t, int64_t> map_; // file block -> disk block; absent: a hole (sparse: the cost
+                                    // follows the mapped blocks, not the offsets)
+  std::vector<bool> disk_used_;     // by disk block
   uint64_t next_free_;
   uint64_t get_block_calls_ = 0, end_io_calls_ = 0;
   int private_token_ = 0; // b_private points here when set_private

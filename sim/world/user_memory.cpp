@@ -61,16 +61,20 @@ size_t UserMemory::copy_from_user(uint8_t* dst, uint64_t addr, size_t len) {
 
 std::vector<uint8_t> UserMemory::snapshot(uint64_t addr, size_t len) const {
   std::vector<uint8_t> out(len, kUnmappedByte);
+  snapshot_into(out.data(), addr, len);
+  return out;
+}
+
+void UserMemory::snapshot_into(uint8_t* dst, uint64_t addr, size_t len) const {
   for (size_t done = 0; done < len;) {
     const uint64_t a = addr + done;
     const uint64_t off = a % page_size_;
     const size_t n = std::min<size_t>(len - done, page_size_ - off);
     auto it = pages_.find(a - off);
     if (it != pages_.end() && it->second)
-      std::memcpy(out.data() + done, kern::page_address(it->second) + off, n);
+      std::memcpy(dst + done, kern::page_address(it->second) + off, n);
     done += n;
   }
-  return out;
 }
 
 void UserMemory::note_read(uint64_t addr, size_t len) const {

@@ -28,6 +28,8 @@ public:
   size_t copy_from_user(uint8_t* dst, uint64_t addr, size_t len);
   // What the user sees at [addr, addr+len); bytes of unmapped pages read as '?'.
   std::vector<uint8_t> snapshot(uint64_t addr, size_t len) const;
+  // The same into dst (len bytes); bytes of unmapped pages are left as they are.
+  void snapshot_into(uint8_t* dst, uint64_t addr, size_t len) const;
   // Tells the explorer that the current step reads the pages of [addr, addr+len).
   void note_read(uint64_t addr, size_t len) const;
 

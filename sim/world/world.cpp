@@ -7,17 +7,9 @@ namespace diosim::world {
 
 using kern::arg;
 
-World::World(const ScenarioSpec& spec, engine::Scheduler& sched)
-    : spec_(spec), sched_(sched), disk_(spec, sched), fs_(spec), mem_(spec),
+World::World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage* initial_disk)
+    : spec_(spec), sched_(sched), disk_(spec, sched, initial_disk), fs_(spec), mem_(spec),
       cache_(spec, inode_, disk_, fs_) {
-  const unsigned bs = spec.geometry.fs_block_size;
-  for (const Extent& e : spec.extents) {
-    disk_.mark_written(e.disk_block * bs, e.blocks * bs); // the file's contents, stale or not
-    if (!e.data) continue;
-    const std::vector<uint8_t> bytes = e.data->expand();
-    const size_t n = std::min<size_t>(bytes.size(), e.blocks * bs);
-    disk_.write(e.disk_block * bs, bytes.data(), n);
-  }
   disk_.on_unwritten_read = [this](uint64_t sector, const kern::bio* b) {
     check_stale_read(sector, b);
   };
@@ -128,10 +120,15 @@ void World::finish(Request& req, int64_t ret) {
   out.ret = ret;
   out.i_size_after = inode_.i_size;
   out.ki_pos_after = req.iocb.ki_pos;
-  out.data.clear();
+  // Straight into out.data, sized once: no temporary copy of a (possibly 1 GiB) iovec.
+  size_t total = 0;
+  for (const kern::iovec& v : req.iov)
+    total += v.iov_len;
+  out.data.assign(total, UserMemory::kUnmappedByte);
+  size_t at = 0;
   for (const kern::iovec& v : req.iov) {
-    const std::vector<uint8_t> bytes = mem_.snapshot(v.iov_base, v.iov_len);
-    out.data.insert(out.data.end(), bytes.begin(), bytes.end());
+    mem_.snapshot_into(out.data.data() + at, v.iov_base, v.iov_len);
+    at += v.iov_len;
   }
   DIOSIM_TRACE_CHANGE(
       "op_done", "syscall",
@@ -183,12 +180,15 @@ void World::check_stale_read(uint64_t sector, const kern::bio* b) {
 std::optional<uint64_t> World::first_stale_file_byte() const {
   const uint64_t bs = spec_.geometry.fs_block_size;
   const uint64_t size = static_cast<uint64_t>(inode_.i_size);
-  for (uint64_t off = 0; off < size; off += 512) {
-    const int64_t d = fs_.lookup(off / bs);
-    if (d == SimFilesystem::kHole) continue;
-    const uint64_t sector = (static_cast<uint64_t>(d) * bs + off % bs) / 512;
-    // A dirty cached block counts as written: writeback will put the cache's bytes there.
-    if (!disk_.sector_written(sector) && !cache_.block_dirty(off / bs)) return off;
+  // Mapped blocks only, in file order: holes hold nothing stale, and walking them would cost
+  // the file's size.
+  for (const auto& [fblock, d] : fs_.block_map()) {
+    if (fblock * bs >= size) break;
+    for (uint64_t off = fblock * bs; off < (fblock + 1) * bs && off < size; off += 512) {
+      const uint64_t sector = (static_cast<uint64_t>(d) * bs + off % bs) / 512;
+      // A dirty cached block counts as written: writeback will put the cache's bytes there.
+      if (!disk_.sector_written(sector) && !cache_.block_dirty(fblock)) return off;
+    }
   }
   return std::nullopt;
 }

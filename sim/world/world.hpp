@@ -14,10 +14,10 @@
 #pragma once
 
 #include "sim/dio/direct_io.hpp"
+#include "sim/scenario/scenario.hpp"
 #include "sim/world/disk.hpp"
 #include "sim/world/filesystem.hpp"
 #include "sim/world/page_cache.hpp"
-#include "sim/scenario/scenario.hpp"
 #include "sim/world/user_memory.hpp"
 
 #include <deque>
@@ -46,8 +46,10 @@ struct OpOutcome {
 
 class World {
 public:
-  // Call with the Kernel installed (KernelScope) and dio_init() done.
-  World(const ScenarioSpec& spec, engine::Scheduler& sched);
+  // Call with the Kernel installed (KernelScope) and dio_init() done. `initial_disk`: the
+  // disk's initial image, built once by the caller (DiskImage::initial(spec)); null builds it.
+  World(const ScenarioSpec& spec, engine::Scheduler& sched,
+        const DiskImage* initial_disk = nullptr);
   World(const World&) = delete;
   World& operator=(const World&) = delete;
 

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// diosim-bench-scale: how time and memory follow the I/O (issue 8), printed, never asserted.
+//
+//   1. Big I/O: one O_DIRECT pwrite of N bytes from a buffer, then a pread of them back into
+//      it, for N = 64 MiB, 256 MiB, 1 GiB; with and without the reference check. Each size runs
+//      in a fresh child process so its peak RSS (VmHWM) is its own. Prints seconds, peak RSS,
+//      bytes of RSS per byte of I/O (N), and time(1 GiB) / time(64 MiB) (linear: about 16).
+//   2. Many tasks: 250, 500, 1000 tasks, each one aligned 4 KiB pwrite over a mapped block
+//      below i_size; seconds and steps
+//      (the inode lock's wake-all makes steps grow as tasks^2: that is the modelled kernel).
+// The scenarios are built in code (ScenarioSpec).
+#include "model/check/session.hpp"
+#include "sim/engine/chooser.hpp"
+#include "sim/scenario/scenario.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace {
+
+using Clock = std::chrono::steady_clock; // benchmarks only: never part of a simulated run
+using namespace diosim;
+
+scenario::ScenarioSpec big_io(uint64_t bytes) {
+  scenario::ScenarioSpec spec;
+  spec.name = "big-io";
+  spec.geometry.disk_blocks = bytes / 4096;
+  spec.buffers.push_back({"buf", uint64_t{1} << 32, bytes, 'W', {}});
+  scenario::Task t;
+  t.name = "io";
+  scenario::Operation w;
+  w.kind = scenario::OpKind::pwrite;
+  w.iov.push_back({"buf", 0, bytes});
+  scenario::Operation r = w;
+  r.kind = scenario::OpKind::pread;
+  t.ops = {w, r};
+  spec.tasks.push_back(t);
+  return spec;
+}
+
+scenario::ScenarioSpec many_tasks(size_t n) {
+  scenario::ScenarioSpec spec;
+  spec.name = "many-tasks";
+  spec.geometry.disk_blocks = 4 * n;
+  spec.i_size = static_cast<int64_t>(n * 4096); // overwrites of mapped blocks
+  spec.extents.push_back({0, 0, n, std::nullopt});
+  for (size_t i = 0; i < n; ++i) {
+    const std::string b = "b" + std::to_string(i);
+    spec.buffers.push_back({b, (uint64_t{1} << 20) + i * 8192, 4096, 'W', {}});
+    scenario::Task t;
+    t.name = "t" + std::to_string(i);
+    scenario::Operation w;
+    w.kind = scenario::OpKind::pwrite;
+    w.offset = i * 4096;
+    w.iov.push_back({b, 0, 4096});
+    t.ops.push_back(w);
+    spec.tasks.push_back(t);
+  }
+  return spec;
+}
+
+uint64_t peak_rss_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmHWM:") {
+      uint64_t kib = 0;
+      in >> kib;
+      return kib * 1024;
+    }
+    std::getline(in, key);
+  }
+  return 0;
+}
+
+struct Figures {
+  double seconds = 0;
+  uint64_t peak_rss = 0, steps = 0;
+  int status = 0; // 0 ok, 1 the run failed, 2 the child died (e.g. out of memory)
+};
+
+// Builds the session and runs one execution in a child process; session set-up (the reference
+// model) counts in the time, as it does for a user's `diosim run`.
+Figures in_child(const scenario::ScenarioSpec& spec, bool check) {
+  int fd[2];
+  if (pipe(fd) != 0) return {0, 0, 0, 2};
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fd[0]);
+    Figures f;
+    const Clock::time_point t0 = Clock::now();
+    model::Session session(spec, check);
+    engine::RandomChooser chooser(1);
+    const model::ExecSummary s = session.execute(chooser);
+    f.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    f.peak_rss = peak_rss_bytes();
+    f.steps = s.steps;
+    f.status = s.internal_error || s.violation || !s.failed_expectations.empty() ? 1 : 0;
+    const ssize_t n = write(fd[1], &f, sizeof f);
+    _exit(n == sizeof f ? 0 : 1);
+  }
+  close(fd[1]);
+  Figures f;
+  if (read(fd[0], &f, sizeof f) != sizeof f) f.status = 2;
+  close(fd[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return f;
+}
+
+const char* status_text(int status) {
+  return status == 0 ? "" : status == 1 ? "  (run failed)" : "  (child died)";
+}
+
+void big_io_figures(bool check) {
+  std::printf("\nbig O_DIRECT write then read, %s the reference check (fresh process each)\n",
+              check ? "with" : "without");
+  std::printf("  %10s %9s %12s %14s\n", "size", "seconds", "peak RSS MB", "RSS B per I/O B");
+  double t64 = 0, t1g = 0;
+  for (uint64_t mib : {64, 256, 1024}) {
+    const uint64_t bytes = mib << 20;
+    const Figures f = in_child(big_io(bytes), check);
+    std::printf("  %6llu MiB %9.2f %12.0f %14.2f%s\n", static_cast<unsigned long long>(mib),
+                f.seconds, static_cast<double>(f.peak_rss) / 1e6,
+                static_cast<double>(f.peak_rss) / static_cast<double>(bytes),
+                status_text(f.status));
+    if (mib == 64) t64 = f.seconds;
+    if (mib == 1024) t1g = f.seconds;
+  }
+  if (t64 > 0) std::printf("  time(1 GiB) / time(64 MiB) = %.1f (linear: 16)\n", t1g / t64);
+}
+
+void many_task_figures() {
+  std::printf("\nmany tasks, one aligned 4 KiB pwrite each, with the reference check\n");
+  std::printf("  %6s %9s %10s\n", "tasks", "seconds", "steps");
+  double first = 0, last = 0;
+  for (size_t n : {250, 500, 1000}) {
+    const Figures f = in_child(many_tasks(n), true);
+    std::printf("  %6zu %9.2f %10llu%s\n", n, f.seconds, static_cast<unsigned long long>(f.steps),
+                status_text(f.status));
+    if (n == 250) first = f.seconds;
+    last = f.seconds;
+  }
+  if (first > 0)
+    std::printf("  time(1000) / time(250) = %.1f (steps grow as tasks^2: 16)\n", last / first);
+}
+
+} // namespace
+
+int main() {
+  big_io_figures(false);
+  big_io_figures(true);
+  many_task_figures();
+  return 0;
+}
