@@ -60,7 +60,12 @@ std::string ScheduleToken::to_string() const {
       ++run;
     if (i) out.push_back('.');
     out += prefix(entries_[i].kind);
+    const size_t digits = out.size();
     append_base36(out, entries_[i].value);
+    // A context id whose first base-36 digit is 'e' or 'f' (14, 15, 505, ...) would read back as
+    // an event or a fault: a leading zero keeps it a context ("0e", "0e1").
+    if (entries_[i].kind == ChoiceKind::context && (out[digits] == 'e' || out[digits] == 'f'))
+      out.insert(digits, 1, '0');
     if (run > 1) {
       out.push_back('*');
       append_base36(out, run);
