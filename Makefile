@@ -3,11 +3,13 @@
 #   make run   installs missing Debian packages, builds, runs the default scenario
 #   make test  installs, builds, runs the whole suite (normal build, ASan+UBSan build, and a
 #              short run of the parser fuzzers)
-#   make fuzz-parsers  runs the parser fuzzers longer (FUZZ_RUNS scenarios), keeping the corpus
+#   make fuzz-parsers  runs the parser fuzzers longer (FUZZ_RUNS scenarios, FUZZ_TOKEN_RUNS
+#              tokens), keeping the corpus
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
 FUZZ_RUNS ?= 1000000
+FUZZ_TOKEN_RUNS ?= 100000
 JOBS ?= $(shell nproc)
 SCENARIO ?= scenarios/subblock-write-new-blocks.json
 
@@ -37,17 +39,18 @@ test-asan: deps
 # here, not by `make run`.
 fuzz-build:
 	@DIOSIM_WITH_FUZZ=1 bash cmake/install-deps.sh
-	@CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIOSIM_FUZZ=ON \
-	  -DDIOSIM_ZOO=OFF -DBUILD_TESTING=OFF >/dev/null
+	@CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Release \
+	  "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -gline-tables-only" -DDIOSIM_FUZZ=ON -DDIOSIM_ZOO=OFF \
+	  -DBUILD_TESTING=OFF >/dev/null
 	@cmake --build $(BUILD_FUZZ) -j$(JOBS) --target fuzz-scenario fuzz-schedule-token
 
 # A short fixed run of each parser fuzzer, seeded from the repository (part of make test).
 test-fuzz: fuzz-build
-	bash fuzz/run.sh $(BUILD_FUZZ) 3000 30000
+	bash fuzz/run.sh $(BUILD_FUZZ) 3000 2000
 
 # A long campaign; the corpora grow in $(BUILD_FUZZ)/corpus from one run to the next.
 fuzz-parsers: fuzz-build
-	bash fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_RUNS) $$(( $(FUZZ_RUNS) * 10 )) $(BUILD_FUZZ)/corpus
+	bash fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_RUNS) $(FUZZ_TOKEN_RUNS) $(BUILD_FUZZ)/corpus
 
 test: test-fast test-asan test-fuzz
 
