@@ -46,7 +46,7 @@ fuzz-build:
 
 # A short fixed run of each parser fuzzer, seeded from the repository (part of make test).
 test-fuzz: fuzz-build
-	bash fuzz/run.sh $(BUILD_FUZZ) 3000 2000
+	bash fuzz/run.sh $(BUILD_FUZZ) 3000 1000
 
 # A long campaign; the corpora grow in $(BUILD_FUZZ)/corpus from one run to the next.
 fuzz-parsers: fuzz-build
