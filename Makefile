@@ -1,16 +1,22 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The two commands a new user needs:
 #   make run   installs missing Debian packages, builds, runs the default scenario
-#   make test  installs, builds, runs the whole suite (normal build, then ASan+UBSan build)
+#   make test  installs, builds, runs the whole suite (normal build, ASan+UBSan build, and a
+#              short run of the parser fuzzers)
+#   make fuzz-parsers  runs the parser fuzzers longer (FUZZ_RUNS scenarios, FUZZ_TOKEN_RUNS
+#              tokens), keeping the corpus
 BUILD ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_RUNS ?= 1000000
+FUZZ_TOKEN_RUNS ?= 100000
 JOBS ?= $(shell nproc)
 SCENARIO ?= scenarios/subblock-write-new-blocks.json
 # Extra ctest arguments for the normal build's suite, e.g. CTEST_ARGS='-LE browser' to leave out
 # the browser tests (they install chromium and playwright-core, which needs root and network).
 CTEST_ARGS ?=
 
-.PHONY: deps build run test test-fast test-asan bench coverage clean
+.PHONY: deps build run test test-fast test-asan test-fuzz fuzz-build fuzz-parsers bench coverage clean
 
 deps:
 	@bash cmake/install-deps.sh
@@ -32,7 +38,24 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(JOBS) -LE browser
 
-test: test-fast test-asan
+# The libFuzzer targets (fuzz/): clang, ASan, only what they link. Their packages are installed
+# here, not by `make run`.
+fuzz-build:
+	@DIOSIM_WITH_FUZZ=1 bash cmake/install-deps.sh
+	@CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) -DCMAKE_BUILD_TYPE=Release \
+	  "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -gline-tables-only" -DDIOSIM_FUZZ=ON -DDIOSIM_ZOO=OFF \
+	  -DBUILD_TESTING=OFF >/dev/null
+	@cmake --build $(BUILD_FUZZ) -j$(JOBS) --target fuzz-scenario fuzz-schedule-token
+
+# A short fixed run of each parser fuzzer, seeded from the repository (part of make test).
+test-fuzz: fuzz-build
+	bash fuzz/run.sh $(BUILD_FUZZ) 3000 1000
+
+# A long campaign; the corpora grow in $(BUILD_FUZZ)/corpus from one run to the next.
+fuzz-parsers: fuzz-build
+	bash fuzz/run.sh $(BUILD_FUZZ) $(FUZZ_RUNS) $(FUZZ_TOKEN_RUNS) $(BUILD_FUZZ)/corpus
+
+test: test-fast test-asan test-fuzz
 
 bench: build
 	./$(BUILD)/diosim-bench
@@ -41,7 +64,7 @@ bench: build
 	bash bench/zoo.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) out
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) out
 
 # Line coverage of the port (sim/dio/direct_io.cpp) by the shipped scenarios, with gcov.
 coverage: deps

@@ -4,6 +4,8 @@
 set -euo pipefail
 pkgs=(cmake make g++ patch libboost-context-dev nlohmann-json3-dev doctest-dev librapidcheck-dev libcli11-dev)
 if [[ ${DIOSIM_WITH_BROWSER:-0} == 1 ]]; then pkgs+=(chromium nodejs npm); fi
+# The parser fuzzers (make test-fuzz, make fuzz-parsers): clang and its libFuzzer runtime.
+if [[ ${DIOSIM_WITH_FUZZ:-0} == 1 ]]; then pkgs+=(clang libclang-rt-14-dev); fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -4,7 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
+#include "sim/scenario/json_reader.hpp"
 #include "sim/scenario/json_schema.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/scenario/scenario_writer.hpp"
@@ -349,6 +351,72 @@ TEST_CASE("invalid JSON, duplicate fields and unreadable files") {
   } catch (const ScenarioError& e) {
     CHECK(std::string(e.what()).rfind("/nonexistent/diosim/scenario.json: cannot read", 0) == 0);
   }
+}
+
+// The lines of a multi-line message.
+std::vector<std::string> lines_of(const std::string& e) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < e.size()) {
+    size_t end = e.find('\n', start);
+    if (end == std::string::npos) end = e.size();
+    out.push_back(e.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+TEST_CASE("nesting deeper than the limit is refused with its position, at any depth") {
+  // One level too deep, inside a real field: the message names the limit and the bracket.
+  std::string nested = "{\"tasks\": ";
+  for (size_t i = 1; i < kMaxJsonDepth; ++i)
+    nested += "[";
+  const std::string one_too_deep = error_of(nested + "[]}");
+  CHECK(one_too_deep == "test.json: invalid JSON at line 1 column " +
+                            std::to_string(11 + kMaxJsonDepth - 1) +
+                            ": arrays and objects nest deeper than the limit of 64 levels");
+  // At the limit the parse goes on (and the schema then refuses the arrays).
+  const std::string at_limit = error_of(nested + std::string(kMaxJsonDepth - 1, ']') + "}");
+  CHECK_FALSE(contains(at_limit, "nest deeper"));
+  CHECK(contains(at_limit, "test.json: /tasks/0: "));
+  // 100 000 levels (a stack overflow before the limit existed) and a string holding brackets.
+  CHECK(contains(error_of(std::string(100000, '[') + std::string(100000, ']')),
+                 "nest deeper than the limit of 64 levels"));
+  CHECK(contains(error_of("{\"a\": \"[[[[\", \"b\": " + std::string(100000, '[')),
+                 "invalid JSON at line 1 column 83: arrays and objects nest deeper"));
+}
+
+TEST_CASE("a number beyond the range of double is invalid JSON, with its position") {
+  CHECK(error_of("{\n  \"seed\": 1e999\n}", "big.json") ==
+        "big.json: invalid JSON at line 2 column 11: number out of range: 1e999");
+  CHECK(error_of(R"({"seed": -1.5e400})") ==
+        "test.json: invalid JSON at line 1 column 10: number out of range: -1.5e400");
+  // Integers beyond 64 bits are still numbers (doubles): the schema says what is wrong.
+  CHECK(contains(error_of(R"({"seed": 100000000000000000000000})"), "/seed: "));
+}
+
+TEST_CASE("many problems: the first 20 lines, then how many more, in bounded time") {
+  // 100 buffers of one name at one address: 99 duplicate names and 99*100/2 overlaps.
+  std::string buffers;
+  for (int i = 0; i < 100; ++i)
+    buffers += std::string(i ? "," : "") + R"({"name": "b", "address": 4096, "size": 4096})";
+  const std::string e = error_of(
+      R"({"buffers": [)" + buffers + R"(], "tasks": [{"ops": [{"op": "reap"}]}]})", "many.json");
+  const std::vector<std::string> lines = lines_of(e);
+  REQUIRE(lines.size() == kMaxReportedErrors + 1);
+  CHECK(lines[0] == "many.json: /buffers/1/name: buffer name \"b\" is already used by /buffers/0");
+  CHECK(lines[1] == "many.json: /buffers/1: bytes 4096..8191 overlap /buffers/0 (\"b\", bytes "
+                    "4096..8191)");
+  CHECK(lines.back() == "many.json: and " + std::to_string(99 + 4950 - kMaxReportedErrors) +
+                            " more problems (only the first 20 are listed)");
+  // Schema errors are capped the same way.
+  std::string ops;
+  for (int i = 0; i < 50; ++i)
+    ops += std::string(i ? "," : "") + R"({"op": "pread", "ofset": 1})";
+  const std::vector<std::string> schema_lines =
+      lines_of(error_of(R"({"tasks": [{"ops": [)" + ops + "]}]}"));
+  CHECK(schema_lines.size() == kMaxReportedErrors + 1);
+  CHECK(contains(schema_lines.back(), " more problems (only the first 20 are listed)"));
 }
 
 TEST_CASE("json_schema: keywords on their own") {

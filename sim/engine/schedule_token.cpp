@@ -4,6 +4,10 @@
 namespace diosim::engine {
 namespace {
 
+// A token expands to at most this many decisions (a run stops at 50M steps, and a token is
+// replayed entry by entry): without a cap, "v2:1*9zldr" repeated would ask for terabytes.
+constexpr uint64_t kMaxEntries = uint64_t{1} << 24;
+
 void append_base36(std::string& out, uint64_t v) {
   char buf[16];
   int n = 0;
@@ -56,7 +60,12 @@ std::string ScheduleToken::to_string() const {
       ++run;
     if (i) out.push_back('.');
     out += prefix(entries_[i].kind);
+    const size_t digits = out.size();
     append_base36(out, entries_[i].value);
+    // A context id whose first base-36 digit is 'e' or 'f' (14, 15, 505, ...) would read back as
+    // an event or a fault: a leading zero keeps it a context ("0e", "0e1").
+    if (entries_[i].kind == ChoiceKind::context && (out[digits] == 'e' || out[digits] == 'f'))
+      out.insert(digits, 1, '0');
     if (run > 1) {
       out.push_back('*');
       append_base36(out, run);
@@ -96,6 +105,8 @@ std::optional<ScheduleToken> ScheduleToken::parse(std::string_view text, std::st
     }
     if (!parse_base36(item, e.value))
       return fail("bad entry \"" + std::string(item) + "\" (expected base-36 digits)");
+    if (repeat > kMaxEntries - token.entries_.size())
+      return fail("the token expands to more than " + std::to_string(kMaxEntries) + " decisions");
     for (uint64_t k = 0; k < repeat; ++k)
       token.entries_.push_back(e);
   }

@@ -3,7 +3,8 @@
 //
 // Text form: "v2:" then entries separated by '.': a context id in base 36 ("3"), an event id
 // ("e5"), a fault option ("f1"), or a latency in ns ("@2s0"); "*k" after an entry repeats it
-// k times. Example: "v2:1*3.e1.2.f1.@2s0".
+// k times. Example: "v2:1*3.e1.2.f1.@2s0". A context id that would start with 'e' or 'f' gets
+// a leading zero ("0e" is context 14). A token expands to at most 2^24 decisions.
 // Invariants:
 //   1. parse(to_string(t)) == t for every token.
 //   2. An entry names the context or event chosen, not its position among the options, so a

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/scenario/json_reader.hpp"
 #include "sim/scenario/json_schema.hpp"
 
 namespace diosim::scenario {
@@ -127,88 +128,6 @@ std::string ByteRuns::describe(const uint8_t* data, size_t len) {
 
 namespace {
 
-struct DuplicateKey {
-  std::string path;
-  std::string key;
-};
-
-// Parses with duplicate-key detection; object members keep the file's order.
-J parse_json(const std::string& text) {
-  struct Frame {
-    bool array = false;
-    size_t index = 0;
-    std::string key;
-    std::set<std::string> keys;
-  };
-  std::vector<Frame> frames;
-  auto path_of = [&]() {
-    std::string p;
-    for (const Frame& f : frames)
-      p = f.array ? p + "/" + std::to_string(f.index) : json_pointer_append(p, f.key);
-    return p;
-  };
-  auto after_value = [&]() {
-    if (!frames.empty() && frames.back().array) ++frames.back().index;
-  };
-  J::parser_callback_t cb = [&](int, J::parse_event_t event, J& parsed) {
-    switch (event) {
-    case J::parse_event_t::object_start:
-      frames.push_back({});
-      break;
-    case J::parse_event_t::array_start:
-      frames.push_back({true, 0, {}, {}});
-      break;
-    case J::parse_event_t::key: {
-      Frame& f = frames.back();
-      f.key = parsed.get<std::string>();
-      if (!f.keys.insert(f.key).second) throw DuplicateKey{path_of(), f.key};
-      break;
-    }
-    case J::parse_event_t::object_end:
-    case J::parse_event_t::array_end:
-      frames.pop_back();
-      after_value();
-      break;
-    case J::parse_event_t::value:
-      after_value();
-      break;
-    }
-    return true;
-  };
-  return J::parse(text, cb);
-}
-
-// "line 3, column 5: syntax error ..." from nlohmann's message, as "line 3 column 5: ...".
-std::string describe_parse_error(const nlohmann::json::parse_error& e, const std::string& text) {
-  std::string what = e.what();
-  std::string detail = what;
-  size_t line = 1, column = 1;
-  const size_t upto = std::min<size_t>(e.byte ? e.byte - 1 : 0, text.size());
-  for (size_t i = 0; i < upto; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  if (const size_t at = what.find("column "); at != std::string::npos) {
-    if (const size_t colon = what.find(": ", at); colon != std::string::npos)
-      detail = what.substr(colon + 2);
-  }
-  std::string clean;
-  for (char c : detail) {
-    if (c == '\n')
-      clean += "\\n";
-    else if (static_cast<unsigned char>(c) < 0x20)
-      clean += ' ';
-    else
-      clean.push_back(c);
-  }
-  return "invalid JSON at line " + std::to_string(line) + " column " + std::to_string(column) +
-         ": " + clean;
-}
-
 const J& scenario_schema() {
   static const J schema = J::parse(kScenarioSchemaJson);
   return schema;
@@ -227,24 +146,37 @@ std::string qstr(const std::string& s) {
   return q;
 }
 
-// Collects "FILE: PATH: message" lines.
+// Collects "FILE: PATH: message" lines: the first kMaxReportedErrors, then one line that counts
+// the rest, so a file with thousands of problems gives a short report in bounded memory. The
+// message of a problem past the cap is not even built (add_lazy), which keeps the pairwise
+// checks (overlaps, duplicates) cheap.
 class Errors {
 public:
   explicit Errors(std::string file) : file_(std::move(file)) {}
   void add(const std::string& path, const std::string& message) {
-    lines_.push_back(file_ + ": " + (path.empty() ? "(top level)" : path) + ": " + message);
+    add_lazy(path, [&] { return message; });
   }
-  bool empty() const { return lines_.empty(); }
+  template <class Message> void add_lazy(const std::string& path, Message message) {
+    ++count_;
+    if (lines_.size() < kMaxReportedErrors)
+      lines_.push_back(file_ + ": " + (path.empty() ? "(top level)" : path) + ": " + message());
+  }
+  bool empty() const { return count_ == 0; }
   [[noreturn]] void raise() const {
     std::string all;
     for (const auto& l : lines_)
       all += (all.empty() ? "" : "\n") + l;
+    if (count_ > lines_.size())
+      all += "\n" + file_ + ": and " + std::to_string(count_ - lines_.size()) +
+             " more problems (only the first " + std::to_string(kMaxReportedErrors) +
+             " are listed)";
     throw ScenarioError(all);
   }
 
 private:
   std::string file_;
   std::vector<std::string> lines_;
+  uint64_t count_ = 0;
 };
 
 struct ErrnoName {
@@ -434,13 +366,17 @@ Extent build_extent(const J& x, const std::string& at, const ScenarioSpec& spec,
                    " bytes, expected blocks * fs_block_size = " + std::to_string(e.blocks * block));
   for (size_t j = 0; j < spec.extents.size(); ++j) {
     const Extent& o = spec.extents[j];
-    const std::string other = "/file/extents/" + std::to_string(j);
+    auto other = [j] { return "/file/extents/" + std::to_string(j); };
     if (e.file_block < o.file_block + o.blocks && o.file_block < e.file_block + e.blocks)
-      errors.add(at, "file blocks " + range_text(e.file_block, e.blocks) + " overlap " + other +
-                         " (file blocks " + range_text(o.file_block, o.blocks) + ")");
+      errors.add_lazy(at, [&] {
+        return "file blocks " + range_text(e.file_block, e.blocks) + " overlap " + other() +
+               " (file blocks " + range_text(o.file_block, o.blocks) + ")";
+      });
     if (e.disk_block < o.disk_block + o.blocks && o.disk_block < e.disk_block + e.blocks)
-      errors.add(at, "disk blocks " + range_text(e.disk_block, e.blocks) + " overlap " + other +
-                         " (disk blocks " + range_text(o.disk_block, o.blocks) + ")");
+      errors.add_lazy(at, [&] {
+        return "disk blocks " + range_text(e.disk_block, e.blocks) + " overlap " + other() +
+               " (disk blocks " + range_text(o.disk_block, o.blocks) + ")";
+      });
   }
   return e;
 }
@@ -634,10 +570,12 @@ Buffer build_buffer(const J& x, const std::string& at, const ScenarioSpec& spec,
   for (size_t j = 0; j < spec.buffers.size(); ++j) {
     const Buffer& o = spec.buffers[j];
     if (b.address < o.address + o.size && o.address < b.address + b.size)
-      errors.add(
-          at, "bytes " + std::to_string(b.address) + ".." + std::to_string(b.address + b.size - 1) +
-                  " overlap /buffers/" + std::to_string(j) + " (" + qstr(o.name) + ", bytes " +
-                  std::to_string(o.address) + ".." + std::to_string(o.address + o.size - 1) + ")");
+      errors.add_lazy(at, [&] {
+        return "bytes " + std::to_string(b.address) + ".." +
+               std::to_string(b.address + b.size - 1) + " overlap /buffers/" + std::to_string(j) +
+               " (" + qstr(o.name) + ", bytes " + std::to_string(o.address) + ".." +
+               std::to_string(o.address + o.size - 1) + ")";
+      });
   }
   return b;
 }
@@ -653,9 +591,10 @@ void check_unmapped_pages(const ScenarioSpec& spec, Errors& errors) {
       for (size_t j = 0; j < spec.buffers.size(); ++j) {
         const Buffer& o = spec.buffers[j];
         if (j != i && o.address < end && start < o.address + o.size)
-          errors.add("/buffers/" + std::to_string(i) + "/unmapped_pages",
-                     "page " + std::to_string(p) + " also holds bytes of /buffers/" +
-                         std::to_string(j) + " (" + qstr(o.name) + "), which must stay mapped");
+          errors.add_lazy("/buffers/" + std::to_string(i) + "/unmapped_pages", [&] {
+            return "page " + std::to_string(p) + " also holds bytes of /buffers/" +
+                   std::to_string(j) + " (" + qstr(o.name) + "), which must stay mapped";
+          });
       }
     }
   }
@@ -881,11 +820,9 @@ ScenarioSpec parse_scenario(const std::string& json_text, const std::string& pat
   const std::string file = path.empty() ? "<scenario>" : path;
   J doc;
   try {
-    doc = parse_json(json_text);
-  } catch (const DuplicateKey& d) {
-    throw ScenarioError(file + ": " + d.path + ": duplicate field " + qstr(d.key));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ScenarioError(file + ": " + describe_parse_error(e, json_text));
+    doc = read_json_document(json_text);
+  } catch (const JsonReadError& e) {
+    throw ScenarioError(file + ": " + e.what());
   }
   Errors errors(file);
   report_schema_errors(validate(scenario_schema(), doc), doc, errors);

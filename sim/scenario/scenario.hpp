@@ -187,7 +187,11 @@ struct ScenarioSpec {
   std::vector<FileExpect> expect_file;         // at the end
 };
 
-// A scenario that cannot be used; what() is "FILE: /json/path: problem".
+// A scenario with more problems than this lists the first ones, then "FILE: and K more
+// problems ..." (docs/SCENARIOS.md).
+inline constexpr size_t kMaxReportedErrors = 20;
+
+// A scenario that cannot be used; what() is "FILE: /json/path: problem", one line per problem.
 class ScenarioError : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
