@@ -536,3 +536,18 @@ TEST_CASE("expect one_of: bad shapes give the JSON path of the element at fault"
   CHECK(contains(error_of(scenario(R"("offset": 0)", R"("expect": {"i_size": {"one_of": "x"}})")),
                  "test.json: /expect/i_size"));
 }
+
+TEST_CASE("ByteRuns::matches agrees with expand() ==") {
+  std::string error;
+  const auto runs = ByteRuns::parse("3:A 2:B", &error);
+  REQUIRE(runs);
+  const std::vector<uint8_t> same = runs->expand();
+  CHECK(runs->matches(same.data(), same.size()));
+  std::vector<uint8_t> other = same;
+  other[4] = 'C';
+  CHECK_FALSE(runs->matches(other.data(), other.size()));
+  CHECK_FALSE(runs->matches(same.data(), same.size() - 1)); // shorter
+  const std::vector<uint8_t> longer = {'A', 'A', 'A', 'B', 'B', 'B'};
+  CHECK_FALSE(runs->matches(longer.data(), longer.size()));
+  CHECK(ByteRuns{}.matches(nullptr, 0));
+}

@@ -60,6 +60,18 @@ std::vector<uint8_t> ByteRuns::expand() const {
   return out;
 }
 
+bool ByteRuns::matches(const uint8_t* data, size_t len) const {
+  size_t at = 0;
+  for (const Run& r : runs) {
+    if (r.len > len - at) return false;
+    // Every byte equals the first, and the first is r.byte (memcmp is vectorised).
+    const uint8_t* p = data + at;
+    if (r.len && (p[0] != r.byte || std::memcmp(p, p + 1, r.len - 1) != 0)) return false;
+    at += r.len;
+  }
+  return at == len;
+}
+
 std::optional<ByteRuns> ByteRuns::parse(const std::string& text, std::string* error) {
   auto fail = [&](const std::string& why) -> std::optional<ByteRuns> {
     if (error) *error = why;

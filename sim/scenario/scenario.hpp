@@ -30,6 +30,8 @@ struct ByteRuns {
   std::vector<Run> runs;
   uint64_t size() const;
   std::vector<uint8_t> expand() const;
+  // expand() == the `len` bytes at `data`, without expanding (checked once per execution).
+  bool matches(const uint8_t* data, size_t len) const;
   static std::optional<ByteRuns> parse(const std::string& text, std::string* error);
   static std::string describe(const uint8_t* data, size_t len); // inverse of parse
 };
