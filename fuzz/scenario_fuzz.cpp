@@ -115,7 +115,7 @@ void mutate_value(J& v, Rng& rng) {
 // Those inputs are known findings; so that the short CI run stays a check of everything else,
 // a scenario whose dense size exceeds kDenseLimitBytes is parsed and validated but not run,
 // unless DIOSIM_FUZZ_DENSE_LIMIT=0 (make fuzz-parsers can set it to hunt them).
-constexpr uint64_t kDenseLimitBytes = uint64_t{64} << 20;
+constexpr uint64_t kDenseLimitBytes = uint64_t{16} << 20;
 
 uint64_t saturating_add(uint64_t a, uint64_t b) {
   return a > UINT64_MAX - b ? UINT64_MAX : a + b;
