@@ -5,14 +5,7 @@
 # FILE holds a schedule token: its length must be the one the output printed, and replaying it
 # must pass.
 file(REMOVE_RECURSE ${FRESH})
-execute_process(COMMAND ${CMD} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-set(all "${out}${err}")
-if(NOT rc STREQUAL EXIT)
-  message(FATAL_ERROR "expected exit ${EXIT}, got ${rc}\n${all}")
-endif()
-if(DEFINED REGEX AND NOT all MATCHES "${REGEX}")
-  message(FATAL_ERROR "output does not match /${REGEX}/:\n${all}")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/../expect_exit.cmake) # runs CMD, checks EXIT and REGEX; sets `all`
 if(DEFINED FILE AND NOT EXISTS ${FILE})
   message(FATAL_ERROR "${FILE} was not written:\n${all}")
 endif()
@@ -29,4 +22,3 @@ if(DEFINED TOKEN_REPLAY)
     message(FATAL_ERROR "replaying the written token: exit ${rc2}\n${out2}${err2}")
   endif()
 endif()
-message(STATUS "exit ${rc} as expected:\n${all}")
