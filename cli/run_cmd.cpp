@@ -56,6 +56,8 @@ const char* op_name(scenario::OpKind k) {
     return "pwrite";
   case scenario::OpKind::reap:
     return "reap";
+  case scenario::OpKind::barrier:
+    return "barrier";
   }
   return "?";
 }
@@ -70,8 +72,11 @@ const char* verdict(const world::OpOutcome& o) {
 void print_outcomes(const model::RunResult& r) {
   for (const world::OpOutcome& o : r.outcomes) {
     const scenario::Operation& op = *o.op;
-    if (op.kind == scenario::OpKind::reap) {
-      std::printf("  %-10s #%zu reap%s\n", o.task.c_str(), o.op_index,
+    if (op.kind == scenario::OpKind::reap || op.kind == scenario::OpKind::barrier) {
+      const std::string what = op.kind == scenario::OpKind::reap
+                                   ? (op.events ? "reap " + std::to_string(op.events) : "reap")
+                                   : "barrier " + op.barrier;
+      std::printf("  %-10s #%zu %s%s\n", o.task.c_str(), o.op_index, what.c_str(),
                   o.finished ? "" : "  (not finished: the run stopped first)");
       continue;
     }

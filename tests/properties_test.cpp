@@ -163,12 +163,13 @@ std::string first_difference(const scenario::ScenarioSpec& a, const scenario::Sc
   DIFF("tasks count", a.tasks.size(), b.tasks.size());
   for (size_t i = 0; i < a.tasks.size(); ++i) {
     DIFF("tasks/" << i << "/name", a.tasks[i].name, b.tasks[i].name);
+    DIFF("tasks/" << i << "/aio_context", a.tasks[i].aio_context, b.tasks[i].aio_context);
     DIFF("tasks/" << i << "/ops count", a.tasks[i].ops.size(), b.tasks[i].ops.size());
     for (size_t j = 0; j < a.tasks[i].ops.size(); ++j) {
       const auto &x = a.tasks[i].ops[j], &y = b.tasks[i].ops[j];
       const std::string at = "tasks/" + std::to_string(i) + "/ops/" + std::to_string(j);
-      DIFF(at, std::tie(x.kind, x.offset, x.aio, x.dsync, x.nowait),
-           std::tie(y.kind, y.offset, y.aio, y.dsync, y.nowait));
+      DIFF(at, std::tie(x.kind, x.offset, x.aio, x.dsync, x.nowait, x.events, x.barrier),
+           std::tie(y.kind, y.offset, y.aio, y.dsync, y.nowait, y.events, y.barrier));
       DIFF(at << "/iov count", x.iov.size(), y.iov.size());
       for (size_t k = 0; k < x.iov.size(); ++k)
         DIFF(at << "/iov/" << k, std::tie(x.iov[k].buffer, x.iov[k].offset, x.iov[k].len),

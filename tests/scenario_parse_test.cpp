@@ -178,8 +178,9 @@ TEST_CASE("the scenario helper is valid as written") {
 TEST_CASE("schema error: a typo in a field name names the path and the allowed fields") {
   const std::string e = error_of(scenario(R"("ofset": 0)"));
   CHECK(e.rfind("test.json: ", 0) == 0);
-  CHECK(contains(e, "test.json: /tasks/0/ops/0: unknown field \"ofset\" "
-                    "(allowed: op, offset, iov, aio, dsync, nowait, expect)"));
+  CHECK(contains(
+      e, "test.json: /tasks/0/ops/0: unknown field \"ofset\" "
+         "(allowed: op, offset, iov, aio, dsync, nowait, expect, events, name, count, ops)"));
   CHECK(contains(e, "did you mean \"offset\"?"));
 }
 
@@ -317,7 +318,7 @@ TEST_CASE("semantic error: buffers, page cache, ops and task names") {
   CHECK(contains(e,
                  "/buffers/0/unmapped_pages/0: page 2 is outside the buffer, which spans 2 pages"));
   CHECK(contains(e, "/buffers/1: bytes 12288..12297 overlap /buffers/0"));
-  CHECK(contains(e, "/tasks/0/ops/0: a reap op takes no other field, found \"aio\""));
+  CHECK(contains(e, "/tasks/0/ops/0: a reap op does not take \"aio\""));
   CHECK(contains(e, "/tasks/0/ops/1/expect/data: expect.data applies to pread only"));
   CHECK(contains(e, "/tasks/0/ops/2: missing required field \"iov\""));
   CHECK(contains(e, "/tasks/1/name: task name \"t\" is already used by /tasks/0"));
@@ -550,4 +551,104 @@ TEST_CASE("ByteRuns::matches agrees with expand() ==") {
   const std::vector<uint8_t> longer = {'A', 'A', 'A', 'B', 'B', 'B'};
   CHECK_FALSE(runs->matches(longer.data(), longer.size()));
   CHECK(ByteRuns{}.matches(nullptr, 0));
+}
+
+// ---- task control: repeat, barrier, shared AIO contexts (docs/SCENARIOS.md) -----------------
+
+namespace {
+
+// Two tasks over one buffer; `a` and `b` are their ops lists, `extra_b` more fields of task b.
+std::string two_tasks(const std::string& a, const std::string& b, const std::string& extra_b = "") {
+  return R"({"buffers": [{"name": "buf", "address": 1048576, "size": 8192}],
+  "tasks": [{"name": "a", "ops": [)" +
+         a + R"(]}, {"name": "b", )" + extra_b + R"("ops": [)" + b + "]}]}";
+}
+
+const std::string kRead = R"({"op": "pread", "iov": [{"buffer": "buf", "len": 4096}]})";
+const std::string kAioWrite =
+    R"({"op": "pwrite", "aio": true, "iov": [{"buffer": "buf", "len": 4096}]})";
+
+} // namespace
+
+TEST_CASE("repeat: the block is expanded in place, each copy names its repetition") {
+  const ScenarioSpec s = parse_scenario(
+      two_tasks(kRead + R"(, {"op": "repeat", "count": 3, "ops": [)" + kRead +
+                    R"(, {"op": "repeat", "count": 2, "ops": [{"op": "reap"}]}]}, )" + kRead,
+                kRead),
+      "t.json");
+  const std::vector<Operation>& ops = s.tasks[0].ops;
+  REQUIRE(ops.size() == 1 + 3 * (1 + 2) + 1);
+  CHECK(ops[1].kind == OpKind::pread);
+  CHECK(ops[1].where == "/tasks/0/ops/1/ops/0 (repeat 1 of 3)");
+  CHECK(ops[2].kind == OpKind::reap);
+  CHECK(ops[2].where == "/tasks/0/ops/1/ops/1/ops/0 (repeat 1 of 2) (repeat 1 of 3)");
+  CHECK(ops[9].where == "/tasks/0/ops/1/ops/1/ops/0 (repeat 2 of 2) (repeat 3 of 3)");
+  CHECK(ops[10].where == "/tasks/0/ops/2");
+}
+
+TEST_CASE("repeat: problems inside a block are reported once; the size limit holds") {
+  const std::string e = error_of(two_tasks(
+      R"({"op": "repeat", "count": 50, "ops": [{"op": "pread", "iov": [{"buffer": "nope", "len": 1}]}]})",
+      kRead));
+  CHECK(contains(e, "/tasks/0/ops/0/ops/0/iov/0/buffer: unknown buffer \"nope\""));
+  CHECK(e.find("unknown buffer") == e.rfind("unknown buffer"));
+  const std::string big = error_of(two_tasks(
+      R"({"op": "repeat", "count": 1000, "ops": [{"op": "repeat", "count": 1000, "ops": [)" +
+          kRead + "]}]}",
+      kRead));
+  CHECK(contains(big, "/tasks/0/ops/0/count: the block of 1000 operations repeated 1000 "
+                      "times takes the scenario beyond 100000 operations"));
+  CHECK(contains(error_of(two_tasks(R"({"op": "repeat", "count": 2, "ops": [], "x": 1})", kRead)),
+                 "/tasks/0/ops/0"));
+}
+
+TEST_CASE("barrier: needs a name, two tasks, and equal arrivals") {
+  CHECK(contains(error_of(two_tasks(R"({"op": "barrier"})", kRead)),
+                 "/tasks/0/ops/0: missing required field \"name\""));
+  CHECK(contains(error_of(two_tasks(R"({"op": "barrier", "name": "s"})", kRead)),
+                 "/tasks/0/ops/0: barrier \"s\" is named by one task only"));
+  const std::string e =
+      error_of(two_tasks(R"({"op": "repeat", "count": 3, "ops": [{"op": "barrier", "name": "s"}]})",
+                         R"({"op": "barrier", "name": "s"}, {"op": "barrier", "name": "s"})"));
+  CHECK(contains(e, "barrier \"s\" is reached 3 times by task \"a\" but 2 times by task \"b\""));
+  CHECK(contains(error_of(two_tasks(R"({"op": "barrier", "name": "s", "offset": 0})",
+                                    R"({"op": "barrier", "name": "s"})")),
+                 "/tasks/0/ops/0: a barrier op does not take \"offset\""));
+  CHECK(error_of(two_tasks(R"({"op": "barrier", "name": "s"})",
+                           R"({"op": "barrier", "name": "s"})")) == "");
+}
+
+TEST_CASE("shared AIO context: reaps of N events must not outnumber the context's AIO") {
+  const ScenarioSpec s =
+      parse_scenario(two_tasks(kAioWrite + ", " + kAioWrite, R"({"op": "reap", "events": 2})",
+                               R"("aio_context": "a", )"),
+                     "t.json");
+  CHECK(s.tasks[1].aio_context == "a");
+  CHECK(s.tasks[1].context_name() == "a");
+  CHECK(s.tasks[0].context_name() == "a");
+  CHECK(s.tasks[1].ops[0].events == 2);
+  const std::string e =
+      error_of(two_tasks(kAioWrite, R"({"op": "reap", "events": 1}, {"op": "reap", "events": 1})",
+                         R"("aio_context": "a", )"));
+  CHECK(contains(e, "/tasks/1/ops/1/events: the reaps of AIO context \"a\" wait for 2 events up "
+                    "to here, but its tasks submit only 1 AIO operations"));
+  // Without the shared context, task b's own context receives nothing.
+  CHECK(contains(error_of(two_tasks(kAioWrite, R"({"op": "reap", "events": 1})")),
+                 "AIO context \"b\" wait for 1 events"));
+}
+
+TEST_CASE("task control round-trips through the writer") {
+  const ScenarioSpec s =
+      parse_scenario(two_tasks(kAioWrite + R"(, {"op": "barrier", "name": "s"})",
+                               R"({"op": "barrier", "name": "s"}, {"op": "reap", "events": 1})",
+                               R"("aio_context": "a", )"),
+                     "t.json");
+  const std::string text = to_json(s);
+  CHECK(contains(text, R"("aio_context": "a")"));
+  CHECK(contains(text, R"({"op": "barrier", "name": "s"})"));
+  CHECK(contains(text, R"({"op": "reap", "events": 1})"));
+  const ScenarioSpec back = parse_scenario(text, "t.json");
+  CHECK(back.tasks[1].aio_context == "a");
+  CHECK(back.tasks[1].ops[1].events == 1);
+  CHECK(back.tasks[0].ops[1].barrier == "s");
 }

@@ -113,7 +113,14 @@ Model::Model(const scenario::ScenarioSpec& s) : spec(s) {
       info.task = t;
       info.pos = i;
       info.op = &o;
-      info.reap = o.kind == scenario::OpKind::reap;
+      info.reap = o.kind == scenario::OpKind::reap || o.kind == scenario::OpKind::barrier;
+      info.full_reap = o.kind == scenario::OpKind::reap && o.events == 0;
+      if (o.kind == scenario::OpKind::barrier) {
+        barrier_ops.resize(spec.tasks.size());
+        for (size_t k : barrier_ops[t])
+          info.barrier_generation += ops[k].op->barrier == o.barrier;
+        barrier_ops[t].push_back(ops.size());
+      }
       info.read = o.kind == scenario::OpKind::pread;
       info.write = o.kind == scenario::OpKind::pwrite;
       info.offset = o.offset;
@@ -153,13 +160,35 @@ public:
   ExpectedRun run();
 
 private:
-  // hb(j, i), j < i: op j happens before op i (same task, and j cannot still be in flight).
+  // hb(j, i), j < i: op j happens before op i: in the same task when j cannot still be in
+  // flight at i; across tasks through a barrier (R-BARRIER). Across tasks only in the serial
+  // order (j < i): an op of a later-listed task ordered before one of an earlier-listed task is
+  // treated as concurrent, which allows more outcomes, never fewer.
   bool hb(const std::vector<OpRecord>& recs, size_t j, size_t i) const {
-    const OpInfo &a = m_.ops[j], &b = m_.ops[i];
-    if (a.task != b.task) return false;
+    if (m_.ops[j].task != m_.ops[i].task) return j < i && barrier_orders(recs, j, i);
+    return finished_by(recs, j, i);
+  }
+  // Op j has finished when its task reaches position i (same task, j < i).
+  bool finished_by(const std::vector<OpRecord>& recs, size_t j, size_t i) const {
     if (!recs[j].may_be_queued) return true;
     for (size_t k = j + 1; k < i; ++k)
-      if (m_.ops[k].reap) return true;
+      if (m_.ops[k].full_reap) return true;
+    return false;
+  }
+  // Op j's task passes a barrier after j has finished, and op i's task passes the same barrier
+  // (that generation or a later one) before i.
+  bool barrier_orders(const std::vector<OpRecord>& recs, size_t j, size_t i) const {
+    if (m_.barrier_ops.empty()) return false;
+    const OpInfo &a = m_.ops[j], &b = m_.ops[i];
+    for (size_t k : m_.barrier_ops[a.task]) {
+      if (k <= j || !finished_by(recs, j, k)) continue;
+      for (size_t l : m_.barrier_ops[b.task]) {
+        if (l >= i) break;
+        if (m_.ops[l].op->barrier == m_.ops[k].op->barrier &&
+            m_.ops[l].barrier_generation >= m_.ops[k].barrier_generation)
+          return true;
+      }
+    }
     return false;
   }
   WorldResult run_world(const std::vector<int>& prefix, const std::vector<OpRecord>* prev,

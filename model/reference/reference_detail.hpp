@@ -172,7 +172,11 @@ struct OpInfo {
   size_t index = 0; // in ExpectedRun::ops
   size_t task = 0, pos = 0;
   const scenario::Operation* op = nullptr;
-  bool read = false, write = false, reap = false;
+  // reap: no I/O of its own (a reap or a barrier); full_reap: a reap that waits for every
+  // request in flight in the context (no "events"), so it orders the task's AIO before what
+  // follows it.
+  bool read = false, write = false, reap = false, full_reap = false;
+  uint64_t barrier_generation = 0; // a barrier: how often the task reached it before
   uint64_t offset = 0, count = 0;
   std::vector<Seg> segs;
   uint64_t static_bios_max = 0; // an upper bound on the bios it can submit, whatever happens
@@ -294,6 +298,7 @@ public:
   const scenario::ScenarioSpec& spec;
   Geo g;
   std::vector<OpInfo> ops;
+  std::vector<std::vector<size_t>> barrier_ops; // per task: its barrier ops, in order
   // Set by the driver before each exec: what concurrency and earlier ops imply.
   struct ExecContext {
     std::vector<const OpRecord*> earlier; // records of ops 0..i-1 in this world

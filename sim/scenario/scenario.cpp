@@ -17,19 +17,15 @@
 
 #include "sim/scenario/json_reader.hpp"
 #include "sim/scenario/json_schema.hpp"
+#include "sim/scenario/parse_util.hpp"
 
 namespace diosim::scenario {
+
+using namespace detail; // NOLINT(google-build-using-namespace): the parser's own vocabulary
 
 extern const char* const kScenarioSchemaJson; // generated from scenarios/schema.json
 
 namespace {
-
-using J = nlohmann::ordered_json;
-
-constexpr uint64_t kMaxFileBytes = uint64_t{1} << 62; // offsets and sizes stay below this
-constexpr uint64_t kMaxRunsBytes = uint64_t{1} << 62;
-constexpr uint64_t kMaxDiskBytes = uint64_t{1} << 30;   // the disk is kept in memory
-constexpr uint64_t kMaxExpectBytes = uint64_t{1} << 30; // expect.file ranges are read into memory
 
 bool printable_byte(unsigned c) {
   return c >= 0x21 && c <= 0x7e;
@@ -148,102 +144,6 @@ const J& scenario_schema() {
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// A JSON-quoted string for messages, cut short when long.
-std::string qstr(const std::string& s) {
-  constexpr size_t kMax = 60;
-  std::string q = nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (q.size() > kMax) q = q.substr(0, kMax - 4) + "...\"";
-  return q;
-}
-
-// Collects "FILE: PATH: message" lines: the first kMaxReportedErrors, then one line that counts
-// the rest, so a file with thousands of problems gives a short report in bounded memory. The
-// message of a problem past the cap is not even built (add_lazy), which keeps the pairwise
-// checks (overlaps, duplicates) cheap.
-class Errors {
-public:
-  explicit Errors(std::string file) : file_(std::move(file)) {}
-  void add(const std::string& path, const std::string& message) {
-    add_lazy(path, [&] { return message; });
-  }
-  template <class Message> void add_lazy(const std::string& path, Message message) {
-    ++count_;
-    if (lines_.size() < kMaxReportedErrors)
-      lines_.push_back(file_ + ": " + (path.empty() ? "(top level)" : path) + ": " + message());
-  }
-  bool empty() const { return count_ == 0; }
-  [[noreturn]] void raise() const {
-    std::string all;
-    for (const auto& l : lines_)
-      all += (all.empty() ? "" : "\n") + l;
-    if (count_ > lines_.size())
-      all += "\n" + file_ + ": and " + std::to_string(count_ - lines_.size()) +
-             " more problems (only the first " + std::to_string(kMaxReportedErrors) +
-             " are listed)";
-    throw ScenarioError(all);
-  }
-
-private:
-  std::string file_;
-  std::vector<std::string> lines_;
-  uint64_t count_ = 0;
-};
-
-struct ErrnoName {
-  const char* name;
-  int value;
-};
-constexpr ErrnoName kErrnos[] = {{"EPERM", 1},   {"EIO", 5},         {"EAGAIN", 11},
-                                 {"ENOMEM", 12}, {"EFAULT", 14},     {"ENOTBLK", 15},
-                                 {"EBUSY", 16},  {"EINVAL", 22},     {"EFBIG", 27},
-                                 {"ENOSPC", 28}, {"EOPNOTSUPP", 95}, {"EIOCBQUEUED", 529}};
-
-// Negative errno for a name without sign; 0 if unknown.
-int errno_value(const std::string& name) {
-  for (const auto& e : kErrnos)
-    if (name == e.name) return -e.value;
-  return 0;
-}
-
-uint64_t as_u64(const J& v) {
-  if (v.is_number_unsigned()) return v.get<uint64_t>();
-  if (v.is_number_integer()) return static_cast<uint64_t>(v.get<int64_t>());
-  return static_cast<uint64_t>(v.get<double>());
-}
-
-int64_t as_i64(const J& v) {
-  if (v.is_number_unsigned()) return static_cast<int64_t>(v.get<uint64_t>());
-  if (v.is_number_integer()) return v.get<int64_t>();
-  return static_cast<int64_t>(v.get<double>());
-}
-
-const J* field(const J& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
-
-uint8_t as_byte(const J& v) {
-  const std::string s = v.get<std::string>();
-  return s == "zero" ? 0 : static_cast<uint8_t>(s[0]);
-}
-
-bool power_of_two(uint64_t v) {
-  return v && !(v & (v - 1));
-}
-
-std::string range_text(uint64_t first, uint64_t count) {
-  return std::to_string(first) + ".." + std::to_string(first + count - 1);
-}
-
-// Byte runs already checked by the schema's pattern; parse cannot fail except on huge lengths.
-std::optional<ByteRuns> runs_of(const J& v, const std::string& path, Errors& errors) {
-  std::string why;
-  auto r = ByteRuns::parse(v.get<std::string>(), &why);
-  if (!r) errors.add(path, "invalid byte runs " + qstr(v.get<std::string>()) + ": " + why);
-  return r;
 }
 
 void report_schema_errors(const std::vector<SchemaError>& schema_errors, const J& doc,
@@ -551,9 +451,6 @@ void build_disk(const J& doc, ScenarioSpec& spec, Errors& errors) {
   }
 }
 
-// Buffer names -> index in /buffers (the first buffer of each name).
-using BufferIndex = std::map<std::string, size_t>;
-
 // One buffer at `at`: a unique name, unmapped pages inside it, no overlap with earlier buffers.
 Buffer build_buffer(const J& x, const std::string& at, const ScenarioSpec& spec, size_t i,
                     BufferIndex& buffer_index, Errors& errors) {
@@ -624,166 +521,6 @@ void build_buffers(const J& doc, ScenarioSpec& spec, BufferIndex& buffer_index, 
 }
 
 // What an op's iovecs and expectations are checked against while its task is built.
-struct OpContext {
-  const ScenarioSpec& spec;
-  const BufferIndex& buffer_index;
-  Errors& errors;
-};
-
-std::string buffer_names(const OpContext& c) {
-  std::string s;
-  for (size_t i = 0; i < c.spec.buffers.size(); ++i)
-    if (c.buffer_index.at(c.spec.buffers[i].name) == i)
-      s += (s.empty() ? "" : ", ") + c.spec.buffers[i].name;
-  return s.empty() ? std::string("none are defined") : "buffers: " + s;
-}
-
-// The op's iovecs; returns their total length.
-uint64_t build_iov(const J& list, Operation& op, const OpContext& c) {
-  uint64_t total = 0;
-  for (size_t k = 0; k < list.size(); ++k) {
-    const J& s = list[k];
-    const std::string sat = op.where + "/iov/" + std::to_string(k);
-    IoVec v;
-    v.buffer = s["buffer"].get<std::string>();
-    if (const J* o = field(s, "offset")) v.offset = as_u64(*o);
-    v.len = as_u64(s["len"]);
-    total += v.len;
-    auto it = c.buffer_index.find(v.buffer);
-    if (it == c.buffer_index.end()) {
-      c.errors.add(sat + "/buffer",
-                   "unknown buffer " + qstr(v.buffer) + " (" + buffer_names(c) + ")");
-    } else {
-      const Buffer& b = c.spec.buffers[it->second];
-      if (v.offset + v.len > b.size)
-        c.errors.add(sat, "offset " + std::to_string(v.offset) + " + len " + std::to_string(v.len) +
-                              " = " + std::to_string(v.offset + v.len) +
-                              " is beyond the end of buffer " + qstr(b.name) + " (size " +
-                              std::to_string(b.size) + ")");
-    }
-    op.iov.push_back(std::move(v));
-  }
-  return total;
-}
-
-// The elements of an expectation: a plain value (at `path`) or {"one_of": [...]} (each at
-// `path`/one_of/N). `one` converts one element and reports its own errors.
-template <typename T, typename Convert>
-std::optional<OneOf<T>> one_of_set(const J& v, const std::string& path, Convert one) {
-  const J* list = field(v, "one_of");
-  if (!list) {
-    std::optional<T> x = one(v, path);
-    return x ? std::optional<OneOf<T>>(OneOf<T>(std::move(*x))) : std::nullopt;
-  }
-  OneOf<T> set;
-  bool ok = true;
-  for (size_t i = 0; i < list->size(); ++i) {
-    std::optional<T> x = one((*list)[i], path + "/one_of/" + std::to_string(i));
-    if (x)
-      set.values.push_back(std::move(*x));
-    else
-      ok = false;
-  }
-  return ok ? std::optional<OneOf<T>>(std::move(set)) : std::nullopt;
-}
-
-// An expected return value: an integer or a negative errno name ("-EIO").
-std::optional<OneOf<int64_t>> ret_set(const J& v, const std::string& path, Errors& errors) {
-  return one_of_set<int64_t>(v, path, [&](const J& x, const std::string& at) {
-    std::optional<int64_t> out;
-    if (!x.is_string()) return std::optional<int64_t>(as_i64(x));
-    const std::string s = x.get<std::string>();
-    if (const int n = errno_value(s.size() > 1 ? s.substr(1) : ""))
-      out = n;
-    else
-      errors.add(at, "unknown errno name " + qstr(s));
-    return out;
-  });
-}
-
-std::optional<OneOf<int64_t>> int_set(const J& v, const std::string& path) {
-  return one_of_set<int64_t>(
-      v, path, [](const J& x, const std::string&) { return std::optional<int64_t>(as_i64(x)); });
-}
-
-// expect.data: pread only, each allowed byte pattern as long as the iovecs together.
-void build_expect_data(const J& v, const std::string& eat, const std::string& kind, uint64_t total,
-                       Operation& op, Errors& errors) {
-  op.expect.data = one_of_set<ByteRuns>(v, eat + "/data", [&](const J& x, const std::string& at) {
-    std::optional<ByteRuns> r = runs_of(x, at, errors);
-    if (r && op.kind == OpKind::pread && r->size() != total)
-      errors.add(at, "byte runs hold " + std::to_string(r->size()) +
-                         " bytes, expected the iovecs' total length " + std::to_string(total));
-    return r;
-  });
-  if (op.kind != OpKind::pread)
-    errors.add(eat + "/data",
-               "expect.data applies to pread only; a " + kind + " does not change its buffers");
-}
-
-void build_op_expect(const J& e, const std::string& kind, uint64_t total, Operation& op,
-                     Errors& errors) {
-  const std::string eat = op.where + "/expect";
-  if (const J* v = field(e, "ret")) op.expect.ret = ret_set(*v, eat + "/ret", errors);
-  if (const J* v = field(e, "submit_ret"))
-    op.expect.submit_ret = ret_set(*v, eat + "/submit_ret", errors);
-  if (op.expect.submit_ret && !op.aio)
-    errors.add(eat + "/submit_ret", "submit_ret applies to AIO operations only (\"aio\": true)");
-  if (const J* v = field(e, "data")) build_expect_data(*v, eat, kind, total, op, errors);
-  if (const J* v = field(e, "data_fnv1a")) op.expect.data_fnv1a = v->get<std::string>();
-  if (const J* v = field(e, "i_size")) op.expect.i_size = int_set(*v, eat + "/i_size");
-}
-
-Operation build_op(const J& x, const std::string& where, const OpContext& c) {
-  Operation op;
-  op.where = where;
-  const std::string kind = x["op"].get<std::string>();
-  op.kind = kind == "reap" ? OpKind::reap : kind == "pwrite" ? OpKind::pwrite : OpKind::pread;
-  if (op.kind == OpKind::reap) {
-    for (auto m = x.begin(); m != x.end(); ++m)
-      if (m.key() != "op")
-        c.errors.add(op.where, "a reap op takes no other field, found " + qstr(m.key()));
-    return op;
-  }
-  if (const J* v = field(x, "offset")) op.offset = as_u64(*v);
-  if (const J* v = field(x, "aio")) op.aio = v->get<bool>();
-  if (const J* v = field(x, "dsync")) op.dsync = v->get<bool>();
-  if (const J* v = field(x, "nowait")) op.nowait = v->get<bool>();
-  uint64_t total = 0;
-  if (const J* list = field(x, "iov"))
-    total = build_iov(*list, op, c);
-  else
-    c.errors.add(op.where, "missing required field \"iov\" (" + kind + " needs one)");
-  if (op.offset + total > kMaxFileBytes)
-    c.errors.add(op.where + "/offset", "the operation ends beyond the largest file offset 2^62");
-  if (const J* e = field(x, "expect")) build_op_expect(*e, kind, total, op, c.errors);
-  return op;
-}
-
-void build_tasks(const J& doc, ScenarioSpec& spec, const BufferIndex& buffer_index,
-                 Errors& errors) {
-  const OpContext c{spec, buffer_index, errors};
-  std::map<std::string, size_t> task_index;
-  const J& tasks = doc["tasks"];
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    const J& t = tasks[i];
-    const std::string at = "/tasks/" + std::to_string(i);
-    Task task;
-    if (const J* v = field(t, "name"))
-      task.name = v->get<std::string>();
-    else
-      task.name = "task" + std::to_string(i);
-    if (auto [it, fresh] = task_index.emplace(task.name, i); !fresh)
-      errors.add(at + (field(t, "name") ? "/name" : ""), "task name " + qstr(task.name) +
-                                                             " is already used by /tasks/" +
-                                                             std::to_string(it->second));
-    const J& ops = t["ops"];
-    for (size_t j = 0; j < ops.size(); ++j)
-      task.ops.push_back(build_op(ops[j], at + "/ops/" + std::to_string(j), c));
-    spec.tasks.push_back(std::move(task));
-  }
-}
-
 // The top-level "expect": i_size, bios and file contents at the end.
 void build_end_expect(const J& doc, ScenarioSpec& spec, Errors& errors) {
   const J* e = field(doc, "expect");

@@ -131,7 +131,9 @@ struct Expect {
   std::optional<OneOf<int64_t>> i_size;  // after the op
 };
 
-enum class OpKind : uint8_t { pread, pwrite, reap };
+// reap: io_getevents on the task's AIO context; barrier: wait for the other tasks that name the
+// same barrier (task control, not I/O). A "repeat" block in a file is expanded by the parser.
+enum class OpKind : uint8_t { pread, pwrite, reap, barrier };
 
 struct Operation {
   OpKind kind = OpKind::pread;
@@ -140,13 +142,24 @@ struct Operation {
   bool aio = false;
   bool dsync = false;
   bool nowait = false;
+  // reap: how many events to wait for and take (io_getevents min_nr = nr); 0 waits for every
+  // request of the context in flight when the reap starts.
+  uint64_t events = 0;
+  std::string barrier; // barrier: its name
   Expect expect;
-  std::string where; // JSON path, for messages ("/tasks/0/ops/1")
+  // JSON path, for messages ("/tasks/0/ops/1"); inside an expanded repeat block the path of the
+  // op in the file, then which repetition ("/tasks/0/ops/1/ops/0 (repeat 3 of 8)").
+  std::string where;
 };
 
 struct Task {
   std::string name;
   std::vector<Operation> ops;
+  // The AIO context (io_setup) the task submits to and reaps from; tasks naming the same one
+  // share it. Empty: the task's own context.
+  std::string aio_context;
+  // The context's name: aio_context, or the task's name for its own.
+  const std::string& context_name() const { return aio_context.empty() ? name : aio_context; }
 };
 
 struct FileExpect {

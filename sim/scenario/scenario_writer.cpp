@@ -277,8 +277,18 @@ J buffers_json(const std::vector<Buffer>& buffers) {
 
 J op_json(const Operation& op) {
   J x = J::object();
-  x["op"] = op.kind == OpKind::reap ? "reap" : op.kind == OpKind::pwrite ? "pwrite" : "pread";
-  if (op.kind == OpKind::reap) return x;
+  x["op"] = op.kind == OpKind::reap      ? "reap"
+            : op.kind == OpKind::barrier ? "barrier"
+            : op.kind == OpKind::pwrite  ? "pwrite"
+                                         : "pread";
+  if (op.kind == OpKind::reap) {
+    if (op.events) x["events"] = op.events;
+    return x;
+  }
+  if (op.kind == OpKind::barrier) {
+    x["name"] = op.barrier;
+    return x;
+  }
   if (op.offset) x["offset"] = op.offset;
   J iov = J::array();
   for (const IoVec& v : op.iov) {
@@ -311,6 +321,7 @@ J tasks_json(const std::vector<Task>& tasks) {
     const Task& t = tasks[i];
     J x = J::object();
     if (t.name != "task" + std::to_string(i)) x["name"] = t.name;
+    if (!t.aio_context.empty()) x["aio_context"] = t.aio_context;
     J ops = J::array();
     for (const Operation& op : t.ops)
       ops.push_back(op_json(op));

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/world/world.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <set>
 
 namespace diosim::world {
 
@@ -33,6 +35,7 @@ World::World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage
     count += t.ops.size();
   }
   outcomes_.resize(count);
+  set_up_task_control();
   size_t k = 0;
   for (const Task& t : spec.tasks)
     for (size_t i = 0; i < t.ops.size(); ++i, ++k) {
@@ -47,30 +50,46 @@ void World::start() {
     sched_.spawn(engine::ContextKind::task, spec_.tasks[i].name, [this, i] { run_task(i); });
 }
 
+void World::set_up_task_control() {
+  for (const Task& t : spec_.tasks) {
+    AioContext& ctx = aio_contexts_[t.context_name()];
+    ctx.shared = ++ctx.tasks > 1;
+    std::set<std::string> named;
+    for (const Operation& op : t.ops)
+      if (op.kind == OpKind::barrier && named.insert(op.barrier).second)
+        barriers_[op.barrier].parties++;
+  }
+}
+
 void World::run_task(size_t task_index) {
   kern::get_current()->mm = &mem_;
   const Task& task = spec_.tasks[task_index];
-  std::vector<Request*> outstanding;
+  AioContext& ctx = aio_contexts_.at(task.context_name());
+  std::vector<Request*> mine;                 // this task's queued AIO requests
+  std::map<std::string, uint64_t> generation; // barrier -> times this task reached it
   for (size_t i = 0; i < task.ops.size(); ++i) {
     const Operation& op = task.ops[i];
     OpOutcome& out = outcomes_[first_outcome_of_task_[task_index] + i];
     if (op.kind == OpKind::reap) {
-      reap(outstanding);
+      reap(ctx, op.events);
       out.finished = true;
-      continue;
+    } else if (op.kind == OpKind::barrier) {
+      barrier_wait(op.barrier, generation[op.barrier]++);
+      out.finished = true;
+    } else if (Request& req = submit(op, out, ctx); req.queued) {
+      mine.push_back(&req);
     }
-    Request& req = submit(op, out);
-    if (req.aio && !req.completed) outstanding.push_back(&req);
   }
-  reap(outstanding); // io_destroy at exit waits for what is still in flight
+  reap_own_at_exit(ctx, mine); // io_destroy at exit waits for what is still in flight
 }
 
-World::Request& World::submit(const Operation& op, OpOutcome& out) {
+World::Request& World::submit(const Operation& op, OpOutcome& out, AioContext& ctx) {
   Request& req = requests_.emplace_back();
   req.world = this;
   req.out = &out;
   req.owner = kern::get_current();
   req.aio = op.aio;
+  req.ctx = &ctx;
   size_t count = 0;
   for (const IoVec& v : op.iov) {
     const Buffer* b = nullptr;
@@ -88,7 +107,10 @@ World::Request& World::submit(const Operation& op, OpOutcome& out) {
   req.iocb.ki_flags = kern::IOCB_DIRECT | (write ? kern::IOCB_WRITE : 0);
   if (op.dsync) req.iocb.ki_flags |= kern::IOCB_DSYNC;
   req.iocb.private_ = &req;
-  if (op.aio) req.iocb.ki_complete = &World::aio_complete_rw;
+  if (op.aio) {
+    req.iocb.ki_complete = &World::aio_complete_rw;
+    ctx.unreaped.push_back(&req); // io_submit: the iocb belongs to the context from now on
+  }
   kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0),
                     write ? "sys_pwrite" : "sys_pread", "syscall", [&] {
                       return ::kern::TraceArgs{arg("offset", static_cast<int64_t>(op.offset)),
@@ -107,6 +129,7 @@ World::Request& World::submit(const Operation& op, OpOutcome& out) {
   }
   if (op.aio) out.submit_ret = ret;
   if (!op.aio || ret != -EIOCBQUEUED) finish(req, ret); // aio_rw_done completes it at once
+  req.queued = op.aio && !req.completed;
   return req;
 }
 
@@ -116,6 +139,10 @@ void World::finish(Request& req, int64_t ret) {
     mem_.note_read(v.iov_base, v.iov_len);
   OpOutcome& out = *req.out;
   req.completed = true;
+  if (req.aio) {
+    req.completion_order = ++completions_;
+    if (req.ctx->shared) wake_all(req.ctx->waiters); // a task reaping another's requests
+  }
   out.finished = true;
   out.ret = ret;
   out.i_size_after = inode_.i_size;
@@ -145,21 +172,107 @@ void World::aio_complete_rw(kern::kiocb* iocb, long res) {
   if (req->owner->__state != kern::TASK_RUNNING) kern::wake_up_process(req->owner);
 }
 
-void World::reap(std::vector<Request*>& outstanding) {
-  // io_getevents: sleep until every outstanding request has completed.
-  kern::wait_event(
-      [&] {
-        kern::note_world(false);
-        for (Request* r : outstanding)
-          if (!r->completed) return false;
-        return true;
-      },
-      "io_getevents");
-  if (!outstanding.empty())
+void World::sleep_on(std::vector<kern::task_struct*>& waiters, const std::function<bool()>& done,
+                     const char* name) {
+  kern::task_struct* self = kern::get_current();
+  waiters.push_back(self);
+  kern::wait_event(done, name);
+  waiters.erase(std::find(waiters.begin(), waiters.end(), self));
+}
+
+void World::wake_all(std::vector<kern::task_struct*>& waiters) {
+  for (kern::task_struct* t : waiters)
+    if (t->__state != kern::TASK_RUNNING) kern::wake_up_process(t);
+}
+
+// Takes `taken` out of the context: their events are consumed. Announces the reap when one of
+// them was queued (a request completed at submission was never waited for).
+void World::consume_events(AioContext& ctx, const std::vector<Request*>& taken) {
+  bool waited = false;
+  for (Request* r : taken) {
+    r->reaped = true;
+    waited |= r->queued;
+  }
+  std::erase_if(ctx.unreaped, [](const Request* r) { return r->reaped; });
+  if (waited)
     kern::yield_point(
         engine::StepOp::observe, kern::obj(engine::ObjectKind::inode, 0), "io_getevents", "syscall",
-        [&] { return ::kern::TraceArgs{arg("events", static_cast<int64_t>(outstanding.size()))}; });
-  outstanding.clear();
+        [&] { return ::kern::TraceArgs{arg("events", static_cast<int64_t>(taken.size()))}; });
+}
+
+void World::reap(AioContext& ctx, uint64_t events) {
+  if (ctx.shared) kern::note_world(true); // the context's events are shared state
+  if (events == 0) { // io_getevents: sleep until every request in flight now has completed
+    const std::vector<Request*> taken = ctx.unreaped;
+    sleep_on(
+        ctx.waiters,
+        [&] {
+          kern::note_world(false);
+          return std::all_of(taken.begin(), taken.end(),
+                             [](const Request* r) { return r->completed; });
+        },
+        "io_getevents");
+    consume_events(ctx, taken);
+    return;
+  }
+  auto completed = [&] {
+    std::vector<Request*> done;
+    for (Request* r : ctx.unreaped)
+      if (r->completed) done.push_back(r);
+    return done;
+  };
+  sleep_on(
+      ctx.waiters,
+      [&] {
+        kern::note_world(false);
+        return completed().size() >= events;
+      },
+      "io_getevents");
+  std::vector<Request*> done = completed();
+  std::sort(done.begin(), done.end(), [](const Request* a, const Request* b) {
+    return a->completion_order < b->completion_order;
+  });
+  done.resize(events);
+  consume_events(ctx, done);
+}
+
+// At exit the task waits for its own requests still in flight. A context of its own is torn
+// down with it (io_destroy), taking their events; a shared one lives on with the other tasks
+// (the process's contexts go when the last thread does), so its events stay for them to reap.
+void World::reap_own_at_exit(AioContext& ctx, const std::vector<Request*>& mine) {
+  std::vector<Request*> pending;
+  for (Request* r : mine)
+    if (!r->reaped) pending.push_back(r);
+  sleep_on(
+      ctx.waiters,
+      [&] {
+        kern::note_world(false);
+        return std::all_of(pending.begin(), pending.end(),
+                           [](const Request* r) { return r->completed || r->reaped; });
+      },
+      "io_getevents");
+  if (!ctx.shared) consume_events(ctx, pending);
+}
+
+// pthread_barrier_wait over the tasks that name `name`: this task's generation-th arrival waits
+// until every party has arrived that often.
+void World::barrier_wait(const std::string& name, uint64_t generation) {
+  Barrier& b = barriers_.at(name);
+  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), "barrier",
+                    "syscall", [&] {
+                      return ::kern::TraceArgs{arg("name", name),
+                                               arg("generation", static_cast<int64_t>(generation))};
+                    });
+  kern::note_world(true);
+  const uint64_t until = b.parties * (generation + 1);
+  if (++b.arrived >= until) wake_all(b.waiters);
+  sleep_on(
+      b.waiters,
+      [&] {
+        kern::note_world(false);
+        return b.arrived >= until;
+      },
+      "barrier");
 }
 
 // A read that reaches a never-written sector inside i_size exposes stale data: the

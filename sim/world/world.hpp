@@ -21,6 +21,8 @@
 #include "sim/world/user_memory.hpp"
 
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -66,6 +68,7 @@ public:
   const PageCache& cache() const { return cache_; }
 
 private:
+  struct AioContext;
   struct Request {
     kern::kiocb iocb;
     std::vector<kern::iovec> iov;
@@ -75,11 +78,36 @@ private:
     kern::task_struct* owner = nullptr;
     bool aio = false;
     bool completed = false;
+    bool queued = false; // AIO, and still in flight when the submission returned
+    bool reaped = false;
+    uint64_t completion_order = 0; // 1, 2, ... in the order AIO requests completed
+    AioContext* ctx = nullptr;
+  };
+  // An AIO context (io_setup): the requests submitted to it and not yet reaped, in submission
+  // order, and the tasks sleeping on it (in io_getevents, or at exit).
+  struct AioContext {
+    std::vector<Request*> unreaped;
+    std::vector<kern::task_struct*> waiters;
+    size_t tasks = 0;    // tasks that use it
+    bool shared = false; // more than one
+  };
+  // A barrier's parties (the tasks that name it) and the arrivals so far, all generations.
+  struct Barrier {
+    uint64_t parties = 0;
+    uint64_t arrived = 0;
+    std::vector<kern::task_struct*> waiters;
   };
 
   void run_task(size_t task_index);
-  Request& submit(const Operation& op, OpOutcome& out);
-  void reap(std::vector<Request*>& outstanding);
+  Request& submit(const Operation& op, OpOutcome& out, AioContext& ctx);
+  void reap(AioContext& ctx, uint64_t events);
+  void consume_events(AioContext& ctx, const std::vector<Request*>& taken);
+  void reap_own_at_exit(AioContext& ctx, const std::vector<Request*>& mine);
+  void set_up_task_control();
+  void barrier_wait(const std::string& name, uint64_t generation);
+  static void sleep_on(std::vector<kern::task_struct*>& waiters, const std::function<bool()>& done,
+                       const char* name);
+  static void wake_all(std::vector<kern::task_struct*>& waiters);
   void finish(Request& req, int64_t ret);
   static void aio_complete_rw(kern::kiocb* iocb, long res);
   void check_stale_read(uint64_t sector, const kern::bio* b);
@@ -106,6 +134,9 @@ private:
   std::vector<OpOutcome> outcomes_;
   std::vector<size_t> first_outcome_of_task_;
   std::deque<Request> requests_;
+  std::map<std::string, AioContext> aio_contexts_; // by name; std::map: stable addresses
+  std::map<std::string, Barrier> barriers_;
+  uint64_t completions_ = 0; // AIO requests completed so far
 };
 
 } // namespace diosim::world
