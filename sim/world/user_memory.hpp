@@ -3,8 +3,10 @@
 //
 // A Session builds the buffers once as a UserMemoryImage (runs of pages, a page filled with one
 // byte value kept as that value); each execution's UserMemory is a copy-on-write view of it: a
-// kern::page is made only when the run first pins or copies that page, it shares the image's
-// bytes while only read, and gets bytes of its own on its first write lookup.
+// kern::page is made only when the run first pins that page or copies into it (copying out
+// reads the image), it shares the image's bytes while only read, and gets bytes of its own on
+// its first write lookup. Building the image costs the buffers' edges and unmapped pages, not
+// their sizes.
 //
 // Invariants:
 //   1. Every mapped user page has baseline refcount 1 (the mapping's own reference).
