@@ -5,6 +5,9 @@
 //      scenarios (the model is computed once per Session, so the check costs only the
 //      comparison); medians of several rounds measured in one run.
 //   2. dfs vs dpor executions on the golden scenarios (tests/golden/expected.txt).
+//
+// `diosim-bench-explore --runs N [--no-model] [SCENARIO]` runs N executions of one scenario
+// (default aligned-write) and prints nothing else: a fixed workload for callgrind and perf.
 #include "model/check/session.hpp"
 #include "model/search/explore.hpp"
 #include "model/search/sampling_choosers.hpp"
@@ -91,9 +94,37 @@ void golden_ratios() {
   ratio_row("aio-read-4bio", "2", 2);
 }
 
+// The fixed workload of --runs: N seeded executions through one Session.
+int fixed_runs(int argc, char** argv) {
+  uint64_t runs = 0;
+  bool check_model = true;
+  std::string name = "aligned-write";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--runs" && i + 1 < argc)
+      runs = std::stoull(argv[++i]);
+    else if (a == "--no-model")
+      check_model = false;
+    else
+      name = a;
+  }
+  scenario::ScenarioSpec spec = scenario::load_scenario(DIOSIM_SCENARIO_DIR "/" + name + ".json");
+  model::Session session(spec, check_model);
+  uint64_t failed = 0;
+  for (uint64_t r = 0; r < runs; ++r) {
+    model::SeededRandomChooser chooser(model::execution_seed(1, r));
+    const model::ExecSummary s = session.execute(chooser);
+    failed += s.violation || !s.failed_expectations.empty() || s.internal_error;
+  }
+  std::printf("%s: %llu executions, %llu failed\n", name.c_str(),
+              static_cast<unsigned long long>(runs), static_cast<unsigned long long>(failed));
+  return failed ? 1 : 0;
+}
+
 } // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) return fixed_runs(argc, argv);
   std::printf("executions/s through a Session (seeded random schedules, median of 5)\n");
   std::printf("  %-26s %9s %9s   %s\n", "scenario", "checked", "unchecked", "ratio");
   for (const char* s : {"aligned-write", "aio-read-queued", "two-tasks"})

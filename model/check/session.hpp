@@ -7,7 +7,8 @@
 //   1. reference_outcome() runs once per Session, never per execution.
 //   2. execute() is a pure function of (spec, the values the Chooser returns); it builds a fresh
 //      engine, kernel and world each time, so executions never share state (the disk starts
-//      from a copy-on-write copy of an image built once).
+//      from a copy-on-write copy of an image built once, user memory from a copy-on-write view
+//      of buffers built once).
 //   3. Every execution is checked the same way: invariants at every step and at the end, the
 //      scenario's expectations, and agreement with the reference model.
 #pragma once
@@ -30,6 +31,7 @@
 namespace diosim::world {
 class World;
 class DiskImage;
+class UserMemoryImage;
 } // namespace diosim::world
 
 namespace diosim::model {
@@ -89,7 +91,8 @@ private:
   bool check_model_;
   std::optional<ExpectedRun> expected_;
   std::optional<engine::ScheduleToken> pinned_;
-  std::shared_ptr<const world::DiskImage> initial_disk_; // built once, copied per execution
+  std::shared_ptr<const world::DiskImage> initial_disk_;         // built once, copied per execution
+  std::shared_ptr<const world::UserMemoryImage> initial_memory_; // built once, shared read-only
   static thread_local const std::vector<engine::Transition>* live_;
 };
 

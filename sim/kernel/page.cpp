@@ -4,6 +4,7 @@
 #include "sim/kernel/mm.hpp"
 #include "sim/kernel/sched.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace kern {
@@ -14,10 +15,39 @@ page* alloc_sim_page(uint8_t fill, int baseline) {
   p->id = k.next_page_id++;
   p->_refcount = baseline;
   p->baseline = baseline;
-  p->data = std::make_unique<uint8_t[]>(k.tun.page_size);
-  std::memset(p->data.get(), fill, k.tun.page_size);
+  // new[] without (): the memset is the only initialisation the bytes need.
+  p->owned_data.reset(new uint8_t[k.tun.page_size]);
+  p->data = p->owned_data.get();
+  std::memset(p->data, fill, k.tun.page_size);
   k.pages.push_back(std::move(p));
   return k.pages.back().get();
+}
+
+page* alloc_zero_page() {
+  // Nothing writes ZERO_PAGE (zero_user refuses, the disk skips it on reads), so every run can
+  // share one buffer of the largest page size instead of zeroing a page of its own.
+  static const uint8_t zeros[65536] = {};
+  Kernel& k = K();
+  if (k.tun.page_size > sizeof zeros) {
+    page* own = alloc_sim_page(0, 1);
+    own->is_zero_page = true;
+    return own;
+  }
+  auto p = std::make_unique<page>();
+  p->id = k.next_page_id++;
+  p->_refcount = p->baseline = 1;
+  p->is_zero_page = true;
+  p->data = const_cast<uint8_t*>(zeros);
+  k.pages.push_back(std::move(p));
+  return k.pages.back().get();
+}
+
+page* adopt_sim_page(std::unique_ptr<page> p) {
+  std::vector<std::unique_ptr<page>>& pages = K().pages;
+  auto at =
+      std::upper_bound(pages.begin(), pages.end(), p->id,
+                       [](uint32_t id, const std::unique_ptr<page>& q) { return id < q->id; });
+  return pages.insert(at, std::move(p))->get();
 }
 
 static void trace_ref(const char* what, const page* p, int before) {
@@ -56,7 +86,7 @@ void zero_user(page* p, unsigned start, unsigned size) {
   if (start + size > K().tun.page_size)
     violation("zero_user-out-of-page", "zero_user(" + page_name(p) + ", " + std::to_string(start) +
                                            ", " + std::to_string(size) + ") crosses the page end");
-  std::memset(p->data.get() + start, 0, size);
+  std::memset(p->data + start, 0, size);
   DIOSIM_TRACE_CHANGE("zero_user", "page",
                       {arg("page", page_name(p)), arg("offset", start), arg("len", size)});
 }

@@ -122,6 +122,9 @@ std::optional<RaceReport> RaceDetector::on_access(uint32_t ctx, const void* addr
   const VectorClock& now = clock_of(ctx);
   const auto key = reinterpret_cast<uintptr_t>(address);
   if (!last_shadow_ || last_address_ != key) {
+    // A struct dio has a dozen shared fields: size the table once rather than rehash as they
+    // appear (nothing iterates it for output, invariant 4).
+    if (shadow_.empty()) shadow_.reserve(32);
     last_shadow_ = &shadow_[key];
     last_address_ = key;
   }
@@ -132,6 +135,7 @@ std::optional<RaceReport> RaceDetector::on_access(uint32_t ctx, const void* addr
     report = RaceReport{
         field, {other, e->kind, e->src_line, e->locks_held}, {ctx, kind, src_line, locks_held}};
   const Epoch mine{now[ctx - 1], src_line, static_cast<int16_t>(locks_held), kind};
+  if (s.by_context.empty()) s.by_context.reserve(4); // task, irq, worker: one allocation
   auto it = std::lower_bound(s.by_context.begin(), s.by_context.end(), ctx,
                              [](const ContextEpochs& c, uint32_t id) { return c.ctx < id; });
   if (it == s.by_context.end() || it->ctx != ctx)

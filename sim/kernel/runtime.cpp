@@ -20,8 +20,7 @@ Kernel::Kernel(Tunables tunables, engine::Scheduler& scheduler) : tun(tunables),
   if (sched.tracer()) sched.tracer()->set_source_name("fs/direct-io.c");
   if (sched.tracer() && sched.tracer()->enabled()) tracer = sched.tracer();
   KernelScope scope(*this);
-  zero_page = alloc_sim_page(0, 1);
-  zero_page->is_zero_page = true;
+  zero_page = alloc_zero_page();
   race.set_enabled(true); // every primitive reports its ordering edges (spinlock, sched, bio, wq)
   irq_init(*this);
 }

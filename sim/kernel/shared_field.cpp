@@ -70,9 +70,14 @@ void shared_access(const void* field_address, const char* field_name, AccessKind
   engine::Context* ctx = k->sched.current();
   if (!ctx) return; // set-up code outside any context: nothing to order or schedule
   // Announce, then act: outside any lock another context may run before this access.
+  const kmem_cache::Object* objects = where.object ? where.cache->objects.data() : nullptr;
+  const size_t count = where.object ? where.cache->objects.size() : 0;
   shared_step(field_ref(where), kind != AccessKind::read, ctx->src_line);
-  // Other contexts may have run (and allocated: the slab's object vector moves): look again.
-  const SlabLocation now = slab_locate(field_address);
+  // Other contexts may have run and allocated (the slab's object vector moves): look again
+  // only then. An address outside every object stays outside (slab memory is never reused).
+  const bool moved = where.object && (where.cache->objects.data() != objects ||
+                                      where.cache->objects.size() != count);
+  const SlabLocation now = moved ? slab_locate(field_address) : where;
   if (now.object && !now.object->live)
     violation("use-after-free", std::string(access_kind_name(kind)) + " of " +
                                     field_text(now, field_name) + " after kmem_cache_free");

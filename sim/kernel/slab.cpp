@@ -21,7 +21,7 @@ void* kmem_cache_alloc(kmem_cache* cache, gfp_t gfp) {
   if (gfp == GFP_KERNEL) might_sleep("kmem_cache_alloc(GFP_KERNEL)");
   // operator new[] gives max_align_t; over-allocate so the object can be aligned as declared.
   kmem_cache::Object obj;
-  obj.memory = std::make_unique<std::byte[]>(cache->size + cache->align);
+  obj.memory.reset(new std::byte[cache->size + cache->align]); // poisoned below, not zeroed
   obj.ordinal = static_cast<uint32_t>(cache->objects.size() + 1);
   cache->objects.push_back(std::move(obj));
   ++cache->allocs;

@@ -6,31 +6,167 @@
 
 namespace diosim::world {
 
-UserMemory::UserMemory(const ScenarioSpec& spec) : page_size_(spec.geometry.page_size) {
-  for (const Buffer& b : spec.buffers) {
-    const uint64_t first = b.address / page_size_ * page_size_;
-    const uint64_t end = b.address + b.size;
-    for (uint64_t a = first, idx = 0; a < end; a += page_size_, ++idx) {
-      const bool unmapped = std::find(b.unmapped_pages.begin(), b.unmapped_pages.end(), idx) !=
-                            b.unmapped_pages.end();
-      if (unmapped) {
-        pages_.emplace(a, nullptr);
-        continue;
-      }
-      kern::page*& p = pages_[a];
-      if (!p) { // a page two buffers share keeps both: each fills only its own bytes
-        p = kern::alloc_sim_page(0, 1);
-        p->user_addr = a;
-      }
-      const uint64_t from = std::max(a, b.address), to = std::min(a + page_size_, end);
-      std::memset(kern::page_address(p) + (from - a), b.fill, to - from);
+UserMemoryImage::UserMemoryImage(const ScenarioSpec& spec)
+    : page_size_(spec.geometry.page_size), fill_pages_(256) {
+  std::map<uint64_t, Run> runs;
+  for (const Buffer& b : spec.buffers)
+    add_buffer(runs, b);
+  runs_.reserve(runs.size());
+  for (auto& [address, r] : runs) {
+    if (r.mapped && !r.bytes && !fill_pages_[r.fill]) {
+      fill_pages_[r.fill].reset(new uint8_t[page_size_]);
+      std::memset(fill_pages_[r.fill].get(), r.fill, page_size_);
     }
+    runs_.push_back(std::move(r));
   }
 }
 
-kern::page* UserMemory::lookup(uint64_t addr, bool) {
-  auto it = pages_.find(addr / page_size_ * page_size_);
-  return it == pages_.end() ? nullptr : it->second;
+// The run of `runs` holding page `a`, or runs.end().
+static std::map<uint64_t, UserMemoryImage::Run>::iterator
+holding(std::map<uint64_t, UserMemoryImage::Run>& runs, uint64_t a, uint64_t page_size) {
+  auto it = runs.upper_bound(a);
+  if (it == runs.begin()) return runs.end();
+  --it;
+  return a < it->second.end(page_size) ? it : runs.end();
+}
+
+// Splits the run holding page `a` (one must) so that `a` is a run of its own.
+UserMemoryImage::Run& UserMemoryImage::single(std::map<uint64_t, Run>& runs, uint64_t a) {
+  auto it = holding(runs, a, page_size_);
+  if (it->second.pages == 1) return it->second;
+  const Run r = it->second; // several pages: one value throughout, no bytes
+  runs.erase(it);
+  const uint64_t k = (a - r.address) / page_size_;
+  if (k > 0) runs.emplace(r.address, Run{r.address, k, r.first_ordinal, r.mapped, r.fill, {}});
+  if (k + 1 < r.pages)
+    runs.emplace(
+        a + page_size_,
+        Run{a + page_size_, r.pages - k - 1, r.first_ordinal + k + 1, r.mapped, r.fill, {}});
+  return runs.emplace(a, Run{a, 1, r.first_ordinal + k, r.mapped, r.fill, {}}).first->second;
+}
+
+// Sets [offset, offset+len) of the one page of `r` to `fill`; a page of one value stays a value.
+void UserMemoryImage::fill_page(Run& r, uint64_t offset, uint64_t len, uint8_t fill) const {
+  if (len == page_size_) {
+    r.bytes.reset();
+    r.fill = fill;
+    return;
+  }
+  if (len == 0 || (!r.bytes && r.fill == fill)) return;
+  if (!r.bytes) {
+    r.bytes.reset(new uint8_t[page_size_]);
+    std::memset(r.bytes.get(), r.fill, page_size_);
+  }
+  std::memset(r.bytes.get() + offset, fill, len);
+}
+
+// What building the buffer's pages one by one would do (a page already made by an earlier
+// buffer keeps its number and gets this buffer's bytes too; an unmapped page never replaces a
+// mapped one), with the pages between the edges and the unmapped ones added as whole runs.
+void UserMemoryImage::add_buffer(std::map<uint64_t, Run>& runs, const Buffer& b) {
+  const uint64_t ps = page_size_;
+  const uint64_t first = b.address / ps * ps, end = b.address + b.size;
+  const uint64_t n = end > first ? (end - first + ps - 1) / ps : 0;
+  std::vector<uint64_t> unmapped(b.unmapped_pages.begin(), b.unmapped_pages.end());
+  std::sort(unmapped.begin(), unmapped.end());
+  size_t u = 0;
+  for (uint64_t idx = 0; idx < n;) {
+    const uint64_t a = first + idx * ps;
+    while (u < unmapped.size() && unmapped[u] < idx)
+      ++u;
+    const bool is_unmapped = u < unmapped.size() && unmapped[u] == idx;
+    const bool made = holding(runs, a, ps) != runs.end();
+    if (idx == 0 || idx + 1 == n || is_unmapped || made) {
+      Run* r = made ? &single(runs, a) : nullptr;
+      ++idx;
+      if (is_unmapped) {
+        if (!r) runs.emplace(a, Run{a, 1, 0, false, 0, {}});
+        continue;
+      }
+      if (!r || !r->mapped) {
+        const Run fresh{a, 1, mapped_pages_++, true, 0, {}};
+        r = r ? &(*r = fresh) : &runs.emplace(a, fresh).first->second;
+      }
+      const uint64_t from = std::max(a, b.address), to = std::min(a + ps, end);
+      fill_page(*r, from - a, to - from, b.fill);
+      continue;
+    }
+    // Whole pages of this buffer only, up to the last page, an unmapped one or a made one.
+    uint64_t stop = n - 1;
+    if (u < unmapped.size()) stop = std::min(stop, unmapped[u]);
+    if (auto next = runs.lower_bound(a); next != runs.end())
+      stop = std::min(stop, (next->first - first) / ps);
+    runs.emplace(a, Run{a, stop - idx, mapped_pages_, true, b.fill, {}});
+    mapped_pages_ += stop - idx;
+    idx = stop;
+  }
+}
+
+const UserMemoryImage::Run* UserMemoryImage::find(uint64_t page_address) const {
+  auto it = std::upper_bound(runs_.begin(), runs_.end(), page_address,
+                             [](uint64_t a, const Run& r) { return a < r.address; });
+  if (it == runs_.begin()) return nullptr;
+  --it;
+  return page_address < it->end(page_size_) ? &*it : nullptr;
+}
+
+const uint8_t* UserMemoryImage::page_bytes(const Run& r) const {
+  return r.bytes ? r.bytes.get() : fill_pages_[r.fill].get();
+}
+
+UserMemory::UserMemory(const ScenarioSpec& spec, const UserMemoryImage* image)
+    : own_image_(image ? nullptr : std::make_unique<UserMemoryImage>(spec)),
+      image_(image ? *image : *own_image_), page_size_(image_.page_size()),
+      first_id_(kern::K().next_page_id) {
+  kern::K().next_page_id += static_cast<uint32_t>(image_.mapped_pages());
+}
+
+kern::page* UserMemory::touched(uint64_t page_address) const {
+  auto it = std::lower_bound(touched_.begin(), touched_.end(), page_address,
+                             [](const auto& e, uint64_t a) { return e.first < a; });
+  return it != touched_.end() && it->first == page_address ? it->second : nullptr;
+}
+
+kern::page* UserMemory::make_page(const UserMemoryImage::Run& r, uint64_t page_address) {
+  auto p = std::make_unique<kern::page>();
+  p->id =
+      first_id_ + static_cast<uint32_t>(r.first_ordinal + (page_address - r.address) / page_size_);
+  p->_refcount = 1;
+  p->baseline = 1;
+  p->user_addr = page_address;
+  // Shared with the image until own(): nothing writes a page looked up only for reading.
+  p->data = const_cast<uint8_t*>(image_.page_bytes(r));
+  kern::page* made = kern::adopt_sim_page(std::move(p));
+  auto at = std::lower_bound(touched_.begin(), touched_.end(), page_address,
+                             [](const auto& e, uint64_t a) { return e.first < a; });
+  touched_.emplace(at, page_address, made);
+  return made;
+}
+
+void UserMemory::own(kern::page* p) {
+  if (p->owned_data) return;
+  p->owned_data.reset(new uint8_t[page_size_]);
+  std::memcpy(p->owned_data.get(), p->data, page_size_);
+  p->data = p->owned_data.get();
+  bytes_allocated_ += page_size_;
+}
+
+kern::page* UserMemory::lookup(uint64_t addr, bool write) {
+  const uint64_t a = addr / page_size_ * page_size_;
+  kern::page* p = touched(a);
+  if (!p) {
+    const UserMemoryImage::Run* r = image_.find(a);
+    if (!r || !r->mapped) return nullptr;
+    p = make_page(*r, a);
+  }
+  if (write) own(p);
+  return p;
+}
+
+const uint8_t* UserMemory::bytes_at(uint64_t page_address) const {
+  if (const kern::page* p = touched(page_address)) return p->data;
+  const UserMemoryImage::Run* r = image_.find(page_address);
+  return r && r->mapped ? image_.page_bytes(*r) : nullptr;
 }
 
 size_t UserMemory::copy_to_user(uint64_t addr, const uint8_t* src, size_t len) {
@@ -49,11 +185,11 @@ size_t UserMemory::copy_to_user(uint64_t addr, const uint8_t* src, size_t len) {
 size_t UserMemory::copy_from_user(uint8_t* dst, uint64_t addr, size_t len) {
   size_t done = 0;
   while (done < len) {
-    kern::page* p = lookup(addr + done, false);
-    if (!p) break;
     const uint64_t off = (addr + done) % page_size_;
+    const uint8_t* bytes = bytes_at(addr + done - off);
+    if (!bytes) break;
     const size_t n = std::min<size_t>(len - done, page_size_ - off);
-    std::memcpy(dst + done, kern::page_address(p) + off, n);
+    std::memcpy(dst + done, bytes + off, n);
     done += n;
   }
   return done;
@@ -70,18 +206,34 @@ void UserMemory::snapshot_into(uint8_t* dst, uint64_t addr, size_t len) const {
     const uint64_t a = addr + done;
     const uint64_t off = a % page_size_;
     const size_t n = std::min<size_t>(len - done, page_size_ - off);
-    auto it = pages_.find(a - off);
-    if (it != pages_.end() && it->second)
-      std::memcpy(dst + done, kern::page_address(it->second) + off, n);
+    if (const uint8_t* bytes = bytes_at(a - off)) std::memcpy(dst + done, bytes + off, n);
+    done += n;
+  }
+}
+
+void UserMemory::append_snapshot(std::vector<uint8_t>& out, uint64_t addr, size_t len) const {
+  for (size_t done = 0; done < len;) {
+    const uint64_t a = addr + done;
+    const uint64_t off = a % page_size_;
+    const size_t n = std::min<size_t>(len - done, page_size_ - off);
+    if (const uint8_t* bytes = bytes_at(a - off))
+      out.insert(out.end(), bytes + off, bytes + off + n);
+    else
+      out.insert(out.end(), n, kUnmappedByte);
     done += n;
   }
 }
 
 void UserMemory::note_read(uint64_t addr, size_t len) const {
   if (!len) return;
-  for (auto it = pages_.lower_bound(addr / page_size_ * page_size_);
-       it != pages_.end() && it->first < addr + len; ++it)
-    if (it->second) kern::note_access(kern::obj(engine::ObjectKind::page, it->second->id), false);
+  for (uint64_t a = addr / page_size_ * page_size_; a < addr + len; a += page_size_) {
+    uint32_t id = 0;
+    if (const kern::page* p = touched(a))
+      id = p->id;
+    else if (const UserMemoryImage::Run* r = image_.find(a); r && r->mapped)
+      id = first_id_ + static_cast<uint32_t>(r->first_ordinal + (a - r->address) / page_size_);
+    if (id) kern::note_access(kern::obj(engine::ObjectKind::page, id), false);
+  }
 }
 
 } // namespace diosim::world

@@ -9,9 +9,10 @@ namespace diosim::world {
 
 using kern::arg;
 
-World::World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage* initial_disk)
-    : spec_(spec), sched_(sched), disk_(spec, sched, initial_disk), fs_(spec), mem_(spec),
-      cache_(spec, inode_, disk_, fs_) {
+World::World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage* initial_disk,
+             const UserMemoryImage* initial_memory)
+    : spec_(spec), sched_(sched), disk_(spec, sched, initial_disk), fs_(spec),
+      mem_(spec, initial_memory), cache_(spec, inode_, disk_, fs_) {
   disk_.on_unwritten_read = [this](uint64_t sector, const kern::bio* b) {
     check_stale_read(sector, b);
   };
@@ -147,16 +148,15 @@ void World::finish(Request& req, int64_t ret) {
   out.ret = ret;
   out.i_size_after = inode_.i_size;
   out.ki_pos_after = req.iocb.ki_pos;
-  // Straight into out.data, sized once: no temporary copy of a (possibly 1 GiB) iovec.
+  // Straight into out.data, sized once: no temporary copy of a (possibly 1 GiB) iovec, and each
+  // byte written once.
   size_t total = 0;
   for (const kern::iovec& v : req.iov)
     total += v.iov_len;
-  out.data.assign(total, UserMemory::kUnmappedByte);
-  size_t at = 0;
-  for (const kern::iovec& v : req.iov) {
-    mem_.snapshot_into(out.data.data() + at, v.iov_base, v.iov_len);
-    at += v.iov_len;
-  }
+  out.data.clear();
+  out.data.reserve(total);
+  for (const kern::iovec& v : req.iov)
+    mem_.append_snapshot(out.data, v.iov_base, v.iov_len);
   DIOSIM_TRACE_CHANGE(
       "op_done", "syscall",
       {arg("task", out.task), arg("op", static_cast<int64_t>(out.op_index)), arg("ret", ret)});

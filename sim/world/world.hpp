@@ -49,9 +49,10 @@ struct OpOutcome {
 class World {
 public:
   // Call with the Kernel installed (KernelScope) and dio_init() done. `initial_disk`: the
-  // disk's initial image, built once by the caller (DiskImage::initial(spec)); null builds it.
-  World(const ScenarioSpec& spec, engine::Scheduler& sched,
-        const DiskImage* initial_disk = nullptr);
+  // disk's initial image, built once by the caller (DiskImage::initial(spec)); `initial_memory`:
+  // the user buffers, built once (UserMemoryImage(spec)); null builds them.
+  World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage* initial_disk = nullptr,
+        const UserMemoryImage* initial_memory = nullptr);
   World(const World&) = delete;
   World& operator=(const World&) = delete;
 
@@ -66,6 +67,7 @@ public:
   const SimDisk& disk() const { return disk_; }
   const SimFilesystem& fs() const { return fs_; }
   const PageCache& cache() const { return cache_; }
+  const UserMemory& memory() const { return mem_; }
 
 private:
   struct AioContext;
