@@ -206,6 +206,13 @@ WorldResult Driver::run_world(const std::vector<int>& prefix, const std::vector<
     }
     c.force_taint = forced[i];
     c.taint_why = why[i];
+    if (m_.spec.disk.errors.empty()) {
+      // No bio may fail (R-BIO-ERROR): the op runs on the state itself. A copy per op would
+      // cost every block and page the file has, quadratic over many writers.
+      w.recs[i] = m_.exec(op, s, 0);
+      widen_for_concurrency(i, w.recs, s, prev);
+      continue;
+    }
     State s0 = s;
     OpRecord r0 = m_.exec(op, s0, 0);
     OpRecord rec;
