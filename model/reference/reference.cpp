@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 
 namespace diosim::model {
 
@@ -654,9 +655,10 @@ void Driver::expected_blocks(const Explored& x, uint64_t size, ExpectedFile& fil
 ExpectedRun Driver::run() {
   const Explored x = explore_worlds();
   ExpectedRun out;
-  std::vector<std::string> why;
+  std::vector<std::string> why; // in the order first noted
+  std::set<std::string> noted;  // a search per note, not a scan: n tasks racing give n^2 notes
   const Note note = [&](const std::string& s) {
-    if (std::find(why.begin(), why.end(), s) == why.end()) why.push_back(s);
+    if (noted.insert(s).second) why.push_back(s);
   };
   for (size_t i = 0; i < n_; ++i)
     out.ops.push_back(expected_op(i, x, note));
