@@ -147,6 +147,11 @@ uint64_t segment_difference(const uint8_t* a, uint8_t fa, const uint8_t* b, uint
                             uint64_t n) {
   if (!a && !b) return fa == fb ? n : 0;
   if (a && b && std::memcmp(a, b, n) == 0) return n;
+  if (!a || !b) { // bytes against one value: equal when they all hold it (memcmp, not a loop)
+    const uint8_t* p = a ? a : b;
+    const uint8_t v = a ? fb : fa;
+    if (n && p[0] == v && std::memcmp(p, p + 1, n - 1) == 0) return n;
+  }
   for (uint64_t i = 0; i < n; ++i)
     if ((a ? a[i] : fa) != (b ? b[i] : fb)) return i;
   return n;
