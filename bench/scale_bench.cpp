@@ -6,8 +6,10 @@
 //      in a fresh child process so its peak RSS (VmHWM) is its own. Prints seconds, peak RSS,
 //      bytes of RSS per byte of I/O (N), and time(1 GiB) / time(64 MiB) (linear: about 16).
 //   2. Many tasks: 250, 500, 1000 tasks, each one aligned 4 KiB pwrite over a mapped block
-//      below i_size; seconds and steps
+//      below i_size, and the same as extending writes into a hole past i_size; seconds and steps
 //      (the inode lock's wake-all makes steps grow as tasks^2: that is the modelled kernel).
+//   3. Far offsets, with the reference check: a 4 KiB pwrite at 1 TiB, a 4 KiB read of a file
+//      whose i_size is 1 GiB; seconds and peak RSS.
 // The scenarios are built in code (ScenarioSpec).
 #include "model/check/session.hpp"
 #include "sim/engine/chooser.hpp"
@@ -43,12 +45,14 @@ scenario::ScenarioSpec big_io(uint64_t bytes) {
   return spec;
 }
 
-scenario::ScenarioSpec many_tasks(size_t n) {
+scenario::ScenarioSpec many_tasks(size_t n, bool extending = false) {
   scenario::ScenarioSpec spec;
   spec.name = "many-tasks";
   spec.geometry.disk_blocks = 4 * n;
-  spec.i_size = static_cast<int64_t>(n * 4096); // overwrites of mapped blocks
-  spec.extents.push_back({0, 0, n, std::nullopt});
+  if (!extending) {
+    spec.i_size = static_cast<int64_t>(n * 4096); // overwrites of mapped blocks
+    spec.extents.push_back({0, 0, n, std::nullopt});
+  }
   for (size_t i = 0; i < n; ++i) {
     const std::string b = "b" + std::to_string(i);
     spec.buffers.push_back({b, (uint64_t{1} << 20) + i * 8192, 4096, 'W', {}});
@@ -135,12 +139,13 @@ void big_io_figures(bool check) {
   if (t64 > 0) std::printf("  time(1 GiB) / time(64 MiB) = %.1f (linear: 16)\n", t1g / t64);
 }
 
-void many_task_figures() {
-  std::printf("\nmany tasks, one aligned 4 KiB pwrite each, with the reference check\n");
+void many_task_figures(bool extending) {
+  std::printf("\nmany tasks, one aligned 4 KiB pwrite each (%s), with the reference check\n",
+              extending ? "extending, into a hole past i_size" : "overwrites of mapped blocks");
   std::printf("  %6s %9s %10s\n", "tasks", "seconds", "steps");
   double first = 0, last = 0;
   for (size_t n : {250, 500, 1000}) {
-    const Figures f = in_child(many_tasks(n), true);
+    const Figures f = in_child(many_tasks(n, extending), true);
     std::printf("  %6zu %9.2f %10llu%s\n", n, f.seconds, static_cast<unsigned long long>(f.steps),
                 status_text(f.status));
     if (n == 250) first = f.seconds;
@@ -150,11 +155,45 @@ void many_task_figures() {
     std::printf("  time(1000) / time(250) = %.1f (steps grow as tasks^2: 16)\n", last / first);
 }
 
+scenario::ScenarioSpec far_offset(bool read_of_big_file) {
+  constexpr uint64_t kTiB = uint64_t{1} << 40, kGiB = uint64_t{1} << 30;
+  scenario::ScenarioSpec spec;
+  spec.name = "far-offset";
+  spec.buffers.push_back({"buf", uint64_t{1} << 20, 4096, 'W', {}});
+  scenario::Operation op;
+  op.kind = read_of_big_file ? scenario::OpKind::pread : scenario::OpKind::pwrite;
+  op.offset = read_of_big_file ? kGiB - 4096 : kTiB;
+  op.iov.push_back({"buf", 0, 4096});
+  if (read_of_big_file) {
+    spec.i_size = static_cast<int64_t>(kGiB);
+    spec.extents.push_back(
+        {kGiB / 4096 - 1, 10, 1, scenario::ByteRuns{{{2048, 'A'}, {2048, 'B'}}}});
+  }
+  scenario::Task t;
+  t.name = "io";
+  t.ops = {op};
+  spec.tasks.push_back(t);
+  return spec;
+}
+
+void far_offset_figures() {
+  std::printf("\nfar offsets, with the reference check (fresh process each)\n");
+  std::printf("  %-34s %9s %12s\n", "run", "seconds", "peak RSS MB");
+  for (bool read : {false, true}) {
+    const Figures f = in_child(far_offset(read), true);
+    std::printf("  %-34s %9.3f %12.0f%s\n",
+                read ? "4 KiB read, i_size 1 GiB" : "4 KiB pwrite at 1 TiB", f.seconds,
+                static_cast<double>(f.peak_rss) / 1e6, status_text(f.status));
+  }
+}
+
 } // namespace
 
 int main() {
   big_io_figures(false);
   big_io_figures(true);
-  many_task_figures();
+  many_task_figures(false);
+  many_task_figures(true);
+  far_offset_figures();
   return 0;
 }

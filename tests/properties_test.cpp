@@ -214,7 +214,7 @@ struct Results {
   std::vector<int64_t> ret;
   std::vector<std::vector<uint8_t>> data;
   std::vector<int64_t> i_size_after;
-  std::vector<uint8_t> file;
+  model::FileImage file;
   int64_t i_size = 0;
   bool operator==(const Results&) const = default;
 };
@@ -269,9 +269,11 @@ std::string results_difference(const Results& a, const Results& b) {
   }
   if (a.i_size != b.i_size)
     return "final i_size " + std::to_string(a.i_size) + " vs " + std::to_string(b.i_size);
-  if (a.file != b.file)
-    return "final file " + scenario::ByteRuns::describe(a.file.data(), a.file.size()) + " vs " +
-           scenario::ByteRuns::describe(b.file.data(), b.file.size());
+  if (!(a.file == b.file)) {
+    const std::vector<uint8_t> x = a.file.dense(), y = b.file.dense();
+    return "final file " + scenario::ByteRuns::describe(x.data(), x.size()) + " vs " +
+           scenario::ByteRuns::describe(y.data(), y.size());
+  }
   return "";
 }
 

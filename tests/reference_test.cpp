@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The reference model (model/reference/reference.hpp): its rules on small hand-built scenarios, every
-// shipped scenario against it for seeds 1..20, and checks that a weakened model is caught.
-#include "model/reference/reference.hpp"
+// The reference model (model/reference/reference.hpp): its rules on small hand-built scenarios,
+// every shipped scenario against it for seeds 1..20, and checks that a weakened model is caught.
 #include "model/check/runner.hpp"
+#include "model/reference/reference.hpp"
 #include "sim/scenario/scenario.hpp"
 
 #include <doctest/doctest.h>
@@ -34,8 +34,9 @@ std::vector<model::ActualOp> actual_ops(const model::RunResult& r) {
 
 // Runs the scenario with a seed and returns the model's disagreements (and the run's own
 // exit code, from its invariants alone, through `exit_code`).
-std::vector<std::string> check_run(const scenario::ScenarioSpec& spec, const model::ExpectedRun& exp,
-                                   uint64_t seed, int* exit_code = nullptr) {
+std::vector<std::string> check_run(const scenario::ScenarioSpec& spec,
+                                   const model::ExpectedRun& exp, uint64_t seed,
+                                   int* exit_code = nullptr) {
   model::RunOptions opt;
   opt.seed = seed;
   opt.check_model = false; // the comparison is made here, against `exp`
@@ -88,7 +89,7 @@ TEST_CASE("R-COUNT-ZERO and R-EOF-READ: 0 before the alignment check") {
   CHECK(e.ops[1].allowed_ret == one(0));
   CHECK(e.ops[2].allowed_ret == one(0));
   CHECK(has_rule(e.ops[2], "R-EOF-READ"));
-  CHECK(*e.ops[2].data == bytes("4096:u"));
+  CHECK(e.ops[2].data->dense() == bytes("4096:u"));
   CHECK(e.ops[3].allowed_ret == one(0)); // misaligned, but past EOF
   CHECK(e.ops[4].allowed_ret == one(kEINVAL));
   CHECK(has_rule(e.ops[4], "R-ALIGN"));
@@ -104,8 +105,8 @@ TEST_CASE("R-ALIGN: the logical block size fallback, and -kEINVAL below it") {
   CHECK(e.ops[0].allowed_ret == one(1024));
   CHECK(e.ops[1].allowed_ret == one(kEINVAL));
   CHECK(e.ops[2].allowed_ret == one(2048));
-  CHECK(*e.ops[2].data == bytes("512:D 1024:W 512:D"));
-  CHECK(e.file.value == bytes("512:D 1024:W 14848:D"));
+  CHECK(e.ops[2].data->dense() == bytes("512:D 1024:W 512:D"));
+  CHECK(e.file.value.dense() == bytes("512:D 1024:W 14848:D"));
 }
 
 TEST_CASE("R-READ-CLAMP: whole blocks reach the user buffer, the count is clamped") {
@@ -116,7 +117,7 @@ TEST_CASE("R-READ-CLAMP: whole blocks reach the user buffer, the count is clampe
   const model::ExpectedRun e = model::reference_outcome(spec);
   CHECK(e.ops[0].allowed_ret == one(6000));
   // The mapped third block, past i_size, is read too; the fourth is a hole past EOF: stop.
-  CHECK(*e.ops[0].data == bytes("6000:D 6288:x 4096:u"));
+  CHECK(e.ops[0].data->dense() == bytes("6000:D 6288:x 4096:u"));
   CHECK(has_rule(e.ops[0], "R-READ-CLAMP"));
   CHECK(has_rule(e.ops[0], "R-HOLE-EOF"));
 }
@@ -128,7 +129,7 @@ TEST_CASE("R-HOLE-READ: holes inside i_size read as zeros") {
     "tasks":[{"ops":[{"op":"pread","offset":0,"iov":[{"buffer":"b","len":12288}]}]}]})");
   const model::ExpectedRun e = model::reference_outcome(spec);
   CHECK(e.ops[0].allowed_ret == one(12288));
-  CHECK(*e.ops[0].data == bytes("8192:zero 4096:C"));
+  CHECK(e.ops[0].data->dense() == bytes("8192:zero 4096:C"));
 }
 
 TEST_CASE("R-NEW-ZERO: a sub-block write into a new block zeroes around it") {
@@ -138,7 +139,7 @@ TEST_CASE("R-NEW-ZERO: a sub-block write into a new block zeroes around it") {
   const model::ExpectedRun e = model::reference_outcome(spec);
   CHECK(e.ops[0].allowed_ret == one(512));
   CHECK(e.ops[0].allowed_i_size_after == one(1024));
-  CHECK(e.file.value == bytes("512:zero 512:4 3072:zero"));
+  CHECK(e.file.value.dense() == bytes("512:zero 512:4 3072:zero"));
   CHECK(has_rule(e.ops[0], "R-NEW-ZERO"));
   CHECK(e.allowed_final_i_size == one(1024));
 }
@@ -152,7 +153,7 @@ TEST_CASE("R-ENOTBLK: a write meeting a hole inside i_size is finished through t
   CHECK(e.ops[0].allowed_ret == one(16384));
   CHECK(has_rule(e.ops[0], "R-ENOTBLK"));
   CHECK(has_rule(e.ops[0], "R-BUFFERED-WRITE"));
-  CHECK(e.file.value == bytes("16384:W"));
+  CHECK(e.file.value.dense() == bytes("16384:W"));
 }
 
 TEST_CASE("R-FAULT-WRITE-ZERO and R-FAULT-WRITE-SHORT: where the fault falls decides the result") {
@@ -162,7 +163,7 @@ TEST_CASE("R-FAULT-WRITE-ZERO and R-FAULT-WRITE-SHORT: where the fault falls dec
       R"([{"ops":[{"op":"pwrite","offset":0,"iov":[{"buffer":"b","len":16384}]}]}])"));
   const model::ExpectedRun e1 = model::reference_outcome(run1);
   CHECK(e1.ops[0].allowed_ret == one(kEFAULT));
-  CHECK(e1.file.value == bytes("8192:W 8192:zero"));
+  CHECK(e1.file.value.dense() == bytes("8192:W 8192:zero"));
   // One block per get_block: the fault falls between runs, nothing is zero-filled, and the
   // write returns the short count (dio_complete drops -kEFAULT once bytes were transferred).
   const auto run2 = parse(
@@ -172,7 +173,7 @@ TEST_CASE("R-FAULT-WRITE-ZERO and R-FAULT-WRITE-SHORT: where the fault falls dec
   const model::ExpectedRun e2 = model::reference_outcome(run2);
   CHECK(e2.ops[0].allowed_ret == one(8192));
   CHECK(has_rule(e2.ops[0], "R-FAULT-WRITE-SHORT"));
-  CHECK(e2.file.value == bytes("8192:W 8192:D"));
+  CHECK(e2.file.value.dense() == bytes("8192:W 8192:D"));
   for (uint64_t seed = 1; seed <= 3; ++seed) {
     CHECK(check_run(run1, e1, seed).empty());
     CHECK(check_run(run2, e2, seed).empty());
@@ -187,7 +188,7 @@ TEST_CASE("R-FAULT-READ: a short count after some I/O, -kEFAULT before any") {
       {"op":"pread","offset":0,"iov":[{"buffer":"b","len":8192}]}]}])"));
   const model::ExpectedRun e = model::reference_outcome(spec);
   CHECK(e.ops[0].allowed_ret == one(4096));
-  CHECK(*e.ops[0].data == bytes("4096:D 4096:?"));
+  CHECK(e.ops[0].data->dense() == bytes("4096:D 4096:?"));
   CHECK(e.ops[1].allowed_ret == one(kEFAULT));
 }
 
@@ -198,7 +199,7 @@ TEST_CASE("R-GET-BLOCK-ERROR: the error, not the partial count") {
               R"([{"ops":[{"op":"pwrite","offset":0,"iov":[{"buffer":"b","len":16384}]}]}])"));
   const model::ExpectedRun e = model::reference_outcome(spec);
   CHECK(e.ops[0].allowed_ret == one(-28));
-  CHECK(e.file.value == bytes("8192:W 8192:D")); // the blocks before the error were written
+  CHECK(e.file.value.dense() == bytes("8192:W 8192:D")); // the blocks before the error were written
 }
 
 TEST_CASE("R-BIO-ERROR: -EIO; -EAGAIN only for REQ_NOWAIT writes; sets when unsure") {
@@ -209,8 +210,8 @@ TEST_CASE("R-BIO-ERROR: -EIO; -EAGAIN only for REQ_NOWAIT writes; sets when unsu
       {"op":"pread","offset":0,"nowait":true,"iov":[{"buffer":"b","len":4096}]},
       {"op":"pwrite","offset":0,"nowait":true,"iov":[{"buffer":"b","len":4096}]}]}])"));
   const model::ExpectedRun e = model::reference_outcome(spec);
-  CHECK(e.ops[0].allowed_ret == one(kEIO)); // a read's bios carry no REQ_NOWAIT
-  CHECK(*e.ops[0].data == bytes("4096:N")); // the failed bio transferred nothing
+  CHECK(e.ops[0].allowed_ret == one(kEIO));         // a read's bios carry no REQ_NOWAIT
+  CHECK(e.ops[0].data->dense() == bytes("4096:N")); // the failed bio transferred nothing
   // bio 1 belonged to the read, so the write succeeds.
   CHECK(e.ops[1].allowed_ret == one(4096));
   // A probability rule: every op may or may not fail.
@@ -255,7 +256,7 @@ TEST_CASE("R-END-IO: the end_io error replaces the result") {
                     R"([{"ops":[{"op":"pwrite","offset":0,"iov":[{"buffer":"b","len":4096}]}]}])"));
   const model::ExpectedRun e = model::reference_outcome(spec);
   CHECK(e.ops[0].allowed_ret == one(kEIO));
-  CHECK(e.file.value == bytes("4096:E 12288:D"));
+  CHECK(e.file.value.dense() == bytes("4096:E 12288:D"));
 }
 
 TEST_CASE("R-WRITEBACK: a direct read sees dirty cached data") {
@@ -265,9 +266,9 @@ TEST_CASE("R-WRITEBACK: a direct read sees dirty cached data") {
     "buffers":[{"name":"b","address":1048576,"size":8192}],
     "tasks":[{"ops":[{"op":"pread","offset":0,"iov":[{"buffer":"b","len":8192}]}]}]})");
   const model::ExpectedRun e = model::reference_outcome(spec2);
-  CHECK(*e.ops[0].data == bytes("4096:D 4096:C"));
+  CHECK(e.ops[0].data->dense() == bytes("4096:D 4096:C"));
   CHECK(has_rule(e.ops[0], "R-WRITEBACK"));
-  CHECK(e.file.value == bytes("4096:D 4096:C 8192:D"));
+  CHECK(e.file.value.dense() == bytes("4096:D 4096:C 8192:D"));
 }
 
 TEST_CASE("R-CONC-BYTES: overlapping concurrent writers, per byte") {
@@ -306,7 +307,7 @@ TEST_CASE("R-WRITE-FAILED: a rejected write reaching past EOF frees the blocks p
   const model::ExpectedRun e = model::reference_outcome(spec);
   CHECK(e.ops[0].allowed_ret == one(kEINVAL));
   CHECK(has_rule(e.ops[0], "R-WRITE-FAILED"));
-  CHECK(e.file.value == bytes("4096:D 8192:zero")); // the preallocated blocks 1-2 are gone
+  CHECK(e.file.value.dense() == bytes("4096:D 8192:zero")); // the preallocated blocks 1-2 are gone
   for (uint64_t seed = 1; seed <= 3; ++seed)
     CHECK(check_run(spec, e, seed).empty());
 }
@@ -320,7 +321,7 @@ TEST_CASE("R-BUSY-FALLBACK: a busy cached page makes even a misaligned write buf
   const model::ExpectedRun e = model::reference_outcome(spec);
   CHECK(e.ops[0].allowed_ret == one(1000));
   CHECK(has_rule(e.ops[0], "R-BUSY-FALLBACK"));
-  CHECK(e.file.value == bytes("100:D 1000:W 15284:D"));
+  CHECK(e.file.value.dense() == bytes("100:D 1000:W 15284:D"));
   for (uint64_t seed = 1; seed <= 3; ++seed)
     CHECK(check_run(spec, e, seed).empty());
 }
@@ -334,7 +335,7 @@ TEST_CASE("R-SKIP-HOLES-CREATE and R-FS-ALLOC: allocation only past the block ho
   CHECK(e.ops[0].allowed_ret == one(8192));
   CHECK(has_rule(e.ops[0], "R-FS-ALLOC"));
   CHECK(e.ops[0].allowed_i_size_after == one(12288));
-  CHECK(e.file.value == bytes("4096:D 8192:W"));
+  CHECK(e.file.value.dense() == bytes("4096:D 8192:W"));
 }
 
 TEST_CASE("R-READ-OVERLAP: iovecs sharing user bytes get either block's data") {
@@ -471,7 +472,7 @@ TEST_CASE("compare reports a flipped byte with its first differing offset, and a
   CHECK(model::compare_with_reference(spec, exp, act, r.final_file, r.final_i_size).empty());
 
   model::ExpectedRun flipped = exp;
-  (*flipped.ops[0].data)[5000] ^= 1;
+  flipped.ops[0].data->put(5000, {static_cast<uint8_t>(flipped.ops[0].data->read(5000, 1)[0] ^ 1)});
   std::vector<std::string> m =
       model::compare_with_reference(spec, flipped, act, r.final_file, r.final_i_size);
   REQUIRE(m.size() == 1);
@@ -484,7 +485,7 @@ TEST_CASE("compare reports a flipped byte with its first differing offset, and a
   CHECK(m[0].find("ret expected 4096, actual 8192") != std::string::npos);
 
   model::ExpectedRun bad_file = exp;
-  bad_file.file.value[12000] = 'Z';
+  bad_file.file.value.put(12000, {'Z'});
   m = model::compare_with_reference(spec, bad_file, act, r.final_file, r.final_i_size);
   REQUIRE(m.size() == 1);
   CHECK(m[0].find("file differs first at offset 12000") != std::string::npos);
@@ -507,7 +508,7 @@ TEST_CASE("a model that forgets a rule is caught by a shipped scenario") {
   const scenario::ScenarioSpec wf =
       scenario::load_scenario(std::string(DIOSIM_SCENARIO_DIR) + "/write-fault-middle.json");
   model::ExpectedRun e2 = model::reference_outcome(wf);
-  std::fill(e2.file.value.begin() + 8192, e2.file.value.begin() + 16384, 'D');
+  e2.file.value.put(8192, std::vector<uint8_t>(8192, 'D'));
   const std::vector<std::string> m = check_run(wf, e2, 1);
   REQUIRE(m.size() == 1);
   CHECK(m[0].find("file differs first at offset 8192") != std::string::npos);
@@ -531,7 +532,7 @@ TEST_CASE(
                      {"op":"pread","offset":0,"iov":[{"buffer":"r","len":8192}]}]}]})");
   const model::ExpectedRun e = model::reference_outcome(spec);
   CHECK(e.ops[0].allowed_ret == one(4096));
-  CHECK(*e.ops[1].data == bytes("4096:W 4096:zero"));
+  CHECK(e.ops[1].data->dense() == bytes("4096:W 4096:zero"));
   int exit_code = 0;
   CHECK(check_run(spec, e, 1, &exit_code).empty());
   CHECK(exit_code == 0); // the simulator reports stale data exposed
@@ -547,7 +548,7 @@ TEST_CASE("fixed simulator deviation 2: writeback ignores i_size (block_write_fu
     "tasks":[{"ops":[{"op":"pread","offset":0,"iov":[{"buffer":"r","len":16384}]}]}]})");
   const model::ExpectedRun e = model::reference_outcome(spec);
   CHECK(e.ops[0].allowed_ret == one(6000));
-  CHECK(*e.ops[0].data == bytes("4096:D 1904:C 2192:zero 4096:D 4096:D"));
+  CHECK(e.ops[0].data->dense() == bytes("4096:D 1904:C 2192:zero 4096:D 4096:D"));
   CHECK(check_run(spec, e, 1).empty());
 }
 
@@ -582,7 +583,7 @@ TEST_CASE("fixed simulator deviation 5: two buffers sharing a page") {
     "buffers":[{"name":"x","address":1048576,"size":2048,"fill":"X"},{"name":"y","address":1050624,"size":2048,"fill":"Y"}],
     "tasks":[{"ops":[{"op":"pwrite","offset":0,"iov":[{"buffer":"x","len":2048},{"buffer":"y","len":2048}]}]}]})");
   const model::ExpectedRun e = model::reference_outcome(spec);
-  CHECK(e.file.value == bytes("2048:X 2048:Y"));
+  CHECK(e.file.value.dense() == bytes("2048:X 2048:Y"));
   CHECK(check_run(spec, e, 1).empty());
 }
 
@@ -596,7 +597,7 @@ TEST_CASE(
     "buffers":[{"name":"b","address":1048576,"size":4096,"fill":"W"}],
     "tasks":[{"ops":[{"op":"pwrite","offset":1024,"iov":[{"buffer":"b","len":1024}]}]}]})");
   const model::ExpectedRun e = model::reference_outcome(spec);
-  CHECK(e.file.value == bytes("1024:D 1024:W 2048:D"));
+  CHECK(e.file.value.dense() == bytes("1024:D 1024:W 2048:D"));
   CHECK(check_run(spec, e, 1).empty());
 }
 
@@ -637,6 +638,6 @@ TEST_CASE(
     "tasks":[{"ops":[{"op":"pwrite","offset":1024,"iov":[{"buffer":"b","len":512}]}]}]})");
   const model::ExpectedRun e = model::reference_outcome(spec);
   CHECK(e.ops[0].allowed_ret == one(512));
-  CHECK(e.file.value == bytes("1024:zero 512:W 512:C 2048:zero"));
+  CHECK(e.file.value.dense() == bytes("1024:zero 512:W 512:C 2048:zero"));
   CHECK(check_run(spec, e, 1).empty());
 }

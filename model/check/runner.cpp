@@ -76,7 +76,7 @@ void fill_result(RunResult& result, const scenario::ScenarioSpec& spec,
   result.bios = kernel.bios_allocated;
   result.contexts = sched.contexts().size();
   result.final_i_size = world.inode().i_size;
-  result.final_file = world.file_bytes(0, final_file_end(spec, world.inode().i_size));
+  result.final_file = final_file_image(world, final_file_end(spec, world.inode().i_size));
   result.line_hits = kernel.line_hits;
   result.step_records = sched.steps();
 }

@@ -44,8 +44,8 @@ struct RunResult {
   uint64_t steps = 0, decisions = 0, bios = 0, contexts = 0;
   int64_t final_i_size = 0;
   // The file's bytes [0, N) at the end, N = the largest of i_size, the end of any operation and
-  // of any extent, rounded up to a block (holes read as zero).
-  std::vector<uint8_t> final_file;
+  // of any extent, rounded up to a block (holes read as zero); sparse, sharing the disk's chunks.
+  FileImage final_file;
   std::array<uint32_t, kern::kReferenceLines + 2> line_hits{};
   std::vector<engine::StepRecord> step_records;
   std::string violation_context; // name of the context that hit the violation

@@ -92,6 +92,20 @@ uint64_t final_file_end(const scenario::ScenarioSpec& spec, int64_t i_size) {
   return (end + bs - 1) / bs * bs;
 }
 
+FileImage final_file_image(const world::World& w, uint64_t end) {
+  FileImage image;
+  image.size = end;
+  w.visit_file(0, end,
+               [&](uint64_t pos, uint64_t n, const uint8_t* bytes, uint8_t fill,
+                   const std::shared_ptr<const void>& keep) {
+                 if (bytes)
+                   image.add_bytes(pos, n, bytes, keep);
+                 else
+                   image.add_fill(pos, n, fill);
+               });
+  return image;
+}
+
 thread_local const std::vector<engine::Transition>* Session::live_ = nullptr;
 
 Session::Session(scenario::ScenarioSpec spec, bool check_model)
@@ -120,7 +134,7 @@ void Session::judge(const engine::Scheduler& sched, const kern::Kernel& kernel,
   actual.reserve(w.outcomes().size());
   for (const world::OpOutcome& o : w.outcomes())
     actual.push_back({o.ret, o.submit_ret, o.data, o.i_size_after});
-  const std::vector<uint8_t> file = w.file_bytes(0, expected_->file.size);
+  const FileImage file = final_file_image(w, expected_->file.size);
   const std::vector<std::string> mismatches =
       compare_with_reference(spec_, *expected_, actual, file, w.inode().i_size);
   if (mismatches.empty()) return;

@@ -100,4 +100,8 @@ private:
 // operation and of any extent, rounded up to a block.
 uint64_t final_file_end(const scenario::ScenarioSpec& spec, int64_t i_size);
 
+// The world's file [0, end) as a FileImage that shares the disk's chunk memory (nothing is
+// copied; holes and zero runs are not stored): costs the mapped blocks, never `end`.
+FileImage final_file_image(const world::World& w, uint64_t end);
+
 } // namespace diosim::model

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <optional>
+#include <set>
 
 namespace diosim::model {
 
@@ -211,6 +213,7 @@ private:
                     OpRecord& r) const;
   ExpectedOp expected_op(size_t i, const Explored& x, const Note& note) const;
   void expected_file(const Explored& x, const Note& note, ExpectedRun& out) const;
+  void expected_blocks(const Explored& x, uint64_t size, ExpectedFile& file) const;
 
   Model& m_;
   size_t n_;
@@ -233,6 +236,13 @@ WorldResult Driver::run_world(const std::vector<int>& prefix, const std::vector<
     }
     c.force_taint = forced[i];
     c.taint_why = why[i];
+    if (m_.spec.disk.errors.empty()) {
+      // No bio may fail (R-BIO-ERROR): the op runs on the state itself. A copy per op would
+      // cost every block and page the file has, quadratic over many writers.
+      w.recs[i] = m_.exec(op, s, 0);
+      widen_for_concurrency(i, w.recs, s, prev);
+      continue;
+    }
     State s0 = s;
     OpRecord r0 = m_.exec(op, s0, 0);
     OpRecord rec;
@@ -419,19 +429,81 @@ std::vector<std::pair<uint64_t, uint64_t>> ranges_of(const std::vector<uint64_t>
 }
 
 // Splits byte sets into the ExpectedOp / ExpectedFile form: free ranges (every value allowed)
-// and alternatives.
+// and alternatives, at offsets `base` + index, appended.
 void split_alternatives(const Cells& c, std::vector<std::pair<uint64_t, uint64_t>>& free,
-                        std::vector<std::pair<uint64_t, std::vector<uint8_t>>>& alts) {
+                        std::vector<std::pair<uint64_t, std::vector<uint8_t>>>& alts,
+                        uint64_t base = 0) {
   std::vector<uint64_t> free_idx;
-  for (uint64_t i = 0; i < c.sets.size(); ++i) {
-    const ByteSet& s = c.sets[i];
+  for (uint64_t i = 0; i < c.sets().size(); ++i) {
+    const ByteSet& s = c.sets()[i];
     if (s.none()) continue;
     if (s.all())
-      free_idx.push_back(i);
+      free_idx.push_back(base + i);
     else
-      alts.push_back({i, s.values()});
+      alts.push_back({base + i, s.values()});
   }
-  free = ranges_of(free_idx);
+  for (const auto& r : ranges_of(free_idx))
+    free.push_back(r);
+}
+
+// Sorts and merges free ranges, and drops the alternatives they cover (every value is allowed
+// there anyway).
+void normalise_free(ExpectedFile& file) {
+  std::vector<std::pair<uint64_t, uint64_t>>& free = file.free;
+  std::sort(free.begin(), free.end());
+  std::vector<std::pair<uint64_t, uint64_t>> merged;
+  for (const auto& r : free) {
+    if (r.first >= r.second) continue;
+    if (!merged.empty() && r.first <= merged.back().second)
+      merged.back().second = std::max(merged.back().second, r.second);
+    else
+      merged.push_back(r);
+  }
+  free = std::move(merged);
+  std::vector<std::pair<uint64_t, std::vector<uint8_t>>> alts;
+  size_t fi = 0;
+  for (auto& a : file.alternatives) {
+    while (fi < free.size() && free[fi].second <= a.first)
+      ++fi;
+    if (fi < free.size() && free[fi].first <= a.first) continue;
+    alts.push_back(std::move(a));
+  }
+  file.alternatives = std::move(alts);
+}
+
+// Appends one block's expected bytes to the image: a block of one exact value as a run, other
+// blocks' bytes into `pending` (flushed as one piece when the bytes stop being adjacent).
+struct ImageBuilder {
+  explicit ImageBuilder(FileImage& f) : image(f) {}
+  FileImage& image;
+  std::vector<uint8_t> pending;
+  uint64_t pending_at = 0;
+
+  void flush() {
+    counters().expanded_bytes += pending.size();
+    if (!pending.empty()) image.add_copy(pending_at, pending);
+    pending.clear();
+  }
+  void add(uint64_t offset, const Cells& c) {
+    const std::optional<uint8_t> one = c.one_value();
+    if (!pending.empty() && (one || pending_at + pending.size() != offset)) flush();
+    if (one) {
+      image.add_fill(offset, c.size(), *one);
+      return;
+    }
+    if (pending.empty()) pending_at = offset;
+    c.append_values(pending);
+  }
+};
+
+// An operation's expected bytes as an image: runs of one value stay runs.
+FileImage image_of(const Cells& c) {
+  FileImage f;
+  f.size = c.size();
+  ImageBuilder b(f);
+  b.add(0, c);
+  b.flush();
+  return f;
 }
 
 // Worlds are explored by the position of the split that starts them, earliest first, so that
@@ -528,7 +600,7 @@ ExpectedOp Driver::expected_op(size_t i, const Explored& x, const Note& note) co
   e.allowed_ret.assign(r.ret.begin(), r.ret.end());
   e.allowed_submit_ret.assign(r.submit.begin(), r.submit.end());
   if (r.data) {
-    e.data = r.data->v;
+    e.data = image_of(*r.data);
     split_alternatives(*r.data, e.data_free, e.data_alternatives);
     if (!e.data_free.empty()) note(op.op->where + ": user bytes the model cannot state");
   }
@@ -546,42 +618,76 @@ void Driver::expected_file(const Explored& x, const Note& note, ExpectedRun& out
   for (const scenario::Extent& e : m_.spec.extents)
     size = std::max(size, (e.file_block + e.blocks) * m_.g.bs);
   size = (size + m_.g.bs - 1) / m_.g.bs * m_.g.bs;
-  Cells file = m_.file_bytes(x.worlds[0].final.f, 0, size);
   std::set<int64_t> final_isizes;
   bool isize_known = true;
-  std::vector<Range> tainted;
   for (const WorldResult& w : x.worlds) {
-    if (&w != &x.worlds[0]) unite_cells(file, m_.file_bytes(w.final.f, 0, size));
     final_isizes.insert(w.final.f.i_size);
     if (w.final.f.isize_tainted) isize_known = false;
-    tainted.insert(tainted.end(), w.final.f.tainted.begin(), w.final.f.tainted.end());
+    for (const Range& t : w.final.f.tainted)
+      if (t.begin < size) out.file.free.push_back({t.begin, std::min<uint64_t>(t.end, size)});
     for (const std::string& c : w.conflicts)
       note(c);
     for (const std::string& t : w.final.f.taint_why)
       note(t);
   }
   if (x.overflow) {
-    tainted.push_back({0, UINT64_MAX / 2});
+    out.file.free.push_back({0, size});
     isize_known = false;
     note("more than " + std::to_string(kMaxWorlds) + " ways the run can go");
   }
-  for (const Range& t : tainted)
-    if (t.begin < size) file.any(t.begin, std::min<uint64_t>(t.end, size) - t.begin);
-  out.file.size = size;
-  out.file.value = file.v;
-  split_alternatives(file, out.file.free, out.file.alternatives);
+  out.file.size = out.file.value.size = size;
+  expected_blocks(x, size, out.file);
   if (isize_known)
     out.allowed_final_i_size.assign(final_isizes.begin(), final_isizes.end());
   else
     note("the final i_size");
 }
 
+// The file's bytes at the end, block by block over the blocks some world maps (the rest are
+// holes in every world and read as zero), united over all worlds: the cost follows the mapped
+// blocks, never the file's size.
+void Driver::expected_blocks(const Explored& x, uint64_t size, ExpectedFile& file) const {
+  const uint64_t bs = m_.g.bs;
+  std::vector<uint64_t> blocks;
+  for (const WorldResult& w : x.worlds)
+    for (const auto& [fb, c] : w.final.f.content) {
+      if (fb * bs >= size) break;
+      blocks.push_back(fb);
+    }
+  if (x.worlds.size() > 1) {
+    std::sort(blocks.begin(), blocks.end());
+    blocks.erase(std::unique(blocks.begin(), blocks.end()), blocks.end());
+  }
+  ImageBuilder image(file.value);
+  const Cells hole(bs, 0);
+  for (uint64_t fb : blocks) {
+    const auto block_of = [&](const WorldResult& w) -> const Cells& {
+      auto it = w.final.f.content.find(fb);
+      return it == w.final.f.content.end() ? hole : it->second.get();
+    };
+    const Cells& first = block_of(x.worlds[0]);
+    if (x.worlds.size() == 1) {
+      image.add(fb * bs, first);
+      split_alternatives(first, file.free, file.alternatives, fb * bs);
+      continue;
+    }
+    Cells c = first;
+    for (size_t wi = 1; wi < x.worlds.size(); ++wi)
+      unite_cells(c, block_of(x.worlds[wi]));
+    image.add(fb * bs, c);
+    split_alternatives(c, file.free, file.alternatives, fb * bs);
+  }
+  image.flush();
+  normalise_free(file);
+}
+
 ExpectedRun Driver::run() {
   const Explored x = explore_worlds();
   ExpectedRun out;
-  std::vector<std::string> why;
+  std::vector<std::string> why; // in the order first noted
+  std::set<std::string> noted;  // a search per note, not a scan: n tasks racing give n^2 notes
   const Note note = [&](const std::string& s) {
-    if (std::find(why.begin(), why.end(), s) == why.end()) why.push_back(s);
+    if (noted.insert(s).second) why.push_back(s);
   };
   for (size_t i = 0; i < n_; ++i)
     out.ops.push_back(expected_op(i, x, note));
@@ -609,54 +715,62 @@ std::string byte_text(uint8_t b) {
   return scenario::ByteRuns::describe(&b, 1);
 }
 
-// The first byte of `actual` not allowed by (value, free, alternatives), or npos.
-size_t first_difference(const std::vector<uint8_t>& value,
-                        const std::vector<std::pair<uint64_t, uint64_t>>& free,
-                        const std::vector<std::pair<uint64_t, std::vector<uint8_t>>>& alts,
-                        const std::vector<uint8_t>& actual, size_t n, std::string* expected_text) {
-  size_t fi = 0, ai = 0;
-  for (size_t i = 0; i < n;) {
-    while (fi < free.size() && free[fi].second <= i)
-      ++fi;
-    if (fi < free.size() && free[fi].first <= i) {
-      i = std::min<size_t>(n, free[fi].second); // not checked
+// The first byte of `actual` [0, n) that (value, free, alternatives) does not allow, and the
+// text of what was expected there; walks the pieces of both (free ranges skipped, an
+// alternative byte checked against its set), so it costs pieces, not offsets.
+struct Disallowed {
+  uint64_t at = 0;
+  std::string expected;
+};
+std::optional<Disallowed>
+first_disallowed(const FileImage& value, const std::vector<std::pair<uint64_t, uint64_t>>& free,
+                 const std::vector<std::pair<uint64_t, std::vector<uint8_t>>>& alts,
+                 const FileImage& actual, uint64_t n) {
+  for (uint64_t pos = 0; pos < n;) {
+    const uint64_t at = first_difference(value, actual, pos, n);
+    if (at == UINT64_MAX) return std::nullopt;
+    auto f = std::upper_bound(free.begin(), free.end(), at,
+                              [](uint64_t v, const auto& r) { return v < r.first; });
+    if (f != free.begin() && std::prev(f)->second > at) {
+      pos = std::prev(f)->second; // not checked
       continue;
     }
-    while (ai < alts.size() && alts[ai].first < i)
-      ++ai;
-    if (ai < alts.size() && alts[ai].first == i) {
-      const std::vector<uint8_t>& vals = alts[ai].second;
-      if (std::find(vals.begin(), vals.end(), actual[i]) == vals.end()) {
-        std::string t = "one of {";
-        for (size_t k = 0; k < vals.size() && k < 8; ++k)
-          t += (k ? ", " : "") + byte_text(vals[k]);
-        *expected_text = t + (vals.size() > 8 ? ", ...}" : "}");
-        return i;
-      }
-      ++i;
-      continue;
+    auto a = std::lower_bound(alts.begin(), alts.end(), at,
+                              [](const auto& alt, uint64_t v) { return alt.first < v; });
+    if (a == alts.end() || a->first != at) return Disallowed{at, byte_text(value.read(at, 1)[0])};
+    const std::vector<uint8_t>& vals = a->second;
+    if (std::find(vals.begin(), vals.end(), actual.read(at, 1)[0]) == vals.end()) {
+      std::string t = "one of {";
+      for (size_t k = 0; k < vals.size() && k < 8; ++k)
+        t += (k ? ", " : "") + byte_text(vals[k]);
+      return Disallowed{at, t + (vals.size() > 8 ? ", ...}" : "}")};
     }
-    // A plain span up to the next free range or alternative: compared with memcmp.
-    size_t stop = n;
-    if (fi < free.size()) stop = std::min<size_t>(stop, free[fi].first);
-    if (ai < alts.size()) stop = std::min<size_t>(stop, alts[ai].first);
-    if (std::memcmp(actual.data() + i, value.data() + i, stop - i) != 0) {
-      while (actual[i] == value[i])
-        ++i;
-      *expected_text = byte_text(value[i]);
-      return i;
-    }
-    i = stop;
+    pos = at + 1;
   }
-  return std::string::npos;
+  return std::nullopt;
 }
 
-std::string window(const std::vector<uint8_t>& v, size_t at) {
-  const size_t b = at, e = std::min(v.size(), at + 64);
-  return scenario::ByteRuns::describe(v.data() + b, e - b);
+// Up to 64 bytes of `f` from `at`, described as runs.
+std::string window(const FileImage& f, uint64_t at) {
+  const std::vector<uint8_t> w = f.read(at, std::min<uint64_t>(64, f.size - at));
+  return scenario::ByteRuns::describe(w.data(), w.size());
+}
+
+std::optional<std::string> compare_file(const ExpectedFile& e, const FileImage& file) {
+  const std::optional<Disallowed> d =
+      first_disallowed(e.value, e.free, e.alternatives, file, std::min(file.size, e.size));
+  if (!d) return std::nullopt;
+  return "reference model: file differs first at offset " + std::to_string(d->at) + ": expected " +
+         d->expected + ", actual " + byte_text(file.read(d->at, 1)[0]) +
+         " (expected from there: " + window(e.value, d->at) + "; actual: " + window(file, d->at) +
+         ")";
 }
 
 } // namespace
+
+const ReferenceCounters& reference_counters() {
+  return counters();
+}
 
 ExpectedRun reference_outcome(const scenario::ScenarioSpec& spec) {
   refm::Model m(spec);
@@ -685,17 +799,19 @@ static void compare_op(const ExpectedOp& e, const ActualOp& a, const std::string
                      value_text(*a.submit_ret));
   }
   if (e.data) {
-    if (a.data.size() != e.data->size()) {
+    if (a.data.size() != e.data->size) {
       msgs.push_back(head + "data has " + std::to_string(a.data.size()) + " bytes, expected " +
-                     std::to_string(e.data->size()));
+                     std::to_string(e.data->size));
     } else {
-      std::string exp;
-      const size_t at =
-          first_difference(*e.data, e.data_free, e.data_alternatives, a.data, a.data.size(), &exp);
-      if (at != std::string::npos)
-        msgs.push_back(head + "data differs first at byte " + std::to_string(at) + ": expected " +
-                       exp + ", actual " + byte_text(a.data[at]) + " (expected from there: " +
-                       window(*e.data, at) + "; actual: " + window(a.data, at) + ")");
+      FileImage got; // borrows the op's bytes
+      got.size = a.data.size();
+      got.add_bytes(0, a.data.size(), a.data.data(), nullptr);
+      if (const std::optional<Disallowed> d =
+              first_disallowed(*e.data, e.data_free, e.data_alternatives, got, got.size))
+        msgs.push_back(head + "data differs first at byte " + std::to_string(d->at) +
+                       ": expected " + d->expected + ", actual " + byte_text(a.data[d->at]) +
+                       " (expected from there: " + window(*e.data, d->at) +
+                       "; actual: " + window(got, d->at) + ")");
     }
   }
   if (!e.allowed_i_size_after.empty() &&
@@ -708,8 +824,7 @@ static void compare_op(const ExpectedOp& e, const ActualOp& a, const std::string
 std::vector<std::string> compare_with_reference(const scenario::ScenarioSpec& spec,
                                                 const ExpectedRun& expected,
                                                 const std::vector<ActualOp>& actual,
-                                                const std::vector<uint8_t>& file,
-                                                int64_t final_i_size) {
+                                                const FileImage& file, int64_t final_i_size) {
   std::vector<std::string> msgs;
   std::vector<const scenario::Operation*> where;
   std::vector<std::string> names;
@@ -726,18 +841,10 @@ std::vector<std::string> compare_with_reference(const scenario::ScenarioSpec& sp
   for (size_t i = 0; i < actual.size(); ++i)
     compare_op(expected.ops[i], actual[i],
                "reference model: " + where[i]->where + " (" + names[i] + ") [", msgs);
-  const size_t n = std::min<size_t>(file.size(), expected.file.size);
-  if (file.size() < expected.file.size)
-    msgs.push_back("reference model: the run reports " + std::to_string(file.size()) +
+  if (file.size < expected.file.size)
+    msgs.push_back("reference model: the run reports " + std::to_string(file.size) +
                    " file bytes, expected " + std::to_string(expected.file.size));
-  std::string exp;
-  const size_t at = first_difference(expected.file.value, expected.file.free,
-                                     expected.file.alternatives, file, n, &exp);
-  if (at != std::string::npos)
-    msgs.push_back("reference model: file differs first at offset " + std::to_string(at) +
-                   ": expected " + exp + ", actual " + byte_text(file[at]) +
-                   " (expected from there: " + window(expected.file.value, at) +
-                   "; actual: " + window(file, at) + ")");
+  if (const std::optional<std::string> m = compare_file(expected.file, file)) msgs.push_back(*m);
   if (!expected.allowed_final_i_size.empty() &&
       std::find(expected.allowed_final_i_size.begin(), expected.allowed_final_i_size.end(),
                 final_i_size) == expected.allowed_final_i_size.end())

@@ -36,6 +36,9 @@ constexpr int64_t kEIO = -5, kEAGAIN = -11, kENOMEM = -12, kEFAULT = -14, kENOTB
 // world::UserMemory::kUnmappedByte; the model may not include that header).
 constexpr uint8_t kUnmappedByte = '?';
 
+// The counters reference_counters() reports.
+ReferenceCounters& counters();
+
 // A set of byte values.
 struct ByteSet {
   uint64_t w[4] = {0, 0, 0, 0};
@@ -82,21 +85,32 @@ struct ByteSet {
   bool operator!=(const ByteSet& o) const { return !(*this == o); }
 };
 
-// A run of bytes, each with one value or a set of allowed values.
-struct Cells {
-  std::vector<uint8_t> v;
-  // Empty while every byte has one value; else one set per byte, empty for a byte with the
-  // single value v[i] (a non-empty set has two or more members, v[i] among them).
-  std::vector<ByteSet> sets;
-
+// A run of bytes, each with one value or a set of allowed values. A run whose bytes all hold
+// one exact value (a scenario's fill, a zeroed block, stale bytes) is kept as that value, not
+// as bytes: the model's blocks, write logs and user buffers then cost what is not a fill, and a
+// 1 GiB write of a filled buffer costs no byte memory. Operations keep the one-value form when
+// their result is one value throughout; anything else expands it (`dense`).
+class Cells {
+public:
   Cells() = default;
-  Cells(uint64_t n, uint8_t fill) : v(n, fill) {}
-  uint64_t size() const { return v.size(); }
-  bool exact(uint64_t i) const { return sets.empty() || sets[i].none(); }
-  ByteSet at(uint64_t i) const { return exact(i) ? ByteSet::of(v[i]) : sets[i]; }
+  Cells(uint64_t n, uint8_t fill) : n_(n), fill_(fill) {}
+  static Cells of(const uint8_t* bytes, uint64_t n); // exact bytes
+  uint64_t size() const { return n_; }
+  uint8_t value(uint64_t i) const { return v_.empty() ? fill_ : v_[i]; }
+  bool exact(uint64_t i) const { return sets_.empty() || sets_[i].none(); }
+  ByteSet at(uint64_t i) const { return exact(i) ? ByteSet::of(value(i)) : sets_[i]; }
+  // The one exact value of every byte, when the run is kept in that form.
+  std::optional<uint8_t> one_value() const {
+    return v_.empty() && n_ ? std::optional<uint8_t>(fill_) : std::nullopt;
+  }
+  bool has_sets() const { return !sets_.empty(); }
+  // Appends the bytes' values to `out` (one per byte).
+  void append_values(std::vector<uint8_t>& out) const;
   void put(uint64_t i, uint8_t x) {
-    v[i] = x;
-    if (!sets.empty()) sets[i] = ByteSet();
+    if (v_.empty() && x == fill_) return; // one-value form: sets_ is empty
+    dense();
+    v_[i] = x;
+    if (!sets_.empty()) sets_[i] = ByteSet();
   }
   void put(uint64_t i, const ByteSet& s);
   void widen(uint64_t i, const ByteSet& s) { put(i, at(i) | s); }
@@ -108,6 +122,18 @@ struct Cells {
   void widen_fill(uint64_t off, uint64_t n, uint8_t x);
   Cells slice(uint64_t off, uint64_t n) const;
   bool operator==(const Cells& o) const;
+  // Alternative sets: empty while every byte has one value; else one per byte, empty for a byte
+  // with the single value value(i) (a non-empty set has two or more members, value(i) among
+  // them).
+  const std::vector<ByteSet>& sets() const { return sets_; }
+
+private:
+  void dense(); // leaves the one-value form: one byte per value
+
+  uint64_t n_ = 0;
+  std::vector<uint8_t> v_; // empty: every byte is fill_ (and sets_ is empty)
+  uint8_t fill_ = 0;
+  std::vector<ByteSet> sets_;
 };
 
 // Copy-on-write storage: the driver copies the whole State once per operation and branch, so

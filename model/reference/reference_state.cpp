@@ -10,57 +10,112 @@ namespace diosim::model::refm {
 
 // ---------------------------------------------------------------------------------- Cells
 
+ReferenceCounters& counters() {
+  thread_local ReferenceCounters c;
+  return c;
+}
+
+Cells Cells::of(const uint8_t* bytes, uint64_t n) {
+  Cells c(n, n ? bytes[0] : 0);
+  for (uint64_t i = 1; i < n; ++i)
+    if (bytes[i] != bytes[0]) {
+      c.v_.assign(bytes, bytes + n);
+      counters().expanded_bytes += n;
+      break;
+    }
+  return c;
+}
+
+void Cells::dense() {
+  if (!v_.empty() || !n_) return;
+  v_.assign(n_, fill_);
+  counters().expanded_bytes += n_;
+}
+
+void Cells::append_values(std::vector<uint8_t>& out) const {
+  if (v_.empty())
+    out.insert(out.end(), n_, fill_);
+  else
+    out.insert(out.end(), v_.begin(), v_.end());
+}
+
 void Cells::put(uint64_t i, const ByteSet& s) {
   if (s.count() <= 1) {
     if (!s.none()) put(i, s.first());
     return; // an empty set never arises; keep the value
   }
-  if (sets.empty()) sets.resize(v.size());
-  if (!s.test(v[i])) v[i] = s.first();
-  sets[i] = s;
+  dense();
+  if (sets_.empty()) sets_.resize(n_);
+  if (!s.test(v_[i])) v_[i] = s.first();
+  sets_[i] = s;
 }
 
 void Cells::fill(uint64_t off, uint64_t n, uint8_t x) {
-  std::fill(v.begin() + static_cast<std::ptrdiff_t>(off),
-            v.begin() + static_cast<std::ptrdiff_t>(off + n), x);
-  if (!sets.empty())
-    std::fill(sets.begin() + static_cast<std::ptrdiff_t>(off),
-              sets.begin() + static_cast<std::ptrdiff_t>(off + n), ByteSet());
+  if (off == 0 && n == n_) { // the whole run: one value
+    v_.clear();
+    sets_.clear();
+    fill_ = x;
+    return;
+  }
+  if (v_.empty() && x == fill_) return;
+  dense();
+  std::fill(v_.begin() + static_cast<std::ptrdiff_t>(off),
+            v_.begin() + static_cast<std::ptrdiff_t>(off + n), x);
+  if (!sets_.empty())
+    std::fill(sets_.begin() + static_cast<std::ptrdiff_t>(off),
+              sets_.begin() + static_cast<std::ptrdiff_t>(off + n), ByteSet());
 }
 
 void Cells::any(uint64_t off, uint64_t n) {
-  if (sets.empty()) sets.resize(v.size());
-  std::fill(sets.begin() + static_cast<std::ptrdiff_t>(off),
-            sets.begin() + static_cast<std::ptrdiff_t>(off + n), ByteSet::all_values());
+  if (!n) return;
+  dense();
+  if (sets_.empty()) sets_.resize(n_);
+  std::fill(sets_.begin() + static_cast<std::ptrdiff_t>(off),
+            sets_.begin() + static_cast<std::ptrdiff_t>(off + n), ByteSet::all_values());
 }
 
 void Cells::copy_from(uint64_t dst, const Cells& src, uint64_t so, uint64_t n) {
-  std::copy(src.v.begin() + static_cast<std::ptrdiff_t>(so),
-            src.v.begin() + static_cast<std::ptrdiff_t>(so + n),
-            v.begin() + static_cast<std::ptrdiff_t>(dst));
-  if (src.sets.empty()) {
-    if (!sets.empty())
-      std::fill(sets.begin() + static_cast<std::ptrdiff_t>(dst),
-                sets.begin() + static_cast<std::ptrdiff_t>(dst + n), ByteSet());
+  if (!n) return;
+  if (src.v_.empty()) { // src is one exact value there
+    fill(dst, n, src.fill_);
     return;
   }
-  if (sets.empty()) sets.resize(v.size());
-  std::copy(src.sets.begin() + static_cast<std::ptrdiff_t>(so),
-            src.sets.begin() + static_cast<std::ptrdiff_t>(so + n),
-            sets.begin() + static_cast<std::ptrdiff_t>(dst));
+  if (dst == 0 && n == n_ && so == 0 && n == src.n_) {
+    *this = src;
+    return;
+  }
+  dense();
+  std::copy(src.v_.begin() + static_cast<std::ptrdiff_t>(so),
+            src.v_.begin() + static_cast<std::ptrdiff_t>(so + n),
+            v_.begin() + static_cast<std::ptrdiff_t>(dst));
+  if (src.sets_.empty()) {
+    if (!sets_.empty())
+      std::fill(sets_.begin() + static_cast<std::ptrdiff_t>(dst),
+                sets_.begin() + static_cast<std::ptrdiff_t>(dst + n), ByteSet());
+    return;
+  }
+  if (sets_.empty()) sets_.resize(n_);
+  std::copy(src.sets_.begin() + static_cast<std::ptrdiff_t>(so),
+            src.sets_.begin() + static_cast<std::ptrdiff_t>(so + n),
+            sets_.begin() + static_cast<std::ptrdiff_t>(dst));
 }
 
 void Cells::widen_from(uint64_t dst, const Cells& src, uint64_t so, uint64_t n) {
+  if (src.v_.empty()) {
+    widen_fill(dst, n, src.fill_);
+    return;
+  }
   for (uint64_t i = 0; i < n; ++i) {
-    if (v[dst + i] == src.v[so + i] && exact(dst + i) && src.exact(so + i)) continue;
+    if (value(dst + i) == src.v_[so + i] && exact(dst + i) && src.exact(so + i)) continue;
     const ByteSet a = at(dst + i), u = a | src.at(so + i);
     if (u != a) put(dst + i, u);
   }
 }
 
 void Cells::widen_fill(uint64_t off, uint64_t n, uint8_t x) {
+  if (v_.empty() && x == fill_) return;
   for (uint64_t i = 0; i < n; ++i)
-    if (!(v[off + i] == x && exact(off + i))) {
+    if (!(value(off + i) == x && exact(off + i))) {
       ByteSet s = at(off + i);
       s.set(x);
       put(off + i, s);
@@ -74,10 +129,11 @@ Cells Cells::slice(uint64_t off, uint64_t n) const {
 }
 
 bool Cells::operator==(const Cells& o) const {
-  if (v != o.v) return false;
-  if (sets.empty() && o.sets.empty()) return true;
-  for (uint64_t i = 0; i < v.size(); ++i)
-    if (!(exact(i) && o.exact(i)) && at(i) != o.at(i)) return false;
+  if (n_ != o.n_) return false;
+  if (v_.empty() && o.v_.empty()) return fill_ == o.fill_ || n_ == 0;
+  if (!v_.empty() && !o.v_.empty() && v_ != o.v_) return false;
+  for (uint64_t i = 0; i < n_; ++i)
+    if (value(i) != o.value(i) || (!(exact(i) && o.exact(i)) && at(i) != o.at(i))) return false;
   return true;
 }
 
@@ -123,13 +179,25 @@ State Model::initial_state() const {
   f.i_size = spec.i_size;
   uint64_t last_used = 0;
   for (const scenario::Extent& e : spec.extents) {
-    std::vector<uint8_t> bytes = e.data ? e.data->expand() : std::vector<uint8_t>();
+    // Run by run: a block inside one run stays one value (Cells), never expanded.
+    const uint64_t data_size = e.data ? e.data->size() : 0;
+    size_t run = 0;
+    uint64_t run_begin = 0; // offset of runs[run] in the extent's data
     for (uint64_t i = 0; i < e.blocks; ++i) {
       f.map[e.file_block + i] = static_cast<int64_t>(e.disk_block + i);
       Cells c(g.bs, g.stale);
-      if (bytes.size() >= (i + 1) * g.bs)
-        std::copy(bytes.begin() + static_cast<std::ptrdiff_t>(i * g.bs),
-                  bytes.begin() + static_cast<std::ptrdiff_t>((i + 1) * g.bs), c.v.begin());
+      if (data_size >= (i + 1) * g.bs)
+        for (uint64_t o = i * g.bs; o < (i + 1) * g.bs;) {
+          const scenario::ByteRuns::Run& r = e.data->runs[run];
+          if (run_begin + r.len <= o) {
+            run_begin += r.len;
+            ++run;
+            continue;
+          }
+          const uint64_t n = std::min(run_begin + r.len, (i + 1) * g.bs) - o;
+          c.fill(o - i * g.bs, n, r.byte);
+          o += n;
+        }
       f.content[e.file_block + i] = std::move(c);
     }
     last_used = std::max(last_used, e.disk_block + e.blocks);
@@ -139,10 +207,9 @@ State Model::initial_state() const {
     Page p;
     p.bytes = file_bytes(f, c.index * g.ps, g.ps);
     if (c.data) {
-      std::vector<uint8_t> d = c.data->expand();
-      std::copy(d.begin(),
-                d.begin() + static_cast<std::ptrdiff_t>(std::min<uint64_t>(d.size(), g.ps)),
-                p.bytes.v.begin());
+      const std::vector<uint8_t> d = c.data->expand();
+      const uint64_t n = std::min<uint64_t>(d.size(), g.ps);
+      p.bytes.copy_from(0, Cells::of(d.data(), n), 0, n);
     }
     p.dirty = c.dirty;
     p.dirty_blocks.assign(g.ps / g.bs, c.dirty ? 1 : 0); // a page dirtied through a mapping
@@ -426,19 +493,32 @@ Cells Model::snapshot(const State& s, const OpInfo& op) const {
 // their contents may be anything, and any later operation touching them is not checked.
 void Model::taint(State& s, Range r, const std::string& why) const {
   if (r.begin >= r.end) return;
+  bool covered = false;
+  for (const Range& t : s.f.tainted)
+    covered = covered || (t.begin <= r.begin && r.end <= t.end);
   s.f.tainted.push_back(r);
   s.f.taint_why.push_back(why);
-  for (auto& [fb, c] : s.f.content) {
-    const uint64_t b = fb * g.bs, e = b + g.bs;
-    if (e <= r.begin || b >= r.end) continue;
+  // Inside a range tainted before, the blocks and pages of then already allow every value, and
+  // what came since was written by operations that touched the range, which in_taint left
+  // unchecked; the final file does not check the range either. Tainting them again changes
+  // nothing checked, and would cost every block past i_size for every extending writer after the
+  // first (quadratic in the tasks).
+  if (covered) return;
+  // Only the blocks and pages in the range (a sorted map's lower_bound): tainting one write's
+  // bytes costs that write, not every block the file has (quadratic over many writers).
+  for (auto it = s.f.content.lower_bound(r.begin / g.bs);
+       it != s.f.content.end() && it->first * g.bs < r.end; ++it) {
+    ++counters().block_visits;
+    const uint64_t b = it->first * g.bs, e = b + g.bs;
     const uint64_t lo = std::max(b, r.begin), hi = std::min(e, r.end);
-    c.mut().any(lo - b, hi - lo);
+    it->second.mut().any(lo - b, hi - lo);
   }
-  for (auto& [idx, p] : s.f.cache) {
-    const uint64_t b = idx * g.ps, e = b + g.ps;
-    if (e <= r.begin || b >= r.end) continue;
+  for (auto it = s.f.cache.lower_bound(r.begin / g.ps);
+       it != s.f.cache.end() && it->first * g.ps < r.end; ++it) {
+    ++counters().block_visits;
+    const uint64_t b = it->first * g.ps, e = b + g.ps;
     const uint64_t lo = std::max(b, r.begin), hi = std::min(e, r.end);
-    p.bytes.any(lo - b, hi - lo);
+    it->second.bytes.any(lo - b, hi - lo);
   }
 }
 

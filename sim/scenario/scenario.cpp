@@ -253,8 +253,8 @@ void check_geometry(const Geometry& g, Errors& errors) {
   if (static_cast<unsigned __int128>(g.disk_blocks) * block > kMaxDiskBytes)
     errors.add("/geometry/disk_blocks", "the disk would hold " + std::to_string(g.disk_blocks) +
                                             " * " + std::to_string(block) +
-                                            " bytes; diosim keeps the disk in memory and allows at "
-                                            "most 1 GiB");
+                                            " bytes; diosim allows at most 1 TiB (the filesystem "
+                                            "model keeps a bit per disk block)");
 }
 
 // One extent at `at`, checked against the disk, the file offset limit and the extents before it.

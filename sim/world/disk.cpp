@@ -97,6 +97,26 @@ void DiskImage::read(uint64_t pos, uint8_t* dst, size_t len) const {
   }
 }
 
+void DiskImage::visit(uint64_t pos, uint64_t len, const Visitor& fn) const {
+  static const std::shared_ptr<const void> kNone;
+  auto it = chunks_.lower_bound(pos / kChunkBytes);
+  while (len) {
+    const uint64_t off = pos % kChunkBytes;
+    const uint64_t n = std::min<uint64_t>(len, kChunkBytes - off);
+    while (it != chunks_.end() && it->first < pos / kChunkBytes)
+      ++it;
+    if (it == chunks_.end() || it->first != pos / kChunkBytes) {
+      fn(pos, n, nullptr, stale_, kNone);
+    } else if (it->second.bytes) {
+      const std::shared_ptr<const void> keep = it->second.bytes;
+      fn(pos, n, it->second.bytes.get() + off, 0, keep);
+    } else {
+      fn(pos, n, nullptr, it->second.fill, kNone);
+    }
+    pos += n, len -= n;
+  }
+}
+
 // True when the n bytes at p all equal p[0].
 static bool all_one_value(const uint8_t* p, size_t n) {
   return n == 0 || (p[0] == p[n - 1] && std::memcmp(p, p + 1, n - 1) == 0);

@@ -42,6 +42,13 @@ public:
   // The one value every byte of [pos, pos+len) holds, when the chunks say so without looking at
   // bytes (absent or uniform chunks); nullopt otherwise (the bytes may still be uniform).
   std::optional<uint8_t> uniform(uint64_t pos, uint64_t len) const;
+  // Visits [pos, pos+len) in order, chunk by chunk, without copying: fn(pos, n, bytes, fill,
+  // keep) with `bytes` null when all n bytes hold `fill` (a uniform or never-written chunk), else
+  // pointing into chunk memory that `keep` holds alive (the image copies a shared chunk before
+  // writing it, so those bytes never change).
+  using Visitor = std::function<void(uint64_t pos, uint64_t n, const uint8_t* bytes, uint8_t fill,
+                                     const std::shared_ptr<const void>& keep)>;
+  void visit(uint64_t pos, uint64_t len, const Visitor& fn) const;
   // Bytes of chunk memory this image holds on its own or shares (uniform chunks hold none).
   uint64_t chunk_bytes() const;
   size_t chunks() const { return chunks_.size(); }

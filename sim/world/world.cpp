@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
+#include <map>
 
 namespace diosim::world {
 
@@ -319,6 +320,20 @@ std::vector<uint8_t> World::file_bytes(uint64_t offset, uint64_t len) const {
     i += n;
   }
   return out;
+}
+
+void World::visit_file(uint64_t offset, uint64_t len, const DiskImage::Visitor& fn) const {
+  const uint64_t bs = spec_.geometry.fs_block_size, end = offset + len;
+  const std::map<uint64_t, int64_t>& map = fs_.block_map();
+  for (auto it = map.lower_bound(offset / bs); it != map.end() && it->first * bs < end; ++it) {
+    const uint64_t b = std::max(offset, it->first * bs), e = std::min(end, (it->first + 1) * bs);
+    const uint64_t disk_pos = static_cast<uint64_t>(it->second) * bs + (b - it->first * bs);
+    disk_.image().visit(disk_pos, e - b,
+                        [&](uint64_t pos, uint64_t n, const uint8_t* bytes, uint8_t fill,
+                            const std::shared_ptr<const void>& keep) {
+                          fn(b + (pos - disk_pos), n, bytes, fill, keep);
+                        });
+  }
 }
 
 } // namespace diosim::world

@@ -61,6 +61,10 @@ public:
   const std::vector<OpOutcome>& outcomes() const { return outcomes_; }
   // File contents through the block map (holes read as zero), as on disk now.
   std::vector<uint8_t> file_bytes(uint64_t offset, uint64_t len) const;
+  // The file's bytes in [offset, offset+len) that mapped blocks hold, in offset order, without
+  // copying (DiskImage::visit; `pos` is the file offset); holes are skipped, they read as zero.
+  // Costs the mapped blocks in the range, never its length.
+  void visit_file(uint64_t offset, uint64_t len, const DiskImage::Visitor& fn) const;
   const kern::inode& inode() const { return inode_; }
   // The first file offset below i_size whose disk sector was never written, if any.
   std::optional<uint64_t> first_stale_file_byte() const;
