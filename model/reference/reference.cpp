@@ -324,6 +324,10 @@ std::vector<std::string> Driver::find_conflicts(const std::vector<OpRecord>& rec
         reason = "one changes i_size or truncates while the other reaches past i_size";
       else if (cross && ((!b.isize_writes.empty() || b.truncated) && a.isize_dependent))
         reason = "one changes i_size or truncates while the other reaches past i_size";
+      else if (cross && !m_.spec.alloc_failures.empty())
+        reason = "which allocation is the nth that fails depends on which runs first";
+      else if (cross && (a.wb_error || b.wb_error))
+        reason = "a writeback failed, and the mapping's -EIO goes to whichever checks it first";
       else if (cross && a.allocates && b.allocates && (sector_rules || fault_pages || space_tight))
         reason = "both allocate, and which disk blocks each gets matters";
       else if (cross && ((a.allocates && a.alloc_range.overlaps(b.pages)) ||
