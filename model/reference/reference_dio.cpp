@@ -42,7 +42,8 @@ public:
   std::vector<Model::DioPath> paths();
 
 private:
-  bool map_more(); // false: the walk ends
+  bool map_more();          // false: the walk ends
+  bool defer_alloc_fails(); // R-ALLOC-FAIL at fs/direct-io.c:643-644
   void log_write(uint64_t file_off, const Cells& c);
   int64_t complete(int64_t ret, int64_t io_error);
   bool sector_hit(int64_t disk_dio, uint64_t blocks, uint64_t fb, const scenario::DiskErrorRule& e,
@@ -189,18 +190,9 @@ bool DioRequest::map_more() {
     for (uint64_t i = 0; i < mp.count; ++i)
       allocated.push_back(fs_start + i);
   }
-  // R-ALLOC-FAIL, fs/direct-io.c:643-644: the first BH_Defer_Completion mapping of a request
-  // creates the dio-done workqueue if there is none; failing, get_more_blocks returns -ENOMEM.
-  if (m.spec.fs.defer_completion && !defer_set) {
-    defer_set = true;
-    if (!f.dio_done_wq) {
-      if (m.alloc_fails(f, scenario::AllocSite::dio_done_wq)) {
-        stop = kENOMEM;
-        r.rules.insert("R-ALLOC-FAIL");
-        return false;
-      }
-      f.dio_done_wq = true;
-    }
+  if (defer_alloc_fails()) {
+    stop = kENOMEM;
+    return false;
   }
   cur_new = mp.is_new;
   avail = mp.count << k;
@@ -211,6 +203,20 @@ bool DioRequest::map_more() {
     avail -= rem;
   }
   return true;
+}
+
+// R-ALLOC-FAIL, fs/direct-io.c:643-644: the first BH_Defer_Completion mapping of a request
+// creates the dio-done workqueue if there is none; failing, get_more_blocks returns -ENOMEM.
+bool DioRequest::defer_alloc_fails() {
+  if (!m.spec.fs.defer_completion || defer_set) return false;
+  defer_set = true;
+  if (f.dio_done_wq) return false;
+  if (m.alloc_fails(f, scenario::AllocSite::dio_done_wq)) {
+    r.rules.insert("R-ALLOC-FAIL");
+    return true;
+  }
+  f.dio_done_wq = true;
+  return false;
 }
 
 // ---- R-WALK: do_direct_IO, fs/direct-io.c:892-1045.
