@@ -310,6 +310,7 @@ public:
     std::vector<char> hb_before;          // hb_before[j]: op j happens before op i
     bool force_taint = false;             // the concurrency rules gave up on op i
     std::string taint_why;
+    bool wb_error_taken = false; // another task took op i's writeback -EIO (R-WRITEBACK-ERROR)
   } ctx;
 };
 

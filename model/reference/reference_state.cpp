@@ -342,7 +342,7 @@ int64_t Model::write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord
       f.content[fb].mut().copy_from(0, p.bytes, bo, g.bs);
     }
   }
-  return ret;
+  return ctx.wb_error_taken ? 0 : ret;
 }
 
 bool Model::alloc_fails(FileState& f, scenario::AllocSite site) const {
