@@ -2,6 +2,7 @@
 // Fault injection (docs/SCENARIOS.md "Allocation failures", `writeback_error`): each fault
 // fires where it should, returns its errno through the path Linux takes, is traced, reaches the
 // fs/direct-io.c line it exists for, and is a decision the explorer takes both ways.
+#include "harness.hpp"
 #include "model/check/runner.hpp"
 #include "model/check/session.hpp"
 #include "model/search/explore.hpp"
@@ -224,4 +225,25 @@ TEST_CASE("alloc_failures and writeback_error: parsed, written back, and bad sha
       error_of(R"("alloc_failures": [{"site": "dio", "nth": 2}, {"site": "dio", "nth": 2}],)"),
       "test.json: /alloc_failures/1: allocation 2 at site \"dio\" is already listed at "
       "/alloc_failures/0"));
+}
+
+TEST_CASE("kernel: alloc_fails counts every attempt per site; AS_EIO reaches one caller") {
+  test::Harness h;
+  kern::FaultPlan& plan = h.kernel.faults;
+  plan.fail_nth[static_cast<size_t>(kern::AllocSite::fs_block)] = {2, 4};
+  std::vector<bool> fs, dio;
+  for (int i = 0; i < 5; ++i) {
+    fs.push_back(kern::alloc_fails(kern::AllocSite::fs_block));
+    dio.push_back(kern::alloc_fails(kern::AllocSite::dio_slab));
+  }
+  CHECK(fs == std::vector<bool>{false, true, false, true, false});
+  CHECK(dio == std::vector<bool>(5, false)); // other sites are not affected
+  CHECK(plan.calls[static_cast<size_t>(kern::AllocSite::fs_block)] == 5);
+  CHECK(plan.fired == 2);
+
+  kern::address_space mapping;
+  CHECK(kern::filemap_check_errors(&mapping) == 0);
+  kern::mapping_set_error(&mapping, -EIO);
+  CHECK(kern::filemap_check_errors(&mapping) == -EIO); // the first caller gets it
+  CHECK(kern::filemap_check_errors(&mapping) == 0);    // and clears it
 }
