@@ -2,8 +2,8 @@
 // Kernel-line coverage of the shipped scenarios must not drop, and no line judged unreachable
 // may ever run (that would make the judgement wrong).
 #include "model/check/coverage.hpp"
-#include "model/search/fuzz.hpp"
 #include "model/check/runner.hpp"
+#include "model/search/fuzz.hpp"
 #include "sim/scenario/scenario.hpp"
 
 #include <doctest/doctest.h>
