@@ -247,3 +247,24 @@ TEST_CASE("kernel: alloc_fails counts every attempt per site; AS_EIO reaches one
   CHECK(kern::filemap_check_errors(&mapping) == -EIO); // the first caller gets it
   CHECK(kern::filemap_check_errors(&mapping) == 0);    // and clears it
 }
+
+TEST_CASE("alloc_failures dio_done_wq: a BH_Defer_Completion mapping's workqueue set-up fails "
+          "(fs/direct-io.c:643-644), the read returns -ENOMEM; once created it is not allocated "
+          "again") {
+  const std::string fs = R"("filesystem": {"model": "extent", "defer_completion": true},)";
+  const std::string ops = kRead0 + "," + kRead0;
+  const model::RunResult r = model::run_scenario(
+      spec_of(R"("alloc_failures": [{"site": "dio_done_wq", "nth": 1}],)" + fs, "", ops), {});
+  CHECK(r.exit_code() == 0); // the reference model agrees
+  REQUIRE(r.outcomes.size() == 2);
+  CHECK(r.outcomes[0].ret == -ENOMEM);
+  CHECK(r.outcomes[1].ret == 4096);
+  CHECK(r.line_hits[644] == 2);
+  CHECK(r.line_hits[565] == 2); // the second read creates the workqueue
+  const model::RunResult second = model::run_scenario(
+      spec_of(R"("alloc_failures": [{"site": "dio_done_wq", "nth": 2}],)" + fs, "", ops), {});
+  CHECK(second.exit_code() == 0);
+  CHECK(second.outcomes[0].ret == 4096);
+  CHECK(second.outcomes[1].ret == 4096); // no second attempt: nothing fails
+  CHECK(second.line_hits[565] == 1);
+}
