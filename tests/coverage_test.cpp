@@ -2,8 +2,8 @@
 // Kernel-line coverage of the shipped scenarios must not drop, and no line judged unreachable
 // may ever run (that would make the judgement wrong).
 #include "model/check/coverage.hpp"
-#include "model/search/fuzz.hpp"
 #include "model/check/runner.hpp"
+#include "model/search/fuzz.hpp"
 #include "sim/scenario/scenario.hpp"
 
 #include <doctest/doctest.h>
@@ -16,7 +16,7 @@ using namespace diosim;
 namespace {
 // Covered reachable lines of fs/direct-io.c by the shipped scenarios at seed 1. Raise it when
 // a scenario reaches more; a drop means a scenario or the port lost a path.
-constexpr size_t kShippedCoveredLines = 423;
+constexpr size_t kShippedCoveredLines = 426;
 } // namespace
 
 TEST_CASE("shipped scenarios keep their fs/direct-io.c line coverage") {

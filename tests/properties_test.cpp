@@ -113,6 +113,7 @@ std::string first_difference(const scenario::ScenarioSpec& a, const scenario::Sc
   DIFF("step_cost_ns", a.step_cost_ns, b.step_cost_ns);
   DIFF("schedule", a.schedule, b.schedule);
   DIFF("explore_faults", a.explore_faults, b.explore_faults);
+  DIFF("alloc_failures", a.alloc_failures, b.alloc_failures);
   const scenario::Geometry &ga = a.geometry, &gb = b.geometry;
   DIFF("geometry",
        std::tie(ga.page_size, ga.fs_block_size, ga.logical_block_size, ga.disk_blocks, ga.dio_pages,
@@ -150,8 +151,8 @@ std::string first_difference(const scenario::ScenarioSpec& a, const scenario::Sc
   DIFF("page_cache count", a.page_cache.size(), b.page_cache.size());
   for (size_t i = 0; i < a.page_cache.size(); ++i) {
     const auto &x = a.page_cache[i], &y = b.page_cache[i];
-    DIFF("page_cache/" << i, std::tie(x.index, x.dirty, x.busy),
-         std::tie(y.index, y.dirty, y.busy));
+    DIFF("page_cache/" << i, std::tie(x.index, x.dirty, x.busy, x.writeback_error),
+         std::tie(y.index, y.dirty, y.busy, y.writeback_error));
     DIFF("page_cache/" << i << "/data", runs_text(x.data), runs_text(y.data));
   }
   DIFF("buffers count", a.buffers.size(), b.buffers.size());

@@ -13,9 +13,6 @@ const std::vector<UnreachableLine>& unreachable_lines() {
   static const std::vector<UnreachableLine> lines = {
       {1119, "a zero-length read never reaches __blockdev_direct_IO: generic_file_read_iter "
              "returns 0 first (mm/filemap.c)"},
-      {1123, "the simulated slab never fails an allocation (no memory-pressure model)"},
-      {1157, "filemap_write_and_wait_range never fails: the page cache has no writeback errors"},
-      {1199, "the dio-done workqueue allocation never fails (no memory-pressure model)"},
       {294, "needs invalidate_inode_pages2_range to fail after the write: a page must be "
             "instantiated (buffered read or mmap fault) between submission and completion, "
             "and scenarios have no buffered or mmap operations"},

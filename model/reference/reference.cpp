@@ -198,6 +198,8 @@ private:
   WorldResult run_fixpoint(const std::vector<int>& prefix);
   void widen_for_concurrency(size_t i, std::vector<OpRecord>& recs, State& s,
                              const std::vector<OpRecord>* prev);
+  void widen_for_wb_error(size_t i, std::vector<OpRecord>& recs, const State& pre,
+                          const std::vector<OpRecord>* prev);
   std::vector<std::string> find_conflicts(const std::vector<OpRecord>& recs,
                                           std::vector<char>& forced, std::vector<std::string>& why);
 
@@ -225,6 +227,11 @@ WorldResult Driver::run_world(const std::vector<int>& prefix, const std::vector<
   WorldResult w;
   State s = m_.initial_state();
   w.recs.resize(n_);
+  bool writeback_errors = false;
+  for (const scenario::CachedPage& p : m_.spec.page_cache)
+    writeback_errors = writeback_errors || p.writeback_error;
+  const bool no_failures =
+      m_.spec.disk.errors.empty() && m_.spec.alloc_failures.empty() && !writeback_errors;
   for (size_t i = 0; i < n_; ++i) {
     const OpInfo& op = m_.ops[i];
     Model::ExecContext& c = m_.ctx;
@@ -236,13 +243,14 @@ WorldResult Driver::run_world(const std::vector<int>& prefix, const std::vector<
     }
     c.force_taint = forced[i];
     c.taint_why = why[i];
-    if (m_.spec.disk.errors.empty()) {
-      // No bio may fail (R-BIO-ERROR): the op runs on the state itself. A copy per op would
-      // cost every block and page the file has, quadratic over many writers.
+    if (no_failures) {
+      // No bio, allocation or writeback may fail: the op runs on the state itself. A copy per op
+      // would cost every block and page the file has, quadratic over many writers.
       w.recs[i] = m_.exec(op, s, 0);
       widen_for_concurrency(i, w.recs, s, prev);
       continue;
     }
+    const State pre = s;
     State s0 = s;
     OpRecord r0 = m_.exec(op, s0, 0);
     OpRecord rec;
@@ -273,6 +281,7 @@ WorldResult Driver::run_world(const std::vector<int>& prefix, const std::vector<
       rec = std::move(r0);
     }
     w.recs[i] = std::move(rec);
+    widen_for_wb_error(i, w.recs, pre, prev);
     widen_for_concurrency(i, w.recs, s, prev);
   }
   w.final = std::move(s);
@@ -324,6 +333,40 @@ void Driver::widen_for_concurrency(size_t i, std::vector<OpRecord>& recs, State&
   if (touched) r.data = m_.snapshot(s, op);
 }
 
+// R-WRITEBACK-ERROR across tasks, for reads (find_conflicts gives up when a write is involved):
+// AS_EIO is mapping-wide, so a read of another task may take the -EIO a failed writeback set
+// (returning it with its buffer untouched), and the read whose writeback failed may then run as
+// if it had not. Reads leave the file as they found it either way.
+void Driver::widen_for_wb_error(size_t i, std::vector<OpRecord>& recs, const State& pre,
+                                const std::vector<OpRecord>* prev) {
+  OpRecord& r = recs[i];
+  const OpInfo& op = m_.ops[i];
+  if (!op.read || !r.active || !r.checked || op.op->nowait) return;
+  bool other_failed = false, other_checks = false;
+  for (size_t j = 0; j < n_; ++j) {
+    if (j == i || m_.ops[j].task == op.task) continue; // other tasks: always concurrent
+    const OpRecord* o = j < i ? &recs[j] : (prev ? &(*prev)[j] : nullptr);
+    if (!o || !o->active || m_.ops[j].op->nowait) continue;
+    other_failed = other_failed || o->wb_error;
+    other_checks = true;
+  }
+  if (other_failed) {
+    r.ret.insert(kEIO);
+    if (op.op->aio) r.submit.insert(kEIO);
+    if (r.data) r.data->widen_from(0, m_.snapshot(pre, op), 0, r.data->size());
+    r.rules.insert("R-WRITEBACK-ERROR");
+  }
+  if (r.wb_error && other_checks) {
+    State alt = pre;
+    m_.ctx.wb_error_taken = true;
+    const OpRecord r2 = m_.exec(op, alt, 0);
+    m_.ctx.wb_error_taken = false;
+    r.ret.insert(r2.ret.begin(), r2.ret.end());
+    r.submit.insert(r2.submit.begin(), r2.submit.end());
+    if (r.data && r2.data) r.data->widen_from(0, *r2.data, 0, r.data->size());
+  }
+}
+
 // R-CONC-UNMODELLED: pairs of operations that may overlap in time and interact through
 // something other than plain file bytes — the page cache, i_size, allocation, or a user buffer
 // one of them fills — are not ordered by the model: both are tainted.
@@ -363,6 +406,10 @@ std::vector<std::string> Driver::find_conflicts(const std::vector<OpRecord>& rec
         reason = "one changes i_size or truncates while the other reaches past i_size";
       else if (cross && ((!b.isize_writes.empty() || b.truncated) && a.isize_dependent))
         reason = "one changes i_size or truncates while the other reaches past i_size";
+      else if (cross && !m_.spec.alloc_failures.empty())
+        reason = "which allocation is the nth that fails depends on which runs first";
+      else if (cross && (a.wb_error || b.wb_error) && !(oa.read && ob.read))
+        reason = "a writeback failed, and the mapping's -EIO goes to whichever checks it first";
       else if (cross && a.allocates && b.allocates && (sector_rules || fault_pages || space_tight))
         reason = "both allocate, and which disk blocks each gets matters";
       else if (cross && ((a.allocates && a.alloc_range.overlaps(b.pages)) ||

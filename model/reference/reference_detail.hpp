@@ -163,6 +163,7 @@ struct Page {
   bool dirty = false;             // some block of it is dirty
   std::vector<char> dirty_blocks; // per fs block of the page (buffer_head dirty bits)
   bool busy = false;
+  bool writeback_error = false; // every writeback of it fails (R-WRITEBACK-ERROR)
 };
 
 // The file as the filesystem and the page cache hold it.
@@ -178,6 +179,10 @@ struct FileState {
   std::vector<Range> tainted;             // file bytes whose structure and contents are unknown
   bool isize_tainted = false;             // i_size unknown
   std::vector<std::string> taint_why;
+  // R-ALLOC-FAIL: allocation attempts so far per scenario::AllocSite, and whether the
+  // dio-done workqueue exists (after it does, nothing allocates it again).
+  uint64_t alloc_calls[3] = {0, 0, 0};
+  bool dio_done_wq = false;
 };
 
 struct State {
@@ -248,6 +253,8 @@ struct OpRecord {
   std::vector<ReadLog> reads;
   uint64_t bios_lo = 0, bios_hi = 0; // bounds on the bios it submits
 
+  bool wb_error = false; // a writeback it started failed (R-WRITEBACK-ERROR)
+
   // Whether a bio of it may / must fail (decided in the no-failure execution).
   bool may_fail = false, must_fail = false;
 };
@@ -279,7 +286,10 @@ public:
   int64_t alloc_block(FileState& f, uint64_t fb) const; // one block, for buffered I/O
   void truncate_blocks(FileState& f, int64_t size) const;
   Page& get_page(FileState& f, uint64_t idx) const;
-  void write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord& r) const;
+  // 0, or kEIO when a page's writeback failed (R-WRITEBACK-ERROR).
+  int64_t write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord& r) const;
+  // R-ALLOC-FAIL: counts an allocation at `site`; true when the scenario makes it fail.
+  bool alloc_fails(FileState& f, scenario::AllocSite site) const;
   bool invalidate2(FileState& f, uint64_t first, uint64_t last) const; // false: -EBUSY
   void drop_clean(FileState& f, uint64_t first, uint64_t last) const;
   bool user_mapped(uint64_t addr) const;
@@ -331,6 +341,7 @@ public:
     std::vector<char> hb_before;          // hb_before[j]: op j happens before op i
     bool force_taint = false;             // the concurrency rules gave up on op i
     std::string taint_why;
+    bool wb_error_taken = false; // another task took op i's writeback -EIO (R-WRITEBACK-ERROR)
   } ctx;
 };
 

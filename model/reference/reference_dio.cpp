@@ -42,7 +42,8 @@ public:
   std::vector<Model::DioPath> paths();
 
 private:
-  bool map_more(); // false: the walk ends
+  bool map_more();          // false: the walk ends
+  bool defer_alloc_fails(); // R-ALLOC-FAIL at fs/direct-io.c:643-644
   void log_write(uint64_t file_off, const Cells& c);
   int64_t complete(int64_t ret, int64_t io_error);
   bool sector_hit(int64_t disk_dio, uint64_t blocks, uint64_t fb, const scenario::DiskErrorRule& e,
@@ -75,6 +76,7 @@ private:
   uint64_t avail = 0, result = 0, j = 0;
   int64_t next_io = 0, stop = 0, page_errors = 0;
   bool cur_new = false, start_zero_done = false, zero_fill = false;
+  bool defer_set = false; // dio->defer_completion (fs/direct-io.c:561-563)
   int64_t retval = 0;
   // bio errors
   bool st_ioerr = false, st_again = false, reap_possible = false;
@@ -83,6 +85,13 @@ private:
 std::optional<std::vector<Model::DioPath>> DioRequest::prelude() {
   // fs/direct-io.c:1118-1119 — a zero-length read (unreachable through the VFS, R-COUNT-ZERO).
   if (!write && count == 0) return std::vector<Model::DioPath>{{0, false}};
+
+  // R-ALLOC-FAIL, fs/direct-io.c:1121-1123: the struct dio allocation fails: -ENOMEM, nothing
+  // done.
+  if (m.alloc_fails(f, scenario::AllocSite::dio)) {
+    r.rules.insert("R-ALLOC-FAIL");
+    return std::vector<Model::DioPath>{{kENOMEM, false}};
+  }
 
   // R-EOF-READ, fs/direct-io.c:1138-1142: i_size is sampled once; a read starting at or past
   // it returns 0 before the alignment check.
@@ -111,6 +120,20 @@ std::optional<std::vector<Model::DioPath>> DioRequest::prelude() {
     is_async = false;
     r.rules.insert("R-AIO-EXTEND-SYNC");
   }
+
+  // R-ALLOC-FAIL, fs/direct-io.c:1185-1199 and 559-565: an async write creates the dio-done
+  // workqueue when there is none yet (an O_DSYNC one also marks the dio deferred); the
+  // allocation failing ends the request with -ENOMEM before any I/O.
+  if (is_async && write) {
+    defer_set = o.dsync;
+    if (!f.dio_done_wq) {
+      if (m.alloc_fails(f, scenario::AllocSite::dio_done_wq)) {
+        r.rules.insert("R-ALLOC-FAIL");
+        return std::vector<Model::DioPath>{{kENOMEM, false}};
+      }
+      f.dio_done_wq = true;
+    }
+  }
   return std::nullopt;
 }
 
@@ -131,7 +154,8 @@ bool DioRequest::map_more() {
   if (mp.err) {
     // R-GET-BLOCK-ERROR, fs/direct-io.c:925-929, then 1237-1239.
     stop = mp.err;
-    r.rules.insert("R-GET-BLOCK-ERROR");
+    r.rules.insert(mp.err == kENOMEM && !m.spec.alloc_failures.empty() ? "R-ALLOC-FAIL"
+                                                                       : "R-GET-BLOCK-ERROR");
     return false;
   }
   if (!mp.mapped) {
@@ -166,6 +190,10 @@ bool DioRequest::map_more() {
     for (uint64_t i = 0; i < mp.count; ++i)
       allocated.push_back(fs_start + i);
   }
+  if (defer_alloc_fails()) {
+    stop = kENOMEM;
+    return false;
+  }
   cur_new = mp.is_new;
   avail = mp.count << k;
   next_io = mp.disk << k;
@@ -175,6 +203,20 @@ bool DioRequest::map_more() {
     avail -= rem;
   }
   return true;
+}
+
+// R-ALLOC-FAIL, fs/direct-io.c:643-644: the first BH_Defer_Completion mapping of a request
+// creates the dio-done workqueue if there is none; failing, get_more_blocks returns -ENOMEM.
+bool DioRequest::defer_alloc_fails() {
+  if (!m.spec.fs.defer_completion || defer_set) return false;
+  defer_set = true;
+  if (f.dio_done_wq) return false;
+  if (m.alloc_fails(f, scenario::AllocSite::dio_done_wq)) {
+    r.rules.insert("R-ALLOC-FAIL");
+    return true;
+  }
+  f.dio_done_wq = true;
+  return false;
 }
 
 // ---- R-WALK: do_direct_IO, fs/direct-io.c:892-1045.

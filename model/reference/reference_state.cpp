@@ -214,6 +214,7 @@ State Model::initial_state() const {
     p.dirty = c.dirty;
     p.dirty_blocks.assign(g.ps / g.bs, c.dirty ? 1 : 0); // a page dirtied through a mapping
     p.busy = c.busy;
+    p.writeback_error = c.writeback_error;
     f.cache[c.index] = std::move(p);
   }
   for (const scenario::Buffer& b : spec.buffers) {
@@ -280,6 +281,10 @@ Mapping Model::get_block(FileState& f, uint64_t fb, uint64_t maxblocks, bool cre
   uint64_t want = 1;
   while (want < limit && want <= btb && !f.map.count(fb + want))
     ++want;
+  if (alloc_fails(f, scenario::AllocSite::fs_block)) { // R-ALLOC-FAIL (ext2_alloc_branch)
+    m.err = kENOMEM;
+    return m;
+  }
   if (f.next_free >= g.disk_blocks) {
     m.err = kENOSPC;
     return m;
@@ -360,8 +365,9 @@ Page& Model::get_page(FileState& f, uint64_t idx) const {
 // becomes clean. Only its dirty blocks are written (a hole among them is allocated first); a
 // page straddling i_size first zeroes its bytes past i_size and writes only blocks starting
 // below i_size; a page wholly past i_size is not written.
-void Model::write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord& r) const {
-  if (end < start) return;
+int64_t Model::write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord& r) const {
+  if (end < start) return 0;
+  int64_t ret = 0;
   const uint64_t first = static_cast<uint64_t>(start) / g.ps,
                  last = static_cast<uint64_t>(end) / g.ps;
   for (auto it = f.cache.lower_bound(first); it != f.cache.end() && it->first <= last; ++it) {
@@ -381,6 +387,14 @@ void Model::write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord& r
     }
     std::vector<char> dirty_blocks(g.ps / g.bs, 0);
     std::swap(dirty_blocks, p.dirty_blocks);
+    if (p.writeback_error) {
+      // R-WRITEBACK-ERROR: nothing reaches the disk, the page is left clean, and the
+      // mapping's -EIO is returned by this same call (filemap_check_errors).
+      r.rules.insert("R-WRITEBACK-ERROR");
+      r.wb_error = true;
+      ret = kEIO;
+      continue;
+    }
     for (uint64_t bo = 0; bo < limit; bo += g.bs) {
       if (!dirty_blocks[bo / g.bs]) continue;
       const uint64_t fb = (idx * g.ps + bo) / g.bs;
@@ -395,6 +409,14 @@ void Model::write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord& r
       f.content[fb].mut().copy_from(0, p.bytes, bo, g.bs);
     }
   }
+  return ctx.wb_error_taken ? 0 : ret;
+}
+
+bool Model::alloc_fails(FileState& f, scenario::AllocSite site) const {
+  const uint64_t nth = ++f.alloc_calls[static_cast<size_t>(site)];
+  for (const scenario::AllocFailure& a : spec.alloc_failures)
+    if (a.site == site && a.nth == nth) return true;
+  return false;
 }
 
 // R-INVALIDATE (invalidate_inode_pages2_range): clean pages that are not busy are dropped; a

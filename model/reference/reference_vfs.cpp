@@ -165,7 +165,11 @@ void Model::exec_read(const OpInfo& op, State& s, int branch, OpRecord& r, Resul
     out.done(kEAGAIN, false);
     return;
   }
-  if (!o.nowait) write_and_wait(f, static_cast<int64_t>(offset), static_cast<int64_t>(end) - 1, r);
+  if (!o.nowait &&
+      write_and_wait(f, static_cast<int64_t>(offset), static_cast<int64_t>(end) - 1, r) < 0) {
+    out.done(kEIO, false); // R-WRITEBACK-ERROR: generic_file_read_iter returns it
+    return;
+  }
   const std::vector<DioPath> paths = direct_io(op, s, branch, r);
   for (const DioPath& p : paths) {
     int64_t v = p.value;
@@ -208,10 +212,13 @@ int64_t Model::write_path_result(const OpInfo& op, State& s, const DioPath& p, b
       written = written ? written : status;
     } else {
       const int64_t pos0 = static_cast<int64_t>(offset) + written;
-      write_and_wait(f, pos0, pos0 + status - 1, r);
-      drop_clean(f, static_cast<uint64_t>(pos0) / g.ps,
-                 static_cast<uint64_t>(pos0 + status - 1) / g.ps);
-      written += status;
+      if (write_and_wait(f, pos0, pos0 + status - 1, r) < 0) {
+        written = written ? written : kEIO; // R-WRITEBACK-ERROR: the buffered part not counted
+      } else {
+        drop_clean(f, static_cast<uint64_t>(pos0) / g.ps,
+                   static_cast<uint64_t>(pos0 + status - 1) / g.ps);
+        written += status;
+      }
     }
   }
   return written;
@@ -233,7 +240,11 @@ void Model::exec_write(const OpInfo& op, State& s, int branch, OpRecord& r, Resu
     out.done(kEAGAIN, false);
     return;
   }
-  if (!o.nowait) write_and_wait(f, static_cast<int64_t>(offset), static_cast<int64_t>(end) - 1, r);
+  if (!o.nowait &&
+      write_and_wait(f, static_cast<int64_t>(offset), static_cast<int64_t>(end) - 1, r) < 0) {
+    out.done(kEIO, false); // R-WRITEBACK-ERROR: generic_file_direct_write returns it
+    return;
+  }
   std::vector<DioPath> paths;
   if (!invalidate2(f, first, last)) {
     // R-BUSY-FALLBACK: invalidate_inode_pages2_range failed, generic_file_direct_write

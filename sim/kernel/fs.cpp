@@ -73,7 +73,27 @@ int filemap_write_and_wait_range(address_space* mapping, loff_t lstart, loff_t l
               "filemap_write_and_wait_range", "fs", [&] {
                 return ::kern::TraceArgs{arg("start", lstart), arg("end", lend)};
               });
-  return mapping->ops ? mapping->ops->write_and_wait_range(mapping, lstart, lend) : 0;
+  if (lend < lstart) return 0;
+  // Writeback and wait (the page cache), then the mapping-wide error check: a writeback that
+  // failed in another caller's range is reported here if that caller has not checked yet.
+  const int err = mapping->ops ? mapping->ops->write_and_wait_range(mapping, lstart, lend) : 0;
+  const int err2 = filemap_check_errors(mapping);
+  return err ? err : err2;
+}
+
+void mapping_set_error(address_space* mapping, int error) {
+  if (!error) return;
+  note_world(true);
+  mapping->flags |= AS_EIO;
+  DIOSIM_TRACE_CHANGE("mapping_set_error", "fs", {arg("error", error)});
+}
+
+int filemap_check_errors(address_space* mapping) {
+  note_world(true);
+  if (!(mapping->flags & AS_EIO)) return 0;
+  mapping->flags &= ~AS_EIO;
+  DIOSIM_TRACE_CHANGE("filemap_check_errors", "fs", {arg("ret", -EIO)});
+  return -EIO;
 }
 
 int invalidate_inode_pages2_range(address_space* mapping, pgoff_t start, pgoff_t end) {
@@ -105,8 +125,9 @@ ssize_t generic_write_sync(kiocb* iocb, ssize_t count) {
 }
 
 // fs/super.c: allocate the per-sb completion workqueue; a racing allocation loses and frees
-// its own (the cmpxchg in the kernel).
+// its own (the cmpxchg in the kernel). The allocation can fail (-ENOMEM) by fault injection.
 int sb_init_dio_done_wq(super_block* sb) {
+  if (alloc_fails(AllocSite::dio_done_wq)) return -ENOMEM; // alloc_workqueue returned NULL
   workqueue_struct* wq = alloc_workqueue(std::string("dio/") + sb->s_id);
   if (sb->s_dio_done_wq) {
     destroy_workqueue(wq);

@@ -8,6 +8,9 @@
 //   2. inode_lock is a sleeping lock: taking it in irq context or under a spin lock is a
 //      finding; releasing it from a task that does not hold it is a finding.
 //   3. Page-cache calls go to the world's page cache through address_space::ops.
+//   4. A failed writeback sets AS_EIO in the mapping (mapping_set_error); the next
+//      filemap_write_and_wait_range on the mapping, whatever its range, returns -EIO and clears
+//      it (filemap_check_errors, mm/filemap.c): the error reaches exactly one caller.
 #pragma once
 
 #include "sim/kernel/buffer_head.hpp"
@@ -61,9 +64,13 @@ struct super_block {
   void* s_fs_info = nullptr; // the world's filesystem model
 };
 
+// address_space::flags bits (include/linux/pagemap.h).
+enum : unsigned long { AS_EIO = 1ul << 0 };
+
 struct address_space {
   inode* host = nullptr;
   unsigned long nrpages = 0;
+  unsigned long flags = 0; // AS_EIO
   page_cache_ops* ops = nullptr;
 };
 
@@ -111,6 +118,10 @@ void inode_dio_begin(inode* inode);
 void inode_dio_end(inode* inode);
 
 int filemap_write_and_wait_range(address_space* mapping, loff_t lstart, loff_t lend);
+// A writeback of the mapping failed with `error` (only -EIO is modelled).
+void mapping_set_error(address_space* mapping, int error);
+// -EIO when AS_EIO is set, clearing it; else 0.
+int filemap_check_errors(address_space* mapping);
 int invalidate_inode_pages2_range(address_space* mapping, pgoff_t start, pgoff_t end);
 void dio_warn_stale_pagecache(file* filp);
 ssize_t generic_write_sync(kiocb* iocb, ssize_t count);

@@ -8,6 +8,8 @@
 #include "sim/kernel/slab.hpp"
 #include "sim/kernel/workqueue.hpp"
 
+#include <algorithm>
+
 namespace kern {
 
 static std::string direct_io_line(int line) {
@@ -26,6 +28,36 @@ Kernel::Kernel(Tunables tunables, engine::Scheduler& scheduler) : tun(tunables),
 }
 
 Kernel::~Kernel() = default;
+
+const char* alloc_site_name(AllocSite site) {
+  switch (site) {
+  case AllocSite::dio_slab:
+    return "dio";
+  case AllocSite::dio_done_wq:
+    return "dio_done_wq";
+  case AllocSite::fs_block:
+    return "fs_block";
+  }
+  return "dio";
+}
+
+bool alloc_fails(AllocSite site) {
+  Kernel& k = K();
+  const auto s = static_cast<size_t>(site);
+  const uint64_t nth = ++k.faults.calls[s];
+  const std::vector<uint64_t>& planned = k.faults.fail_nth[s];
+  bool fail = std::find(planned.begin(), planned.end(), nth) != planned.end();
+  // The engine's FaultSite names only the older fault points; nothing reads Decision::site, so
+  // allocation sites borrow get_block's label (the token records the option alone).
+  if (!fail && k.faults.explore[s])
+    fail = k.sched.choose_fault(engine::FaultSite::get_block, 2) == 1;
+  if (!fail) return false;
+  ++k.faults.fired;
+  DIOSIM_TRACE_CHANGE("alloc_failure", "fault",
+                      {arg("site", alloc_site_name(site)), arg("nth", static_cast<int64_t>(nth)),
+                       arg("ret", -ENOMEM)});
+  return true;
+}
 
 task_struct* Kernel::task_of(engine::Context* ctx) {
   if (!ctx->kernel) {

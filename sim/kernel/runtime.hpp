@@ -38,6 +38,21 @@ struct Tunables {
   bool explore_user_page_faults = false; // each user page pinned is a fault point
 };
 
+// Allocations that fault injection can make fail with -ENOMEM (the scenario's "alloc_failures"
+// and "explore_faults"; the world fills Kernel::faults from the scenario).
+enum class AllocSite : uint8_t { dio_slab, dio_done_wq, fs_block };
+constexpr size_t kAllocSites = 3;
+const char* alloc_site_name(AllocSite site);
+
+// The run's fault plan and what it did. Invariant: calls[s] counts every allocation attempt at
+// site s, failed or not, so "the nth allocation" means the same in every run of a scenario.
+struct FaultPlan {
+  std::array<std::vector<uint64_t>, kAllocSites> fail_nth{}; // per site: 1-based ordinals
+  std::array<bool, kAllocSites> explore{};                   // per site: each call a fault point
+  std::array<uint64_t, kAllocSites> calls{};
+  uint64_t fired = 0; // allocation failures injected (plan or explorer)
+};
+
 constexpr unsigned kDioPagesMax = 256; // struct dio's pages[] capacity
 constexpr int kReferenceLines = 1317;  // lines in fs/direct-io.c at the reference revision
 
@@ -99,8 +114,9 @@ public:
   // Counters for the end-of-run invariants.
   uint64_t bios_allocated = 0, bios_freed = 0;
   uint64_t stale_pagecache_warnings = 0;
-  uint64_t accepted_races = 0; // benign races by design (race_detector.hpp: accepted_race)
+  uint64_t accepted_races = 0;   // benign races by design (race_detector.hpp: accepted_race)
   uint32_t race_window_bits = 0; // race windows this run hit (race_windows.hpp)
+  FaultPlan faults;              // allocation fault injection (alloc_fails)
 
   task_struct* task_of(engine::Context* ctx);
   task_struct* current_task();
@@ -212,6 +228,10 @@ inline void note_access(engine::ObjectRef object, bool write) {
 inline void note_world(bool write) {
   note_access({engine::ObjectKind::inode, 0}, write);
 }
+
+// Counts an allocation attempt at `site` and says whether it fails: the plan's nth attempt, or
+// (when the site is explored) the Chooser's fault option 1. A failure is traced ("alloc_failure").
+bool alloc_fails(AllocSite site);
 
 // Reports a finding at the current line and stops the run.
 [[noreturn]] void violation(const char* invariant, const std::string& message);

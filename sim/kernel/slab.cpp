@@ -19,6 +19,8 @@ kmem_cache* kmem_cache_create(const char* name, size_t size, size_t align, unsig
 
 void* kmem_cache_alloc(kmem_cache* cache, gfp_t gfp) {
   if (gfp == GFP_KERNEL) might_sleep("kmem_cache_alloc(GFP_KERNEL)");
+  if (alloc_fails(AllocSite::dio_slab))
+    return nullptr; // fault injection; struct dio's is the only cache
   // operator new[] gives max_align_t; over-allocate so the object can be aligned as declared.
   kmem_cache::Object obj;
   obj.memory.reset(new std::byte[cache->size + cache->align]); // poisoned below, not zeroed

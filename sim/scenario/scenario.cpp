@@ -41,6 +41,18 @@ std::string hex2(unsigned v) {
 // ---------------------------------------------------------------------------------------------
 // ByteRuns
 
+const char* alloc_site_name(AllocSite site) {
+  switch (site) {
+  case AllocSite::dio:
+    return "dio";
+  case AllocSite::dio_done_wq:
+    return "dio_done_wq";
+  case AllocSite::fs_block:
+    return "fs_block";
+  }
+  return "dio";
+}
+
 uint64_t ByteRuns::size() const {
   uint64_t n = 0;
   for (const Run& r : runs)
@@ -207,8 +219,37 @@ void build_explore_faults(const J& doc, ExploreFaults& faults, Errors& errors) {
       faults.get_block_error = true;
     else if (name == "user_page_fault")
       faults.user_page_fault = true;
+    else if (name == "dio_alloc")
+      faults.dio_alloc = true;
+    else if (name == "dio_done_wq_alloc")
+      faults.dio_done_wq_alloc = true;
+    else if (name == "fs_block_alloc")
+      faults.fs_block_alloc = true;
+    else if (name == "writeback_error")
+      faults.writeback_error = true;
     else
       errors.add(at, "unknown fault point " + qstr(name)); // only if the schema and this differ
+  }
+}
+
+// "alloc_failures": each (site, nth) at most once; the schema has checked the names and range.
+void build_alloc_failures(const J& doc, ScenarioSpec& spec, Errors& errors) {
+  const J* list = field(doc, "alloc_failures");
+  if (!list) return;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const J& x = (*list)[i];
+    const std::string at = "/alloc_failures/" + std::to_string(i);
+    AllocFailure a;
+    const std::string site = x["site"].get<std::string>();
+    a.site = site == "dio_done_wq" ? AllocSite::dio_done_wq
+             : site == "fs_block"  ? AllocSite::fs_block
+                                   : AllocSite::dio;
+    a.nth = as_u64(x["nth"]);
+    for (size_t k = 0; k < spec.alloc_failures.size(); ++k)
+      if (spec.alloc_failures[k] == a)
+        errors.add(at, "allocation " + std::to_string(a.nth) + " at site " + qstr(site) +
+                           " is already listed at /alloc_failures/" + std::to_string(k));
+    spec.alloc_failures.push_back(a);
   }
 }
 
@@ -303,6 +344,7 @@ void build_page_cache(const J& list, ScenarioSpec& spec, Errors& errors) {
     p.index = as_u64(x["index"]);
     if (const J* v = field(x, "dirty")) p.dirty = v->get<bool>();
     if (const J* v = field(x, "busy")) p.busy = v->get<bool>();
+    if (const J* v = field(x, "writeback_error")) p.writeback_error = v->get<bool>();
     if (const J* d = field(x, "data")) p.data = runs_of(*d, at + "/data", errors);
     if (auto [it, fresh] = seen.emplace(p.index, i); !fresh)
       errors.add(at + "/index", "page index " + std::to_string(p.index) +
@@ -551,6 +593,7 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
   ScenarioSpec spec;
   build_top_level(doc, path, spec);
   build_explore_faults(doc, spec.explore_faults, errors);
+  build_alloc_failures(doc, spec, errors);
   build_geometry(doc, spec.geometry);
   check_geometry(spec.geometry, errors);
   build_file(doc, spec, errors);

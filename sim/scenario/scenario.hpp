@@ -78,6 +78,15 @@ struct DiskErrorRule {
   bool again = false;                         // BLK_STS_AGAIN instead of BLK_STS_IOERR
 };
 
+// Allocations that can fail with -ENOMEM ("alloc_failures").
+enum class AllocSite : uint8_t { dio, dio_done_wq, fs_block };
+struct AllocFailure {
+  AllocSite site = AllocSite::dio;
+  uint64_t nth = 1; // the nth allocation at `site` in the run fails (1-based)
+  friend bool operator==(const AllocFailure&, const AllocFailure&) = default;
+};
+const char* alloc_site_name(AllocSite site); // "dio", "dio_done_wq", "fs_block"
+
 struct Disk {
   uint64_t latency_ns_min = 20'000;
   uint64_t latency_ns_max = 200'000;
@@ -90,6 +99,7 @@ struct CachedPage {
   uint64_t index = 0; // page index in the file
   bool dirty = false;
   bool busy = false;            // invalidate_inode_pages2_range fails on it (-EBUSY)
+  bool writeback_error = false; // every writeback of it fails: -EIO through the mapping
   std::optional<ByteRuns> data; // contents (default: what the disk holds)
 };
 
@@ -170,11 +180,16 @@ struct FileExpect {
 enum class Mode : uint8_t { timed, explore };
 
 // Fault points the explorer may choose at ("explore_faults"): each bio completes OK or with an
-// error; each get_block call fails or not; each user page pinned faults or not.
+// error; each get_block call fails or not; each user page pinned faults or not; each allocation
+// at an AllocSite fails (-ENOMEM) or not; each page writeback fails (-EIO) or not.
 struct ExploreFaults {
   bool bio_error = false;
   bool get_block_error = false;
   bool user_page_fault = false;
+  bool dio_alloc = false;         // kmem_cache_alloc of the struct dio (fs/direct-io.c:1121)
+  bool dio_done_wq_alloc = false; // sb_init_dio_done_wq's workqueue (fs/direct-io.c:565, 1196)
+  bool fs_block_alloc = false;    // the filesystem's block allocation in get_block (create)
+  bool writeback_error = false;   // each dirty page written back
   friend bool operator==(const ExploreFaults&, const ExploreFaults&) = default;
 };
 
@@ -188,6 +203,7 @@ struct ScenarioSpec {
   int64_t i_size = 0;
   std::vector<Extent> extents;
   std::vector<CachedPage> page_cache;
+  std::vector<AllocFailure> alloc_failures;
   std::vector<Buffer> buffers;
   std::vector<Task> tasks;
   Mode mode = Mode::timed;

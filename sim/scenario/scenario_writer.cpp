@@ -152,6 +152,10 @@ J explore_faults_json(const ExploreFaults& f) {
   if (f.bio_error) list.push_back("bio_error");
   if (f.get_block_error) list.push_back("get_block_error");
   if (f.user_page_fault) list.push_back("user_page_fault");
+  if (f.dio_alloc) list.push_back("dio_alloc");
+  if (f.dio_done_wq_alloc) list.push_back("dio_done_wq_alloc");
+  if (f.fs_block_alloc) list.push_back("fs_block_alloc");
+  if (f.writeback_error) list.push_back("writeback_error");
   return list;
 }
 
@@ -253,6 +257,7 @@ J file_json(const ScenarioSpec& s) {
       x["index"] = p.index;
       if (p.dirty) x["dirty"] = true;
       if (p.busy) x["busy"] = true;
+      if (p.writeback_error) x["writeback_error"] = true;
       if (p.data) x["data"] = byte_runs_text(*p.data);
       list.push_back(std::move(x));
     }
@@ -367,6 +372,16 @@ std::string to_json(const ScenarioSpec& s) {
   if (s.step_cost_ns != ScenarioSpec{}.step_cost_ns) doc["step_cost_ns"] = s.step_cost_ns;
   if (s.schedule) doc["schedule"] = *s.schedule;
   if (J f = explore_faults_json(s.explore_faults); !f.empty()) doc["explore_faults"] = std::move(f);
+  if (!s.alloc_failures.empty()) {
+    J list = J::array();
+    for (const AllocFailure& a : s.alloc_failures) {
+      J x = J::object();
+      x["site"] = alloc_site_name(a.site);
+      x["nth"] = a.nth;
+      list.push_back(std::move(x));
+    }
+    doc["alloc_failures"] = std::move(list);
+  }
   if (J g = geometry_json(s.geometry); !g.empty()) doc["geometry"] = std::move(g);
   if (J f = filesystem_json(s); !f.empty()) doc["filesystem"] = std::move(f);
   if (J d = disk_json(s.disk); !d.empty()) doc["disk"] = std::move(d);

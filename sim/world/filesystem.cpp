@@ -126,7 +126,9 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
     uint64_t want = 1;
     while (want < limit && want <= btb && lookup(iblock + want) == kHole)
       ++want;
-    const int64_t start = allocate_run(iblock, want, &count);
+    // ext2_alloc_branch's GFP_KERNEL allocations may fail (fault injection, runtime.hpp).
+    const int64_t start =
+        kern::alloc_fails(kern::AllocSite::fs_block) ? -ENOMEM : allocate_run(iblock, want, &count);
     if (start < 0) {
       DIOSIM_TRACE_CHANGE("get_block_result", "fs", {arg("ret", start)});
       return static_cast<int>(start);

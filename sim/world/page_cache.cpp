@@ -22,6 +22,7 @@ void PageCache::populate() {
     }
     if (c.dirty) mark_dirty(e, 0, spec.geometry.page_size / spec.geometry.fs_block_size - 1);
     e.busy = c.busy;
+    e.writeback_error = c.writeback_error;
   }
 }
 
@@ -48,7 +49,7 @@ PageCache::Entry& PageCache::get(uint64_t index) {
   p->cache_index = static_cast<int64_t>(index);
   fill_from_disk(index, kern::page_address(p));
   Entry& e = pages_[index] =
-      Entry{p, false, false,
+      Entry{p, false, false, false,
             std::vector<bool>(spec_.geometry.page_size / spec_.geometry.fs_block_size, false)};
   sync_nrpages();
   return e;
@@ -61,15 +62,21 @@ void PageCache::mark_dirty(Entry& e, unsigned first_block, unsigned last_block) 
 }
 
 // block_write_full_page: a page wholly past i_size is not written; the part of a page past
-// i_size is zeroed first; only dirty blocks go to disk.
-void PageCache::write_back(uint64_t index, Entry& e) {
+// i_size is zeroed first; only dirty blocks go to disk. A failed writeback writes nothing,
+// leaves the page clean and records -EIO in the mapping (end_buffer_async_write).
+bool PageCache::write_back(uint64_t index, Entry& e) {
   const unsigned ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
   const uint64_t i_size = static_cast<uint64_t>(inode_.i_size);
   const uint64_t page_pos = index * ps;
+  bool ok = true;
   if (page_pos < i_size) {
     if (i_size < page_pos + ps)
       std::memset(kern::page_address(e.page) + (i_size - page_pos), 0, page_pos + ps - i_size);
-    for (unsigned off = 0, b = 0; off < ps; off += bs, ++b) {
+    // The engine's FaultSite has no writeback label; Decision::site is informational only.
+    ok = !e.writeback_error &&
+         !(spec_.explore_faults.writeback_error &&
+           kern::K().sched.choose_fault(engine::FaultSite::bio_status, 2) == 1);
+    for (unsigned off = 0, b = 0; ok && off < ps; off += bs, ++b) {
       if (!e.dirty_blocks[b] || page_pos + off >= i_size) continue;
       int64_t d = fs_.lookup((page_pos + off) / bs);
       if (d == SimFilesystem::kHole) d = fs_.allocate((page_pos + off) / bs);
@@ -79,8 +86,16 @@ void PageCache::write_back(uint64_t index, Entry& e) {
   }
   e.dirty = false;
   e.dirty_blocks.assign(e.dirty_blocks.size(), false);
+  if (!ok) {
+    ++writeback_errors_;
+    DIOSIM_TRACE_CHANGE("writeback_error", "fault",
+                        {arg("index", static_cast<int64_t>(index)), arg("ret", -EIO)});
+    kern::mapping_set_error(&inode_.i_data, -EIO);
+    return false;
+  }
   ++writebacks_;
   DIOSIM_TRACE_CHANGE("writeback", "fs", {arg("index", static_cast<int64_t>(index))});
+  return true;
 }
 
 bool PageCache::block_dirty(uint64_t file_block) const {
@@ -106,10 +121,17 @@ bool PageCache::range_needs_writeback(kern::loff_t start, kern::loff_t end) cons
 int PageCache::write_and_wait_range(kern::address_space*, kern::loff_t start, kern::loff_t end) {
   if (end < start) return 0;
   const uint64_t ps = spec_.geometry.page_size;
+  bool failed = false;
   for (auto& [index, e] : pages_)
     if (e.dirty && index >= static_cast<uint64_t>(start) / ps &&
         index <= static_cast<uint64_t>(end) / ps)
-      write_back(index, e);
+      failed = !write_back(index, e) || failed;
+  // __filemap_fdatawait_range: the writer sleeps until the failed page's I/O ends; the error is
+  // already in the mapping, so whoever checks it first gets it. (Only a failed writeback is a
+  // yield point, so runs without writeback errors keep their steps and traces.)
+  if (failed)
+    kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0),
+                      "writeback_wait", "fs");
   return 0;
 }
 
@@ -146,8 +168,11 @@ void PageCache::truncate(kern::loff_t size) {
   sync_nrpages();
 }
 
+// generic_buffers_fsync: file_write_and_wait_range, whose error (AS_EIO, cleared as
+// filemap_check_errors does) returns before the flush.
 int PageCache::fsync_range(kern::kiocb* iocb, kern::loff_t start, kern::loff_t end) {
   write_and_wait_range(iocb->ki_filp->f_mapping, start, end);
+  if (const int err = kern::filemap_check_errors(iocb->ki_filp->f_mapping)) return err;
   ++flushes_;
   DIOSIM_TRACE_CHANGE("flush", "fs", {arg("start", start), arg("end", end)});
   return 0;

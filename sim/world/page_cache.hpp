@@ -8,6 +8,10 @@
 // Invariants:
 //   1. address_space::nrpages == number of cached pages.
 //   2. A dirty or busy page survives invalidation, and the call returns -EBUSY.
+//   3. A writeback that fails (the page's writeback_error, or an explored fault) writes nothing,
+//      cleans the page as Linux 6.1 does (end_buffer_async_write: the folio is not redirtied)
+//      and sets AS_EIO in the mapping; the writer then waits (a yield point), so another task
+//      may check the mapping's error first (docs/SEMANTICS.md, R-WRITEBACK-ERROR).
 #pragma once
 
 #include "sim/kernel/kernel.hpp"
@@ -50,18 +54,21 @@ public:
 
   uint64_t writebacks() const { return writebacks_; }
   uint64_t flushes() const { return flushes_; }
+  uint64_t writeback_errors() const { return writeback_errors_; }
 
 private:
   struct Entry {
     kern::page* page;
     bool dirty; // any block dirty
     bool busy;
+    bool writeback_error;           // every writeback of it fails
     std::vector<bool> dirty_blocks; // per fs block of the page (buffer_head dirty bits)
   };
   void mark_dirty(Entry& e, unsigned first_block, unsigned last_block);
   Entry& get(uint64_t index); // creates the page from disk contents when absent
   void fill_from_disk(uint64_t index, uint8_t* dst);
-  void write_back(uint64_t index, Entry& e);
+  // false: the writeback failed (nothing written, AS_EIO set).
+  bool write_back(uint64_t index, Entry& e);
   void sync_nrpages();
 
   const ScenarioSpec& spec_;
@@ -69,7 +76,7 @@ private:
   SimDisk& disk_;
   SimFilesystem& fs_;
   std::map<uint64_t, Entry> pages_;
-  uint64_t writebacks_ = 0, flushes_ = 0;
+  uint64_t writebacks_ = 0, flushes_ = 0, writeback_errors_ = 0;
 };
 
 } // namespace diosim::world

@@ -30,6 +30,7 @@ World::World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage
   file_.f_inode = &inode_;
   file_.f_mapping = inode_.i_mapping;
   inode_.i_size = spec.i_size;
+  install_faults();
   cache_.populate(); // after the extents' data is on disk
   size_t count = 0;
   for (const Task& t : spec.tasks) {
@@ -45,6 +46,23 @@ World::World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage
       outcomes_[k].op_index = i;
       outcomes_[k].op = &t.ops[i];
     }
+}
+
+// The scenario's allocation faults, handed to the kernel's fault plan (runtime.hpp).
+void World::install_faults() {
+  kern::FaultPlan& plan = kern::K().faults;
+  for (const scenario::AllocFailure& a : spec_.alloc_failures) {
+    const kern::AllocSite site =
+        a.site == scenario::AllocSite::dio_done_wq ? kern::AllocSite::dio_done_wq
+        : a.site == scenario::AllocSite::fs_block  ? kern::AllocSite::fs_block
+                                                   : kern::AllocSite::dio_slab;
+    plan.fail_nth[static_cast<size_t>(site)].push_back(a.nth);
+  }
+  plan.explore[static_cast<size_t>(kern::AllocSite::dio_slab)] = spec_.explore_faults.dio_alloc;
+  plan.explore[static_cast<size_t>(kern::AllocSite::dio_done_wq)] =
+      spec_.explore_faults.dio_done_wq_alloc;
+  plan.explore[static_cast<size_t>(kern::AllocSite::fs_block)] =
+      spec_.explore_faults.fs_block_alloc;
 }
 
 void World::start() {

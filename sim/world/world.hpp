@@ -117,6 +117,7 @@ private:
   void finish(Request& req, int64_t ret);
   static void aio_complete_rw(kern::kiocb* iocb, long res);
   void check_stale_read(uint64_t sector, const kern::bio* b);
+  void install_faults(); // the scenario's allocation faults into kern::K().faults
 
   // syscalls.cpp
   ssize_t read_iter(Request& req);
