@@ -87,6 +87,10 @@ private:
   // syscalls.cpp
   ssize_t read_iter(Request& req);
   ssize_t write_iter(Request& req);
+  // serialise_unaligned_aio (ext4/XFS): before an unaligned AIO write, -EAGAIN under NOWAIT or
+  // inode_dio_wait; returns 0 to go on. The write then runs synchronously (IOMAP_DIO_FORCE_WAIT).
+  ssize_t serialise_unaligned_aio(Request& req);
+  void wake_dio_waiters(); // i_dio_count may have dropped: recheck inode_dio_wait
   ssize_t direct_IO(Request& req);
   ssize_t filemap_read(Request& req, ssize_t already_read);
   ssize_t generic_perform_write(Request& req);
@@ -106,6 +110,7 @@ private:
   std::vector<OpOutcome> outcomes_;
   std::vector<size_t> first_outcome_of_task_;
   std::deque<Request> requests_;
+  std::vector<kern::task_struct*> dio_waiters_; // tasks in inode_dio_wait
 };
 
 } // namespace diosim::world
