@@ -25,10 +25,13 @@ constexpr int kMaxPasses = 6;
 
 bool same_structure(const State& a, const State& b) {
   const FileState &x = a.f, &y = b.f;
-  if (x.i_size != y.i_size || x.map != y.map || x.next_free != y.next_free ||
-      x.readahead_maybe != y.readahead_maybe || x.alloc_uncertain != y.alloc_uncertain ||
-      x.disk_uncertain != y.disk_uncertain || x.isize_tainted != y.isize_tainted ||
-      x.cache.size() != y.cache.size() || x.tainted.size() != y.tainted.size())
+  if (x.i_size != y.i_size || x.map != y.map || x.next_free != y.next_free || x.taken != y.taken ||
+      x.indirect != y.indirect || x.last_logical != y.last_logical ||
+      x.last_physical != y.last_physical || x.mmu_private != y.mmu_private ||
+      x.reserve != y.reserve || x.readahead_maybe != y.readahead_maybe ||
+      x.alloc_uncertain != y.alloc_uncertain || x.disk_uncertain != y.disk_uncertain ||
+      x.isize_tainted != y.isize_tainted || x.cache.size() != y.cache.size() ||
+      x.tainted.size() != y.tainted.size())
     return false;
   for (size_t i = 0; i < x.tainted.size(); ++i)
     if (x.tainted[i].begin != y.tainted[i].begin || x.tainted[i].end != y.tainted[i].end)
@@ -382,8 +385,10 @@ std::vector<std::string> Driver::find_conflicts(const std::vector<OpRecord>& rec
     sector_rules = sector_rules || e.kind == scenario::DiskErrorRule::Kind::sectors;
   // Could allocation reach the end of the disk? Then who allocates first matters.
   uint64_t alloc_need = m_.initial_state().f.next_free + m_.spec.page_cache.size();
-  for (const OpInfo& o : m_.ops)
-    alloc_need += o.count / m_.g.bs + 2;
+  for (const scenario::DiskRun& u : m_.spec.fs.used_blocks)
+    alloc_need += u.blocks;
+  for (const OpInfo& o : m_.ops) // data, partial blocks, ext2's indirect blocks
+    alloc_need += o.count / m_.g.bs + 2 + o.count / m_.g.bs / (m_.g.bs / 4) + 3;
   const bool space_tight = alloc_need >= m_.g.disk_blocks;
   for (size_t i = 0; i < n_; ++i)
     for (size_t j = 0; j < i; ++j) {

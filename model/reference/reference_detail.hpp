@@ -166,18 +166,26 @@ struct Page {
   bool writeback_error = false; // every writeback of it fails (R-WRITEBACK-ERROR)
 };
 
+// An ext2 indirect block: the first file block it covers and how many it covers.
+using IndKey = std::pair<uint64_t, uint64_t>;
+
 // The file as the filesystem and the page cache hold it.
 struct FileState {
   int64_t i_size = 0;
   std::map<uint64_t, int64_t> map;        // file block -> disk block; absent: a hole
   std::map<uint64_t, Cow<Cells>> content; // file block -> its bytes on disk (mapped blocks only)
   uint64_t next_free = 0;                 // the allocator's cursor (disk block)
-  std::map<uint64_t, Page> cache;         // page index -> cached page
-  bool readahead_maybe = false;           // a buffered read ran: Linux may have cached more pages
-  bool alloc_uncertain = false;           // the allocator's cursor differs between runs
-  std::set<uint64_t> disk_uncertain;      // file blocks whose disk block differs between runs
-  std::vector<Range> tainted;             // file bytes whose structure and contents are unknown
-  bool isize_tainted = false;             // i_size unknown
+  std::map<uint64_t, uint64_t> taken; // disk runs [first, end) allocated in this run (R-FS-ALLOC)
+  std::map<IndKey, int64_t> indirect; // ext2: present indirect blocks (-1: off the model)
+  uint64_t last_logical = 0, last_physical = 0; // ext2_block_alloc_info's hint
+  uint64_t mmu_private = 0;                     // vfat: bytes allocated and initialised
+  std::map<uint64_t, int64_t> reserve;          // vfat: allocated blocks at or past mmu_private
+  std::map<uint64_t, Page> cache;               // page index -> cached page
+  bool readahead_maybe = false;      // a buffered read ran: Linux may have cached more pages
+  bool alloc_uncertain = false;      // the allocator's cursor differs between runs
+  std::set<uint64_t> disk_uncertain; // file blocks whose disk block differs between runs
+  std::vector<Range> tainted;        // file bytes whose structure and contents are unknown
+  bool isize_tainted = false;        // i_size unknown
   std::vector<std::string> taint_why;
   // R-ALLOC-FAIL: allocation attempts so far per scenario::AllocSite, and whether the
   // dio-done workqueue exists (after it does, nothing allocates it again).
@@ -284,6 +292,19 @@ public:
   uint64_t blocks_to_boundary(uint64_t fb) const;
   Mapping get_block(FileState& f, uint64_t fb, uint64_t maxblocks, bool create) const;
   int64_t alloc_block(FileState& f, uint64_t fb) const; // one block, for buffered I/O
+  // ---- placement (reference_alloc.cpp)
+  uint64_t first_free() const;
+  bool disk_free(const FileState& f, uint64_t d) const;
+  int64_t take_run(FileState& f, uint64_t goal, uint64_t count, bool wrap, uint64_t* got) const;
+  std::vector<IndKey> ext2_path(uint64_t fb) const;
+  uint64_t ext2_goal(const FileState& f, uint64_t fb, const std::vector<IndKey>& path,
+                     size_t missing) const;
+  int64_t allocate(FileState& f, uint64_t fb, uint64_t want, uint64_t* got) const;
+  uint64_t vfat_cb() const; // blocks per cluster
+  uint64_t vfat_limit(const FileState& f, uint64_t fb, bool create) const;
+  void vfat_settle(FileState& f, uint64_t fb) const;
+  int64_t vfat_allocate(FileState& f, uint64_t fb, uint64_t want, uint64_t* got) const;
+  void vfat_truncate(FileState& f, int64_t size) const;
   void truncate_blocks(FileState& f, int64_t size) const;
   Page& get_page(FileState& f, uint64_t idx) const;
   // 0, or kEIO when a page's writeback failed (R-WRITEBACK-ERROR).

@@ -40,6 +40,7 @@ public:
   void bio_errors();
   void effects();
   std::vector<Model::DioPath> paths();
+  void unwritten_effect();
 
 private:
   bool map_more();          // false: the walk ends
@@ -119,6 +120,12 @@ std::optional<std::vector<Model::DioPath>> DioRequest::prelude() {
   if (o.aio && write && static_cast<int64_t>(end) > f.i_size) {
     is_async = false;
     r.rules.insert("R-AIO-EXTEND-SYNC");
+  }
+  // R-SERIALISE-UNALIGNED: serialise_unaligned_aio runs an unaligned AIO write synchronously
+  // (ext4/XFS: IOMAP_DIO_FORCE_WAIT), after the direct I/O in flight (inode_dio_wait).
+  if (o.aio && write && m.spec.fs.serialise_unaligned_aio && (align & (m.g.bs - 1))) {
+    is_async = false;
+    r.rules.insert("R-SERIALISE-UNALIGNED");
   }
 
   // R-ALLOC-FAIL, fs/direct-io.c:1185-1199 and 559-565: an async write creates the dio-done
@@ -355,6 +362,13 @@ void DioRequest::log_write(uint64_t file_off, const Cells& c) {
   WriteLog w;
   w.file_off = file_off;
   w.before = m.file_bytes(f, file_off, c.size());
+  // R-FS-UNWRITTEN: a block this write filled reads as zeros until its end_io.
+  if (m.spec.fs.model == scenario::FsModel::ocfs2 && m.spec.fs.unwritten)
+    for (uint64_t fb : allocated) {
+      const uint64_t lo = std::max(fb * m.g.bs, file_off),
+                     hi = std::min((fb + 1) * m.g.bs, file_off + c.size());
+      if (lo < hi) w.before.fill(lo - file_off, hi - lo, 0);
+    }
   m.put_file(f, file_off, c, 0, c.size(), fail);
   w.after = fail ? m.file_bytes(f, file_off, c.size()) : c;
   r.writes.push_back(std::move(w));
@@ -383,6 +397,7 @@ void DioRequest::effects() {
       log_write(z.file_off, Cells(z.len, 0));
     for (const IoBlock& x : io)
       log_write((fb0 + x.j) * b, x.zero_page ? Cells(b, 0) : m.user_bytes(s, op, x.j * b, b));
+    unwritten_effect();
   }
   if (fail && may_stop_early && r.allocates) {
     // A reaped error may stop the walk before some allocation: the cursor differs between runs,
@@ -392,6 +407,28 @@ void DioRequest::effects() {
       if (static_cast<int64_t>(fb * m.g.bs) < f.i_size)
         m.taint(s, {fb * m.g.bs, (fb + 1) * m.g.bs},
                 "a reaped bio error may stop an allocating write early");
+  }
+}
+
+// R-FS-UNWRITTEN (ocfs2 with "unwritten"): the holes this write filled read as holes until
+// end_io converts them, which it does only when dio_complete hands it a positive count and it
+// succeeds (ocfs2_dio_end_io_write). Certain failure: they stay holes for readers (the model
+// drops them from the map; the simulator keeps their disk blocks for a later write, which only
+// moves that write's sectors). Possible failure: hole or written, so those bytes are not stated.
+void DioRequest::unwritten_effect() {
+  if (m.spec.fs.model != scenario::FsModel::ocfs2 || !m.spec.fs.unwritten || allocated.empty())
+    return;
+  const bool never = m.spec.fs.end_io_error != 0 || r.must_fail;
+  if (!never && !fail && !page_errors && stop >= 0) return;
+  r.rules.insert("R-FS-UNWRITTEN");
+  for (uint64_t fb : allocated) {
+    if (never) {
+      f.map.erase(fb);
+      f.content.erase(fb);
+    } else {
+      m.taint(s, {fb * m.g.bs, (fb + 1) * m.g.bs},
+              "an unwritten extent whose conversion depends on whether the write fails");
+    }
   }
 }
 

@@ -199,10 +199,18 @@ State Model::initial_state() const {
           o += n;
         }
       f.content[e.file_block + i] = std::move(c);
+      if (spec.fs.model == scenario::FsModel::ext2)
+        for (const IndKey& k : ext2_path(e.file_block + i))
+          f.indirect.emplace(k, -1);
     }
     last_used = std::max(last_used, e.disk_block + e.blocks);
   }
   f.next_free = spec.fs.first_free_block ? spec.fs.first_free_block : last_used;
+  if (spec.fs.model == scenario::FsModel::vfat) { // R-FS-VFAT: mmu_private starts at i_size
+    f.mmu_private = static_cast<uint64_t>(spec.i_size);
+    for (const auto& [fb, d] : std::map<uint64_t, int64_t>(f.map))
+      vfat_settle(f, fb);
+  }
   for (const scenario::CachedPage& c : spec.page_cache) {
     Page p;
     p.bytes = file_bytes(f, c.index * g.ps, g.ps);
@@ -252,7 +260,8 @@ uint64_t Model::blocks_to_boundary(uint64_t fb) const {
 // R-FS-GET-BLOCK-ERROR the error block fails and no run reaches it; a mapped block starts a run
 // of physically contiguous blocks, at most maxblocks (and max_blocks_per_map), never past the
 // end of a pointer array / boundary block; a hole with create allocates one contiguous run from
-// the allocator's cursor (R-FS-ALLOC, new blocks hold stale bytes, -ENOSPC at the disk's end);
+// the allocator (R-FS-ALLOC, reference_alloc.cpp; new blocks hold stale bytes, -ENOSPC when
+// the disk is full);
 // a hole without create stays unmapped.
 Mapping Model::get_block(FileState& f, uint64_t fb, uint64_t maxblocks, bool create) const {
   Mapping m;
@@ -264,6 +273,10 @@ Mapping Model::get_block(FileState& f, uint64_t fb, uint64_t maxblocks, bool cre
   if (spec.fs.max_blocks_per_map) limit = std::min(limit, spec.fs.max_blocks_per_map);
   if (spec.fs.error_at_block && *spec.fs.error_at_block > fb)
     limit = std::min<uint64_t>(limit, *spec.fs.error_at_block - fb);
+  if (spec.fs.model == scenario::FsModel::vfat) {
+    limit = std::min(limit, vfat_limit(f, fb, create));
+    if (!limit) return m; // R-FS-VFAT: past what fat_bmap maps
+  }
   const uint64_t btb = blocks_to_boundary(fb);
   auto it = f.map.find(fb);
   if (it != f.map.end()) {
@@ -285,40 +298,33 @@ Mapping Model::get_block(FileState& f, uint64_t fb, uint64_t maxblocks, bool cre
     m.err = kENOMEM;
     return m;
   }
-  if (f.next_free >= g.disk_blocks) {
-    m.err = kENOSPC;
+  const int64_t d = allocate(f, fb, want, &m.count);
+  if (d < 0) {
+    m.err = d;
     return m;
   }
-  const uint64_t n = std::min<uint64_t>(want, g.disk_blocks - f.next_free);
   m.mapped = m.is_new = true;
-  m.disk = static_cast<int64_t>(f.next_free);
-  m.count = n;
-  for (uint64_t i = 0; i < n; ++i) {
-    f.map[fb + i] = m.disk + static_cast<int64_t>(i);
-    f.content[fb + i] = Cells(g.bs, g.stale);
-    if (f.alloc_uncertain) f.disk_uncertain.insert(fb + i);
-  }
-  f.next_free += n;
+  m.disk = d;
   return m;
 }
 
 int64_t Model::alloc_block(FileState& f, uint64_t fb) const {
   auto it = f.map.find(fb);
   if (it != f.map.end()) return it->second;
-  if (f.next_free >= g.disk_blocks) return kENOSPC;
-  const int64_t d = static_cast<int64_t>(f.next_free++);
-  f.map[fb] = d;
-  f.content[fb] = Cells(g.bs, g.stale);
-  if (f.alloc_uncertain) f.disk_uncertain.insert(fb);
-  return d;
+  uint64_t got = 0;
+  return allocate(f, fb, 1, &got);
 }
 
 // R-WRITE-FAILED (ext2_truncate_blocks): every block at or past the block holding byte `size`
-// rounded up is freed; freed disk blocks are never handed out again (the cursor only grows).
+// rounded up is freed, and so is every ext2 indirect block wholly past it; freed disk blocks are
+// never handed out again (R-FS-ALLOC).
 void Model::truncate_blocks(FileState& f, int64_t size) const {
+  if (spec.fs.model == scenario::FsModel::vfat) return vfat_truncate(f, size);
   const uint64_t first = (static_cast<uint64_t>(size) + g.bs - 1) / g.bs;
   f.map.erase(f.map.lower_bound(first), f.map.end());
   f.content.erase(f.content.lower_bound(first), f.content.end());
+  for (auto it = f.indirect.begin(); it != f.indirect.end();) // ext2_free_branches
+    it = it->first.first >= first ? f.indirect.erase(it) : std::next(it);
 }
 
 Cells Model::file_bytes(const FileState& f, uint64_t off, uint64_t n) const {

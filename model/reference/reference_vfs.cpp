@@ -235,6 +235,14 @@ void Model::exec_write(const OpInfo& op, State& s, int branch, OpRecord& r, Resu
   for (auto it = f.cache.lower_bound(first); it != f.cache.end() && it->first <= last; ++it)
     any_page = true;
   r.cache_active = any_page || o.nowait;
+  uint64_t align = offset;
+  for (const Seg& sg : op.segs)
+    align |= sg.addr | sg.len;
+  if (o.nowait && o.aio && spec.fs.serialise_unaligned_aio && (align & (g.bs - 1))) {
+    r.rules.insert("R-SERIALISE-UNALIGNED"); // it would wait in inode_dio_wait
+    out.done(kEAGAIN, false);
+    return;
+  }
   if (o.nowait && any_page) {
     r.rules.insert("R-NOWAIT-CACHE"); // filemap_range_has_page
     out.done(kEAGAIN, false);
@@ -250,6 +258,11 @@ void Model::exec_write(const OpInfo& op, State& s, int branch, OpRecord& r, Resu
     // R-BUSY-FALLBACK: invalidate_inode_pages2_range failed, generic_file_direct_write
     // returns 0 and the whole write is buffered.
     r.rules.insert("R-BUSY-FALLBACK");
+    paths.push_back({0, false});
+  } else if (spec.fs.model == scenario::FsModel::vfat && end > f.mmu_private) {
+    // R-VFAT-FALLBACK: fat_direct_IO returns 0 for a write ending past mmu_private, and the
+    // whole write is buffered.
+    r.rules.insert("R-VFAT-FALLBACK");
     paths.push_back({0, false});
   } else {
     if (any_page) r.rules.insert("R-INVALIDATE");
@@ -290,7 +303,9 @@ OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
   }
   const scenario::Operation& o = *op.op;
   const std::string taint_why = exec_prologue(op, s, r);
-  const bool ext2 = spec.fs.model == scenario::FsModel::ext2;
+  // vfat files lack FMODE_NOWAIT too: R-NOWAIT-EXT2 holds for them.
+  const bool ext2 =
+      spec.fs.model == scenario::FsModel::ext2 || spec.fs.model == scenario::FsModel::vfat;
   Results out;
   out.aio = o.aio;
   if (o.nowait && ext2 && o.aio) {

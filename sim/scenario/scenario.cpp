@@ -413,6 +413,88 @@ void build_fs_errors(const J& f, Filesystem& fs, Errors& errors) {
   }
 }
 
+// "used_blocks": runs on the disk, not overlapping the file's extents.
+void build_used_blocks(const J& list, ScenarioSpec& spec, Errors& errors) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string at = "/filesystem/used_blocks/" + std::to_string(i);
+    DiskRun u{as_u64(list[i]["disk_block"]), as_u64(list[i]["blocks"])};
+    if (u.disk_block + u.blocks > spec.geometry.disk_blocks) {
+      errors.add(at, "disk blocks " + range_text(u.disk_block, u.blocks) +
+                         " lie beyond the end of the disk (disk_blocks " +
+                         std::to_string(spec.geometry.disk_blocks) + ")");
+      continue;
+    }
+    for (size_t k = 0; k < spec.extents.size(); ++k) {
+      const Extent& e = spec.extents[k];
+      if (u.disk_block < e.disk_block + e.blocks && e.disk_block < u.disk_block + u.blocks)
+        errors.add(at, "disk blocks " + range_text(u.disk_block, u.blocks) +
+                           " overlap /file/extents/" + std::to_string(k) +
+                           ": the file's own blocks are not another file's");
+    }
+    spec.fs.used_blocks.push_back(u);
+  }
+}
+
+// The model modes: ocfs2's "unwritten", the extent models' "serialise_unaligned_aio".
+void build_fs_modes(const J& f, Filesystem& fs, Errors& errors) {
+  fs.unwritten = fs.model == FsModel::ocfs2; // the ocfs2 default
+  if (const J* v = field(f, "unwritten")) {
+    fs.unwritten = v->get<bool>();
+    if (fs.model != FsModel::ocfs2)
+      errors.add("/filesystem/unwritten",
+                 "unwritten applies to the ocfs2 model only (ext2 and extent fill no holes "
+                 "inside i_size from direct I/O)");
+  }
+  if (const J* v = field(f, "serialise_unaligned_aio")) {
+    fs.serialise_unaligned_aio = v->get<bool>();
+    if (fs.model == FsModel::ext2 || fs.model == FsModel::vfat)
+      errors.add("/filesystem/serialise_unaligned_aio",
+                 std::string("the ") + (fs.model == FsModel::ext2 ? "ext2" : "vfat") +
+                     " model does not serialise unaligned AIO (Linux 6.1 does not); use the "
+                     "extent or ocfs2 model");
+  }
+}
+
+// vfat: cluster_size, cluster-aligned extents, and no holes inside i_size (FAT has none).
+void check_vfat(const J* f, ScenarioSpec& spec, Errors& errors) {
+  Filesystem& fs = spec.fs;
+  const J* cs = f ? field(*f, "cluster_size") : nullptr;
+  if (fs.model != FsModel::vfat) {
+    if (cs) errors.add("/filesystem/cluster_size", "cluster_size applies to the vfat model only");
+    return;
+  }
+  const uint64_t bs = spec.geometry.fs_block_size;
+  fs.cluster_size = cs ? as_u64(*cs) : bs;
+  if (fs.cluster_size < bs || fs.cluster_size % bs || (fs.cluster_size & (fs.cluster_size - 1))) {
+    errors.add("/filesystem/cluster_size",
+               "cluster_size " + std::to_string(fs.cluster_size) +
+                   " must be a power of two of at least fs_block_size " + std::to_string(bs));
+    return;
+  }
+  const uint64_t cb = fs.cluster_size / bs;
+  const uint64_t size_clusters =
+      (static_cast<uint64_t>(spec.i_size) + fs.cluster_size - 1) / fs.cluster_size;
+  uint64_t covered = 0; // file blocks [0, covered) are mapped, in extent order
+  for (size_t i = 0; i < spec.extents.size(); ++i) {
+    const Extent& e = spec.extents[i];
+    const std::string at = "/file/extents/" + std::to_string(i);
+    if (e.file_block % cb || e.disk_block % cb || e.blocks % cb)
+      errors.add(at, "vfat extents hold whole clusters: file_block, disk_block and blocks must "
+                     "be multiples of " +
+                         std::to_string(cb) + " (cluster_size / fs_block_size)");
+    else if (e.file_block != covered)
+      errors.add(at, "vfat files have no holes: extents must cover file blocks from 0 on, in "
+                     "order, without gaps (expected file_block " +
+                         std::to_string(covered) + ")");
+    covered = std::max(covered, e.file_block + e.blocks);
+  }
+  if (covered != size_clusters * cb)
+    errors.add("/file/extents", "vfat files have no holes: the extents must cover exactly the " +
+                                    std::to_string(size_clusters) + " clusters of i_size " +
+                                    std::to_string(spec.i_size) + " (they cover " +
+                                    std::to_string(covered) + " blocks)");
+}
+
 // "filesystem"; runs after build_file, since first_free_block defaults to the extents' end.
 void build_filesystem(const J& doc, ScenarioSpec& spec, Errors& errors) {
   Filesystem& fs = spec.fs;
@@ -424,16 +506,19 @@ void build_filesystem(const J& doc, ScenarioSpec& spec, Errors& errors) {
   if (!f) return;
   if (const J* v = field(*f, "model")) {
     const std::string m = v->get<std::string>();
-    fs.model = m == "extent" ? FsModel::extent : m == "ocfs2" ? FsModel::ocfs2 : FsModel::ext2;
+    fs.model = m == "extent"  ? FsModel::extent
+               : m == "ocfs2" ? FsModel::ocfs2
+               : m == "vfat"  ? FsModel::vfat
+                              : FsModel::ext2;
   }
   if (const J* v = field(*f, "max_blocks_per_map")) fs.max_blocks_per_map = as_u64(*v);
   if (const J* v = field(*f, "boundary_blocks")) {
     for (const auto& b : *v)
       fs.boundary_blocks.push_back(as_u64(b));
-    if (fs.model == FsModel::ext2)
+    if (fs.model == FsModel::ext2 || fs.model == FsModel::vfat)
       errors.add("/filesystem/boundary_blocks",
                  "boundary_blocks applies to the extent and ocfs2 models; the ext2 model sets "
-                 "BH_Boundary itself at the end of each pointer array");
+                 "BH_Boundary itself at the end of each pointer array, vfat never does");
   }
   if (const J* v = field(*f, "defer_completion")) fs.defer_completion = v->get<bool>();
   if (const J* v = field(*f, "set_private")) fs.set_private = v->get<bool>();
@@ -442,6 +527,9 @@ void build_filesystem(const J& doc, ScenarioSpec& spec, Errors& errors) {
     fs.first_free_block = as_u64(*v);
     check_first_free_block(spec, extents_end, errors);
   }
+  if (const J* v = field(*f, "used_blocks")) build_used_blocks(*v, spec, errors);
+  build_fs_modes(*f, fs, errors);
+  check_vfat(f, spec, errors);
 }
 
 DiskErrorRule build_disk_error(const J& x, const std::string& at, const Geometry& g,

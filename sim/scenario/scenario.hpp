@@ -55,7 +55,14 @@ struct Extent {
   std::optional<ByteRuns> data; // contents of the extent (default: the disk's stale pattern)
 };
 
-enum class FsModel : uint8_t { ext2, extent, ocfs2 };
+enum class FsModel : uint8_t { ext2, extent, ocfs2, vfat };
+
+// Disk blocks [disk_block, disk_block + blocks): other files' data the allocator must skip.
+struct DiskRun {
+  uint64_t disk_block = 0;
+  uint64_t blocks = 0;
+  friend bool operator==(const DiskRun&, const DiskRun&) = default;
+};
 
 struct Filesystem {
   FsModel model = FsModel::ext2;
@@ -68,6 +75,15 @@ struct Filesystem {
   int error_errno = -5;                   // the errno get_block returns there
   int end_io_error = 0;                   // ocfs2 model: what end_io returns (0 or -errno)
   uint64_t first_free_block = 0;          // allocator start (default: after the last extent)
+  std::vector<DiskRun> used_blocks;       // free space fragmented by other files
+  // ocfs2: holes filled as unwritten extents that end_io converts; false: mapped at once (the
+  // stale-data quirk). A file's ocfs2 model defaults to true (the parser sets it); a spec built
+  // in code starts false, so the fuzz generator, which does not know the field yet, keeps
+  // producing the quirk its known-quirk tests rely on (and to_json writes it out).
+  bool unwritten = false;
+  uint64_t cluster_size = 0;            // vfat: bytes per cluster (0: fs_block_size)
+  bool serialise_unaligned_aio = false; // extent/ocfs2: inode_dio_wait before an unaligned
+                                        // AIO write (-EAGAIN with NOWAIT), as ext4/XFS do
 };
 
 struct DiskErrorRule {

@@ -181,6 +181,7 @@ J filesystem_json(const ScenarioSpec& s) {
   if (f.model != d.model)
     j["model"] = f.model == FsModel::extent  ? "extent"
                  : f.model == FsModel::ocfs2 ? "ocfs2"
+                 : f.model == FsModel::vfat  ? "vfat"
                                              : "ext2";
   if (f.max_blocks_per_map != d.max_blocks_per_map) j["max_blocks_per_map"] = f.max_blocks_per_map;
   if (!f.boundary_blocks.empty()) j["boundary_blocks"] = f.boundary_blocks;
@@ -197,6 +198,16 @@ J filesystem_json(const ScenarioSpec& s) {
   // 0 in a spec built by hand also means "after the last extent" (SimFilesystem reads it so).
   if (f.first_free_block && f.first_free_block != extents_end(s))
     j["first_free_block"] = f.first_free_block;
+  if (!f.used_blocks.empty()) {
+    J list = J::array();
+    for (const DiskRun& u : f.used_blocks)
+      list.push_back(J{{"disk_block", u.disk_block}, {"blocks", u.blocks}});
+    j["used_blocks"] = std::move(list);
+  }
+  if (f.model == FsModel::ocfs2 && !f.unwritten) j["unwritten"] = false; // a file defaults to true
+  if (f.serialise_unaligned_aio) j["serialise_unaligned_aio"] = true;
+  if (f.model == FsModel::vfat && f.cluster_size != s.geometry.fs_block_size)
+    j["cluster_size"] = f.cluster_size;
   return j;
 }
 

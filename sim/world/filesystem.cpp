@@ -15,10 +15,25 @@ SimFilesystem::SimFilesystem(const ScenarioSpec& spec)
     for (uint64_t i = 0; i < e.blocks; ++i) {
       map_[e.file_block + i] = static_cast<int64_t>(e.disk_block + i);
       disk_used_[e.disk_block + i] = true;
+      if (spec.fs.model == FsModel::ext2) // its indirect blocks exist, somewhere off the model
+        for (const IndirectKey& k : ext2_chain(e.file_block + i))
+          indirect_.emplace(k, kHole);
     }
     last_used = std::max(last_used, e.disk_block + e.blocks);
   }
   next_free_ = spec.fs.first_free_block ? spec.fs.first_free_block : last_used;
+  first_free_block_ = next_free_;
+  // Below the allocator's start lies what other files and metadata hold.
+  for (uint64_t d = 0; d < first_free_block_ && d < disk_used_.size(); ++d)
+    disk_used_[d] = true;
+  if (spec.fs.model == FsModel::vfat) { // mmu_private starts at i_size
+    mmu_private_ = static_cast<uint64_t>(spec.i_size);
+    for (const auto& [file_block, d] : std::map<uint64_t, int64_t>(map_))
+      vfat_settle_cluster(file_block);
+  }
+  for (const DiskRun& u : spec.fs.used_blocks)
+    for (uint64_t i = 0; i < u.blocks; ++i)
+      disk_used_[u.disk_block + i] = true;
 }
 
 int64_t SimFilesystem::lookup(uint64_t file_block) const {
@@ -49,34 +64,60 @@ uint64_t SimFilesystem::blocks_to_boundary(uint64_t iblock) const {
   return best;
 }
 
-int64_t SimFilesystem::allocate_run(uint64_t file_block, uint64_t count, uint64_t* got) {
-  // One contiguous run from the allocator cursor, shortened where the disk is used or ends.
-  while (next_free_ < disk_used_.size() && disk_used_[next_free_])
-    ++next_free_;
-  if (next_free_ >= disk_used_.size()) return -ENOSPC;
-  const uint64_t start = next_free_;
-  uint64_t n = 0;
-  while (n < count && start + n < disk_used_.size() && !disk_used_[start + n])
-    ++n;
-  for (uint64_t i = 0; i < n; ++i) {
-    disk_used_[start + i] = true;
-    map_[file_block + i] = static_cast<int64_t>(start + i);
+int64_t SimFilesystem::new_blocks(uint64_t goal, uint64_t count, uint64_t* got) {
+  const uint64_t n_disk = disk_used_.size();
+  if (goal >= n_disk) goal = 0;
+  uint64_t start = goal;
+  while (start < n_disk && disk_used_[start])
+    ++start;
+  if (start >= n_disk) { // ext2_new_blocks goes on into the other groups, wrapping around
+    start = 0;
+    while (start < goal && disk_used_[start])
+      ++start;
+    if (start >= goal) return -ENOSPC;
   }
-  next_free_ = start + n;
+  uint64_t n = 0;
+  while (n < count && start + n < n_disk && !disk_used_[start + n])
+    disk_used_[start + n++] = true;
   *got = n;
   return static_cast<int64_t>(start);
 }
 
+int64_t SimFilesystem::allocate_run(uint64_t file_block, uint64_t count, uint64_t* got) {
+  if (spec_.fs.model == FsModel::ext2) return ext2_alloc_branch(file_block, count, got);
+  if (spec_.fs.model == FsModel::vfat) return vfat_alloc(file_block, count, got);
+  // One contiguous run from the allocator cursor, shortened where the disk is used or ends.
+  if (next_free_ >= disk_used_.size()) return -ENOSPC;
+  const int64_t start = new_blocks(next_free_, count, got);
+  if (start < 0 || static_cast<uint64_t>(start) < next_free_) { // the cursor never wraps
+    for (uint64_t i = 0; start >= 0 && i < *got; ++i)
+      disk_used_[static_cast<uint64_t>(start) + i] = false;
+    return -ENOSPC;
+  }
+  for (uint64_t i = 0; i < *got; ++i)
+    map_[file_block + i] = start + static_cast<int64_t>(i);
+  next_free_ = static_cast<uint64_t>(start) + *got;
+  return start;
+}
+
 int64_t SimFilesystem::allocate(uint64_t file_block) {
   if (int64_t b = lookup(file_block); b != kHole) return b;
+  if (auto u = unwritten_.find(file_block); u != unwritten_.end()) { // the buffered write zeroes
+    const int64_t b = map_[file_block] = u->second;                  // it and marks it written
+    unwritten_.erase(u);
+    return b;
+  }
   uint64_t got = 0;
   return allocate_run(file_block, 1, &got);
 }
 
 void SimFilesystem::truncate_blocks(kern::loff_t size) {
+  // The freed blocks stay marked used: never handed out again (invariant 3).
+  if (spec_.fs.model == FsModel::vfat) return vfat_truncate(size);
   const uint64_t first = (static_cast<uint64_t>(size) + (1u << blkbits_) - 1) >> blkbits_;
-  for (auto it = map_.lower_bound(first); it != map_.end(); it = map_.erase(it))
-    disk_used_[static_cast<uint64_t>(it->second)] = false;
+  map_.erase(map_.lower_bound(first), map_.end());
+  unwritten_.erase(unwritten_.lower_bound(first), unwritten_.end());
+  if (spec_.fs.model == FsModel::ext2) ext2_free_indirect(first);
 }
 
 int SimFilesystem::get_block_entry(kern::inode* inode, kern::sector_t iblock, kern::buffer_head* bh,
@@ -87,6 +128,45 @@ int SimFilesystem::get_block_entry(kern::inode* inode, kern::sector_t iblock, ke
 int SimFilesystem::end_io_entry(kern::kiocb* iocb, kern::loff_t offset, ssize_t size, void* priv) {
   auto* fs = static_cast<SimFilesystem*>(iocb->ki_filp->f_inode->i_sb->s_fs_info);
   return fs->end_io(iocb, offset, size, priv);
+}
+
+// The run get_block maps at `iblock`, at most `limit` blocks: its first disk block, kHole for an
+// unmapped result, or -errno. An unwritten block (ocfs2) reads as a hole and is mapped BH_New
+// for a write (ocfs2_dio_wr_get_block sets it: c_needs_zero).
+int64_t SimFilesystem::map_run(uint64_t iblock, uint64_t limit, bool create, uint64_t* count,
+                               bool* is_new) {
+  if (limit == 0) return kHole; // vfat: past the blocks fat_bmap maps
+  int64_t first = lookup(iblock);
+  if (first != kHole) {
+    *count = 1;
+    while (*count < limit && lookup(iblock + *count) == first + static_cast<int64_t>(*count))
+      ++*count;
+    return first;
+  }
+  if (!create) return kHole;
+  *is_new = true;
+  if (auto u = unwritten_.find(iblock); u != unwritten_.end()) {
+    first = u->second;
+    *count = 1;
+    for (auto nx = std::next(u);
+         *count < limit && nx != unwritten_.end() && nx->first == iblock + *count &&
+         nx->second == first + static_cast<int64_t>(*count);
+         ++nx)
+      ++*count;
+    return first;
+  }
+  uint64_t want = 1;
+  while (want < limit && lookup(iblock + want) == kHole && !unwritten_.count(iblock + want))
+    ++want;
+  // ext2_alloc_branch's GFP_KERNEL allocations may fail (fault injection, runtime.hpp).
+  if (kern::alloc_fails(kern::AllocSite::fs_block)) return -ENOMEM;
+  first = allocate_run(iblock, want, count);
+  if (first >= 0 && fills_unwritten())
+    for (uint64_t i = 0; i < *count; ++i) {
+      unwritten_[iblock + i] = map_.at(iblock + i);
+      map_.erase(iblock + i);
+    }
+  return first;
 }
 
 int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::buffer_head* bh,
@@ -113,29 +193,18 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
   // A run may not reach the error block (the lookup would fail there).
   if (spec_.fs.error_at_block && *spec_.fs.error_at_block > iblock)
     limit = std::min<uint64_t>(limit, *spec_.fs.error_at_block - iblock);
+  if (spec_.fs.model == FsModel::vfat)
+    limit = std::min(limit, vfat_run_limit(iblock, create != 0, inode->i_size));
   const uint64_t btb = blocks_to_boundary(iblock);
   uint64_t count = 0;
   bool is_new = false;
-  int64_t first = lookup(iblock);
-  if (first != kHole) {
-    count = 1;
-    while (count < limit && count <= btb &&
-           lookup(iblock + count) == first + static_cast<int64_t>(count))
-      ++count;
-  } else if (create) {
-    uint64_t want = 1;
-    while (want < limit && want <= btb && lookup(iblock + want) == kHole)
-      ++want;
-    // ext2_alloc_branch's GFP_KERNEL allocations may fail (fault injection, runtime.hpp).
-    const int64_t start =
-        kern::alloc_fails(kern::AllocSite::fs_block) ? -ENOMEM : allocate_run(iblock, want, &count);
-    if (start < 0) {
-      DIOSIM_TRACE_CHANGE("get_block_result", "fs", {arg("ret", start)});
-      return static_cast<int>(start);
-    }
-    first = start;
-    is_new = true;
-  } else {
+  const int64_t first = map_run(iblock, btb == UINT64_MAX ? limit : std::min(limit, btb + 1),
+                                create != 0, &count, &is_new);
+  if (first < 0 && first != kHole) {
+    DIOSIM_TRACE_CHANGE("get_block_result", "fs", {arg("ret", first)});
+    return static_cast<int>(first);
+  }
+  if (first == kHole) {
     DIOSIM_TRACE_CHANGE("get_block_result", "fs", {arg("ret", 0), arg("mapped", 0)});
     return 0; // a hole: bh stays unmapped
   }
@@ -163,6 +232,22 @@ int SimFilesystem::end_io(kern::kiocb* iocb, kern::loff_t offset, ssize_t size, 
   // faulted before any block was mapped).
   if (spec_.fs.set_private && priv != &private_token_ && priv != nullptr)
     kern::violation("end_io-private", "end_io received a private pointer get_block did not set");
+  // ocfs2_dio_end_io_write: a write that transferred bytes marks its unwritten extents written
+  // (a failing end_io is one whose conversion failed: they stay unwritten).
+  if (fills_unwritten() && (iocb->ki_flags & kern::IOCB_WRITE) && size > 0 &&
+      !spec_.fs.end_io_error) {
+    const uint64_t bs = 1ull << blkbits_, first = static_cast<uint64_t>(offset) / bs;
+    const uint64_t end =
+        (static_cast<uint64_t>(offset) + static_cast<uint64_t>(size) + bs - 1) / bs;
+    int64_t converted = 0;
+    for (auto it = unwritten_.lower_bound(first); it != unwritten_.end() && it->first < end;
+         ++converted) {
+      map_[it->first] = it->second;
+      it = unwritten_.erase(it);
+    }
+    DIOSIM_TRACE_CHANGE("unwritten_converted", "fs",
+                        {arg("offset", offset), arg("blocks", converted)});
+  }
   return spec_.fs.end_io_error;
 }
 

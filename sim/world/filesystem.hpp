@@ -8,12 +8,24 @@
 //            when the run ends on the array's last slot, holes left unmapped, allocation only
 //            when create (direct-io forbids it inside i_size), new blocks flagged and not
 //            zeroed. Flags DIO_LOCKING|DIO_SKIP_HOLES. RWF_NOWAIT rejected (-EOPNOTSUPP).
+//            Placement (fs_ext2.cpp): ext2_find_goal's goal, missing indirect blocks allocated
+//            in front of the data they map (ext2_alloc_blocks), runs cut at used blocks.
 //   extent - contiguous runs up to the request, boundary only at listed blocks, same flags,
 //            accepts NOWAIT.
-//   ocfs2  - like extent, but flags 0 and an end_io.
+//   vfat   - fat_direct_IO (fs_vfat.cpp): no holes, runs cut at cluster ends, clusters
+//            allocated by the buffered path, a direct write past mmu_private done buffered.
+//            Flags DIO_LOCKING|DIO_SKIP_HOLES, no end_io, RWF_NOWAIT rejected (-EOPNOTSUPP).
+//   ocfs2  - like extent, but flags 0 and an end_io. With "unwritten" (the default) a hole a
+//            write fills becomes an unwritten extent: reads (and lookup) see a hole until the
+//            write's end_io converts it; a later write maps it BH_New again.
 // Invariants:
-//   1. A file block maps to at most one disk block and no two file blocks share one.
+//   1. A file block maps to at most one disk block and no two file blocks share one; no indirect
+//      block shares a disk block with data.
 //   2. get_block never maps more than b_size asks for.
+//   3. Every allocation goes through new_blocks (one place for allocation-failure hooks). Disk
+//      blocks below first_free_block, listed in used_blocks, or freed by a truncation are never
+//      handed out (freed blocks keep their old bytes; the reference model assumes fresh blocks
+//      hold the stale pattern).
 #pragma once
 
 #include "sim/kernel/kernel.hpp"
@@ -34,7 +46,8 @@ public:
   static constexpr int64_t kHole = -1;
 
   int64_t lookup(uint64_t file_block) const;
-  // The mapped file blocks in order, for walks that must not visit holes.
+  // The mapped file blocks in order, for walks that must not visit holes. Unwritten extents
+  // (ocfs2) are not in it: they read as holes.
   const std::map<uint64_t, int64_t>& block_map() const { return map_; }
   // The file block mapped to `disk_block`, or kHole when none is.
   int64_t reverse_lookup(uint64_t disk_block) const;
@@ -44,7 +57,13 @@ public:
   void truncate_blocks(kern::loff_t size);
 
   int dio_flags() const;
-  bool supports_nowait() const { return spec_.fs.model != FsModel::ext2; }
+  bool supports_nowait() const {
+    return spec_.fs.model != FsModel::ext2 && spec_.fs.model != FsModel::vfat;
+  }
+  // fat_direct_IO: a write ending past mmu_private returns 0 (the VFS then writes buffered).
+  bool direct_write_falls_back(kern::loff_t end) const {
+    return spec_.fs.model == FsModel::vfat && static_cast<uint64_t>(end) > mmu_private_;
+  }
   kern::get_block_t* get_block_fn() const { return &SimFilesystem::get_block_entry; }
   kern::dio_iodone_t* end_io_fn() const {
     return spec_.fs.model == FsModel::ocfs2 ? &SimFilesystem::end_io_entry : nullptr;
@@ -62,13 +81,40 @@ private:
   int end_io(kern::kiocb* iocb, kern::loff_t offset, ssize_t size, void* priv);
   uint64_t blocks_to_boundary(uint64_t iblock) const; // slots left after this one in its array
   int64_t allocate_run(uint64_t file_block, uint64_t count, uint64_t* got);
+  int64_t map_run(uint64_t iblock, uint64_t limit, bool create, uint64_t* count, bool* is_new);
+  bool fills_unwritten() const { return spec_.fs.model == FsModel::ocfs2 && spec_.fs.unwritten; }
+  // ext2_new_blocks: the first free disk block at or after `goal` (wrapping to the disk's start),
+  // and the free blocks right after it, at most `count`; marks them used. -ENOSPC when none.
+  int64_t new_blocks(uint64_t goal, uint64_t count, uint64_t* got);
+  // ext2 (fs_ext2.cpp). An indirect block is named by the first file block it covers and how
+  // many it covers; chain() lists the ones `file_block`'s path goes through, top first.
+  using IndirectKey = std::pair<uint64_t, uint64_t>;
+  std::vector<IndirectKey> ext2_chain(uint64_t file_block) const;
+  uint64_t ext2_find_goal(uint64_t file_block, const std::vector<IndirectKey>& chain) const;
+  int64_t ext2_alloc_branch(uint64_t file_block, uint64_t count, uint64_t* got);
+  void ext2_free_indirect(uint64_t first_freed_block);
+  // vfat (fs_vfat.cpp).
+  uint64_t vfat_cluster_blocks() const;
+  uint64_t vfat_run_limit(uint64_t iblock, bool create, kern::loff_t i_size) const;
+  void vfat_settle_cluster(uint64_t file_block);
+  int64_t vfat_alloc(uint64_t file_block, uint64_t count, uint64_t* got);
+  void vfat_truncate(kern::loff_t size);
 
   const ScenarioSpec& spec_;
   unsigned blkbits_;
   std::map<uint64_t, int64_t> map_; // file block -> disk block; absent: a hole (sparse: the cost
                                     // follows the mapped blocks, not the offsets)
-  std::vector<bool> disk_used_;     // by disk block
+  std::map<uint64_t, int64_t> unwritten_; // ocfs2: allocated, not yet written (not in map_)
+  std::vector<bool> disk_used_;           // by disk block
   uint64_t next_free_;
+  uint64_t first_free_block_;
+  // ext2: indirect blocks present -> their disk block (kHole: present before the run, placed
+  // outside the modelled disk), and ext2_block_alloc_info's sequential-allocation hint.
+  std::map<IndirectKey, int64_t> indirect_;
+  uint64_t last_alloc_logical_ = 0, last_alloc_physical_ = 0;
+  // vfat: MSDOS_I(inode)->mmu_private, and the allocated blocks at or past it.
+  uint64_t mmu_private_ = 0;
+  std::map<uint64_t, int64_t> reserve_;
   uint64_t get_block_calls_ = 0, end_io_calls_ = 0;
   int private_token_ = 0; // b_private points here when set_private
 };

@@ -4,6 +4,8 @@
 // __blockdev_direct_IO.
 #include "sim/world/world.hpp"
 
+#include <algorithm>
+
 namespace diosim::world {
 
 using kern::arg;
@@ -23,15 +25,21 @@ std::pair<uint64_t, size_t> current_segment(kern::iov_iter* it) {
 } // namespace
 
 // ext2_direct_IO (fs/ext2/inode.c): on a failed write, drop what was instantiated past i_size.
+// fat_direct_IO (fs/fat/inode.c) does the same, after sending a write past mmu_private to the
+// buffered path.
 ssize_t World::direct_IO(Request& req) {
   kern::kiocb* iocb = &req.iocb;
   kern::iov_iter* iter = &req.iter;
   const size_t count = kern::iov_iter_count(iter);
   const kern::loff_t offset = iocb->ki_pos;
+  if (kern::iov_iter_rw(iter) == kern::WRITE &&
+      fs_.direct_write_falls_back(offset + static_cast<kern::loff_t>(count)))
+    return 0; // fat_direct_IO: nothing done, generic_file_write_iter writes it buffered
   const ssize_t ret = kern::__blockdev_direct_IO(
       iocb, &inode_, sb_.s_bdev, iter, fs_.get_block_fn(), fs_.end_io_fn(), fs_.dio_flags());
   req.out->dio_returns.push_back(ret);
-  kern::K().sched.current()->src_line = 0; // back in the world: no fs/direct-io.c line
+  kern::K().sched.current()->src_line = 0;     // back in the world: no fs/direct-io.c line
+  if (ret != -EIOCBQUEUED) wake_dio_waiters(); // a synchronous dio_complete ran inode_dio_end
   if (ret < 0 && kern::iov_iter_rw(iter) == kern::WRITE) {
     const kern::loff_t to = offset + static_cast<kern::loff_t>(count);
     if (to > inode_.i_size) { // ext2_write_failed
@@ -147,12 +155,43 @@ ssize_t World::generic_perform_write(Request& req) {
   return written;
 }
 
+void World::wake_dio_waiters() {
+  for (kern::task_struct* t : dio_waiters_)
+    if (t->__state != kern::TASK_RUNNING) kern::wake_up_process(t);
+}
+
+// ext4_dio_write_iter / xfs_file_dio_write_unaligned: unaligned direct I/O must not run
+// alongside other direct I/O, since the partial blocks each zeroes can overwrite the other's
+// data (generic/538, generic/240).
+ssize_t World::serialise_unaligned_aio(Request& req) {
+  const uint64_t mask = spec_.geometry.fs_block_size - 1;
+  uint64_t bits = static_cast<uint64_t>(req.iocb.ki_pos);
+  for (const kern::iovec& v : req.iov)
+    bits |= v.iov_base | v.iov_len; // iov_iter_alignment
+  if (!req.aio || !spec_.fs.serialise_unaligned_aio || !(bits & mask)) return 0;
+  if (req.iocb.ki_flags & kern::IOCB_NOWAIT) return -EAGAIN;
+  dio_waiters_.push_back(kern::get_current());
+  kern::wait_event(
+      [&] {
+        kern::note_world(false);
+        return inode_.i_dio_count == 0;
+      },
+      "inode_dio_wait");
+  dio_waiters_.erase(std::find(dio_waiters_.begin(), dio_waiters_.end(), kern::get_current()));
+  req.iocb.ki_complete = nullptr; // IOMAP_DIO_FORCE_WAIT: is_sync_kiocb from here on
+  return 0;
+}
+
 // mm/filemap.c generic_file_write_iter and __generic_file_write_iter (IOCB_DIRECT branch).
 ssize_t World::write_iter(Request& req) {
   kern::kiocb* iocb = &req.iocb;
   kern::iov_iter* from = &req.iter;
   kern::inode_lock(&inode_);
   ssize_t ret = static_cast<ssize_t>(kern::iov_iter_count(from)); // generic_write_checks
+  if (ret > 0) {
+    const ssize_t wait_ret = serialise_unaligned_aio(req);
+    if (wait_ret) ret = wait_ret;
+  }
   if (ret > 0) {
     ssize_t written = generic_file_direct_write(req);
     ssize_t err = 0;
@@ -175,6 +214,7 @@ ssize_t World::write_iter(Request& req) {
     ret = written ? written : err;
   }
   kern::inode_unlock(&inode_);
+  if (req.aio) iocb->ki_complete = &World::aio_complete_rw; // restored after a forced wait
   if (ret > 0) ret = kern::generic_write_sync(iocb, ret);
   return ret;
 }

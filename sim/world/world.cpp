@@ -189,6 +189,7 @@ void World::aio_complete_rw(kern::kiocb* iocb, long res) {
                                             std::to_string(req->out->op_index));
   req->world->finish(*req, res);
   if (req->owner->__state != kern::TASK_RUNNING) kern::wake_up_process(req->owner);
+  req->world->wake_dio_waiters(); // dio_complete ran inode_dio_end just before
 }
 
 void World::sleep_on(std::vector<kern::task_struct*>& waiters, const std::function<bool()>& done,

@@ -122,6 +122,10 @@ private:
   // syscalls.cpp
   ssize_t read_iter(Request& req);
   ssize_t write_iter(Request& req);
+  // serialise_unaligned_aio (ext4/XFS): before an unaligned AIO write, -EAGAIN under NOWAIT or
+  // inode_dio_wait; returns 0 to go on. The write then runs synchronously (IOMAP_DIO_FORCE_WAIT).
+  ssize_t serialise_unaligned_aio(Request& req);
+  void wake_dio_waiters(); // i_dio_count may have dropped: recheck inode_dio_wait
   ssize_t direct_IO(Request& req);
   ssize_t filemap_read(Request& req, ssize_t already_read);
   ssize_t generic_perform_write(Request& req);
@@ -143,7 +147,8 @@ private:
   std::deque<Request> requests_;
   std::map<std::string, AioContext> aio_contexts_; // by name; std::map: stable addresses
   std::map<std::string, Barrier> barriers_;
-  uint64_t completions_ = 0; // AIO requests completed so far
+  uint64_t completions_ = 0;                    // AIO requests completed so far
+  std::vector<kern::task_struct*> dio_waiters_; // tasks in inode_dio_wait
 };
 
 } // namespace diosim::world
