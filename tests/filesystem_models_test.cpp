@@ -125,7 +125,7 @@ TEST_CASE("ocfs2: a hole being filled reads as zeros until end_io converts it") 
   CHECK(on.outcomes[1].ret == 8192);
   CHECK(on.outcomes[1].data == std::vector<uint8_t>(8192, 0));
   CHECK(on.outcomes[0].ret == 8192);
-  CHECK(on.final_file == std::vector<uint8_t>(8192, 'W')); // converted after the write
+  CHECK(on.final_file.dense() == std::vector<uint8_t>(8192, 'W')); // converted after the write
   const model::RunResult off = run_json(ocfs2_fill_then_read(false));
   REQUIRE(off.violation);
   CHECK(off.violation->invariant == "stale-data");
