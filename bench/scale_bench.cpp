@@ -31,7 +31,7 @@ using namespace diosim;
 scenario::ScenarioSpec big_io(uint64_t bytes) {
   scenario::ScenarioSpec spec;
   spec.name = "big-io";
-  spec.geometry.disk_blocks = bytes / 4096;
+  spec.geometry.disk_blocks = bytes / 4096 + bytes / 4096 / 1024 + 64; // + indirect blocks
   spec.buffers.push_back({"buf", uint64_t{1} << 32, bytes, 'W', {}});
   scenario::Task t;
   t.name = "io";
