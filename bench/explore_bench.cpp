@@ -14,8 +14,10 @@
 #include "sim/scenario/scenario.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -101,14 +103,24 @@ int fixed_runs(int argc, char** argv) {
   std::string name = "aligned-write";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--runs" && i + 1 < argc)
-      runs = std::stoull(argv[++i]);
+    if (a == "--runs" && i + 1 < argc && std::isdigit(static_cast<unsigned char>(argv[i + 1][0])))
+      runs = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--no-model")
       check_model = false;
-    else
+    else if (!a.empty() && a[0] != '-')
       name = a;
+    else {
+      std::fprintf(stderr, "usage: diosim-bench-explore [--runs N [--no-model] [SCENARIO]]\n");
+      return 2;
+    }
   }
-  scenario::ScenarioSpec spec = scenario::load_scenario(DIOSIM_SCENARIO_DIR "/" + name + ".json");
+  scenario::ScenarioSpec spec;
+  try {
+    spec = scenario::load_scenario(DIOSIM_SCENARIO_DIR "/" + name + ".json");
+  } catch (const scenario::ScenarioError& e) {
+    std::fprintf(stderr, "diosim-bench-explore: %s\n", e.what());
+    return 2;
+  }
   model::Session session(spec, check_model);
   uint64_t failed = 0;
   for (uint64_t r = 0; r < runs; ++r) {
