@@ -121,3 +121,18 @@ TEST_CASE("expectations: a failure lists the allowed set and the actual value") 
   const model::RunResult one = run_read_expecting(R"({"ret": 4096})", "{}");
   CHECK(any_contains(one.failed_expectations, "returned 8192, expected 4096"));
 }
+
+TEST_CASE("expectations: the file at the end, holes as zero, checked without reading it whole") {
+  // Blocks 0-3 hold "8192:D 8192:E"; block 4 and beyond are holes (zero) up to i_size 16384 and
+  // past it. A range over a block edge, one over a hole, and one that differs by one byte.
+  const model::RunResult ok =
+      run_read_expecting("{}", R"({"file": [{"offset": 4096, "data": "4096:D 4096:E"},
+                         {"offset": 16000, "data": "384:E 1000:zero"}]})");
+  CHECK(ok.failed_expectations.empty());
+  const model::RunResult bad = run_read_expecting(
+      "{}", R"({"file": [{"offset": 0, "data": "8191:D 1:X"}, {"offset": 16384, "data": "1:D"}]})");
+  CHECK(bad.exit_code() == 1);
+  CHECK(any_contains(bad.failed_expectations, "end: file bytes at offset 0 differ"));
+  CHECK(any_contains(bad.failed_expectations, "end: file bytes at offset 16384 differ"));
+  CHECK(bad.failed_expectations.size() == 2);
+}
