@@ -198,8 +198,7 @@ size_t PageCache::buffered_read(UserMemory& mem, uint64_t user_addr, kern::loff_
   return done;
 }
 
-int64_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff_t pos,
-                                  size_t len) {
+int64_t PageCache::buffered_write(const CopyIn& copy_in, kern::loff_t pos, size_t len) {
   const uint64_t ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
   std::vector<uint8_t> chunk(ps);
   size_t done = 0;
@@ -208,7 +207,7 @@ int64_t PageCache::buffered_write(UserMemory& mem, uint64_t user_addr, kern::lof
     const uint64_t off = p % ps;
     const size_t n = std::min<size_t>(len - done, ps - off);
     // fault_in_iov_iter_readable before write_begin: a source that faults allocates nothing.
-    const size_t copied = mem.copy_from_user(chunk.data(), user_addr + done, n);
+    const size_t copied = copy_in(chunk.data(), done, n);
     if (!copied) break;
     // write_begin: map or allocate the blocks under the bytes copied; new blocks read as zero.
     std::vector<uint64_t> fresh;

@@ -19,6 +19,7 @@
 #include "sim/world/filesystem.hpp"
 #include "sim/world/user_memory.hpp"
 
+#include <functional>
 #include <map>
 
 namespace diosim::world {
@@ -38,10 +39,13 @@ public:
   // filemap_read: copies [pos, min(pos+len, i_size)) to user memory, stopping at a fault.
   // Returns the bytes copied.
   size_t buffered_read(UserMemory& mem, uint64_t user_addr, kern::loff_t pos, size_t len);
-  // generic_perform_write: copies user bytes into cache pages (allocating blocks for holes, as
-  // ext2's write_begin does), stopping at a fault. Returns the bytes copied, or -ENOSPC when
-  // nothing was copied because a block could not be allocated.
-  int64_t buffered_write(UserMemory& mem, uint64_t user_addr, kern::loff_t pos, size_t len);
+  // The source of a buffered write: copies its bytes [from, from + n) to dst, across iovec
+  // segments, stopping at a user fault; returns the bytes copied.
+  using CopyIn = std::function<size_t(uint8_t* dst, size_t from, size_t n)>;
+  // generic_perform_write: copies the source's bytes into cache pages a page at a time
+  // (allocating blocks for holes, as ext2's write_begin does), stopping at a fault. Returns the
+  // bytes copied, or -ENOSPC when nothing was copied because a block could not be allocated.
+  int64_t buffered_write(const CopyIn& copy_in, kern::loff_t pos, size_t len);
   // Whether the cache holds file block `file_block` dirty.
   bool block_dirty(uint64_t file_block) const;
   // filemap_range_has_page / filemap_range_needs_writeback over [start, end] bytes.

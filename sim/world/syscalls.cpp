@@ -137,22 +137,34 @@ ssize_t World::generic_file_direct_write(Request& req) {
 }
 
 // mm/filemap.c generic_perform_write: buffered copy of what remains in the iterator.
+// The request's bytes go in page by page, each page's chunk taken across iovec segments as
+// copy_page_from_iter does: a chunk's blocks are allocated together (write_begin), so where the
+// segments end does not change where an -ENOSPC stops the write.
 ssize_t World::generic_perform_write(Request& req) {
   kern::iov_iter* it = &req.iter;
-  kern::loff_t pos = req.iocb.ki_pos;
-  ssize_t written = 0;
-  while (kern::iov_iter_count(it)) {
-    const auto [addr, len] = current_segment(it);
-    const int64_t got = cache_.buffered_write(mem_, addr, pos, len);
-    if (got < 0) return written ? written : got; // write_begin failed
-    const size_t copied = static_cast<size_t>(got);
-    kern::iov_iter_advance(it, copied);
-    pos += static_cast<kern::loff_t>(copied);
-    written += static_cast<ssize_t>(copied);
-    if (copied && pos > inode_.i_size) kern::i_size_write(&inode_, pos); // write_end extends i_size
-    if (copied < len) return written ? written : -EFAULT;
-  }
-  return written;
+  const kern::iov_iter start = *it;
+  const size_t len = kern::iov_iter_count(it);
+  const PageCache::CopyIn copy_in = [&](uint8_t* dst, size_t from, size_t n) {
+    kern::iov_iter seg = start;
+    kern::iov_iter_advance(&seg, from);
+    size_t got = 0;
+    while (got < n) {
+      const auto [addr, avail] = current_segment(&seg);
+      const size_t k = std::min(avail, n - got);
+      if (!k) break;
+      const size_t c = mem_.copy_from_user(dst + got, addr, k);
+      got += c;
+      if (c < k) break;
+      kern::iov_iter_advance(&seg, c);
+    }
+    return got;
+  };
+  const int64_t got = cache_.buffered_write(copy_in, req.iocb.ki_pos, len);
+  if (got < 0) return got; // write_begin failed before any byte
+  kern::iov_iter_advance(it, static_cast<size_t>(got));
+  const kern::loff_t end = req.iocb.ki_pos + got;
+  if (got && end > inode_.i_size) kern::i_size_write(&inode_, end); // write_end extends i_size
+  return got ? got : -EFAULT;
 }
 
 void World::wake_dio_waiters() {
