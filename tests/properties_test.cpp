@@ -307,7 +307,7 @@ TEST_CASE("writer: defaults are left out, byte runs merged, small objects on one
   op.kind = scenario::OpKind::pread;
   op.iov.push_back({"b", 0, 2048});
   op.expect.ret = -5;
-  s.tasks.push_back({"task0", {op}});
+  s.tasks.push_back({"task0", {op}, {}});
   const std::string text = scenario::to_json(s);
   CHECK(text == R"({
   "name": "w",
