@@ -246,7 +246,8 @@ Results results_of(const scenario::ScenarioSpec& spec, const model::RunResult& r
   Results out;
   for (const world::OpOutcome& o : r.outcomes) {
     out.ret.push_back(o.ret);
-    out.data.push_back(o.op && aliasing_read(spec, *o.op) ? std::vector<uint8_t>() : o.data);
+    out.data.push_back(o.op && aliasing_read(spec, *o.op) ? std::vector<uint8_t>()
+                                                          : o.data.expand());
     out.i_size_after.push_back(o.op && o.op->aio ? -1 : o.i_size_after);
   }
   out.file = r.final_file;

@@ -22,6 +22,19 @@ std::string fnv1a_hex(const std::vector<uint8_t>& data) {
   return buf;
 }
 
+std::string fnv1a_hex(const scenario::ByteImage& data) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  data.visit([&](uint64_t n, const uint8_t* bytes, uint8_t fill) {
+    for (uint64_t i = 0; i < n; ++i) {
+      h ^= bytes ? bytes[i] : fill;
+      h *= 0x100000001b3ULL;
+    }
+  });
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
 std::string describe_ret(int64_t ret) {
   std::string s = std::to_string(ret);
   if (const char* name = kern::errno_name(ret)) s += std::string(" (") + name + ")";
@@ -64,11 +77,15 @@ static std::string allowed_ints(const scenario::OneOf<int64_t>& set) {
   return allowed_text(set.values, [](int64_t v) { return std::to_string(v); });
 }
 
-// The user buffer against each allowed pattern; with one pattern, the first difference.
+static bool runs_match(const scenario::ByteRuns& runs, const scenario::ByteImage& got);
+
+// The user buffer against each allowed pattern; with one pattern, the first difference. Matching
+// walks the pieces (a run against runs costs no bytes); only a failure's message expands them.
 static std::optional<std::string> data_mismatch(const scenario::OneOf<scenario::ByteRuns>& set,
-                                                const std::vector<uint8_t>& got) {
+                                                const scenario::ByteImage& data) {
   for (const scenario::ByteRuns& runs : set.values)
-    if (runs.matches(got.data(), got.size())) return std::nullopt;
+    if (runs_match(runs, data)) return std::nullopt;
+  const std::vector<uint8_t> got = data.expand();
   if (set.values.size() == 1) return first_difference(set.values[0].expand(), got);
   std::string msg = "it holds \"" + scenario::ByteRuns::describe(got.data(), got.size()) +
                     "\", expected one of {";
@@ -144,6 +161,20 @@ private:
   size_t run_ = 0;
   uint64_t in_run_ = 0;
 };
+
+} // namespace
+
+static bool runs_match(const scenario::ByteRuns& runs, const scenario::ByteImage& got) {
+  if (runs.size() != got.size()) return false;
+  RunCursor want(runs);
+  bool ok = true;
+  got.visit([&](uint64_t n, const uint8_t* bytes, uint8_t fill) {
+    ok = ok && want.matches(n, bytes, fill);
+  });
+  return ok;
+}
+
+namespace {
 
 // f.data against the file, without materialising it: mapped bytes as the disk holds them
 // (World::visit_file), holes as zero. Costs the mapped blocks and runs in the range.

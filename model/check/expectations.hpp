@@ -11,6 +11,7 @@ namespace diosim::model {
 
 // FNV-1a 64 of `data` as 16 lowercase hex digits.
 std::string fnv1a_hex(const std::vector<uint8_t>& data);
+std::string fnv1a_hex(const scenario::ByteImage& data); // the same over the expanded bytes
 
 // One message per failed expectation, naming the operation and both values.
 std::vector<std::string> check_expectations(const scenario::ScenarioSpec& spec,

@@ -855,13 +855,20 @@ static void compare_op(const ExpectedOp& e, const ActualOp& a, const std::string
       msgs.push_back(head + "data has " + std::to_string(a.data.size()) + " bytes, expected " +
                      std::to_string(e.data->size));
     } else {
-      FileImage got; // borrows the op's bytes
+      FileImage got; // the op's pieces: runs stay runs, stored bytes are borrowed
       got.size = a.data.size();
-      got.add_bytes(0, a.data.size(), a.data.data(), nullptr);
+      uint64_t at = 0;
+      for (const scenario::ByteImage::Piece& p : a.data.pieces()) {
+        if (p.stored)
+          got.add_bytes(at, p.len, a.data.bytes_of(p), a.data.keep());
+        else
+          got.add_fill(at, p.len, p.fill);
+        at += p.len;
+      }
       if (const std::optional<Disallowed> d =
               first_disallowed(*e.data, e.data_free, e.data_alternatives, got, got.size))
         msgs.push_back(head + "data differs first at byte " + std::to_string(d->at) +
-                       ": expected " + d->expected + ", actual " + byte_text(a.data[d->at]) +
+                       ": expected " + d->expected + ", actual " + byte_text(a.data.at(d->at)) +
                        " (expected from there: " + window(*e.data, d->at) +
                        "; actual: " + window(got, d->at) + ")");
     }

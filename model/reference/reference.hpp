@@ -6,6 +6,7 @@
 // stated in prose in docs/SEMANTICS.md.
 #pragma once
 
+#include "sim/scenario/byte_image.hpp"
 #include "sim/scenario/scenario.hpp"
 
 #include <cstdint>
@@ -93,9 +94,9 @@ struct ExpectedRun {
 struct ActualOp {
   int64_t ret = 0;
   std::optional<int64_t> submit_ret;
-  // The op's bytes, borrowed from the caller's outcome (which must outlive the comparison): the
-  // judge does not copy a 1 GiB read's bytes to compare them.
-  std::span<const uint8_t> data;
+  // The op's bytes as pieces; a copy shares the outcome's stored bytes, and runs of one value
+  // stay runs, so the judge neither copies nor expands a 1 GiB read's bytes to compare them.
+  scenario::ByteImage data;
   int64_t i_size_after = 0;
 };
 

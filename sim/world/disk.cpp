@@ -51,9 +51,17 @@ uint8_t* DiskImage::own(Chunk& c) {
   return c.bytes.get();
 }
 
+// Sectors [pos / 512, (pos + len + 511) / 512), one chunk lookup per chunk.
 void DiskImage::mark_written(uint64_t pos, uint64_t len) {
-  for (uint64_t s = pos / 512; s < (pos + len + 511) / 512; ++s)
-    chunk(s / (kChunkBytes / 512)).written |= static_cast<uint8_t>(1u << (s % (kChunkBytes / 512)));
+  constexpr uint64_t kPer = kChunkBytes / 512;
+  const uint64_t end = (pos + len + 511) / 512;
+  for (uint64_t s = pos / 512; s < end;) {
+    const uint64_t c = s / kPer, stop = std::min(end, (c + 1) * kPer);
+    unsigned bits = 0;
+    for (; s < stop; ++s)
+      bits |= 1u << (s % kPer);
+    chunk(c).written |= static_cast<uint8_t>(bits);
+  }
 }
 
 bool DiskImage::sector_written(uint64_t sector) const {

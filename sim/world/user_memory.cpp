@@ -211,15 +211,20 @@ void UserMemory::snapshot_into(uint8_t* dst, uint64_t addr, size_t len) const {
   }
 }
 
-void UserMemory::append_snapshot(std::vector<uint8_t>& out, uint64_t addr, size_t len) const {
+void UserMemory::append_snapshot(ByteImage& out, uint64_t addr, size_t len) const {
   for (size_t done = 0; done < len;) {
     const uint64_t a = addr + done;
     const uint64_t off = a % page_size_;
     const size_t n = std::min<size_t>(len - done, page_size_ - off);
-    if (const uint8_t* bytes = bytes_at(a - off))
-      out.insert(out.end(), bytes + off, bytes + off + n);
+    const UserMemoryImage::Run* r = nullptr;
+    const kern::page* p = touched(a - off);
+    if (!p || !p->owned_data) r = image_.find(a - off);
+    if (r && r->mapped && !r->bytes && (!p || p->data == image_.page_bytes(*r)))
+      out.append_fill(n, r->fill); // still the image's page of one value: no need to look
+    else if (const uint8_t* bytes = p ? p->data : r && r->mapped ? image_.page_bytes(*r) : nullptr)
+      out.append(bytes + off, n);
     else
-      out.insert(out.end(), n, kUnmappedByte);
+      out.append_fill(n, kUnmappedByte);
     done += n;
   }
 }

@@ -18,6 +18,7 @@
 #pragma once
 
 #include "sim/kernel/kernel.hpp"
+#include "sim/scenario/byte_image.hpp"
 #include "sim/scenario/scenario.hpp"
 
 #include <map>
@@ -80,8 +81,9 @@ public:
   std::vector<uint8_t> snapshot(uint64_t addr, size_t len) const;
   // The same into dst (len bytes); bytes of unmapped pages are left as they are.
   void snapshot_into(uint8_t* dst, uint64_t addr, size_t len) const;
-  // snapshot(addr, len) appended to `out` (each byte written once).
-  void append_snapshot(std::vector<uint8_t>& out, uint64_t addr, size_t len) const;
+  // snapshot(addr, len) appended to `out`, page by page: a page piece of one value (a filled
+  // buffer, a page shared with the image) is kept as a run, so it costs no bytes.
+  void append_snapshot(ByteImage& out, uint64_t addr, size_t len) const;
   // Tells the explorer that the current step reads the pages of [addr, addr+len).
   void note_read(uint64_t addr, size_t len) const;
 

@@ -167,13 +167,9 @@ void World::finish(Request& req, int64_t ret) {
   out.ret = ret;
   out.i_size_after = inode_.i_size;
   out.ki_pos_after = req.iocb.ki_pos;
-  // Straight into out.data, sized once: no temporary copy of a (possibly 1 GiB) iovec, and each
-  // byte written once.
-  size_t total = 0;
-  for (const kern::iovec& v : req.iov)
-    total += v.iov_len;
-  out.data.clear();
-  out.data.reserve(total);
+  // Straight into out.data, page by page: pages of one value stay runs (a filled 1 GiB buffer
+  // is one piece), other bytes are stored once.
+  out.data = ByteImage();
   for (const kern::iovec& v : req.iov)
     mem_.append_snapshot(out.data, v.iov_base, v.iov_len);
   DIOSIM_TRACE_CHANGE(

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "sim/dio/direct_io.hpp"
+#include "sim/scenario/byte_image.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/world/disk.hpp"
 #include "sim/world/filesystem.hpp"
@@ -41,7 +42,7 @@ struct OpOutcome {
   std::optional<int64_t> submit_ret; // AIO: what the submission path returned
   std::vector<int64_t> dio_returns;  // each __blockdev_direct_IO return
   int ki_complete_calls = 0;         // iocb->ki_complete calls made by the port
-  std::vector<uint8_t> data;         // bytes of the op's iovecs when it finished
+  ByteImage data; // bytes of the op's iovecs when it finished (runs of one value stay runs)
   int64_t i_size_after = 0;
   int64_t ki_pos_after = 0;
 };
