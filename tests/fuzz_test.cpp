@@ -147,7 +147,8 @@ TEST_CASE("a written counterexample reproduces from its file and from its schedu
   CHECK(s.exit_code() == 1);
   for (const model::Finding& f : s.findings) {
     CAPTURE(f.base_path);
-    const scenario::ScenarioSpec spec = scenario::parse_scenario(f.scenario_json, f.base_path + ".json");
+    const scenario::ScenarioSpec spec =
+        scenario::parse_scenario(f.scenario_json, f.base_path + ".json");
     CHECK(spec.name == std::filesystem::path(f.base_path).filename().string());
     CHECK(spec.description.find("case " + std::to_string(f.case_index)) != std::string::npos);
     // `diosim run FILE`: the file's own seed and mode.
@@ -180,11 +181,14 @@ TEST_CASE("failure_kind and known_quirk classify runs") {
   CHECK(model::failure_kind(r) == "internal-error");
 
   // The negative control: ocfs2 filling a hole, and the bio fails.
-  const scenario::ScenarioSpec spec =
-      scenario::load_scenario(std::string(DIOSIM_TEST_DIR) + "/fixtures/stale-after-failed-fill.json");
+  const scenario::ScenarioSpec spec = scenario::load_scenario(
+      std::string(DIOSIM_TEST_DIR) + "/fixtures/stale-after-failed-fill.json");
   const model::RunResult run = model::run_scenario(spec, {});
   CHECK(model::failure_kind(run) == "stale-data");
   CHECK(model::known_quirk(spec, run) == "ocfs2-hole-fill");
+  scenario::ScenarioSpec with_unwritten = spec; // the quirk is opt-in: not with the default
+  with_unwritten.fs.unwritten = true;
+  CHECK_FALSE(model::known_quirk(with_unwritten, run));
   scenario::ScenarioSpec ext2 = spec;
   ext2.fs.model = scenario::FsModel::ext2;
   CHECK_FALSE(model::known_quirk(ext2, run));
