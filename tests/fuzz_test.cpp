@@ -192,4 +192,28 @@ TEST_CASE("failure_kind and known_quirk classify runs") {
   scenario::ScenarioSpec ext2 = spec;
   ext2.fs.model = scenario::FsModel::ext2;
   CHECK_FALSE(model::known_quirk(ext2, run));
+
+  // The two quirks the generator's vfat and writeback-error scenarios met (fuzz --seed 1, cases
+  // 1001 and 69, shrunk): a cluster-gap block never written, a failed writeback's new block.
+  const scenario::ScenarioSpec gap = scenario::parse_scenario(
+      R"({"filesystem": {"model": "vfat", "cluster_size": 8192},
+  "buffers": [{"name": "buf0", "address": 1048576, "size": 1}],
+  "tasks": [{"ops": [{"op": "pwrite", "offset": 4096, "iov": [{"buffer": "buf0", "len": 1}]}]}]})",
+      "gap.json");
+  const model::RunResult gap_run = model::run_scenario(gap, {});
+  CHECK(model::failure_kind(gap_run) == "stale-data");
+  CHECK(model::known_quirk(gap, gap_run) == "vfat-cluster-gap");
+  const scenario::ScenarioSpec lost = scenario::parse_scenario(
+      R"({"explore_faults": ["writeback_error"], "filesystem": {"model": "vfat"},
+  "buffers": [{"name": "buf0", "address": 1048576, "size": 1}],
+  "tasks": [{"ops": [{"op": "pwrite", "iov": [{"buffer": "buf0", "len": 1}]}]}]})",
+      "lost.json");
+  model::RunOptions fail_writeback;
+  std::string token_error;
+  const auto token = engine::ScheduleToken::parse("v2:f1", &token_error); // the writeback fails
+  REQUIRE_MESSAGE(token, token_error);
+  fail_writeback.replay = *token;
+  const model::RunResult lost_run = model::run_scenario(lost, fail_writeback);
+  CHECK(model::failure_kind(lost_run) == "stale-data");
+  CHECK(model::known_quirk(lost, lost_run) == "writeback-error-stale");
 }
