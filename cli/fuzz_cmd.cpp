@@ -29,7 +29,8 @@ namespace {
 
 constexpr const char* kFeatures =
     "set_private, small_disks, write_faults, disk_errors, nowait, dirty_pages, busy_pages, "
-    "extents_past_eof, sub_page_blocks";
+    "extents_past_eof, sub_page_blocks, explore_faults, alloc_failures, writeback_errors, "
+    "task_control";
 
 struct FuzzArgs {
   uint64_t cases = 0;
@@ -73,7 +74,11 @@ bool apply_without(const std::vector<std::string>& without, model::GenOptions& g
       {"dirty_pages", &model::GenOptions::dirty_pages},
       {"busy_pages", &model::GenOptions::busy_pages},
       {"extents_past_eof", &model::GenOptions::extents_past_eof},
-      {"sub_page_blocks", &model::GenOptions::sub_page_blocks}};
+      {"sub_page_blocks", &model::GenOptions::sub_page_blocks},
+      {"explore_faults", &model::GenOptions::explore_faults},
+      {"alloc_failures", &model::GenOptions::alloc_failures},
+      {"writeback_errors", &model::GenOptions::writeback_errors},
+      {"task_control", &model::GenOptions::task_control}};
   for (const std::string& w : without) {
     bool known = false;
     for (const auto& [name, member] : features)

@@ -147,7 +147,8 @@ TEST_CASE("a written counterexample reproduces from its file and from its schedu
   CHECK(s.exit_code() == 1);
   for (const model::Finding& f : s.findings) {
     CAPTURE(f.base_path);
-    const scenario::ScenarioSpec spec = scenario::parse_scenario(f.scenario_json, f.base_path + ".json");
+    const scenario::ScenarioSpec spec =
+        scenario::parse_scenario(f.scenario_json, f.base_path + ".json");
     CHECK(spec.name == std::filesystem::path(f.base_path).filename().string());
     CHECK(spec.description.find("case " + std::to_string(f.case_index)) != std::string::npos);
     // `diosim run FILE`: the file's own seed and mode.
@@ -180,12 +181,39 @@ TEST_CASE("failure_kind and known_quirk classify runs") {
   CHECK(model::failure_kind(r) == "internal-error");
 
   // The negative control: ocfs2 filling a hole, and the bio fails.
-  const scenario::ScenarioSpec spec =
-      scenario::load_scenario(std::string(DIOSIM_TEST_DIR) + "/fixtures/stale-after-failed-fill.json");
+  const scenario::ScenarioSpec spec = scenario::load_scenario(
+      std::string(DIOSIM_TEST_DIR) + "/fixtures/stale-after-failed-fill.json");
   const model::RunResult run = model::run_scenario(spec, {});
   CHECK(model::failure_kind(run) == "stale-data");
   CHECK(model::known_quirk(spec, run) == "ocfs2-hole-fill");
+  scenario::ScenarioSpec with_unwritten = spec; // the quirk is opt-in: not with the default
+  with_unwritten.fs.unwritten = true;
+  CHECK_FALSE(model::known_quirk(with_unwritten, run));
   scenario::ScenarioSpec ext2 = spec;
   ext2.fs.model = scenario::FsModel::ext2;
   CHECK_FALSE(model::known_quirk(ext2, run));
+
+  // The two quirks the generator's vfat and writeback-error scenarios met (fuzz --seed 1, cases
+  // 1001 and 69, shrunk): a cluster-gap block never written, a failed writeback's new block.
+  const scenario::ScenarioSpec gap = scenario::parse_scenario(
+      R"({"filesystem": {"model": "vfat", "cluster_size": 8192},
+  "buffers": [{"name": "buf0", "address": 1048576, "size": 1}],
+  "tasks": [{"ops": [{"op": "pwrite", "offset": 4096, "iov": [{"buffer": "buf0", "len": 1}]}]}]})",
+      "gap.json");
+  const model::RunResult gap_run = model::run_scenario(gap, {});
+  CHECK(model::failure_kind(gap_run) == "stale-data");
+  CHECK(model::known_quirk(gap, gap_run) == "vfat-cluster-gap");
+  const scenario::ScenarioSpec lost = scenario::parse_scenario(
+      R"({"explore_faults": ["writeback_error"], "filesystem": {"model": "vfat"},
+  "buffers": [{"name": "buf0", "address": 1048576, "size": 1}],
+  "tasks": [{"ops": [{"op": "pwrite", "iov": [{"buffer": "buf0", "len": 1}]}]}]})",
+      "lost.json");
+  model::RunOptions fail_writeback;
+  std::string token_error;
+  const auto token = engine::ScheduleToken::parse("v2:f1", &token_error); // the writeback fails
+  REQUIRE_MESSAGE(token, token_error);
+  fail_writeback.replay = *token;
+  const model::RunResult lost_run = model::run_scenario(lost, fail_writeback);
+  CHECK(model::failure_kind(lost_run) == "stale-data");
+  CHECK(model::known_quirk(lost, lost_run) == "writeback-error-stale");
 }

@@ -128,6 +128,9 @@ std::string first_difference(const scenario::ScenarioSpec& a, const scenario::Sc
        std::tie(fb.model, fb.max_blocks_per_map, fb.boundary_blocks, fb.defer_completion,
                 fb.set_private, fb.error_at_block, fb.error_errno, fb.end_io_error,
                 fb.first_free_block));
+  DIFF("filesystem modes",
+       std::tie(fa.used_blocks, fa.unwritten, fa.serialise_unaligned_aio, fa.cluster_size),
+       std::tie(fb.used_blocks, fb.unwritten, fb.serialise_unaligned_aio, fb.cluster_size));
   DIFF(
       "disk",
       std::tie(a.disk.latency_ns_min, a.disk.latency_ns_max, a.disk.queue_depth, a.disk.stale_byte),
@@ -169,8 +172,8 @@ std::string first_difference(const scenario::ScenarioSpec& a, const scenario::Sc
     for (size_t j = 0; j < a.tasks[i].ops.size(); ++j) {
       const auto &x = a.tasks[i].ops[j], &y = b.tasks[i].ops[j];
       const std::string at = "tasks/" + std::to_string(i) + "/ops/" + std::to_string(j);
-      DIFF(at, std::tie(x.kind, x.offset, x.aio, x.dsync, x.nowait, x.events, x.barrier),
-           std::tie(y.kind, y.offset, y.aio, y.dsync, y.nowait, y.events, y.barrier));
+      DIFF(at, std::tie(x.kind, x.offset, x.aio, x.dsync, x.nowait, x.iter, x.events, x.barrier),
+           std::tie(y.kind, y.offset, y.aio, y.dsync, y.nowait, y.iter, y.events, y.barrier));
       DIFF(at << "/iov count", x.iov.size(), y.iov.size());
       for (size_t k = 0; k < x.iov.size(); ++k)
         DIFF(at << "/iov/" << k, std::tie(x.iov[k].buffer, x.iov[k].offset, x.iov[k].len),
@@ -449,6 +452,7 @@ TEST_CASE("property (d): one task, no disk errors: results do not depend on the 
   o.disk_errors = false;
   o.serialize_overlapping_aio = true;
   o.aliasing_reads = false;
+  o.explore_faults = false; // a seeded run decides those fault points at random
   check_property("schedule independent", [o] {
     const scenario::ScenarioSpec spec = *model::gen_scenario(o);
     // Invariants are property (b)'s business; here a run must fail the same way, if at all.

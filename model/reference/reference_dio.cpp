@@ -234,7 +234,11 @@ void DioRequest::walk() {
   mask = (1ull << k) - 1;
   // R-FS-OCFS2: the ocfs2 model passes flags 0 (no DIO_SKIP_HOLES) and has an end_io.
   skip_holes = m.spec.fs.model != scenario::FsModel::ocfs2;
-  const uint64_t fault = m.first_fault(op, 0);
+  // R-ITER-KVEC: Linux 6.1's iov_iter_get_pages2 takes pages of user-backed and bvec iterators
+  // only; a kvec gets -EFAULT at the first page, as an unmapped user page would.
+  const bool kvec = op.op && op.op->iter == scenario::IterKind::kvec;
+  if (kvec) r.rules.insert("R-ITER-KVEC");
+  const uint64_t fault = kvec ? 0 : m.first_fault(op, 0);
   fault_j = fault >= count ? n : fault >> blkbits;
   while (j < n) {
     // dio_get_page -> dio_refill_pages (fs/direct-io.c:166-220, 903-908): the first byte of an

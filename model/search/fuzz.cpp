@@ -21,9 +21,16 @@ std::optional<std::string> failure_kind(const RunResult& r) {
 }
 
 std::optional<std::string> known_quirk(const scenario::ScenarioSpec& spec, const RunResult& r) {
-  if (r.violation && r.violation->invariant == "stale-data" &&
-      spec.fs.model == scenario::FsModel::ocfs2)
+  if (!r.violation || r.violation->invariant != "stale-data") return std::nullopt;
+  if (spec.fs.model == scenario::FsModel::ocfs2 && !spec.fs.unwritten)
     return std::string("ocfs2-hole-fill");
+  bool writeback_errors = spec.explore_faults.writeback_error;
+  for (const scenario::CachedPage& p : spec.page_cache)
+    writeback_errors = writeback_errors || p.writeback_error;
+  if (writeback_errors) return std::string("writeback-error-stale");
+  if (spec.fs.model == scenario::FsModel::vfat &&
+      spec.fs.cluster_size > spec.geometry.fs_block_size)
+    return std::string("vfat-cluster-gap");
   return std::nullopt;
 }
 

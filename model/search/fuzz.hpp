@@ -37,9 +37,21 @@ namespace diosim::model {
 // run passed.
 std::optional<std::string> failure_kind(const RunResult& r);
 
-// A failure that is a documented consequence of a simplified filesystem model rather than a
-// finding about fs/direct-io.c, by name, or nullopt. One so far:
-//   "ocfs2-hole-fill": stale-data with the ocfs2 model. That model passes flags 0 (no
+// A failure that is a documented consequence of a simplified filesystem model, or of Linux's own
+// behaviour after an I/O error, rather than a finding about fs/direct-io.c, by name, or nullopt:
+//   "writeback-error-stale": stale-data in a scenario where page writeback can fail
+//   (explore_faults writeback_error, or a cached page with writeback_error). A failed writeback
+//   leaves the page clean and its new block never written (R-WRITEBACK-ERROR, as ext2 and FAT in
+//   Linux 6.1: end_buffer_async_write does not redirty), so once the page is gone the block
+//   shows what the disk held. The end-of-run check reads through the disk, as after eviction.
+//   "vfat-cluster-gap": stale-data with vfat clusters larger than a block. A buffered write past
+//   mmu_private allocates a whole cluster, and the blocks of it below the write (from
+//   mmu_private up) are never written: Linux's cont_write_begin zero-fills that gap in the page
+//   cache, the vfat model does not (an open simplification of sim/world, found by diosim fuzz
+//   once the generator made vfat scenarios; fuzz-out case 1001 of --seed 1).
+// And:
+//   "ocfs2-hole-fill": stale-data with the ocfs2 model and "unwritten": false (the opt-in quirk;
+//   with unwritten extents, the default, stale data is a finding). That model passes flags 0 (no
 //   DIO_SKIP_HOLES) and allocates holes inside i_size on a direct write without unwritten
 //   extents, so until the write's bios land (and for good when one fails) the new block holds
 //   stale disk data that a concurrent read, or the end-of-run check, sees. The holes may also

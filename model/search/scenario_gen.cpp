@@ -147,12 +147,21 @@ rc::Gen<uint64_t> gen_default_or(uint64_t def, uint64_t lo, uint64_t hi, unsigne
 struct RawTop {
   size_t mode = 0; // timed, explore
   uint64_t seed = 1;
-  size_t step_cost = 0; // index into kStepCosts
+  size_t step_cost = 0;                                    // index into kStepCosts
+  std::vector<size_t> explore_faults;                      // fault kinds, in ExploreFaults order
+  std::vector<std::pair<size_t, uint64_t>> alloc_failures; // (site, nth)
+  bool barrier = false;       // every task (but a reaper) waits at barrier "b0" once
+  bool shared_reaper = false; // the last task only reaps task0's AIO through task0's context
 };
 constexpr uint64_t kStepCosts[] = {100, 0, 1000, 20000};
 
+struct RawUsed {
+  uint64_t gap = 0; // free disk blocks before it
+  uint64_t blocks = 1;
+};
+
 struct RawFs {
-  size_t model = 0; // ext2, extent, ocfs2
+  size_t model = 0; // ext2, extent, ocfs2, vfat
   uint64_t max_blocks_per_map = 0;
   std::vector<uint64_t> boundary_blocks;
   bool defer_completion = false;
@@ -163,6 +172,10 @@ struct RawFs {
   size_t end_io_error = 0; // 0: none, else index + 1 into kEndIoErrnos
   size_t first_free = 0;   // 0: default, else extents end + first_free_gap
   uint64_t first_free_gap = 1;
+  bool mapped_fill = false;  // ocfs2: "unwritten": false (the stale-data quirk)
+  bool serialise = false;    // extent/ocfs2: serialise_unaligned_aio
+  size_t cluster_shift = 0;  // vfat: cluster_size = fs_block_size << cluster_shift
+  std::vector<RawUsed> used; // used_blocks, from the allocator's start on
 };
 constexpr int kGetBlockErrnos[] = {-5 /*EIO*/, -28 /*ENOSPC*/, -12 /*ENOMEM*/, -27 /*EFBIG*/};
 constexpr int kEndIoErrnos[] = {-5 /*EIO*/, -28 /*ENOSPC*/, -1 /*EPERM*/};
@@ -178,6 +191,7 @@ struct RawPage {
   uint64_t gap = 0; // pages skipped before it
   bool dirty = false;
   bool busy = false;
+  bool writeback_error = false;
   size_t data = 0; // 0: what the disk holds, 1: 'C', 2: 'C' then 'P'
 };
 
@@ -229,10 +243,13 @@ struct RawOp {
   bool aio = false;
   bool dsync = false;
   bool nowait = false;
+  size_t events = 0; // reap: 0 (all in flight), else how many events to take
+  size_t iter = 0;   // IterKind: iovec, ubuf (one segment only), bvec, kvec
 };
 
 struct RawTask {
   std::vector<RawOp> ops;
+  uint64_t barrier_at = 0; // where its barrier goes (modulo its op count + 1)
 };
 
 // Byte ranges, the same whatever the geometry (so the geometry shrinks on its own).
@@ -257,12 +274,23 @@ rc::Gen<RawTop> gen_top(const GenOptions& o) {
                                          : gen_choice({1, 1})),
       // Seeds shrink to the default (1) in one step: a smaller seed is no simpler.
       rc::gen::set(&RawTop::seed, gen_seed()),
-      rc::gen::set(&RawTop::step_cost, gen_choice({70, 10, 10, 10})));
+      rc::gen::set(&RawTop::step_cost, gen_choice({70, 10, 10, 10})),
+      rc::gen::set(&RawTop::explore_faults,
+                   o.explore_faults
+                       ? gen_list<size_t>({85, 10, 5}, gen_choice({1, 1, 1, 1, 1, 1, 1}))
+                       : rc::gen::just(std::vector<size_t>())),
+      rc::gen::set(&RawTop::alloc_failures,
+                   gen_list<std::pair<size_t, uint64_t>>(
+                       {80, 15, 5}, rc::gen::pair(gen_choice({1, 1, 1}), gen_uniform(1, 4)))),
+      rc::gen::set(&RawTop::barrier, gen_flag(15)),
+      rc::gen::set(&RawTop::shared_reaper, gen_flag(12)));
 }
 
 rc::Gen<RawFs> gen_fs() {
+  auto used = rc::gen::build<RawUsed>(rc::gen::set(&RawUsed::gap, gen_uniform(0, 4)),
+                                      rc::gen::set(&RawUsed::blocks, gen_uniform(1, 3)));
   return rc::gen::build<RawFs>(
-      rc::gen::set(&RawFs::model, gen_choice({40, 35, 25})),
+      rc::gen::set(&RawFs::model, gen_choice({35, 30, 20, 15})),
       rc::gen::set(&RawFs::max_blocks_per_map, gen_default_or(0, 1, 4, 30)),
       rc::gen::set(&RawFs::boundary_blocks, gen_list<uint64_t>({70, 20, 10}, gen_uniform(0, 15))),
       rc::gen::set(&RawFs::defer_completion, gen_flag(20)),
@@ -272,7 +300,11 @@ rc::Gen<RawFs> gen_fs() {
       rc::gen::set(&RawFs::error_errno, gen_choice({70, 10, 10, 10})),
       rc::gen::set(&RawFs::end_io_error, gen_choice({85, 7, 5, 3})),
       rc::gen::set(&RawFs::first_free, gen_choice({85, 15})),
-      rc::gen::set(&RawFs::first_free_gap, gen_uniform(1, 8)));
+      rc::gen::set(&RawFs::first_free_gap, gen_uniform(1, 8)),
+      rc::gen::set(&RawFs::mapped_fill, gen_flag(30)),
+      rc::gen::set(&RawFs::serialise, gen_flag(25)),
+      rc::gen::set(&RawFs::cluster_shift, gen_choice({50, 25, 15, 10})),
+      rc::gen::set(&RawFs::used, gen_list<RawUsed>({65, 20, 10, 5}, used)));
 }
 
 rc::Gen<RawFile> gen_file() {
@@ -292,6 +324,7 @@ rc::Gen<RawFile> gen_file() {
                                          rc::gen::set(&RawPage::gap, gen_choice({50, 30, 20})),
                                          rc::gen::set(&RawPage::dirty, gen_flag(40)),
                                          rc::gen::set(&RawPage::busy, gen_flag(15)),
+                                         rc::gen::set(&RawPage::writeback_error, gen_flag(8)),
                                          rc::gen::set(&RawPage::data, gen_choice({40, 40, 20}))))));
 }
 
@@ -347,10 +380,13 @@ rc::Gen<RawTask> gen_task(const GenOptions& o) {
       rc::gen::set(&RawOp::offset, gen_bytes(kMaxOffset, {70, 10, 8, 7, 5})),
       rc::gen::set(&RawOp::iov, gen_list<RawSeg>({0, 75, 15, 10}, seg)),
       rc::gen::set(&RawOp::aio, gen_flag(25)), rc::gen::set(&RawOp::dsync, gen_flag(15)),
-      rc::gen::set(&RawOp::nowait, gen_flag(10)));
+      rc::gen::set(&RawOp::nowait, gen_flag(10)),
+      rc::gen::set(&RawOp::events, gen_choice({65, 25, 10})),
+      rc::gen::set(&RawOp::iter, gen_choice({85, 5, 6, 4})));
   std::vector<unsigned> counts(std::clamp(o.max_ops, 1u, 8u) + 1, 1);
   counts[0] = 0;
-  return rc::gen::build<RawTask>(rc::gen::set(&RawTask::ops, gen_list<RawOp>(counts, op)));
+  return rc::gen::build<RawTask>(rc::gen::set(&RawTask::ops, gen_list<RawOp>(counts, op)),
+                                 rc::gen::set(&RawTask::barrier_at, gen_uniform(0, 8)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -401,8 +437,8 @@ void serialize_overlapping_aio(ScenarioSpec& s) {
     std::vector<Operation> out;
     std::vector<std::pair<std::vector<Range>, std::vector<Range>>> in_flight;
     for (Operation& op : t.ops) {
-      if (op.kind == OpKind::reap) {
-        in_flight.clear();
+      if (op.kind == OpKind::reap || op.kind == OpKind::barrier) {
+        if (op.kind == OpKind::reap && op.events == 0) in_flight.clear(); // all have completed
         out.push_back(std::move(op));
         continue;
       }
@@ -435,7 +471,38 @@ using RawScenario = std::tuple<std::vector<RawTask>, RawDisk, RawFs, RawFile,
 // File: extents one after another in the file and on the disk. Extent i holds letter D + 2i
 // (and the next one in its second half): C and P are the page cache's, s the stale disk's,
 // u W X Y the buffers'.
+std::optional<ByteRuns> extent_data(size_t kind, uint64_t bytes, uint8_t letter) {
+  if (kind == 1) return runs({{bytes, letter}});
+  if (kind == 2)
+    return runs({{bytes / 2, letter}, {bytes - bytes / 2, static_cast<uint8_t>(letter + 1)}});
+  return std::nullopt;
+}
+
+// vfat has no holes: the clusters covering i_size are cut into extents of r.blocks clusters
+// each (the last raw extent takes the rest), r.disk_gap clusters apart on the disk.
+void assemble_vfat_extents(const RawFile& raw_file, ScenarioSpec& s) {
+  const uint64_t bs = s.geometry.fs_block_size;
+  const uint64_t cb = s.fs.cluster_size / bs; // kDiskBase is a multiple of every cb generated
+  const uint64_t need = (raw_file.i_size + s.fs.cluster_size - 1) / s.fs.cluster_size * cb;
+  uint64_t file_cursor = 0, disk_cursor = kDiskBase;
+  uint8_t letter = 'D';
+  for (size_t i = 0; file_cursor < need; ++i) {
+    const RawExtent r = i < raw_file.extents.size() ? raw_file.extents[i] : RawExtent{};
+    Extent e;
+    e.file_block = file_cursor;
+    e.disk_block = disk_cursor + r.disk_gap * cb;
+    e.blocks = i + 1 >= raw_file.extents.size() ? need - file_cursor
+                                                : std::min(r.blocks * cb, need - file_cursor);
+    e.data = extent_data(r.data, e.blocks * bs, letter);
+    letter = static_cast<uint8_t>(letter + 2);
+    file_cursor = e.file_block + e.blocks;
+    disk_cursor = e.disk_block + e.blocks;
+    s.extents.push_back(std::move(e));
+  }
+}
+
 void assemble_extents(const RawFile& raw_file, const GenOptions& options, ScenarioSpec& s) {
+  if (s.fs.model == FsModel::vfat) return assemble_vfat_extents(raw_file, s);
   const uint64_t bs = s.geometry.fs_block_size;
   uint64_t file_cursor = 0, disk_cursor = kDiskBase;
   uint8_t letter = 'D';
@@ -444,11 +511,7 @@ void assemble_extents(const RawFile& raw_file, const GenOptions& options, Scenar
     e.file_block = file_cursor + r.gap_blocks;
     e.disk_block = disk_cursor + r.disk_gap;
     e.blocks = r.blocks;
-    const uint64_t bytes = e.blocks * bs;
-    if (r.data == 1)
-      e.data = runs({{bytes, letter}});
-    else if (r.data == 2)
-      e.data = runs({{bytes / 2, letter}, {bytes - bytes / 2, static_cast<uint8_t>(letter + 1)}});
+    e.data = extent_data(r.data, e.blocks * bs, letter);
     letter = static_cast<uint8_t>(letter + 2);
     file_cursor = e.file_block + e.blocks;
     disk_cursor = e.disk_block + e.blocks;
@@ -472,6 +535,7 @@ void assemble_page_cache(const RawFile& raw_file, const GenOptions& options, Sce
     p.index = page_cursor + r.gap;
     p.dirty = r.dirty && options.dirty_pages;
     p.busy = r.busy && options.busy_pages;
+    p.writeback_error = r.writeback_error && options.writeback_errors;
     if (r.data == 1)
       p.data = runs({{ps, 'C'}});
     else if (r.data == 2)
@@ -483,11 +547,9 @@ void assemble_page_cache(const RawFile& raw_file, const GenOptions& options, Sce
 
 void assemble_filesystem(const RawFs& raw_fs, const GenOptions& options, uint64_t extents_end,
                          Filesystem& fs) {
-  fs.model = raw_fs.model == 1   ? FsModel::extent
-             : raw_fs.model == 2 ? FsModel::ocfs2
-                                 : FsModel::ext2;
   fs.max_blocks_per_map = raw_fs.max_blocks_per_map;
-  if (fs.model != FsModel::ext2) {
+  if (fs.model == FsModel::extent || fs.model == FsModel::ocfs2) {
+    fs.serialise_unaligned_aio = raw_fs.serialise;
     std::set<uint64_t> b(raw_fs.boundary_blocks.begin(), raw_fs.boundary_blocks.end());
     fs.boundary_blocks.assign(b.begin(), b.end());
   }
@@ -499,6 +561,7 @@ void assemble_filesystem(const RawFs& raw_fs, const GenOptions& options, uint64_
   }
   if (fs.model == FsModel::ocfs2 && raw_fs.end_io_error)
     fs.end_io_error = kEndIoErrnos[raw_fs.end_io_error - 1];
+  if (fs.model == FsModel::ocfs2) fs.unwritten = !raw_fs.mapped_fill;
   const uint64_t alloc_start = std::max(extents_end, kDiskBase);
   fs.first_free_block = raw_fs.first_free ? alloc_start + raw_fs.first_free_gap : extents_end;
 }
@@ -545,11 +608,76 @@ void assemble_disk(const RawDisk& raw_disk, const GenOptions& options, uint64_t 
     d.errors.push_back(assemble_disk_error(r, s));
 }
 
+// used_blocks: runs from the allocator's start on (the extents all lie below it), on the disk.
+void assemble_used_blocks(const RawFs& raw_fs, ScenarioSpec& s) {
+  uint64_t cursor = s.fs.first_free_block;
+  for (const RawUsed& r : raw_fs.used) {
+    const DiskRun u{cursor + r.gap, r.blocks};
+    if (u.disk_block + u.blocks > s.geometry.disk_blocks) break;
+    s.fs.used_blocks.push_back(u);
+    cursor = u.disk_block + u.blocks;
+  }
+}
+
+// explore_faults and alloc_failures (each (site, nth) once).
+void assemble_faults(const RawTop& top, const GenOptions& options, ScenarioSpec& s) {
+  bool* const kinds[] = {&s.explore_faults.bio_error,         &s.explore_faults.get_block_error,
+                         &s.explore_faults.user_page_fault,   &s.explore_faults.dio_alloc,
+                         &s.explore_faults.dio_done_wq_alloc, &s.explore_faults.fs_block_alloc,
+                         &s.explore_faults.writeback_error};
+  for (size_t k : top.explore_faults)
+    *kinds[k] = true;
+  constexpr AllocSite kSites[] = {AllocSite::dio, AllocSite::dio_done_wq, AllocSite::fs_block};
+  for (const auto& [site, nth] :
+       options.alloc_failures ? top.alloc_failures : decltype(top.alloc_failures)()) {
+    const AllocFailure a{kSites[site], nth};
+    if (std::find(s.alloc_failures.begin(), s.alloc_failures.end(), a) == s.alloc_failures.end())
+      s.alloc_failures.push_back(a);
+  }
+}
+
+// Task control. A shared reaper: the last task (of two or more) takes task0's events one at a
+// time through task0's context, as many as task0 submits at most, and task0 does not reap (its
+// reaps could take the events the reaper waits for). A barrier: every other task waits at "b0"
+// once, at its raw position.
+void assemble_task_control(const RawTop& top, const std::vector<RawTask>& raw_tasks,
+                           const GenOptions& options, ScenarioSpec& s) {
+  if (!options.task_control) return;
+  size_t workers = s.tasks.size();
+  if (top.shared_reaper && workers >= 2 && !options.serialize_overlapping_aio) {
+    uint64_t submitted = 0;
+    for (const Operation& op : s.tasks[0].ops)
+      submitted += op.aio;
+    if (submitted) {
+      Task& reaper = s.tasks.back();
+      const uint64_t reaps = std::clamp<uint64_t>(reaper.ops.size(), 1, submitted);
+      reaper.ops.assign(reaps, Operation{});
+      for (Operation& op : reaper.ops) {
+        op.kind = OpKind::reap;
+        op.events = 1;
+      }
+      reaper.aio_context = s.tasks[0].name;
+      std::erase_if(s.tasks[0].ops, [](const Operation& op) { return op.kind == OpKind::reap; });
+      --workers;
+    }
+  }
+  if (!top.barrier || workers < 2) return;
+  for (size_t i = 0; i < workers; ++i) {
+    std::vector<Operation>& ops = s.tasks[i].ops;
+    Operation b;
+    b.kind = OpKind::barrier;
+    b.barrier = "b0";
+    ops.insert(ops.begin() + static_cast<ptrdiff_t>(raw_tasks[i].barrier_at % (ops.size() + 1)),
+               std::move(b));
+  }
+}
+
 // The buffers the iovecs use, numbered in order of first use.
 struct BufferUse {
   std::vector<int> buffer_of_raw = std::vector<int>(3, -1);
   std::vector<uint64_t> need;                              // bytes each buffer must hold
   std::vector<bool> written = std::vector<bool>(3, false); // by a pwrite
+  std::vector<bool> kernel = std::vector<bool>(3, false);  // by a bvec/kvec op: always mapped
 };
 
 IoVec assemble_iovec(const RawSeg& rs, const Operation& op, const GenOptions& options,
@@ -572,6 +700,7 @@ IoVec assemble_iovec(const RawSeg& rs, const Operation& op, const GenOptions& op
   }
   use.need[b] = std::max(use.need[b], v.offset + v.len);
   if (op.kind == OpKind::pwrite) use.written[b] = true;
+  if (op.iter == IterKind::bvec || op.iter == IterKind::kvec) use.kernel[b] = true;
   return v;
 }
 
@@ -580,14 +709,22 @@ void assemble_tasks(const std::vector<RawTask>& raw_tasks, const GenOptions& opt
   for (size_t ti = 0; ti < raw_tasks.size() && ti < std::max(options.max_tasks, 1u); ++ti) {
     Task t;
     t.name = "task" + std::to_string(ti);
+    uint64_t unreaped = 0; // AIO requests the task submitted and no reap has taken yet
     for (const RawOp& r : raw_tasks[ti].ops) {
       Operation op;
       op.kind = r.kind == 2 ? OpKind::reap : r.kind == 1 ? OpKind::pwrite : OpKind::pread;
-      if (op.kind != OpKind::reap) {
+      if (op.kind == OpKind::reap) {
+        // A reap of N events waits for N of the task's own requests: never more than it has.
+        op.events = options.task_control ? std::min<uint64_t>(r.events, unreaped) : 0;
+        unreaped = op.events ? unreaped - op.events : 0;
+      } else {
+        unreaped += r.aio;
         op.offset = r.offset;
         op.aio = r.aio;
         op.dsync = r.dsync && op.kind == OpKind::pwrite;
         op.nowait = r.nowait && options.nowait;
+        op.iter = static_cast<IterKind>(r.iter);
+        if (op.iter == IterKind::ubuf && r.iov.size() != 1) op.iter = IterKind::iovec;
         for (const RawSeg& rs : r.iov) {
           IoVec v = assemble_iovec(rs, op, options, use);
           op.iov.push_back(std::move(v));
@@ -615,7 +752,8 @@ void assemble_buffers(const std::vector<RawBuffer>& raw_buffers, const GenOption
     const uint64_t pages = (buf.address + buf.size - 1) / ps - buf.address / ps + 1;
     std::set<uint64_t> unmapped;
     for (uint64_t p : r.unmapped)
-      if (p < pages && (options.write_faults || !use.written[b])) unmapped.insert(p);
+      if (p < pages && (options.write_faults || !use.written[b]) && !use.kernel[b])
+        unmapped.insert(p);
     buf.unmapped_pages.assign(unmapped.begin(), unmapped.end());
   }
 }
@@ -633,6 +771,10 @@ ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
     s.geometry.logical_block_size = std::min(s.geometry.logical_block_size, s.geometry.page_size);
   }
   s.i_size = static_cast<int64_t>(raw_file.i_size);
+  constexpr FsModel kModels[] = {FsModel::ext2, FsModel::extent, FsModel::ocfs2, FsModel::vfat};
+  s.fs.model = kModels[raw_fs.model];
+  if (s.fs.model == FsModel::vfat)
+    s.fs.cluster_size = s.geometry.fs_block_size << raw_fs.cluster_shift;
   assemble_extents(raw_file, options, s);
   uint64_t extents_end = 0;
   for (const Extent& e : s.extents)
@@ -640,8 +782,11 @@ ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
   assemble_page_cache(raw_file, options, s);
   assemble_filesystem(raw_fs, options, extents_end, s.fs);
   assemble_disk(raw_disk, options, extents_end, s);
+  assemble_used_blocks(raw_fs, s);
+  assemble_faults(raw_top, options, s);
   BufferUse use;
   assemble_tasks(raw_tasks, options, use, s);
+  assemble_task_control(raw_top, raw_tasks, options, s);
   assemble_buffers(raw_buffers, options, use, s);
   if (options.serialize_overlapping_aio) serialize_overlapping_aio(s);
   set_where(s);

@@ -8,7 +8,13 @@
 // everything so that every rule of sim/scenario/scenario.cpp holds by construction: extents laid
 // out one after another on the file and on the disk, buffers 1 MiB apart and sized to the iovecs
 // that use them, unmapped pages inside their buffer, error sectors on the disk, fields that only
-// one filesystem model accepts dropped for the others.
+// one filesystem model accepts dropped for the others. Also generated: vfat files (clusters
+// covering i_size), ocfs2 with and without unwritten extents, serialised unaligned AIO,
+// fragmented free space (used_blocks), allocation failures, cached pages whose writeback fails,
+// explore fault points, and task control: a barrier every task reaches once, reaps that take N
+// events (never more than the task has submitted and not yet reaped, so none waits forever), and
+// a reaper task that shares task0's AIO context and takes its events one at a time (task0 then
+// does not reap). `repeat` blocks need no generator: the parser expands them into plain ops.
 //
 // Shrinking: every choice shrinks towards its first alternative, which is the kernel default
 // or the simplest case (ext2, timed mode, no flags, aligned sizes); lists shrink by dropping
@@ -56,6 +62,12 @@ struct GenOptions {
   // so what the buffer holds afterwards depends on completion order; when false, a segment that
   // would alias an earlier one of its read is moved past everything its buffer holds so far.
   bool aliasing_reads = true;
+  // "explore_faults": fault points decided by the run's chooser (in a seeded run, at random), so
+  // results then depend on the seed.
+  bool explore_faults = true;
+  bool alloc_failures = true;   // "alloc_failures" (-ENOMEM at the nth allocation of a site)
+  bool writeback_errors = true; // cached pages whose writeback fails
+  bool task_control = true;     // barriers, reaps of N events, a reaper sharing an AIO context
 };
 
 // A whole scenario; passes parse_scenario after to_json. Name "generated", no expectations.

@@ -3,7 +3,9 @@
 #include "sim/kernel/uio.hpp"
 
 #include "sim/kernel/mm.hpp"
+#include "sim/kernel/page.hpp"
 #include "sim/kernel/runtime.hpp"
+#include "sim/kernel/sched.hpp"
 
 #include <algorithm>
 
@@ -90,6 +92,19 @@ void iov_iter_revert(iov_iter* i, size_t unroll) {
   }
 }
 
+// ITER_BVEC (first_bvec_segment and the get_page loop): the pages of kernel memory, which is
+// always there; no fault point, no user access.
+static long get_bvec_pages(uint64_t addr, unsigned n, bool write, page** pages) {
+  task_struct* t = get_current();
+  for (unsigned k = 0; k < n; ++k) {
+    page* p = t->mm ? t->mm->lookup(addr + uint64_t{k} * PAGE_SIZE, write) : nullptr;
+    if (!p) violation("BUG", "a bvec page is not in memory");
+    get_page(p);
+    pages[k] = p;
+  }
+  return n;
+}
+
 // lib/iov_iter.c first_iovec_segment(): the first non-empty segment, clamping *size to it.
 static uint64_t first_iovec_segment(const iov_iter* i, size_t* size) {
   size_t skip = i->iov_offset;
@@ -109,13 +124,20 @@ ssize_t iov_iter_get_pages2(iov_iter* i, page** pages, size_t maxsize, unsigned 
   if (!maxsize) return 0;
   const size_t max_rw_count = 0x7fffffffUL & PAGE_MASK;
   if (maxsize > max_rw_count) maxsize = max_rw_count;
+  // 6.1 __iov_iter_get_pages_alloc: user-backed and bvec iterators only; a kvec falls through
+  // to -EFAULT (no pages behind kernel virtual addresses it could take references on).
+  if (i->iter_type_ == ITER_KVEC) return -EFAULT;
   uint64_t addr = first_iovec_segment(i, &maxsize);
   *start = addr % PAGE_SIZE;
   addr &= PAGE_MASK;
   unsigned n = static_cast<unsigned>(DIV_ROUND_UP(maxsize + *start, PAGE_SIZE));
   if (n > maxpages) n = maxpages;
-  // Reading from the device writes user memory (FOLL_WRITE).
-  const long res = get_user_pages_fast(addr, static_cast<int>(n), iov_iter_rw(i) != WRITE, pages);
+  // Reading from the device writes user memory (FOLL_WRITE). A bvec's pages are the caller's:
+  // get_page on each, nothing to fault in.
+  const long res =
+      i->iter_type_ == ITER_BVEC
+          ? get_bvec_pages(addr, n, iov_iter_rw(i) != WRITE, pages)
+          : get_user_pages_fast(addr, static_cast<int>(n), iov_iter_rw(i) != WRITE, pages);
   if (res <= 0) return res;
   maxsize = std::min<size_t>(maxsize, static_cast<size_t>(res) * PAGE_SIZE - *start);
   iov_iter_advance(i, maxsize);

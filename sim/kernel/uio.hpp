@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// struct iov_iter over user iovecs (ITER_IOVEC) with the 6.1 helpers direct-io.c calls.
+// struct iov_iter over user iovecs (ITER_IOVEC) with the 6.1 helpers direct-io.c calls. The same
+// segments may stand for one user buffer (ITER_UBUF) or kernel memory (ITER_BVEC, ITER_KVEC):
+// only the type changes what iov_iter_get_pages2 and user_backed_iter do.
 //
 // Invariants:
 //   1. count == sum of the remaining segment bytes after iov_offset.
@@ -21,7 +23,7 @@ struct iovec {
   size_t iov_len = 0;
 };
 
-enum iter_type : uint8_t { ITER_IOVEC, ITER_KVEC };
+enum iter_type : uint8_t { ITER_IOVEC, ITER_KVEC, ITER_BVEC, ITER_UBUF };
 
 struct iov_iter {
   iter_type iter_type_ = ITER_IOVEC;
@@ -41,7 +43,7 @@ inline int iov_iter_rw(const iov_iter* i) {
   return i->data_source ? WRITE : READ;
 }
 inline bool user_backed_iter(const iov_iter* i) {
-  return i->iter_type_ == ITER_IOVEC;
+  return i->iter_type_ == ITER_IOVEC || i->iter_type_ == ITER_UBUF; // 6.1: i->user_backed
 }
 unsigned long iov_iter_alignment(const iov_iter* i);
 int iov_iter_npages(const iov_iter* i, int maxpages);

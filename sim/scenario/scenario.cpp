@@ -53,6 +53,20 @@ const char* alloc_site_name(AllocSite site) {
   return "dio";
 }
 
+const char* iter_kind_name(IterKind kind) {
+  switch (kind) {
+  case IterKind::ubuf:
+    return "ubuf";
+  case IterKind::bvec:
+    return "bvec";
+  case IterKind::kvec:
+    return "kvec";
+  case IterKind::iovec:
+    break;
+  }
+  return "iovec";
+}
+
 uint64_t ByteRuns::size() const {
   uint64_t n = 0;
   for (const Run& r : runs)
@@ -437,7 +451,6 @@ void build_used_blocks(const J& list, ScenarioSpec& spec, Errors& errors) {
 
 // The model modes: ocfs2's "unwritten", the extent models' "serialise_unaligned_aio".
 void build_fs_modes(const J& f, Filesystem& fs, Errors& errors) {
-  fs.unwritten = fs.model == FsModel::ocfs2; // the ocfs2 default
   if (const J* v = field(f, "unwritten")) {
     fs.unwritten = v->get<bool>();
     if (fs.model != FsModel::ocfs2)

@@ -77,10 +77,9 @@ struct Filesystem {
   uint64_t first_free_block = 0;          // allocator start (default: after the last extent)
   std::vector<DiskRun> used_blocks;       // free space fragmented by other files
   // ocfs2: holes filled as unwritten extents that end_io converts; false: mapped at once (the
-  // stale-data quirk). A file's ocfs2 model defaults to true (the parser sets it); a spec built
-  // in code starts false, so the fuzz generator, which does not know the field yet, keeps
-  // producing the quirk its known-quirk tests rely on (and to_json writes it out).
-  bool unwritten = false;
+  // stale-data quirk, opt-in). One default everywhere (files and specs built in code); the
+  // other models ignore it (a file may not set it for them).
+  bool unwritten = true;
   uint64_t cluster_size = 0;            // vfat: bytes per cluster (0: fs_block_size)
   bool serialise_unaligned_aio = false; // extent/ocfs2: inode_dio_wait before an unaligned
                                         // AIO write (-EAGAIN with NOWAIT), as ext4/XFS do
@@ -161,6 +160,13 @@ struct Expect {
 // same barrier (task control, not I/O). A "repeat" block in a file is expanded by the parser.
 enum class OpKind : uint8_t { pread, pwrite, reap, barrier };
 
+// The iov_iter a read or write comes with ("iter"): user memory (ITER_IOVEC, the default, as
+// preadv/pwritev make; ITER_UBUF, one segment, as io_uring's single-buffer requests make) or
+// kernel memory (ITER_BVEC: pages, as the loop driver sends; ITER_KVEC: kernel virtual
+// addresses). Only user-backed iterators dirty the pages a read fills (dio->should_dirty).
+enum class IterKind : uint8_t { iovec, ubuf, bvec, kvec };
+const char* iter_kind_name(IterKind kind); // "iovec", "ubuf", "bvec", "kvec"
+
 struct Operation {
   OpKind kind = OpKind::pread;
   uint64_t offset = 0; // file offset
@@ -168,6 +174,7 @@ struct Operation {
   bool aio = false;
   bool dsync = false;
   bool nowait = false;
+  IterKind iter = IterKind::iovec; // pread/pwrite: what the iovecs are (kernel memory or user)
   // reap: how many events to wait for and take (io_getevents min_nr = nr); 0 waits for every
   // request of the context in flight when the reap starts.
   uint64_t events = 0;

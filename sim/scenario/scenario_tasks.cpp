@@ -56,6 +56,28 @@ uint64_t build_iov(const J& list, Operation& op, const OpContext& c) {
   return total;
 }
 
+// "iter": ubuf takes one segment; kernel memory (bvec, kvec) is always mapped, so its buffers
+// may not have unmapped pages.
+void build_iter(const J& v, Operation& op, const OpContext& c) {
+  const std::string t = v.get<std::string>();
+  op.iter = t == "ubuf"   ? IterKind::ubuf
+            : t == "bvec" ? IterKind::bvec
+            : t == "kvec" ? IterKind::kvec
+                          : IterKind::iovec;
+  if (op.iter == IterKind::ubuf && op.iov.size() != 1)
+    c.errors.add(op.where + "/iter", "an ubuf iterator (ITER_UBUF) has exactly one segment; this "
+                                     "op has " +
+                                         std::to_string(op.iov.size()) + " (use iovec)");
+  if (op.iter != IterKind::bvec && op.iter != IterKind::kvec) return;
+  for (size_t k = 0; k < op.iov.size(); ++k) {
+    auto it = c.buffer_index.find(op.iov[k].buffer);
+    if (it != c.buffer_index.end() && !c.spec.buffers[it->second].unmapped_pages.empty())
+      c.errors.add(op.where + "/iov/" + std::to_string(k),
+                   "buffer " + qstr(op.iov[k].buffer) + " has unmapped_pages, but a " + t +
+                       " iterator describes kernel memory, which is always mapped");
+  }
+}
+
 // expect.data: pread only, each allowed byte pattern as long as the iovecs together.
 void build_expect_data(const J& v, const std::string& eat, const std::string& kind, uint64_t total,
                        Operation& op, Errors& errors) {
@@ -86,7 +108,8 @@ void build_op_expect(const J& e, const std::string& kind, uint64_t total, Operat
 
 // The fields each kind of operation takes besides "op"; the schema lists their union.
 bool takes_field(OpKind kind, const std::string& key) {
-  static const std::set<std::string> io = {"offset", "iov", "aio", "dsync", "nowait", "expect"};
+  static const std::set<std::string> io = {"offset", "iov",  "aio",   "dsync",
+                                           "nowait", "iter", "expect"};
   switch (kind) {
   case OpKind::reap:
     return key == "events";
@@ -113,6 +136,7 @@ void build_io_fields(const J& x, const std::string& kind, Operation& op, const O
     total = build_iov(*list, op, c);
   else
     c.errors.add(op.where, "missing required field \"iov\" (" + kind + " needs one)");
+  if (const J* v = field(x, "iter")) build_iter(*v, op, c);
   if (op.offset + total > kMaxFileBytes)
     c.errors.add(op.where + "/offset", "the operation ends beyond the largest file offset 2^62");
   if (const J* e = field(x, "expect")) build_op_expect(*e, kind, total, op, c.errors);

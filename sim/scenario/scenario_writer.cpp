@@ -318,6 +318,7 @@ J op_json(const Operation& op) {
   if (op.aio) x["aio"] = true;
   if (op.dsync) x["dsync"] = true;
   if (op.nowait) x["nowait"] = true;
+  if (op.iter != IterKind::iovec) x["iter"] = iter_kind_name(op.iter);
   const Expect& e = op.expect;
   J ex = J::object();
   auto plain = [](int64_t v) { return J(v); };

@@ -122,6 +122,10 @@ World::Request& World::submit(const Operation& op, OpOutcome& out, AioContext& c
   const bool write = op.kind == OpKind::pwrite;
   kern::iov_iter_init(&req.iter, write ? kern::WRITE : kern::READ, req.iov.data(), req.iov.size(),
                       count);
+  // The op's "iter": the same segments as kernel memory or a single user buffer.
+  constexpr kern::iter_type kIterTypes[] = {kern::ITER_IOVEC, kern::ITER_UBUF, kern::ITER_BVEC,
+                                            kern::ITER_KVEC};
+  req.iter.iter_type_ = kIterTypes[static_cast<size_t>(op.iter)];
   req.iocb.ki_filp = &file_;
   req.iocb.ki_pos = static_cast<kern::loff_t>(op.offset);
   req.iocb.ki_flags = kern::IOCB_DIRECT | (write ? kern::IOCB_WRITE : 0);
