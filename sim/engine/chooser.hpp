@@ -63,10 +63,14 @@ struct Decision {
   DecisionKind kind = DecisionKind::next_step;
   uint64_t step = 0;
   uint32_t running = 0;                    // next_step: context that yielded, 0 when none
-  std::span<const DecisionOption> options; // next_step only, size >= 2
-  FaultSite site = FaultSite::bio_status;  // fault only
-  uint32_t fault_options = 0;              // fault only, >= 2
-  uint64_t lo = 0, hi = 0;                 // latency_ns only, lo < hi
+  std::span<const DecisionOption> options; // next_step only, size >= 2 (see option_count)
+  // next_step: the number of options. Equals options.size(), except for a chooser whose
+  // reads_options() is false: then options may be left empty (listing a thousand runnable
+  // contexts per step costs more than the whole step) and only the count is given.
+  size_t option_count = 0;
+  FaultSite site = FaultSite::bio_status; // fault only
+  uint32_t fault_options = 0;             // fault only, >= 2
+  uint64_t lo = 0, hi = 0;                // latency_ns only, lo < hi
 };
 
 class Chooser {
@@ -74,6 +78,8 @@ public:
   virtual ~Chooser() = default;
   // next_step: an index into options; fault: an option index; latency_ns: a value in [lo, hi].
   virtual uint64_t decide(const Decision& decision) = 0;
+  // False when decide() looks only at Decision::option_count, never at the options.
+  virtual bool reads_options() const { return true; }
 };
 
 // Seeded uniform choice among options and uniform latency draws.
@@ -81,10 +87,12 @@ class RandomChooser final : public Chooser {
 public:
   explicit RandomChooser(uint64_t seed) : prng_(seed) {}
   uint64_t decide(const Decision& d) override {
-    if (d.kind == DecisionKind::next_step) return prng_.below(d.options.size());
+    if (d.kind == DecisionKind::next_step)
+      return prng_.below(d.option_count ? d.option_count : d.options.size());
     if (d.kind == DecisionKind::fault) return prng_.below(d.fault_options);
     return prng_.uniform(d.lo, d.hi);
   }
+  bool reads_options() const override { return false; }
 
 private:
   Prng prng_;

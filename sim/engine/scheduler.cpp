@@ -2,6 +2,7 @@
 #include "sim/engine/scheduler.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -44,8 +45,35 @@ struct RecordingStack {
 
 } // namespace
 
+struct Scheduler::Spare {
+  std::vector<uint64_t> runnable_bits;
+  std::vector<DecisionOption> ctx_options, options;
+  std::vector<TimedEvent> timed;
+  std::vector<PendingEvent> pending;
+  std::vector<StepRecord> steps;
+};
+
+Scheduler::Spare& Scheduler::spare() {
+  thread_local Spare tables;
+  return tables;
+}
+
 Scheduler::Scheduler(Config config, Chooser& chooser, Tracer* tracer)
     : config_(config), chooser_(chooser), tracer_(tracer), stacks_(kStackBytes) {
+  // Take the previous scheduler's tables: their contents go, their capacity stays.
+  Spare& s = spare();
+  runnable_bits_ = std::move(s.runnable_bits);
+  ctx_options_ = std::move(s.ctx_options);
+  options_ = std::move(s.options);
+  timed_ = std::move(s.timed);
+  pending_ = std::move(s.pending);
+  steps_ = std::move(s.steps);
+  runnable_bits_.clear();
+  ctx_options_.clear();
+  options_.clear();
+  timed_.clear();
+  pending_.clear();
+  steps_.clear();
   runnable_bits_.reserve(4);
   options_.reserve(64);
   timed_.reserve(256);
@@ -54,6 +82,13 @@ Scheduler::Scheduler(Config config, Chooser& chooser, Tracer* tracer)
 
 Scheduler::~Scheduler() {
   destroy_contexts();
+  Spare& s = spare();
+  s.runnable_bits = std::move(runnable_bits_);
+  s.ctx_options = std::move(ctx_options_);
+  s.options = std::move(options_);
+  s.timed = std::move(timed_);
+  s.pending = std::move(pending_);
+  s.steps = std::move(steps_);
 }
 
 void Scheduler::destroy_contexts() {
@@ -311,9 +346,47 @@ void Scheduler::deliver(size_t pending_index, int32_t decision) {
   recording_open_ = false;
 }
 
+size_t Scheduler::list_options() {
+  // options_ only grows (its size is a capacity; the count is returned), so the copy below
+  // writes through a pointer with no per-element capacity check.
+  const size_t most = ctx_options_.size() + pending_.size();
+  if (options_.size() < most) options_.resize(most);
+  DecisionOption* out = options_.data();
+  // ctx_options_ is indexed by id: a full word of runnable ids is one block copy.
+  for (size_t w = 0; w < runnable_bits_.size(); ++w) {
+    uint64_t m = runnable_bits_[w];
+    if (m == ~uint64_t{0}) {
+      std::memcpy(out, &ctx_options_[w * 64], 64 * sizeof(DecisionOption));
+      out += 64;
+      continue;
+    }
+    for (; m; m &= m - 1)
+      *out++ = ctx_options_[w * 64 + static_cast<size_t>(__builtin_ctzll(m))];
+  }
+  for (const PendingEvent& p : pending_)
+    *out++ = {static_cast<uint32_t>(p.id), true, StepOp::deliver, {}};
+  return static_cast<size_t>(out - options_.data());
+}
+
+DecisionOption Scheduler::nth_option(size_t index) const {
+  for (size_t w = 0; w < runnable_bits_.size(); ++w) {
+    uint64_t m = runnable_bits_[w];
+    const auto n = static_cast<size_t>(__builtin_popcountll(m));
+    if (index >= n) {
+      index -= n;
+      continue;
+    }
+    for (; index > 0; --index)
+      m &= m - 1;
+    return ctx_options_[w * 64 + static_cast<size_t>(__builtin_ctzll(m))];
+  }
+  return {static_cast<uint32_t>(pending_[index].id), true, StepOp::deliver, {}};
+}
+
 Context* Scheduler::choose_next() {
   auto heap_cmp = [](auto& a, auto& b) { return later(a, b); };
   recording_open_ = false; // the running transition ends at its yield point
+  const bool list = chooser_.reads_options();
   for (;;) {
     if (stopped()) return nullptr;
     while (!timed_.empty() && timed_.front().time_ns <= now_ns_) {
@@ -322,13 +395,13 @@ Context* Scheduler::choose_next() {
       timed_.pop_back();
       ev.fn(ev.arg, ev.id);
     }
-    options_.clear();
-    for (size_t w = 0; w < runnable_bits_.size(); ++w)
-      for (uint64_t m = runnable_bits_[w]; m; m &= m - 1)
-        options_.push_back(ctx_options_[w * 64 + static_cast<size_t>(__builtin_ctzll(m))]);
-    for (const PendingEvent& p : pending_)
-      options_.push_back({static_cast<uint32_t>(p.id), true, StepOp::deliver, {}});
-    if (options_.empty()) {
+    size_t count = pending_.size();
+    if (list)
+      count = list_options();
+    else
+      for (const uint64_t word : runnable_bits_)
+        count += static_cast<size_t>(__builtin_popcountll(word));
+    if (count == 0) {
       if (!timed_.empty()) {
         now_ns_ = std::max(now_ns_, timed_.front().time_ns);
         continue;
@@ -341,16 +414,17 @@ Context* Scheduler::choose_next() {
     }
     size_t index = 0;
     int32_t decision = -1;
-    if (options_.size() > 1) {
+    if (count > 1) {
       decision = static_cast<int32_t>(decisions_++);
       Decision d;
       d.step = step_;
       d.running = current_ && current_->state == RunState::runnable ? current_->id : 0;
-      d.options = options_;
+      if (list) d.options = std::span<const DecisionOption>(options_.data(), count);
+      d.option_count = count;
       index = chooser_.decide(d);
-      DIOSIM_INTERNAL_ASSERT(index < options_.size(), "chooser returned an out-of-range option");
+      DIOSIM_INTERNAL_ASSERT(index < count, "chooser returned an out-of-range option");
     }
-    const DecisionOption chosen = options_[index];
+    const DecisionOption chosen = list ? options_[index] : nth_option(index);
     if (!chosen.is_event) {
       Context* next = &contexts_[chosen.id - 1];
       open_transition(next->id, next->next_op, next->next_object, decision);

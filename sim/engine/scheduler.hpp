@@ -14,7 +14,11 @@
 //      as a Violation, never a hang.
 //   5. After a violation the run stops: no context is resumed again; unfinished fibers are
 //      unwound when the scheduler is destroyed.
-//   6. A step performs no heap allocation when tracing and step recording are off.
+//   6. A step performs no heap allocation when tracing and step recording are off. The
+//      scheduler's tables keep their capacity across the schedulers of a thread (Spare), so an
+//      execution in a model checker's loop allocates none of them either.
+//   7. A decision costs O(runnable contexts) when the Chooser reads the options, and
+//      O(contexts / 64) when it needs only their count (Chooser::reads_options).
 #pragma once
 
 #include "sim/engine/chooser.hpp"
@@ -159,7 +163,11 @@ private:
     void* arg;
   };
 
+  struct Spare; // the tables a destroyed scheduler leaves to the next one (invariant 6)
+  static Spare& spare();
   Context* choose_next(); // fires chosen or due events; nullptr when the run is over
+  size_t list_options();  // fills options_ (contexts by id, then events); returns the count
+  DecisionOption nth_option(size_t index) const; // without options_: the index-th option
   void switch_to(Context* ctx);
   void return_to_scheduler(); // from inside the current context
   void switch_out();          // return_to_scheduler without the ContextKill check

@@ -9,7 +9,7 @@ static void irq_loop(irq_cpu* cpu) {
   Kernel& k = K();
   const engine::ObjectRef queue = obj(engine::ObjectKind::irq_queue, cpu->cpu);
   for (;;) {
-    while (cpu->pending.empty()) {
+    while (cpu->queued() == 0) {
       note_access(queue, true);
       cpu->busy = false;
       k.sched.begin_step(engine::StepOp::sleep, queue);
@@ -17,8 +17,11 @@ static void irq_loop(irq_cpu* cpu) {
     }
     cpu->busy = true;
     note_access(queue, true);
-    bio* b = cpu->pending.front();
-    cpu->pending.pop_front();
+    bio* b = cpu->pending[cpu->head++];
+    if (cpu->head == cpu->pending.size()) { // drained: reuse the storage from the start
+      cpu->pending.clear();
+      cpu->head = 0;
+    }
     bio_endio(b);
   }
 }
@@ -41,13 +44,13 @@ void raise_bio_completion(bio* b) {
   for (const auto& cpu : k.irq_cpus) // the choice reads every CPU's state
     note_access(obj(engine::ObjectKind::irq_queue, cpu->cpu), false);
   for (const auto& cpu : k.irq_cpus)
-    if (!cpu->busy && cpu->pending.empty()) {
+    if (!cpu->busy && cpu->queued() == 0) {
       target = cpu.get();
       break;
     }
   if (!target)
     for (const auto& cpu : k.irq_cpus)
-      if (!target || cpu->pending.size() < target->pending.size()) target = cpu.get();
+      if (!target || cpu->queued() < target->queued()) target = cpu.get();
   note_access(obj(engine::ObjectKind::irq_queue, target->cpu), true);
   target->pending.push_back(b);
   target->busy = true; // claimed: the next completion goes elsewhere while this one waits

@@ -12,7 +12,6 @@
 
 #include "sim/kernel/runtime.hpp"
 
-#include <deque>
 #include <vector>
 
 namespace kern {
@@ -22,8 +21,12 @@ struct bio;
 struct irq_cpu {
   unsigned cpu = 0;
   engine::Context* ctx = nullptr;
-  std::deque<bio*> pending; // completions raised to this CPU, in order
-  bool busy = false;        // running a completion now
+  // Completions raised to this CPU, in order: [head, pending.size()). A vector, not a deque:
+  // an empty deque allocates, and a kernel is built per execution.
+  std::vector<bio*> pending;
+  size_t head = 0;
+  bool busy = false; // running a completion now
+  size_t queued() const { return pending.size() - head; }
 };
 
 // Spawns the irq contexts; called once by the Kernel.

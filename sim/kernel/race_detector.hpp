@@ -24,7 +24,9 @@
 //   5. on_free forgets the shadow of a freed range; a later access there is a use after free,
 //      caught before the detector runs (shared_access).
 //   6. No allocation per access once a field has been touched (first touch inserts its
-//      shadow); lock and channel clocks are allocated on first use.
+//      shadow); lock and channel clocks are allocated on first use. The tables' memory (shadow
+//      records, clocks) is handed to the next detector of the thread when one is destroyed, so
+//      a model checker's millionth execution allocates nothing here (contents are reset).
 #pragma once
 
 #include "sim/engine/footprint.hpp"
@@ -32,7 +34,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "sim/kernel/shared_field.hpp"
@@ -75,8 +76,11 @@ public:
     bool plain_writes_atomic = true; // invariant 3
   };
 
-  RaceDetector() = default;
-  explicit RaceDetector(Options options) : options_(options) {}
+  RaceDetector() : RaceDetector(Options{}) {}
+  explicit RaceDetector(Options options);
+  ~RaceDetector();
+  RaceDetector(const RaceDetector&) = delete;
+  RaceDetector& operator=(const RaceDetector&) = delete;
 
   // Off until every primitive reports its ordering edges: without them every cross-context
   // access would look unordered. shared_access checks races only when enabled.
@@ -100,7 +104,7 @@ public:
   // Forgets the shadow state of fields in [begin, end).
   void on_free(const void* begin, const void* end);
 
-  size_t shadowed_fields() const { return shadow_.size(); }
+  size_t shadowed_fields() const;
 
 private:
   struct Epoch {
@@ -109,29 +113,41 @@ private:
     int16_t locks_held = 0;
     AccessKind kind = AccessKind::read;
   };
-  // The last access of each kind by one context.
-  struct ContextEpochs {
+  // The last access of each kind by one context to one field. The shadow is one flat table of
+  // these, sorted by (address, context): a field's records are contiguous and in context id
+  // order (deterministic reports), a freed range is one contiguous erase, and nothing is
+  // allocated per field.
+  struct ShadowRecord {
+    uintptr_t address = 0;
     uint32_t ctx = 0;
     Epoch read, write, rmw;
   };
-  struct FieldShadow {
-    std::vector<ContextEpochs> by_context; // contexts that touched the field, sorted by id
+  struct Channel {
+    uint64_t key = 0;
+    VectorClock clock;
+  };
+  // Everything that grows with a run; recycled across the detectors of a thread (invariant 6).
+  // Clocks past the live ones keep their capacity: an empty clock is all zeros.
+  struct Tables {
+    std::vector<VectorClock> clocks;      // by context id - 1; own component >= 1 once started
+    std::vector<VectorClock> lock_clocks; // by lock id
+    std::vector<Channel> channels;        // [0, live_channels) sorted by key; the rest spare
+    size_t live_channels = 0;
+    std::vector<ShadowRecord> shadow;
+    size_t last_first = SIZE_MAX; // index of the first record of the field looked up last
+    void reset();
   };
 
   VectorClock& clock_of(uint32_t ctx);
+  VectorClock& channel_clock(uint64_t key); // inserts an empty clock when missing
   static uint64_t channel_key(diosim::engine::ObjectRef channel);
   static void join(VectorClock& into, const VectorClock& from);
-  const Epoch* conflict(const FieldShadow& s, uint32_t ctx, AccessKind kind, uint32_t* other);
+  const ShadowRecord* conflict(const ShadowRecord* begin, const ShadowRecord* end, uint32_t ctx,
+                               AccessKind kind, const Epoch** hit);
 
   Options options_{};
   bool enabled_ = false;
-  std::vector<VectorClock> clocks_;      // by context id - 1; own component >= 1 once started
-  std::vector<VectorClock> lock_clocks_; // by lock id
-  std::unordered_map<uint64_t, VectorClock> channel_clocks_;
-  std::unordered_map<uintptr_t, FieldShadow> shadow_;
-  // The last field looked up (node addresses are stable until erased; on_free resets it).
-  uintptr_t last_address_ = 0;
-  FieldShadow* last_shadow_ = nullptr;
+  Tables t_;
 };
 
 } // namespace kern

@@ -68,10 +68,6 @@ task_struct* Kernel::task_of(engine::Context* ctx) {
   return static_cast<task_struct*>(ctx->kernel);
 }
 
-task_struct* Kernel::current_task() {
-  return task_of(sched.current());
-}
-
 void Kernel::wake_lock_waiters(uint32_t lock_id) {
   // One pass that keeps the other locks' waiters in order: waking n waiters costs O(n), not
   // O(n^2) (a thousand tasks queued on the inode lock).
@@ -114,8 +110,8 @@ void Kernel::counter(const std::string& name, const char* series, int64_t value)
 void Kernel::observe_objects() {
   for (const auto& cache : caches) {
     if (!cache->inspect) continue;
-    for (auto& obj : cache->objects) {
-      if (!obj.live) continue;
+    for (const uint32_t index : cache->live_objects) {
+      kmem_cache::Object& obj = cache->objects[index];
       const void* p = object_address(cache.get(), obj);
       if (cache->check) {
         std::string why;

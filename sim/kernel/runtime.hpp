@@ -119,7 +119,11 @@ public:
   FaultPlan faults;              // allocation fault injection (alloc_fails)
 
   task_struct* task_of(engine::Context* ctx);
-  task_struct* current_task();
+  // Inline: every primitive asks for it (get_current), ~100 times an execution.
+  task_struct* current_task() {
+    engine::Context* c = sched.current();
+    return c->kernel ? static_cast<task_struct*>(c->kernel) : task_of(c);
+  }
 
   // --- tracing (call only when tracer != nullptr) ---
   engine::TraceEvent& emit(char ph, const char* name, const char* cat);

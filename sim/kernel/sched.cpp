@@ -6,10 +6,6 @@
 
 namespace kern {
 
-task_struct* get_current() {
-  return K().current_task();
-}
-
 std::string task_name(const task_struct* t) {
   return t->ctx->name;
 }

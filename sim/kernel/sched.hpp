@@ -28,7 +28,9 @@ struct task_struct {
   int mutexes_held = 0;
 };
 
-task_struct* get_current();
+inline task_struct* get_current() {
+  return K().current_task();
+}
 void __set_current_state(long state);
 int wake_up_process(task_struct* p);
 void blk_io_schedule();

@@ -26,6 +26,7 @@ void* kmem_cache_alloc(kmem_cache* cache, gfp_t gfp) {
   obj.memory.reset(new std::byte[cache->size + cache->align]); // poisoned below, not zeroed
   obj.ordinal = static_cast<uint32_t>(cache->objects.size() + 1);
   cache->objects.push_back(std::move(obj));
+  cache->live_objects.push_back(static_cast<uint32_t>(cache->objects.size() - 1));
   ++cache->allocs;
   kmem_cache::Object& o = cache->objects.back();
   void* p = object_address(cache, o);
@@ -120,6 +121,8 @@ void kmem_cache_free(kmem_cache* cache, void* obj) {
   o = const_cast<kmem_cache::Object*>(slab_find(obj, &owner));
   if (!o->live) violation("double-free", "kmem_cache_free of " + name + ", already freed");
   o->live = false;
+  const auto index = static_cast<uint32_t>(o - cache->objects.data());
+  std::erase(cache->live_objects, index);
   ++cache->frees;
   // The memory stays (quarantine); its race history goes: a later access is a use after free.
   K().race.on_free(obj, static_cast<const std::byte*>(obj) + cache->size);

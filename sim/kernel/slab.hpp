@@ -29,6 +29,9 @@ struct kmem_cache {
   size_t size = 0;
   size_t align = 0;
   std::vector<Object> objects;
+  // Indices into objects of the live ones, ascending: the per-step observer visits these, not
+  // every object freed so far (a thousand quarantined dios would make each step O(runs)).
+  std::vector<uint32_t> live_objects;
   uint64_t allocs = 0, frees = 0;
   // Optional: the owning module describes an object's fields for traces and checks it
   // (assert_dio_state). `check` returns false with `why` set when the object is inconsistent.
