@@ -58,6 +58,12 @@ const char* op_name(scenario::OpKind k) {
     return "reap";
   case scenario::OpKind::barrier:
     return "barrier";
+  case scenario::OpKind::ftruncate:
+    return "ftruncate";
+  case scenario::OpKind::fallocate:
+    return "fallocate";
+  case scenario::OpKind::fsync:
+    return "fsync";
   }
   return "?";
 }
@@ -80,7 +86,7 @@ void print_outcomes(const model::RunResult& r) {
                   o.finished ? "" : "  (not finished: the run stopped first)");
       continue;
     }
-    uint64_t count = 0;
+    uint64_t count = scenario::is_inode_op(op.kind) ? op.length : 0; // size / len
     for (const auto& v : op.iov)
       count += v.len;
     std::printf("  %-10s #%zu %s%s offset=%llu count=%llu%s%s -> ", o.task.c_str(), o.op_index,

@@ -174,6 +174,8 @@ std::string first_difference(const scenario::ScenarioSpec& a, const scenario::Sc
       const std::string at = "tasks/" + std::to_string(i) + "/ops/" + std::to_string(j);
       DIFF(at, std::tie(x.kind, x.offset, x.aio, x.dsync, x.nowait, x.iter, x.events, x.barrier),
            std::tie(y.kind, y.offset, y.aio, y.dsync, y.nowait, y.iter, y.events, y.barrier));
+      DIFF(at, std::tie(x.length, x.keep_size, x.punch_hole, x.datasync, x.append),
+           std::tie(y.length, y.keep_size, y.punch_hole, y.datasync, y.append));
       DIFF(at << "/iov count", x.iov.size(), y.iov.size());
       for (size_t k = 0; k < x.iov.size(); ++k)
         DIFF(at << "/iov/" << k, std::tie(x.iov[k].buffer, x.iov[k].offset, x.iov[k].len),

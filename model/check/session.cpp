@@ -176,7 +176,7 @@ uint64_t outcome_hash(const scenario::ScenarioSpec& spec, const world::World& w,
   for (const world::OpOutcome& o : w.outcomes()) {
     h.add(static_cast<uint64_t>(o.ret));
     h.add(o.submit_ret ? static_cast<uint64_t>(*o.submit_ret) : 0x5eed5eed5eed5eedull);
-    h.add(o.data);
+    h.add(o.data.digest());
     h.add(static_cast<uint64_t>(o.i_size_after));
   }
   h.add(static_cast<uint64_t>(w.inode().i_size));

@@ -30,8 +30,8 @@ bool same_structure(const State& a, const State& b) {
       x.last_physical != y.last_physical || x.mmu_private != y.mmu_private ||
       x.reserve != y.reserve || x.readahead_maybe != y.readahead_maybe ||
       x.alloc_uncertain != y.alloc_uncertain || x.disk_uncertain != y.disk_uncertain ||
-      x.isize_tainted != y.isize_tainted || x.cache.size() != y.cache.size() ||
-      x.tainted.size() != y.tainted.size())
+      x.isize_tainted != y.isize_tainted || x.prealloc != y.prealloc ||
+      x.cache.size() != y.cache.size() || x.tainted.size() != y.tainted.size())
     return false;
   for (size_t i = 0; i < x.tainted.size(); ++i)
     if (x.tainted[i].begin != y.tainted[i].begin || x.tainted[i].end != y.tainted[i].end)
@@ -126,6 +126,8 @@ Model::Model(const scenario::ScenarioSpec& s) : spec(s) {
           info.barrier_generation += ops[k].op->barrier == o.barrier;
         barrier_ops[t].push_back(ops.size());
       }
+      if (o.kind == scenario::OpKind::ftruncate)
+        min_truncate_size = std::min(min_truncate_size, static_cast<int64_t>(o.length));
       info.read = o.kind == scenario::OpKind::pread;
       info.write = o.kind == scenario::OpKind::pwrite;
       info.offset = o.offset;
@@ -411,6 +413,9 @@ std::vector<std::string> Driver::find_conflicts(const std::vector<OpRecord>& rec
         reason = "one changes i_size or truncates while the other reaches past i_size";
       else if (cross && ((!b.isize_writes.empty() || b.truncated) && a.isize_dependent))
         reason = "one changes i_size or truncates while the other reaches past i_size";
+      else if ((oa.op->append && !b.isize_writes.empty()) ||
+               (ob.op->append && !a.isize_writes.empty()))
+        reason = "one appends at i_size, which the other changes";
       else if (cross && !m_.spec.alloc_failures.empty())
         reason = "which allocation is the nth that fails depends on which runs first";
       else if (cross && (a.wb_error || b.wb_error) && !(oa.read && ob.read))
@@ -597,6 +602,19 @@ bool Driver::isizes_after(size_t i, const std::vector<OpRecord>& recs, std::set<
     if (j != i && m_.ops[j].write && !recs[j].checked &&
         !(j > i && m_.ops[j].task == op.task && hb(recs, i, j)))
       known = false; // an unmodelled write before it or concurrent with it
+  if (m_.min_truncate_size != INT64_MAX) {
+    // R-TRUNCATE: i_size may drop, so "the largest" no longer holds: the serial value, unless
+    // an operation that may overlap op i in time changes i_size.
+    for (size_t j = 0; j < n_; ++j) {
+      const bool ordered = j < i ? hb(recs, j, i) : m_.ops[j].task == op.task && hb(recs, i, j);
+      const bool sizes = !recs[j].isize_writes.empty() || recs[j].truncated;
+      if (j != i && ((!ordered && sizes) || (!recs[j].checked && (sizes || m_.ops[j].write))))
+        return false;
+    }
+    isizes.insert(recs[i].i_size_after);
+    r.rules.insert("R-TRUNCATE");
+    return known;
+  }
   int64_t base = m_.spec.i_size;
   for (int64_t v : recs[i].isize_writes)
     base = std::max(base, v);

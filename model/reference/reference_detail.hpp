@@ -191,6 +191,9 @@ struct FileState {
   // dio-done workqueue exists (after it does, nothing allocates it again).
   uint64_t alloc_calls[3] = {0, 0, 0};
   bool dio_done_wq = false;
+  // R-FALLOC-PREALLOC: blocks fallocate allocated as unwritten extents (file block -> disk
+  // block); they read as holes, and the first write that maps them takes them as new blocks.
+  std::map<uint64_t, int64_t> prealloc;
 };
 
 struct State {
@@ -329,6 +332,7 @@ public:
   // ---- the operation (reference_vfs.cpp, reference_dio.cpp)
   // branch 0: no bio fails; branch 1: some bio fails (only when the op may fail).
   OpRecord exec(const OpInfo& op, State& s, int branch);
+  OpRecord exec_io(const OpInfo& op, State& s, int branch); // pread / pwrite at op.offset
   // One way a request can end: __blockdev_direct_IO's (or dio_complete's) value, and whether
   // the submission may return -EIOCBQUEUED instead (the value then arrives as the AIO event).
   struct DioPath {
@@ -350,6 +354,15 @@ public:
   int64_t write_path_result(const OpInfo& op, State& s, const DioPath& p, bool& failed_once,
                             OpRecord& r);
   void exec_taint(const OpInfo& op, State& s, const std::string& taint_why, OpRecord& r) const;
+  // ---- inode operations (reference_inode.cpp): ftruncate, fallocate, fsync.
+  void exec_inode(const OpInfo& op, State& s, OpRecord& r);
+  int64_t exec_ftruncate(const OpInfo& op, State& s, OpRecord& r) const;
+  int64_t exec_fallocate(const OpInfo& op, State& s, OpRecord& r) const;
+  int64_t exec_punch(const OpInfo& op, State& s, OpRecord& r) const;
+  void zero_file_part(FileState& f, uint64_t from, uint64_t to) const;
+  int64_t take_prealloc(FileState& f, uint64_t fb, uint64_t limit, uint64_t* count) const;
+  // The least size an ftruncate of the scenario sets (INT64_MAX: none): i_size may drop to it.
+  int64_t min_truncate_size = INT64_MAX;
 
   // ---- the world driver (reference.cpp)
   const scenario::ScenarioSpec& spec;

@@ -291,8 +291,13 @@ Mapping Model::get_block(FileState& f, uint64_t fb, uint64_t maxblocks, bool cre
     return m;
   }
   if (!create) return m;
+  if (f.prealloc.count(fb)) { // R-FALLOC-PREALLOC: the unwritten run, mapped new
+    m.mapped = m.is_new = true;
+    m.disk = take_prealloc(f, fb, std::min(limit, btb == UINT64_MAX ? limit : btb + 1), &m.count);
+    return m;
+  }
   uint64_t want = 1;
-  while (want < limit && want <= btb && !f.map.count(fb + want))
+  while (want < limit && want <= btb && !f.map.count(fb + want) && !f.prealloc.count(fb + want))
     ++want;
   if (alloc_fails(f, scenario::AllocSite::fs_block)) { // R-ALLOC-FAIL (ext2_alloc_branch)
     m.err = kENOMEM;
@@ -312,6 +317,7 @@ int64_t Model::alloc_block(FileState& f, uint64_t fb) const {
   auto it = f.map.find(fb);
   if (it != f.map.end()) return it->second;
   uint64_t got = 0;
+  if (f.prealloc.count(fb)) return take_prealloc(f, fb, 1, &got); // R-FALLOC-PREALLOC
   return allocate(f, fb, 1, &got);
 }
 
@@ -323,6 +329,7 @@ void Model::truncate_blocks(FileState& f, int64_t size) const {
   const uint64_t first = (static_cast<uint64_t>(size) + g.bs - 1) / g.bs;
   f.map.erase(f.map.lower_bound(first), f.map.end());
   f.content.erase(f.content.lower_bound(first), f.content.end());
+  f.prealloc.erase(f.prealloc.lower_bound(first), f.prealloc.end());
   for (auto it = f.indirect.begin(); it != f.indirect.end();) // ext2_free_branches
     it = it->first.first >= first ? f.indirect.erase(it) : std::next(it);
 }

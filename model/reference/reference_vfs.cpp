@@ -138,6 +138,7 @@ std::string Model::exec_prologue(const OpInfo& op, const State& s, OpRecord& r) 
     if (ctx.hb_before[i] && ctx.earlier[i])
       for (int64_t v : ctx.earlier[i]->isize_writes)
         r.lo_isize = std::max(r.lo_isize, v);
+  r.lo_isize = std::min(r.lo_isize, min_truncate_size); // R-TRUNCATE: i_size may drop
   r.isize_dependent = count && static_cast<int64_t>(end) > r.lo_isize;
   if (ctx.force_taint) return ctx.taint_why;
   if (count && in_taint(f, r.pages)) return "it touches bytes an unmodelled operation left unknown";
@@ -301,6 +302,23 @@ OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
     r.i_size_after = f.i_size;
     return r;
   }
+  if (scenario::is_inode_op(op.op->kind)) {
+    exec_inode(op, s, r);
+    return r;
+  }
+  if (op.op->append) { // R-APPEND: generic_write_checks puts the write at i_size
+    OpInfo at_end = op;
+    at_end.offset = static_cast<uint64_t>(f.i_size);
+    OpRecord rec = exec_io(at_end, s, branch);
+    rec.rules.insert("R-APPEND");
+    return rec;
+  }
+  return exec_io(op, s, branch);
+}
+
+OpRecord Model::exec_io(const OpInfo& op, State& s, int branch) {
+  OpRecord r;
+  FileState& f = s.f;
   const scenario::Operation& o = *op.op;
   const std::string taint_why = exec_prologue(op, s, r);
   // vfat files lack FMODE_NOWAIT too: R-NOWAIT-EXT2 holds for them.

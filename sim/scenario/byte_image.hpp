@@ -55,11 +55,8 @@ public:
   std::vector<uint8_t> expand() const { return read(0, size_); }  // messages and tests
 
   // A digest of the bytes alone (a polynomial hash, runs folded in O(log len)): equal bytes
-  // digest equal however they are cut. Implicit so that a hash fold written for plain values
-  // (model/check/session.cpp's outcome hash: Hash::add(o.data)) folds the digest instead of
-  // expanding the bytes.
+  // digest equal however they are cut (model/check/session.cpp's outcome hash folds it).
   uint64_t digest() const;
-  operator uint64_t() const { return digest(); }
 
   bool operator==(const ByteImage& o) const; // the same bytes
   bool operator==(const std::vector<uint8_t>& bytes) const;

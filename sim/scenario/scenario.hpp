@@ -158,7 +158,12 @@ struct Expect {
 
 // reap: io_getevents on the task's AIO context; barrier: wait for the other tasks that name the
 // same barrier (task control, not I/O). A "repeat" block in a file is expanded by the parser.
-enum class OpKind : uint8_t { pread, pwrite, reap, barrier };
+// ftruncate, fallocate, fsync: inode operations (scenario_ops_inode.cpp, world/inode_ops.cpp).
+enum class OpKind : uint8_t { pread, pwrite, reap, barrier, ftruncate, fallocate, fsync };
+// The inode operations: no iovecs, no user memory.
+inline bool is_inode_op(OpKind k) {
+  return k == OpKind::ftruncate || k == OpKind::fallocate || k == OpKind::fsync;
+}
 
 // The iov_iter a read or write comes with ("iter"): user memory (ITER_IOVEC, the default, as
 // preadv/pwritev make; ITER_UBUF, one segment, as io_uring's single-buffer requests make) or
@@ -179,6 +184,14 @@ struct Operation {
   // request of the context in flight when the reap starts.
   uint64_t events = 0;
   std::string barrier; // barrier: its name
+  // Inode operations (docs/SCENARIOS.md): ftruncate's new size or fallocate's len ("size" /
+  // "len" in a file); fallocate's FALLOC_FL_KEEP_SIZE and FALLOC_FL_PUNCH_HOLE (which needs
+  // KEEP_SIZE); fsync's fdatasync; pwrite's RWF_APPEND (the write goes to i_size).
+  uint64_t length = 0;
+  bool keep_size = false;
+  bool punch_hole = false;
+  bool datasync = false;
+  bool append = false;
   Expect expect;
   // JSON path, for messages ("/tasks/0/ops/1"); inside an expanded repeat block the path of the
   // op in the file, then which repetition ("/tasks/0/ops/1/ops/0 (repeat 3 of 8)").

@@ -2,6 +2,7 @@
 // Parsing /tasks: each task's operations (with their iovecs and expectations), repeat blocks
 // expanded in place, and the checks that span tasks: AIO contexts and barriers.
 #include "sim/scenario/parse_util.hpp"
+#include "sim/scenario/scenario_ops_inode.hpp"
 
 #include <algorithm>
 #include <set>
@@ -108,8 +109,9 @@ void build_op_expect(const J& e, const std::string& kind, uint64_t total, Operat
 
 // The fields each kind of operation takes besides "op"; the schema lists their union.
 bool takes_field(OpKind kind, const std::string& key) {
-  static const std::set<std::string> io = {"offset", "iov",  "aio",   "dsync",
-                                           "nowait", "iter", "expect"};
+  static const std::set<std::string> io = {"offset", "iov",    "aio",   "dsync",
+                                           "nowait", "iter", "append", "expect"};
+  if (is_inode_op(kind)) return inode_op_takes_field(kind, key);
   switch (kind) {
   case OpKind::reap:
     return key == "events";
@@ -131,6 +133,9 @@ void build_io_fields(const J& x, const std::string& kind, Operation& op, const O
   if (const J* v = field(x, "aio")) op.aio = v->get<bool>();
   if (const J* v = field(x, "dsync")) op.dsync = v->get<bool>();
   if (const J* v = field(x, "nowait")) op.nowait = v->get<bool>();
+  if (const J* v = field(x, "append")) op.append = v->get<bool>();
+  if (op.append && op.kind != OpKind::pwrite)
+    c.errors.add(op.where + "/append", "append (RWF_APPEND) applies to pwrite only");
   uint64_t total = 0;
   if (const J* list = field(x, "iov"))
     total = build_iov(*list, op, c);
@@ -150,7 +155,7 @@ Operation build_op(const J& x, const std::string& where, const OpContext& c) {
   op.kind = kind == "reap"      ? OpKind::reap
             : kind == "barrier" ? OpKind::barrier
             : kind == "pwrite"  ? OpKind::pwrite
-                                : OpKind::pread;
+                                : inode_op_kind(kind).value_or(OpKind::pread);
   check_fields(x, op, kind, c.errors);
   if (op.kind == OpKind::reap) {
     if (const J* v = field(x, "events")) op.events = as_u64(*v);
@@ -159,6 +164,8 @@ Operation build_op(const J& x, const std::string& where, const OpContext& c) {
       op.barrier = v->get<std::string>();
     else
       c.errors.add(op.where, "missing required field \"name\" (a barrier needs one)");
+  } else if (is_inode_op(op.kind)) {
+    build_inode_op(x, c.spec, op, c.errors);
   } else {
     build_io_fields(x, kind, op, c);
   }

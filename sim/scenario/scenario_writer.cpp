@@ -4,6 +4,8 @@
 // kLineWidth columns stay on one line, others break with a 2-space indent.
 #include "sim/scenario/scenario_writer.hpp"
 
+#include "sim/scenario/scenario_ops_inode.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -291,8 +293,11 @@ J buffers_json(const std::vector<Buffer>& buffers) {
   return list;
 }
 
+J op_expect_json(const Operation& op, J x); // adds op.expect to x
+
 J op_json(const Operation& op) {
   J x = J::object();
+  if (is_inode_op(op.kind)) return op_expect_json(op, detail::inode_op_json(op));
   x["op"] = op.kind == OpKind::reap      ? "reap"
             : op.kind == OpKind::barrier ? "barrier"
             : op.kind == OpKind::pwrite  ? "pwrite"
@@ -319,6 +324,11 @@ J op_json(const Operation& op) {
   if (op.dsync) x["dsync"] = true;
   if (op.nowait) x["nowait"] = true;
   if (op.iter != IterKind::iovec) x["iter"] = iter_kind_name(op.iter);
+  if (op.append) x["append"] = true;
+  return op_expect_json(op, std::move(x));
+}
+
+J op_expect_json(const Operation& op, J x) {
   const Expect& e = op.expect;
   J ex = J::object();
   auto plain = [](int64_t v) { return J(v); };

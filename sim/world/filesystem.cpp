@@ -153,6 +153,13 @@ int64_t SimFilesystem::map_run(uint64_t iblock, uint64_t limit, bool create, uin
          nx->second == first + static_cast<int64_t>(*count);
          ++nx)
       ++*count;
+    // Without an end_io to convert them (the extent model), preallocated blocks a write maps
+    // become written at once, as a fresh allocation does.
+    if (!fills_unwritten())
+      for (uint64_t i = 0; i < *count; ++i) {
+        map_[iblock + i] = unwritten_.at(iblock + i);
+        unwritten_.erase(iblock + i);
+      }
     return first;
   }
   uint64_t want = 1;

@@ -55,6 +55,15 @@ public:
   int64_t allocate(uint64_t file_block);
   // ext2_truncate_blocks: frees every block at or beyond `size`'s block.
   void truncate_blocks(kern::loff_t size);
+  // fallocate (inode_ops.cpp): allocates every hole in file blocks [first, end) as unwritten
+  // extents (they read as holes until written); 0, or -ENOSPC / -ENOMEM where allocation stopped
+  // (what was allocated stays). punch_blocks frees the blocks (written or not) in [first, end).
+  int preallocate(uint64_t first, uint64_t end);
+  void punch_blocks(uint64_t first, uint64_t end);
+  // Whether the model supports fallocate at all (ext2 in Linux 6.1 has no ->fallocate).
+  bool supports_fallocate() const {
+    return spec_.fs.model == FsModel::extent || spec_.fs.model == FsModel::ocfs2;
+  }
 
   int dio_flags() const;
   bool supports_nowait() const {

@@ -168,6 +168,20 @@ void PageCache::truncate(kern::loff_t size) {
   sync_nrpages();
 }
 
+void PageCache::zero_range(kern::loff_t start, kern::loff_t end) {
+  const uint64_t ps = spec_.geometry.page_size;
+  const uint64_t b = static_cast<uint64_t>(start), e = static_cast<uint64_t>(end);
+  for (auto it = pages_.lower_bound(b / ps); it != pages_.end() && it->first * ps < e; ++it) {
+    const uint64_t lo = std::max(b, it->first * ps), hi = std::min(e, (it->first + 1) * ps);
+    std::memset(kern::page_address(it->second.page) + (lo - it->first * ps), 0, hi - lo);
+  }
+}
+
+void PageCache::drop_pages(kern::pgoff_t first, kern::pgoff_t last) {
+  pages_.erase(pages_.lower_bound(first), pages_.upper_bound(last));
+  sync_nrpages();
+}
+
 // generic_buffers_fsync: file_write_and_wait_range, whose error (AS_EIO, cleared as
 // filemap_check_errors does) returns before the flush.
 int PageCache::fsync_range(kern::kiocb* iocb, kern::loff_t start, kern::loff_t end) {

@@ -55,6 +55,12 @@ public:
   void drop_clean(kern::pgoff_t start, kern::pgoff_t end);
   // Truncates cached pages at or beyond `size` (truncate_pagecache).
   void truncate(kern::loff_t size);
+  // truncate_inode_pages_range's partial pages: zeroes the cached bytes in [start, end), keeping
+  // the pages and their dirty bits.
+  void zero_range(kern::loff_t start, kern::loff_t end);
+  // Drops the cached pages [first, last] whatever their state (truncate_pagecache_range's whole
+  // pages: dirty data is discarded, as a hole punch does).
+  void drop_pages(kern::pgoff_t first, kern::pgoff_t last);
 
   uint64_t writebacks() const { return writebacks_; }
   uint64_t flushes() const { return flushes_; }

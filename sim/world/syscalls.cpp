@@ -199,7 +199,8 @@ ssize_t World::write_iter(Request& req) {
   kern::kiocb* iocb = &req.iocb;
   kern::iov_iter* from = &req.iter;
   kern::inode_lock(&inode_);
-  ssize_t ret = static_cast<ssize_t>(kern::iov_iter_count(from)); // generic_write_checks
+  if (iocb->ki_flags & kern::IOCB_APPEND) iocb->ki_pos = inode_.i_size; // generic_write_checks
+  ssize_t ret = static_cast<ssize_t>(kern::iov_iter_count(from));       // generic_write_checks
   if (ret > 0) {
     const ssize_t wait_ret = serialise_unaligned_aio(req);
     if (wait_ret) ret = wait_ret;

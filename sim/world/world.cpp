@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <set>
 #include <map>
+#include <set>
 
 namespace diosim::world {
 
@@ -96,6 +96,8 @@ void World::run_task(size_t task_index) {
     } else if (op.kind == OpKind::barrier) {
       barrier_wait(op.barrier, generation[op.barrier]++);
       out.finished = true;
+    } else if (is_inode_op(op.kind)) {
+      run_inode_op(op, out);
     } else if (Request& req = submit(op, out, ctx); req.queued) {
       mine.push_back(&req);
     }
@@ -130,6 +132,7 @@ World::Request& World::submit(const Operation& op, OpOutcome& out, AioContext& c
   req.iocb.ki_pos = static_cast<kern::loff_t>(op.offset);
   req.iocb.ki_flags = kern::IOCB_DIRECT | (write ? kern::IOCB_WRITE : 0);
   if (op.dsync) req.iocb.ki_flags |= kern::IOCB_DSYNC;
+  if (op.append) req.iocb.ki_flags |= kern::IOCB_APPEND;
   req.iocb.private_ = &req;
   if (op.aio) {
     req.iocb.ki_complete = &World::aio_complete_rw;

@@ -120,6 +120,15 @@ private:
   void check_stale_read(uint64_t sector, const kern::bio* b);
   void install_faults(); // the scenario's allocation faults into kern::K().faults
 
+  // inode_ops.cpp: ftruncate, fallocate, fsync (ops without iovecs, never AIO).
+  void run_inode_op(const Operation& op, OpOutcome& out);
+  int64_t do_ftruncate(uint64_t size);
+  int64_t do_fallocate(const Operation& op);
+  int64_t punch_hole(uint64_t offset, uint64_t len);
+  int64_t do_fsync(bool datasync);
+  void inode_dio_wait();
+  void zero_block_part(uint64_t from, uint64_t to);
+
   // syscalls.cpp
   ssize_t read_iter(Request& req);
   ssize_t write_iter(Request& req);
