@@ -180,7 +180,7 @@ TEST_CASE("schema error: a typo in a field name names the path and the allowed f
   CHECK(e.rfind("test.json: ", 0) == 0);
   CHECK(contains(
       e, "test.json: /tasks/0/ops/0: unknown field \"ofset\" "
-         "(allowed: op, offset, iov, aio, dsync, nowait, expect, events, name, count, ops)"));
+         "(allowed: op, offset, iov, aio, dsync, nowait, expect, o_direct, events, name, count, ops)"));
   CHECK(contains(e, "did you mean \"offset\"?"));
 }
 

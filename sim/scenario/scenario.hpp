@@ -158,8 +158,10 @@ struct Expect {
 };
 
 // reap: io_getevents on the task's AIO context; barrier: wait for the other tasks that name the
-// same barrier (task control, not I/O). A "repeat" block in a file is expanded by the parser.
-enum class OpKind : uint8_t { pread, pwrite, reap, barrier };
+// same barrier (task control, not I/O); fcntl: F_SETFL on the task's fd, setting or clearing
+// O_DIRECT (pread/pwrite on an fd without it are buffered). A "repeat" block in a file is
+// expanded by the parser.
+enum class OpKind : uint8_t { pread, pwrite, reap, barrier, fcntl };
 
 struct Operation {
   OpKind kind = OpKind::pread;
@@ -171,7 +173,8 @@ struct Operation {
   // reap: how many events to wait for and take (io_getevents min_nr = nr); 0 waits for every
   // request of the context in flight when the reap starts.
   uint64_t events = 0;
-  std::string barrier; // barrier: its name
+  std::string barrier;  // barrier: its name
+  bool o_direct = true; // fcntl: whether the fd has O_DIRECT afterwards
   Expect expect;
   // JSON path, for messages ("/tasks/0/ops/1"); inside an expanded repeat block the path of the
   // op in the file, then which repetition ("/tasks/0/ops/1/ops/0 (repeat 3 of 8)").
@@ -184,6 +187,11 @@ struct Task {
   // The AIO context (io_setup) the task submits to and reaps from; tasks naming the same one
   // share it. Empty: the task's own context.
   std::string aio_context;
+  // The open file description the task's ops use: tasks naming the same one share it (and its
+  // O_DIRECT flag, which fcntl changes). Empty: the task's own, named after the task.
+  std::string fd;
+  bool o_direct = true; // the fd's O_DIRECT flag when opened (tasks sharing an fd agree)
+  const std::string& fd_name() const { return fd.empty() ? name : fd; }
   // The context's name: aio_context, or the task's name for its own.
   const std::string& context_name() const { return aio_context.empty() ? name : aio_context; }
 };
