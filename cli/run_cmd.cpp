@@ -64,6 +64,8 @@ const char* op_name(scenario::OpKind k) {
     return "fallocate";
   case scenario::OpKind::fsync:
     return "fsync";
+  case scenario::OpKind::fcntl:
+    return "fcntl";
   }
   return "?";
 }
@@ -78,10 +80,14 @@ const char* verdict(const world::OpOutcome& o) {
 void print_outcomes(const model::RunResult& r) {
   for (const world::OpOutcome& o : r.outcomes) {
     const scenario::Operation& op = *o.op;
-    if (op.kind == scenario::OpKind::reap || op.kind == scenario::OpKind::barrier) {
-      const std::string what = op.kind == scenario::OpKind::reap
-                                   ? (op.events ? "reap " + std::to_string(op.events) : "reap")
-                                   : "barrier " + op.barrier;
+    if (op.kind == scenario::OpKind::reap || op.kind == scenario::OpKind::barrier ||
+        op.kind == scenario::OpKind::fcntl) {
+      const std::string what =
+          op.kind == scenario::OpKind::reap
+              ? (op.events ? "reap " + std::to_string(op.events) : "reap")
+          : op.kind == scenario::OpKind::fcntl
+              ? std::string(op.o_direct ? "fcntl +O_DIRECT" : "fcntl -O_DIRECT")
+              : "barrier " + op.barrier;
       std::printf("  %-10s #%zu %s%s\n", o.task.c_str(), o.op_index, what.c_str(),
                   o.finished ? "" : "  (not finished: the run stopped first)");
       continue;

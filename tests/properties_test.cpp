@@ -168,6 +168,8 @@ std::string first_difference(const scenario::ScenarioSpec& a, const scenario::Sc
   for (size_t i = 0; i < a.tasks.size(); ++i) {
     DIFF("tasks/" << i << "/name", a.tasks[i].name, b.tasks[i].name);
     DIFF("tasks/" << i << "/aio_context", a.tasks[i].aio_context, b.tasks[i].aio_context);
+    DIFF("tasks/" << i << "/fd", a.tasks[i].fd, b.tasks[i].fd);
+    DIFF("tasks/" << i << "/o_direct", a.tasks[i].o_direct, b.tasks[i].o_direct);
     DIFF("tasks/" << i << "/ops count", a.tasks[i].ops.size(), b.tasks[i].ops.size());
     for (size_t j = 0; j < a.tasks[i].ops.size(); ++j) {
       const auto &x = a.tasks[i].ops[j], &y = b.tasks[i].ops[j];
@@ -176,6 +178,7 @@ std::string first_difference(const scenario::ScenarioSpec& a, const scenario::Sc
            std::tie(y.kind, y.offset, y.aio, y.dsync, y.nowait, y.iter, y.events, y.barrier));
       DIFF(at, std::tie(x.length, x.keep_size, x.punch_hole, x.datasync, x.append),
            std::tie(y.length, y.keep_size, y.punch_hole, y.datasync, y.append));
+      DIFF(at << "/o_direct", x.o_direct, y.o_direct);
       DIFF(at << "/iov count", x.iov.size(), y.iov.size());
       for (size_t k = 0; k < x.iov.size(); ++k)
         DIFF(at << "/iov/" << k, std::tie(x.iov[k].buffer, x.iov[k].offset, x.iov[k].len),
@@ -313,7 +316,7 @@ TEST_CASE("writer: defaults are left out, byte runs merged, small objects on one
   op.kind = scenario::OpKind::pread;
   op.iov.push_back({"b", 0, 2048});
   op.expect.ret = -5;
-  s.tasks.push_back({"task0", {op}, {}});
+  s.tasks.push_back({"task0", {op}, {}, {}, true});
   const std::string text = scenario::to_json(s);
   CHECK(text == R"({
   "name": "w",

@@ -13,9 +13,6 @@ const std::vector<UnreachableLine>& unreachable_lines() {
   static const std::vector<UnreachableLine> lines = {
       {1119, "a zero-length read never reaches __blockdev_direct_IO: generic_file_read_iter "
              "returns 0 first (mm/filemap.c)"},
-      {294, "needs invalidate_inode_pages2_range to fail after the write: a page must be "
-            "instantiated (buffered read or mmap fault) between submission and completion, "
-            "and scenarios have no buffered or mmap operations"},
   };
   return lines;
 }

@@ -39,6 +39,7 @@ std::optional<engine::Violation> check_end_of_run(const kern::Kernel& k, const w
     return make("stale-data", "file offset " + std::to_string(*off) + " below i_size " +
                                   std::to_string(w.inode().i_size) +
                                   " lies in a block whose disk sector was never written");
+  if (const auto page = w.first_incoherent_page()) return make("page-cache-coherency", *page);
   for (const world::OpOutcome& o : w.outcomes()) {
     const std::string who = o.task + " op " + std::to_string(o.op_index);
     if (!o.finished) return make("op-finished", who + " never finished");

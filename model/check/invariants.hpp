@@ -14,6 +14,8 @@
 //   I8 no stale data: every byte below i_size in a mapped block was written (by the scenario's
 //      initial contents, a bio or writeback). A read bio that reaches an unwritten sector below
 //      i_size is reported when it completes.
+//   I9 page-cache coherency: every clean cached page holds what the disk holds below i_size
+//      (World::first_incoherent_page names the page).
 #pragma once
 
 #include "sim/engine/violation.hpp"

@@ -118,7 +118,9 @@ Model::Model(const scenario::ScenarioSpec& s) : spec(s) {
       info.task = t;
       info.pos = i;
       info.op = &o;
-      info.reap = o.kind == scenario::OpKind::reap || o.kind == scenario::OpKind::barrier;
+      info.fcntl = o.kind == scenario::OpKind::fcntl;
+      info.reap =
+          o.kind == scenario::OpKind::reap || o.kind == scenario::OpKind::barrier || info.fcntl;
       info.full_reap = o.kind == scenario::OpKind::reap && o.events == 0;
       if (o.kind == scenario::OpKind::barrier) {
         barrier_ops.resize(spec.tasks.size());
@@ -154,6 +156,7 @@ Model::Model(const scenario::ScenarioSpec& s) : spec(s) {
         }
       ops.push_back(std::move(info));
     }
+  resolve_fd_modes();
 }
 
 } // namespace refm

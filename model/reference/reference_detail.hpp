@@ -223,6 +223,10 @@ struct OpInfo {
   std::vector<Seg> segs;
   uint64_t static_bios_max = 0; // an upper bound on the bios it can submit, whatever happens
   bool self_overlap = false;    // two of its iovecs share user bytes
+  // Its fd lacks O_DIRECT when it is submitted (R-BUFFERED-OP); direct_unknown: another task
+  // sharing the fd toggles O_DIRECT (fcntl), so which path it takes depends on timing.
+  bool buffered = false, direct_unknown = false;
+  bool fcntl = false; // an fcntl(F_SETFL): no I/O of its own (reap is set too)
 };
 
 // A write of file bytes by one operation: the values it left and the values before it.
@@ -342,12 +346,16 @@ public:
   std::vector<DioPath> direct_io(const OpInfo& op, State& s, int branch, OpRecord& r);
   int64_t buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRecord& r);
   int64_t filemap_read(const OpInfo& op, State& s, uint64_t req_off, int64_t already, OpRecord& r);
+  void resolve_fd_modes(); // sets OpInfo::buffered / direct_unknown from tasks and fcntls
   // The values (and AIO submission values) an op can produce, as exec collects them.
   struct Results {
     bool aio = false;
     std::set<int64_t> rets, submits;
     void done(int64_t v, bool queued); // queued: the submission may return -EIOCBQUEUED
   };
+  // reference_buffered.cpp: ops on an fd without O_DIRECT (R-BUFFERED-OP, R-READAHEAD).
+  void exec_buffered_read(const OpInfo& op, State& s, OpRecord& r, Results& out);
+  void exec_buffered_write(const OpInfo& op, State& s, OpRecord& r, Results& out);
   std::string exec_prologue(const OpInfo& op, const State& s, OpRecord& r) const;
   void exec_read(const OpInfo& op, State& s, int branch, OpRecord& r, Results& out);
   void exec_write(const OpInfo& op, State& s, int branch, OpRecord& r, Results& out);

@@ -141,6 +141,9 @@ std::string Model::exec_prologue(const OpInfo& op, const State& s, OpRecord& r) 
   r.lo_isize = std::min(r.lo_isize, min_truncate_size); // R-TRUNCATE: i_size may drop
   r.isize_dependent = count && static_cast<int64_t>(end) > r.lo_isize;
   if (ctx.force_taint) return ctx.taint_why;
+  if (op.direct_unknown)
+    return "R-FCNTL: another task sharing its fd toggles O_DIRECT, so whether it is direct or "
+           "buffered depends on timing";
   if (count && in_taint(f, r.pages)) return "it touches bytes an unmodelled operation left unknown";
   if (count && f.isize_tainted) return "i_size is unknown";
   if (o.nowait && f.readahead_maybe && spec.fs.model != scenario::FsModel::ext2)
@@ -298,7 +301,7 @@ OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
   if (op.reap) { // R-REAP: waits for this task's AIO; returns nothing of its own.
     r.ret = {0};
     r.data = Cells();
-    r.rules.insert("R-REAP");
+    r.rules.insert(op.fcntl ? "R-FCNTL" : "R-REAP"); // R-FCNTL: F_SETFL returns 0
     r.i_size_after = f.i_size;
     return r;
   }
@@ -340,7 +343,11 @@ OpRecord Model::exec_io(const OpInfo& op, State& s, int branch) {
     out.done(kEOPNOTSUPP, false);
   } else {
     r.active = true;
-    if (op.read)
+    if (op.buffered && op.read)
+      exec_buffered_read(op, s, r, out);
+    else if (op.buffered)
+      exec_buffered_write(op, s, r, out);
+    else if (op.read)
       exec_read(op, s, branch, r, out);
     else
       exec_write(op, s, branch, r, out);

@@ -157,9 +157,11 @@ struct Expect {
 };
 
 // reap: io_getevents on the task's AIO context; barrier: wait for the other tasks that name the
-// same barrier (task control, not I/O). A "repeat" block in a file is expanded by the parser.
-// ftruncate, fallocate, fsync: inode operations (scenario_ops_inode.cpp, world/inode_ops.cpp).
-enum class OpKind : uint8_t { pread, pwrite, reap, barrier, ftruncate, fallocate, fsync };
+// same barrier (task control, not I/O); fcntl: F_SETFL on the task's fd, setting or clearing
+// O_DIRECT (pread/pwrite on an fd without it are buffered). A "repeat" block in a file is
+// expanded by the parser. ftruncate, fallocate, fsync: inode operations (scenario_ops_inode.cpp,
+// world/inode_ops.cpp).
+enum class OpKind : uint8_t { pread, pwrite, reap, barrier, ftruncate, fallocate, fsync, fcntl };
 // The inode operations: no iovecs, no user memory.
 inline bool is_inode_op(OpKind k) {
   return k == OpKind::ftruncate || k == OpKind::fallocate || k == OpKind::fsync;
@@ -183,7 +185,8 @@ struct Operation {
   // reap: how many events to wait for and take (io_getevents min_nr = nr); 0 waits for every
   // request of the context in flight when the reap starts.
   uint64_t events = 0;
-  std::string barrier; // barrier: its name
+  std::string barrier;  // barrier: its name
+  bool o_direct = true; // fcntl: whether the fd has O_DIRECT afterwards
   // Inode operations (docs/SCENARIOS.md): ftruncate's new size or fallocate's len ("size" /
   // "len" in a file); fallocate's FALLOC_FL_KEEP_SIZE and FALLOC_FL_PUNCH_HOLE (which needs
   // KEEP_SIZE); fsync's fdatasync; pwrite's RWF_APPEND (the write goes to i_size).
@@ -204,6 +207,11 @@ struct Task {
   // The AIO context (io_setup) the task submits to and reaps from; tasks naming the same one
   // share it. Empty: the task's own context.
   std::string aio_context;
+  // The open file description the task's ops use: tasks naming the same one share it (and its
+  // O_DIRECT flag, which fcntl changes). Empty: the task's own, named after the task.
+  std::string fd;
+  bool o_direct = true; // the fd's O_DIRECT flag when opened (tasks sharing an fd agree)
+  const std::string& fd_name() const { return fd.empty() ? name : fd; }
   // The context's name: aio_context, or the task's name for its own.
   const std::string& context_name() const { return aio_context.empty() ? name : aio_context; }
 };

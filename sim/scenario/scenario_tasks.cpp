@@ -117,6 +117,8 @@ bool takes_field(OpKind kind, const std::string& key) {
     return key == "events";
   case OpKind::barrier:
     return key == "name";
+  case OpKind::fcntl:
+    return key == "o_direct";
   default:
     return io.count(key) != 0;
   }
@@ -155,10 +157,16 @@ Operation build_op(const J& x, const std::string& where, const OpContext& c) {
   op.kind = kind == "reap"      ? OpKind::reap
             : kind == "barrier" ? OpKind::barrier
             : kind == "pwrite"  ? OpKind::pwrite
+            : kind == "fcntl"   ? OpKind::fcntl
                                 : inode_op_kind(kind).value_or(OpKind::pread);
   check_fields(x, op, kind, c.errors);
   if (op.kind == OpKind::reap) {
     if (const J* v = field(x, "events")) op.events = as_u64(*v);
+  } else if (op.kind == OpKind::fcntl) {
+    if (const J* v = field(x, "o_direct"))
+      op.o_direct = v->get<bool>();
+    else
+      c.errors.add(op.where, "missing required field \"o_direct\" (an fcntl sets it, F_SETFL)");
   } else if (op.kind == OpKind::barrier) {
     if (const J* v = field(x, "name"))
       op.barrier = v->get<std::string>();
@@ -255,7 +263,7 @@ void check_reap_events(const ScenarioSpec& spec, Errors& errors) {
   std::map<std::string, uint64_t> submitted, demanded; // per context
   for (const Task& t : spec.tasks)
     for (const Operation& op : t.ops)
-      if (op.kind != OpKind::reap && op.kind != OpKind::barrier && op.aio)
+      if ((op.kind == OpKind::pread || op.kind == OpKind::pwrite) && op.aio)
         ++submitted[t.context_name()];
   for (const Task& t : spec.tasks)
     for (const Operation& op : t.ops) {
@@ -269,6 +277,37 @@ void check_reap_events(const ScenarioSpec& spec, Errors& errors) {
                                              std::to_string(submitted[t.context_name()]) +
                                              " AIO operations: the reap would wait forever");
     }
+}
+
+// Tasks that share an fd open it once: they must agree on its initial O_DIRECT flag.
+void check_shared_fds(const ScenarioSpec& spec, Errors& errors) {
+  std::map<std::string, size_t> first; // fd -> first task naming it
+  for (size_t t = 0; t < spec.tasks.size(); ++t) {
+    const Task& task = spec.tasks[t];
+    auto [it, fresh] = first.emplace(task.fd_name(), t);
+    if (fresh || spec.tasks[it->second].o_direct == task.o_direct) continue;
+    errors.add("/tasks/" + std::to_string(t) + "/o_direct",
+               "task " + qstr(task.name) + " opens fd " + qstr(task.fd_name()) +
+                   (task.o_direct ? " with" : " without") + " O_DIRECT, but task " +
+                   qstr(spec.tasks[it->second].name) + " shares it and says the opposite");
+  }
+}
+
+// RWF_NOWAIT on buffered I/O (-EINVAL for writes, -EAGAIN on a miss for reads in Linux 6.1) is
+// not modelled: an fd that may be without O_DIRECT when such an op is submitted is refused.
+void check_buffered_nowait(const ScenarioSpec& spec, Errors& errors) {
+  std::set<std::string> buffered; // fds that are, or may become, without O_DIRECT
+  for (const Task& t : spec.tasks) {
+    if (!t.o_direct) buffered.insert(t.fd_name());
+    for (const Operation& op : t.ops)
+      if (op.kind == OpKind::fcntl && !op.o_direct) buffered.insert(t.fd_name());
+  }
+  for (const Task& t : spec.tasks)
+    for (const Operation& op : t.ops)
+      if (op.nowait && buffered.count(t.fd_name()))
+        errors.add(op.where + "/nowait", "nowait on fd " + qstr(t.fd_name()) +
+                                             ", which is or may be without O_DIRECT: buffered "
+                                             "RWF_NOWAIT is not modelled");
 }
 
 } // namespace
@@ -292,11 +331,15 @@ void build_tasks(const J& doc, ScenarioSpec& spec, const BufferIndex& buffer_ind
                                                              " is already used by /tasks/" +
                                                              std::to_string(it->second));
     if (const J* v = field(t, "aio_context")) task.aio_context = v->get<std::string>();
+    if (const J* v = field(t, "fd")) task.fd = v->get<std::string>();
+    if (const J* v = field(t, "o_direct")) task.o_direct = v->get<bool>();
     append_ops(t["ops"], at + "/ops/", c, task.ops);
     spec.tasks.push_back(std::move(task));
   }
   check_barriers(spec, errors);
   check_reap_events(spec, errors);
+  check_shared_fds(spec, errors);
+  check_buffered_nowait(spec, errors);
 }
 
 } // namespace diosim::scenario::detail

@@ -301,7 +301,12 @@ J op_json(const Operation& op) {
   x["op"] = op.kind == OpKind::reap      ? "reap"
             : op.kind == OpKind::barrier ? "barrier"
             : op.kind == OpKind::pwrite  ? "pwrite"
+            : op.kind == OpKind::fcntl   ? "fcntl"
                                          : "pread";
+  if (op.kind == OpKind::fcntl) {
+    x["o_direct"] = op.o_direct;
+    return x;
+  }
   if (op.kind == OpKind::reap) {
     if (op.events) x["events"] = op.events;
     return x;
@@ -349,6 +354,8 @@ J tasks_json(const std::vector<Task>& tasks) {
     J x = J::object();
     if (t.name != "task" + std::to_string(i)) x["name"] = t.name;
     if (!t.aio_context.empty()) x["aio_context"] = t.aio_context;
+    if (!t.fd.empty()) x["fd"] = t.fd;
+    if (!t.o_direct) x["o_direct"] = false;
     J ops = J::array();
     for (const Operation& op : t.ops)
       ops.push_back(op_json(op));

@@ -21,6 +21,7 @@ void PageCache::populate() {
                   std::min<size_t>(bytes.size(), spec.geometry.page_size));
     }
     if (c.dirty) mark_dirty(e, 0, spec.geometry.page_size / spec.geometry.fs_block_size - 1);
+    e.declared = true; // any page the scenario lists: its initial state, not the run's doing
     e.busy = c.busy;
     e.writeback_error = c.writeback_error;
   }
@@ -59,6 +60,7 @@ void PageCache::mark_dirty(Entry& e, unsigned first_block, unsigned last_block) 
   for (unsigned b = first_block; b <= last_block; ++b)
     e.dirty_blocks[b] = true;
   e.dirty = true;
+  e.write_failed = false;
 }
 
 // block_write_full_page: a page wholly past i_size is not written; the part of a page past
@@ -80,13 +82,17 @@ bool PageCache::write_back(uint64_t index, Entry& e) {
       if (!e.dirty_blocks[b] || page_pos + off >= i_size) continue;
       int64_t d = fs_.lookup((page_pos + off) / bs);
       if (d == SimFilesystem::kHole) d = fs_.allocate((page_pos + off) / bs);
-      if (d < 0) continue; // no space: the bytes stay only in the cache
+      if (d < 0) { // no space: the bytes stay only in the cache, which no longer claims the disk
+        e.write_failed = true;
+        continue;
+      }
       disk_.write(static_cast<uint64_t>(d) * bs, kern::page_address(e.page) + off, bs);
     }
   }
   e.dirty = false;
   e.dirty_blocks.assign(e.dirty_blocks.size(), false);
   if (!ok) {
+    e.write_failed = true;
     ++writeback_errors_;
     DIOSIM_TRACE_CHANGE("writeback_error", "fault",
                         {arg("index", static_cast<int64_t>(index)), arg("ret", -EIO)});
@@ -257,6 +263,32 @@ int64_t PageCache::buffered_write(const CopyIn& copy_in, kern::loff_t pos, size_
     DIOSIM_TRACE_CHANGE("buffered_write", "fs",
                         {arg("pos", pos), arg("bytes", static_cast<int64_t>(done))});
   return static_cast<int64_t>(done);
+}
+
+void PageCache::read_ahead(const ReadaheadWindow& w) {
+  uint64_t fresh = 0;
+  for (uint64_t i = w.start; i < w.start + w.nr; ++i) {
+    if (pages_.count(i)) continue; // page_cache_ra_unbounded skips cached pages
+    Entry& e = get(i);
+    e.readahead_mark = w.marked && i == w.mark;
+    ++fresh;
+  }
+  DIOSIM_TRACE_CHANGE("readahead", "fs",
+                      {arg("start", static_cast<int64_t>(w.start)),
+                       arg("pages", static_cast<int64_t>(w.nr)),
+                       arg("instantiated", static_cast<int64_t>(fresh))});
+}
+
+bool PageCache::take_readahead_mark(uint64_t index) {
+  auto it = pages_.find(index);
+  if (it == pages_.end() || !it->second.readahead_mark) return false;
+  it->second.readahead_mark = false;
+  return true;
+}
+
+void PageCache::visit_pages(const std::function<void(uint64_t, const uint8_t*, bool)>& fn) const {
+  for (const auto& [index, e] : pages_)
+    fn(index, kern::page_address(e.page), !e.dirty && !e.write_failed && !e.declared);
 }
 
 } // namespace diosim::world

@@ -17,6 +17,7 @@
 #include "sim/kernel/kernel.hpp"
 #include "sim/world/disk.hpp"
 #include "sim/world/filesystem.hpp"
+#include "sim/world/readahead.hpp"
 #include "sim/world/user_memory.hpp"
 
 #include <functional>
@@ -46,6 +47,17 @@ public:
   // (allocating blocks for holes, as ext2's write_begin does), stopping at a fault. Returns the
   // bytes copied, or -ENOSPC when nothing was copied because a block could not be allocated.
   int64_t buffered_write(const CopyIn& copy_in, kern::loff_t pos, size_t len);
+  // Readahead (readahead.hpp): whether page `index` is cached; instantiates the window's pages
+  // that are not cached from the disk, marking the window's mark page (PG_readahead) if new;
+  // takes (tests and clears) page `index`'s mark.
+  bool cached(uint64_t index) const { return pages_.count(index) != 0; }
+  void read_ahead(const ReadaheadWindow& w);
+  bool take_readahead_mark(uint64_t index);
+  // Visits every cached page: index, bytes (page_size), and whether it is a clean, up-to-date
+  // page the run is answerable for (not dirty, last writeback did not fail, not declared).
+  void visit_pages(const std::function<void(uint64_t, const uint8_t*, bool)>& fn) const;
+  // For tests of the coherency check: page `index`'s bytes, instantiating it from the disk.
+  uint8_t* page_bytes_for_test(uint64_t index) { return kern::page_address(get(index).page); }
   // Whether the cache holds file block `file_block` dirty.
   bool block_dirty(uint64_t file_block) const;
   // filemap_range_has_page / filemap_range_needs_writeback over [start, end] bytes.
@@ -73,6 +85,14 @@ private:
     bool busy;
     bool writeback_error;           // every writeback of it fails
     std::vector<bool> dirty_blocks; // per fs block of the page (buffer_head dirty bits)
+    bool readahead_mark = false;    // PG_readahead: reading it starts the next window
+    // Its last writeback failed: end_buffer_async_write cleared the buffers' uptodate bit, so
+    // its bytes are not claimed to equal the disk (the coherency check skips it).
+    bool write_failed = false;
+    // Clean with bytes the scenario gave (`page_cache[].data`): an initial state the scenario
+    // chose, which may differ from the disk on purpose; the coherency check leaves the page alone
+    // while it is cached (it reports what a run did, not what it was given).
+    bool declared = false;
   };
   void mark_dirty(Entry& e, unsigned first_block, unsigned last_block);
   Entry& get(uint64_t index); // creates the page from disk contents when absent

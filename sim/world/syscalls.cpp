@@ -10,7 +10,6 @@ namespace diosim::world {
 
 using kern::arg;
 
-namespace {
 // The user range the iterator points at now: its first non-empty segment (the buffered paths
 // copy one segment at a time, as copy_page_to_iter / copy_page_from_iter do).
 std::pair<uint64_t, size_t> current_segment(kern::iov_iter* it) {
@@ -22,7 +21,6 @@ std::pair<uint64_t, size_t> current_segment(kern::iov_iter* it) {
   return {it->iov->iov_base + it->iov_offset,
           std::min(kern::iov_iter_count(it), it->iov->iov_len - it->iov_offset)};
 }
-} // namespace
 
 // ext2_direct_IO (fs/ext2/inode.c): on a failed write, drop what was instantiated past i_size.
 // fat_direct_IO (fs/fat/inode.c) does the same, after sending a write past mmu_private to the
@@ -76,7 +74,8 @@ ssize_t World::read_iter(Request& req) {
   size_t count = kern::iov_iter_count(iter);
   ssize_t retval = 0;
   if (!count) return 0;
-  if (iocb->ki_flags & kern::IOCB_DIRECT) {
+  if (!(iocb->ki_flags & kern::IOCB_DIRECT)) return buffered_read(req);
+  {
     kern::address_space* mapping = file_.f_mapping;
     const kern::loff_t pos = iocb->ki_pos;
     if (iocb->ki_flags & kern::IOCB_NOWAIT) {
@@ -140,11 +139,14 @@ ssize_t World::generic_file_direct_write(Request& req) {
 // The request's bytes go in page by page, each page's chunk taken across iovec segments as
 // copy_page_from_iter does: a chunk's blocks are allocated together (write_begin), so where the
 // segments end does not change where an -ENOSPC stops the write.
-ssize_t World::generic_perform_write(Request& req) {
+// `announce`: each page is a yield point (a buffered write's own pages; the remainder of a short
+// direct write keeps the steps it had).
+ssize_t World::generic_perform_write(Request& req, bool announce) {
   kern::iov_iter* it = &req.iter;
   const kern::iov_iter start = *it;
   const size_t len = kern::iov_iter_count(it);
   const PageCache::CopyIn copy_in = [&](uint8_t* dst, size_t from, size_t n) {
+    if (announce) announce_page("generic_perform_write", req.iocb.ki_pos + from, true);
     kern::iov_iter seg = start;
     kern::iov_iter_advance(&seg, from);
     size_t got = 0;
@@ -198,6 +200,7 @@ ssize_t World::serialise_unaligned_aio(Request& req) {
 ssize_t World::write_iter(Request& req) {
   kern::kiocb* iocb = &req.iocb;
   kern::iov_iter* from = &req.iter;
+  if (!(iocb->ki_flags & kern::IOCB_DIRECT)) return buffered_write(req);
   kern::inode_lock(&inode_);
   if (iocb->ki_flags & kern::IOCB_APPEND) iocb->ki_pos = inode_.i_size; // generic_write_checks
   ssize_t ret = static_cast<ssize_t>(kern::iov_iter_count(from));       // generic_write_checks

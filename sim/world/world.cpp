@@ -74,6 +74,7 @@ void World::set_up_task_control() {
   for (const Task& t : spec_.tasks) {
     AioContext& ctx = aio_contexts_[t.context_name()];
     ctx.shared = ++ctx.tasks > 1;
+    open_files_[t.fd_name()].o_direct = t.o_direct; // the parser made sharers agree
     std::set<std::string> named;
     for (const Operation& op : t.ops)
       if (op.kind == OpKind::barrier && named.insert(op.barrier).second)
@@ -85,6 +86,7 @@ void World::run_task(size_t task_index) {
   kern::get_current()->mm = &mem_;
   const Task& task = spec_.tasks[task_index];
   AioContext& ctx = aio_contexts_.at(task.context_name());
+  OpenFile& fd = open_files_.at(task.fd_name());
   std::vector<Request*> mine;                 // this task's queued AIO requests
   std::map<std::string, uint64_t> generation; // barrier -> times this task reached it
   for (size_t i = 0; i < task.ops.size(); ++i) {
@@ -98,15 +100,19 @@ void World::run_task(size_t task_index) {
       out.finished = true;
     } else if (is_inode_op(op.kind)) {
       run_inode_op(op, out);
-    } else if (Request& req = submit(op, out, ctx); req.queued) {
+    } else if (op.kind == OpKind::fcntl) {
+      fcntl_setfl(fd, op.o_direct);
+      out.finished = true;
+    } else if (Request& req = submit(op, out, ctx, fd); req.queued) {
       mine.push_back(&req);
     }
   }
   reap_own_at_exit(ctx, mine); // io_destroy at exit waits for what is still in flight
 }
 
-World::Request& World::submit(const Operation& op, OpOutcome& out, AioContext& ctx) {
+World::Request& World::submit(const Operation& op, OpOutcome& out, AioContext& ctx, OpenFile& fd) {
   Request& req = requests_.emplace_back();
+  req.fd = &fd;
   req.world = this;
   req.out = &out;
   req.owner = kern::get_current();
@@ -130,7 +136,8 @@ World::Request& World::submit(const Operation& op, OpOutcome& out, AioContext& c
   req.iter.iter_type_ = kIterTypes[static_cast<size_t>(op.iter)];
   req.iocb.ki_filp = &file_;
   req.iocb.ki_pos = static_cast<kern::loff_t>(op.offset);
-  req.iocb.ki_flags = kern::IOCB_DIRECT | (write ? kern::IOCB_WRITE : 0);
+  // init_sync_kiocb / aio_prep_rw: iocb_flags(file) reads O_DIRECT once, at submission.
+  req.iocb.ki_flags = (fd.o_direct ? kern::IOCB_DIRECT : 0) | (write ? kern::IOCB_WRITE : 0);
   if (op.dsync) req.iocb.ki_flags |= kern::IOCB_DSYNC;
   if (op.append) req.iocb.ki_flags |= kern::IOCB_APPEND;
   req.iocb.private_ = &req;

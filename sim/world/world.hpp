@@ -19,6 +19,7 @@
 #include "sim/world/disk.hpp"
 #include "sim/world/filesystem.hpp"
 #include "sim/world/page_cache.hpp"
+#include "sim/world/readahead.hpp"
 #include "sim/world/user_memory.hpp"
 
 #include <deque>
@@ -32,6 +33,9 @@ namespace diosim::world {
 
 // The world is built from a scenario and speaks its vocabulary.
 using namespace ::diosim::scenario;
+
+// The user range an iterator points at now: its first non-empty segment (syscalls.cpp).
+std::pair<uint64_t, size_t> current_segment(kern::iov_iter* it);
 
 struct OpOutcome {
   std::string task;
@@ -69,6 +73,12 @@ public:
   const kern::inode& inode() const { return inode_; }
   // The first file offset below i_size whose disk sector was never written, if any.
   std::optional<uint64_t> first_stale_file_byte() const;
+  // Page-cache coherency (coherency.cpp): the first clean cached page whose bytes below i_size
+  // differ from the file on disk, as "page N (file offset X): cached B, disk D"; none if all
+  // agree. Dirty pages, and pages whose writeback failed, are skipped.
+  std::optional<std::string> first_incoherent_page() const;
+  // For tests of that check: the bytes of cached page `index` (instantiated if absent).
+  uint8_t* cached_page_for_test(uint64_t index) { return cache_.page_bytes_for_test(index); }
   const SimDisk& disk() const { return disk_; }
   const SimFilesystem& fs() const { return fs_; }
   const PageCache& cache() const { return cache_; }
@@ -76,6 +86,11 @@ public:
 
 private:
   struct AioContext;
+  // An open file description (Task::fd): its O_DIRECT flag (F_SETFL) and readahead state.
+  struct OpenFile {
+    bool o_direct = true;
+    ReadaheadState ra;
+  };
   struct Request {
     kern::kiocb iocb;
     std::vector<kern::iovec> iov;
@@ -89,6 +104,7 @@ private:
     bool reaped = false;
     uint64_t completion_order = 0; // 1, 2, ... in the order AIO requests completed
     AioContext* ctx = nullptr;
+    OpenFile* fd = nullptr;
   };
   // An AIO context (io_setup): the requests submitted to it and not yet reaped, in submission
   // order, and the tasks sleeping on it (in io_getevents, or at exit).
@@ -106,7 +122,7 @@ private:
   };
 
   void run_task(size_t task_index);
-  Request& submit(const Operation& op, OpOutcome& out, AioContext& ctx);
+  Request& submit(const Operation& op, OpOutcome& out, AioContext& ctx, OpenFile& fd);
   void reap(AioContext& ctx, uint64_t events);
   void consume_events(AioContext& ctx, const std::vector<Request*>& taken);
   void reap_own_at_exit(AioContext& ctx, const std::vector<Request*>& mine);
@@ -138,8 +154,15 @@ private:
   void wake_dio_waiters(); // i_dio_count may have dropped: recheck inode_dio_wait
   ssize_t direct_IO(Request& req);
   ssize_t filemap_read(Request& req, ssize_t already_read);
-  ssize_t generic_perform_write(Request& req);
+  ssize_t generic_perform_write(Request& req, bool announce = false);
   ssize_t generic_file_direct_write(Request& req);
+  // buffered_io.cpp: the paths of an fd without O_DIRECT, and fcntl(F_SETFL).
+  ssize_t buffered_read(Request& req);
+  ssize_t buffered_write(Request& req);
+  void fcntl_setfl(OpenFile& fd, bool o_direct);
+  // A buffered path about to take (or instantiate) the page holding `pos`: a yield point on the
+  // inode (its page cache), noted as a write when it may change the cache.
+  static void announce_page(const char* name, kern::loff_t pos, bool write);
 
   const ScenarioSpec& spec_;
   engine::Scheduler& sched_;
@@ -157,6 +180,7 @@ private:
   std::deque<Request> requests_;
   std::map<std::string, AioContext> aio_contexts_; // by name; std::map: stable addresses
   std::map<std::string, Barrier> barriers_;
+  std::map<std::string, OpenFile> open_files_;  // by Task::fd_name(); std::map: stable addresses
   uint64_t completions_ = 0;                    // AIO requests completed so far
   std::vector<kern::task_struct*> dio_waiters_; // tasks in inode_dio_wait
 };
