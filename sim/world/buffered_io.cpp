@@ -78,6 +78,7 @@ ssize_t World::buffered_read(Request& req) {
 ssize_t World::buffered_write(Request& req) {
   kern::kiocb* iocb = &req.iocb;
   kern::inode_lock(&inode_);
+  if (iocb->ki_flags & kern::IOCB_APPEND) iocb->ki_pos = inode_.i_size; // generic_write_checks
   ssize_t ret = 0;
   if (kern::iov_iter_count(&req.iter)) {
     ret = generic_perform_write(req, true);
