@@ -207,19 +207,26 @@ TEST_CASE("a 4 KiB read of a file whose i_size is 1 GiB, with the reference chec
   CHECK(seen.rets[0] == 4096);
 }
 
-TEST_CASE("a filled 16 MiB write and read back stay runs in the reference model") {
-  constexpr uint64_t kBytes = uint64_t{16} << 20;
+// One filled 16 MiB O_DIRECT write from a buffer of 'W', then a read of it back into the buffer.
+constexpr uint64_t kBigFillBytes = uint64_t{16} << 20;
+scenario::ScenarioSpec big_fill_spec() {
   scenario::ScenarioSpec spec;
   spec.name = "big-fill";
-  spec.geometry.disk_blocks = kBytes / 4096 + 64; // room for ext2's indirect blocks
-  spec.buffers.push_back({"buf", uint64_t{1} << 32, kBytes, 'W', {}});
+  spec.geometry.disk_blocks = kBigFillBytes / 4096 + 64; // room for ext2's indirect blocks
+  spec.buffers.push_back({"buf", uint64_t{1} << 32, kBigFillBytes, 'W', {}});
   scenario::Task t;
   t.name = "io";
-  scenario::Operation w = pwrite_op(0, "buf", kBytes);
+  scenario::Operation w = pwrite_op(0, "buf", kBigFillBytes);
   scenario::Operation r = w;
   r.kind = scenario::OpKind::pread;
   t.ops = {w, r};
   spec.tasks.push_back(t);
+  return spec;
+}
+
+TEST_CASE("a filled 16 MiB write and read back stay runs in the reference model") {
+  constexpr uint64_t kBytes = kBigFillBytes;
+  const scenario::ScenarioSpec spec = big_fill_spec();
   const uint64_t expanded_before = model::reference_counters().expanded_bytes;
   const model::ExpectedRun expected = model::reference_outcome(spec);
   CHECK(model::reference_counters().expanded_bytes - expanded_before == 0);
@@ -233,18 +240,8 @@ TEST_CASE("a filled 16 MiB write and read back stay runs in the reference model"
 }
 
 TEST_CASE("a filled 16 MiB write and read back: the ops' snapshots stay runs in the world") {
-  constexpr uint64_t kBytes = uint64_t{16} << 20;
-  scenario::ScenarioSpec spec;
-  spec.name = "big-fill";
-  spec.geometry.disk_blocks = kBytes / 4096 + 64;
-  spec.buffers.push_back({"buf", uint64_t{1} << 32, kBytes, 'W', {}});
-  scenario::Task t;
-  t.name = "io";
-  scenario::Operation w = pwrite_op(0, "buf", kBytes);
-  scenario::Operation r = w;
-  r.kind = scenario::OpKind::pread;
-  t.ops = {w, r};
-  spec.tasks.push_back(t);
+  constexpr uint64_t kBytes = kBigFillBytes;
+  const scenario::ScenarioSpec spec = big_fill_spec();
   for (bool check : {false, true}) {
     CAPTURE(check);
     model::Session session(spec, check);

@@ -184,14 +184,7 @@ ssize_t World::serialise_unaligned_aio(Request& req) {
     bits |= v.iov_base | v.iov_len; // iov_iter_alignment
   if (!req.aio || !spec_.fs.serialise_unaligned_aio || !(bits & mask)) return 0;
   if (req.iocb.ki_flags & kern::IOCB_NOWAIT) return -EAGAIN;
-  dio_waiters_.push_back(kern::get_current());
-  kern::wait_event(
-      [&] {
-        kern::note_world(false);
-        return inode_.i_dio_count == 0;
-      },
-      "inode_dio_wait");
-  dio_waiters_.erase(std::find(dio_waiters_.begin(), dio_waiters_.end(), kern::get_current()));
+  inode_dio_wait();
   req.iocb.ki_complete = nullptr; // IOMAP_DIO_FORCE_WAIT: is_sync_kiocb from here on
   return 0;
 }
