@@ -381,18 +381,27 @@ size_t Scheduler::list_options() {
 }
 
 DecisionOption Scheduler::nth_option(size_t index) const {
+  // Called at every scheduling point, forced ones included (index 0 of one option).
+  if (index >= runnable_count_) {
+    const PendingEvent& p = pending_[index - runnable_count_];
+    return {static_cast<uint32_t>(p.id), true, StepOp::deliver, {}};
+  }
   for (size_t w = 0; w < runnable_bits_.size(); ++w) {
     uint64_t m = runnable_bits_[w];
-    const size_t n = bits_set(m);
-    if (index >= n) {
-      index -= n;
-      continue;
+    if (m == 0) continue;
+    if (index > 0) {
+      const size_t n = bits_set(m);
+      if (index >= n) {
+        index -= n;
+        continue;
+      }
+      for (; index > 0; --index)
+        m &= m - 1;
     }
-    for (; index > 0; --index)
-      m &= m - 1;
     return ctx_options_[w * 64 + static_cast<size_t>(__builtin_ctzll(m))];
   }
-  return {static_cast<uint32_t>(pending_[index].id), true, StepOp::deliver, {}};
+  DIOSIM_INTERNAL_ASSERT(false, "runnable count disagrees with the runnable set");
+  return {};
 }
 
 DecisionOption Scheduler::nth_option_of(const void* scheduler, size_t index) {
