@@ -10,7 +10,8 @@
 //      (the inode lock's wake-all makes steps grow as tasks^2: that is the modelled kernel).
 //   3. Far offsets, with the reference check: a 4 KiB pwrite at 1 TiB, a 4 KiB read of a file
 //      whose i_size is 1 GiB; seconds and peak RSS.
-// `diosim-bench-scale big` runs part 1 only.
+// `diosim-bench-scale big` runs part 1 only, `diosim-bench-scale tasks` part 2 only, and
+// `diosim-bench-scale tasks N [extending]` one N-task run in this process (for callgrind).
 // The scenarios are built in code (ScenarioSpec).
 #include "model/check/session.hpp"
 #include "sim/engine/chooser.hpp"
@@ -22,6 +23,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <string>
 
@@ -151,12 +153,12 @@ void big_io_figures(bool check) {
 void many_task_figures(bool extending) {
   std::printf("\nmany tasks, one aligned 4 KiB pwrite each (%s), with the reference check\n",
               extending ? "extending, into a hole past i_size" : "overwrites of mapped blocks");
-  std::printf("  %6s %9s %10s\n", "tasks", "seconds", "steps");
+  std::printf("  %6s %9s %9s %10s\n", "tasks", "seconds", "CPU s", "steps");
   double first = 0, last = 0;
   for (size_t n : {250, 500, 1000}) {
     const Figures f = in_child(many_tasks(n, extending), true);
-    std::printf("  %6zu %9.2f %10llu%s\n", n, f.seconds, static_cast<unsigned long long>(f.steps),
-                status_text(f.status));
+    std::printf("  %6zu %9.2f %9.2f %10llu%s\n", n, f.seconds, f.cpu_seconds,
+                static_cast<unsigned long long>(f.steps), status_text(f.status));
     if (n == 250) first = f.seconds;
     last = f.seconds;
   }
@@ -196,10 +198,35 @@ void far_offset_figures() {
   }
 }
 
+// One N-task run in this process, for a profiler: prints its steps and whether it failed.
+int fixed_tasks(size_t n, bool extending) {
+  const std::clock_t t0 = std::clock(); // CPU time: the split between set-up and the run
+  model::Session session(many_tasks(n, extending), true);
+  const std::clock_t t1 = std::clock();
+  engine::RandomChooser chooser(1);
+  const model::ExecSummary s = session.execute(chooser);
+  const std::clock_t t2 = std::clock();
+  const bool failed = s.internal_error || s.violation || !s.failed_expectations.empty();
+  std::printf("%zu tasks: %llu steps%s; CPU s: session set-up (reference model) %.2f, run %.2f\n",
+              n, static_cast<unsigned long long>(s.steps), failed ? ", failed" : "",
+              static_cast<double>(t1 - t0) / CLOCKS_PER_SEC,
+              static_cast<double>(t2 - t1) / CLOCKS_PER_SEC);
+  return failed ? 1 : 0;
+}
+
 } // namespace
 
-// `diosim-bench-scale big` prints part 1 only.
+// `diosim-bench-scale big` prints part 1 only; `tasks` part 2 only; `tasks N [extending]` runs
+// one N-task execution in this process.
 int main(int argc, char** argv) {
+  const std::string part = argc > 1 ? argv[1] : "";
+  if (part == "tasks" && argc > 2)
+    return fixed_tasks(std::stoul(argv[2]), argc > 3 && std::string(argv[3]) == "extending");
+  if (part == "tasks") {
+    many_task_figures(false);
+    many_task_figures(true);
+    return 0;
+  }
   big_io_figures(false);
   big_io_figures(true);
   if (argc > 1 && std::string(argv[1]) == "big") return 0;

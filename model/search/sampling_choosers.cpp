@@ -10,9 +10,10 @@ using engine::DecisionKind;
 void ChoiceLog::note(const engine::Decision& d, uint64_t value) {
   const engine::ScheduleToken::Entry e = engine::token_entry(d, value);
   token.push(e.kind, e.value);
-  if (d.kind == DecisionKind::next_step && d.running != 0 &&
-      (d.options[value].is_event || d.options[value].id != d.running))
-    ++preemptions;
+  if (d.kind == DecisionKind::next_step && d.running != 0) {
+    const engine::DecisionOption o = d.option(value);
+    if (o.is_event || o.id != d.running) ++preemptions;
+  }
 }
 
 uint64_t execution_seed(uint64_t seed, uint64_t index) {

@@ -51,6 +51,7 @@ public:
     log.note(d, v);
     return v;
   }
+  bool reads_options() const override { return false; } // note() reads the chosen option only
   ChoiceLog log;
 
 private:

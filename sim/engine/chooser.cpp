@@ -36,7 +36,7 @@ const char* step_op_name(StepOp op) {
 ScheduleToken::Entry token_entry(const Decision& d, uint64_t value) {
   switch (d.kind) {
   case DecisionKind::next_step: {
-    const DecisionOption& o = d.options[value];
+    const DecisionOption o = d.option(value);
     return {o.is_event ? ChoiceKind::event : ChoiceKind::context, o.id};
   }
   case DecisionKind::fault:

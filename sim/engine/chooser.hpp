@@ -68,9 +68,16 @@ struct Decision {
   // reads_options() is false: then options may be left empty (listing a thousand runnable
   // contexts per step costs more than the whole step) and only the count is given.
   size_t option_count = 0;
-  FaultSite site = FaultSite::bio_status; // fault only
-  uint32_t fault_options = 0;             // fault only, >= 2
-  uint64_t lo = 0, hi = 0;                // latency_ns only, lo < hi
+  // next_step: the option at `index` (< option_count), listed or not. A chooser that needs only
+  // the option it picked (to record it) asks for that one instead of reading the list.
+  DecisionOption option(size_t index) const {
+    return options.empty() ? nth_option(option_source, index) : options[index];
+  }
+  const void* option_source = nullptr;                         // set by the scheduler
+  DecisionOption (*nth_option)(const void*, size_t) = nullptr; // used when options is empty
+  FaultSite site = FaultSite::bio_status;                      // fault only
+  uint32_t fault_options = 0;                                  // fault only, >= 2
+  uint64_t lo = 0, hi = 0;                                     // latency_ns only, lo < hi
 };
 
 class Chooser {
@@ -78,7 +85,8 @@ public:
   virtual ~Chooser() = default;
   // next_step: an index into options; fault: an option index; latency_ns: a value in [lo, hi].
   virtual uint64_t decide(const Decision& decision) = 0;
-  // False when decide() looks only at Decision::option_count, never at the options.
+  // False when decide() looks only at Decision::option_count and at Decision::option(i) for a
+  // few indexes, never at the whole list.
   virtual bool reads_options() const { return true; }
 };
 
@@ -136,6 +144,8 @@ public:
     token_.push(e.kind, e.value);
     return value;
   }
+  // token_entry needs only the chosen option.
+  bool reads_options() const override { return inner_.reads_options(); }
   const ScheduleToken& token() const { return token_; }
   void clear() { token_.clear(); }
 

@@ -27,6 +27,15 @@ bool later(const auto& a, const auto& b) {
   return a.time_ns != b.time_ns ? a.time_ns > b.time_ns : a.id > b.id;
 }
 
+// Bits set in a word, inline: without -mpopcnt __builtin_popcountll is a libgcc call, and it
+// runs twice per decision (the chooser's pick and the scheduler's).
+size_t bits_set(uint64_t m) {
+  m = m - ((m >> 1) & 0x5555555555555555ull);
+  m = (m & 0x3333333333333333ull) + ((m >> 2) & 0x3333333333333333ull);
+  m = (m + (m >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return static_cast<size_t>((m * 0x0101010101010101ull) >> 56);
+}
+
 constexpr size_t kStackBytes = 256 * 1024; // roomy enough for the sanitizer build
 
 // Takes guard-paged stacks from the thread's pool (fiber_stack.hpp) and tells the context where
@@ -101,6 +110,7 @@ void Scheduler::destroy_contexts() {
       switch_to(&c);
     }
   runnable_bits_.clear();
+  runnable_count_ = 0;
   ctx_options_.clear();
   while (!contexts_.empty())
     contexts_.pop_back();
@@ -162,6 +172,7 @@ void Scheduler::set_runnable(Context* ctx) {
   const size_t i = ctx->id - 1;
   if (i / 64 >= runnable_bits_.size()) runnable_bits_.resize(i / 64 + 1, 0);
   const uint64_t bit = uint64_t{1} << (i % 64);
+  runnable_count_ += (runnable_bits_[i / 64] & bit) == 0;
   runnable_bits_[i / 64] |= bit;
 }
 
@@ -169,6 +180,7 @@ void Scheduler::clear_runnable(Context* ctx) {
   const size_t i = ctx->id - 1;
   if (i / 64 >= runnable_bits_.size()) return;
   const uint64_t bit = uint64_t{1} << (i % 64);
+  runnable_count_ -= (runnable_bits_[i / 64] & bit) != 0;
   runnable_bits_[i / 64] &= ~bit;
 }
 
@@ -369,18 +381,31 @@ size_t Scheduler::list_options() {
 }
 
 DecisionOption Scheduler::nth_option(size_t index) const {
+  // Called at every scheduling point, forced ones included (index 0 of one option).
+  if (index >= runnable_count_) {
+    const PendingEvent& p = pending_[index - runnable_count_];
+    return {static_cast<uint32_t>(p.id), true, StepOp::deliver, {}};
+  }
   for (size_t w = 0; w < runnable_bits_.size(); ++w) {
     uint64_t m = runnable_bits_[w];
-    const auto n = static_cast<size_t>(__builtin_popcountll(m));
-    if (index >= n) {
-      index -= n;
-      continue;
+    if (m == 0) continue;
+    if (index > 0) {
+      const size_t n = bits_set(m);
+      if (index >= n) {
+        index -= n;
+        continue;
+      }
+      for (; index > 0; --index)
+        m &= m - 1;
     }
-    for (; index > 0; --index)
-      m &= m - 1;
     return ctx_options_[w * 64 + static_cast<size_t>(__builtin_ctzll(m))];
   }
-  return {static_cast<uint32_t>(pending_[index].id), true, StepOp::deliver, {}};
+  DIOSIM_INTERNAL_ASSERT(false, "runnable count disagrees with the runnable set");
+  return {};
+}
+
+DecisionOption Scheduler::nth_option_of(const void* scheduler, size_t index) {
+  return static_cast<const Scheduler*>(scheduler)->nth_option(index);
 }
 
 Context* Scheduler::choose_next() {
@@ -395,12 +420,7 @@ Context* Scheduler::choose_next() {
       timed_.pop_back();
       ev.fn(ev.arg, ev.id);
     }
-    size_t count = pending_.size();
-    if (list)
-      count = list_options();
-    else
-      for (const uint64_t word : runnable_bits_)
-        count += static_cast<size_t>(__builtin_popcountll(word));
+    const size_t count = list ? list_options() : runnable_count_ + pending_.size();
     if (count == 0) {
       if (!timed_.empty()) {
         now_ns_ = std::max(now_ns_, timed_.front().time_ns);
@@ -421,6 +441,8 @@ Context* Scheduler::choose_next() {
       d.running = current_ && current_->state == RunState::runnable ? current_->id : 0;
       if (list) d.options = std::span<const DecisionOption>(options_.data(), count);
       d.option_count = count;
+      d.option_source = this;
+      d.nth_option = &Scheduler::nth_option_of;
       index = chooser_.decide(d);
       DIOSIM_INTERNAL_ASSERT(index < count, "chooser returned an out-of-range option");
     }

@@ -18,7 +18,8 @@
 //      scheduler's tables keep their capacity across the schedulers of a thread (Spare), so an
 //      execution in a model checker's loop allocates none of them either.
 //   7. A decision costs O(runnable contexts) when the Chooser reads the options, and
-//      O(contexts / 64) when it needs only their count (Chooser::reads_options).
+//      O(contexts / 64) when it needs only their count and the option it picks
+//      (Chooser::reads_options): the count is kept, the picked option is found by index.
 #pragma once
 
 #include "sim/engine/chooser.hpp"
@@ -168,6 +169,7 @@ private:
   Context* choose_next(); // fires chosen or due events; nullptr when the run is over
   size_t list_options();  // fills options_ (contexts by id, then events); returns the count
   DecisionOption nth_option(size_t index) const; // without options_: the index-th option
+  static DecisionOption nth_option_of(const void* scheduler, size_t index); // for Decision
   void switch_to(Context* ctx);
   void return_to_scheduler(); // from inside the current context
   void switch_out();          // return_to_scheduler without the ContextKill check
@@ -187,6 +189,7 @@ private:
   // Runnable contexts as a bitset over ids (bit id-1): set and clear are O(1), and listing them
   // in id order costs O(runnable + contexts/64), so a thousand woken waiters stay linear.
   std::vector<uint64_t> runnable_bits_;
+  size_t runnable_count_ = 0; // bits set in runnable_bits_
   // Each context's option (id, announced op and object), by id - 1, kept up to date by
   // begin_step: listing the runnable ones copies from one array instead of visiting contexts.
   std::vector<DecisionOption> ctx_options_;

@@ -68,20 +68,25 @@ size_t RaceDetector::shadowed_fields() const {
   return fields;
 }
 
-RaceDetector::VectorClock& RaceDetector::clock_of(uint32_t ctx) {
+// Inline here (its only callers are in this file): the fast path is a few instructions, the
+// first-use path below is out of line.
+inline RaceDetector::VectorClock& RaceDetector::clock_of(uint32_t ctx) {
   const uint32_t i = ctx - 1; // ctx 0 wraps around and takes the checked path
-  if (i < t_.clocks.size() && i < t_.clocks[i].size() && t_.clocks[i][i] != 0)
+  if (i < t_.clocks.size() && i < t_.clocks[i].size() && t_.clocks[i][i] != 0) [[likely]]
     return t_.clocks[i]; // every access after the context's first
-  DIOSIM_INTERNAL_ASSERT(ctx >= 1 && ctx <= kMaxContexts, "RaceDetector: context id " +
-                                                              std::to_string(ctx) + " outside 1.." +
-                                                              std::to_string(kMaxContexts));
-  if (i >= t_.clocks.size()) t_.clocks.resize(i + 1);
-  VectorClock& c = t_.clocks[i];
-  // A context's own component starts at 1, so its first accesses are not mistaken for
-  // "ordered before everyone" (component 0 means "nothing seen from that context").
-  if (c.size() <= i) c.resize(i + 1, 0);
-  if (c[i] == 0) c[i] = 1;
-  return c;
+  auto first_use = [ this, ctx, i ]() __attribute__((noinline))->VectorClock& {
+    DIOSIM_INTERNAL_ASSERT(ctx >= 1 && ctx <= kMaxContexts,
+                           "RaceDetector: context id " + std::to_string(ctx) + " outside 1.." +
+                               std::to_string(kMaxContexts));
+    if (i >= t_.clocks.size()) t_.clocks.resize(i + 1);
+    VectorClock& c = t_.clocks[i];
+    // A context's own component starts at 1, so its first accesses are not mistaken for
+    // "ordered before everyone" (component 0 means "nothing seen from that context").
+    if (c.size() <= i) c.resize(i + 1, 0);
+    if (c[i] == 0) c[i] = 1;
+    return c;
+  };
+  return first_use();
 }
 
 uint64_t RaceDetector::channel_key(diosim::engine::ObjectRef channel) {

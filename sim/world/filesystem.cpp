@@ -24,8 +24,10 @@ SimFilesystem::SimFilesystem(const ScenarioSpec& spec)
   next_free_ = spec.fs.first_free_block ? spec.fs.first_free_block : last_used;
   first_free_block_ = next_free_;
   // Below the allocator's start lies what other files and metadata hold.
-  for (uint64_t d = 0; d < first_free_block_ && d < disk_used_.size(); ++d)
-    disk_used_[d] = true;
+  std::fill(disk_used_.begin(),
+            disk_used_.begin() +
+                static_cast<long>(std::min<uint64_t>(first_free_block_, disk_used_.size())),
+            true); // word at a time (per execution: a bit at a time cost ~20 instructions each)
   if (spec.fs.model == FsModel::vfat) { // mmu_private starts at i_size
     mmu_private_ = static_cast<uint64_t>(spec.i_size);
     for (const auto& [file_block, d] : std::map<uint64_t, int64_t>(map_))
