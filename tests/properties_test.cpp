@@ -316,7 +316,7 @@ TEST_CASE("writer: defaults are left out, byte runs merged, small objects on one
   op.kind = scenario::OpKind::pread;
   op.iov.push_back({"b", 0, 2048});
   op.expect.ret = -5;
-  s.tasks.push_back({"task0", {op}, {}, {}, true});
+  s.tasks.push_back({"task0", {op}, {}, {}, true, {}});
   const std::string text = scenario::to_json(s);
   CHECK(text == R"({
   "name": "w",

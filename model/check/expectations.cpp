@@ -178,19 +178,36 @@ namespace {
 
 // f.data against the file, without materialising it: mapped bytes as the disk holds them
 // (World::visit_file), holes as zero. Costs the mapped blocks and runs in the range.
-bool file_matches(const world::World& w, const scenario::FileExpect& f) {
+bool file_matches(const world::World& w, const scenario::FileExpect& f, size_t file) {
   RunCursor want(f.data);
   const uint64_t end = f.offset + f.data.size();
   uint64_t at = f.offset;
   bool ok = true;
-  w.visit_file(f.offset, f.data.size(),
-               [&](uint64_t pos, uint64_t n, const uint8_t* bytes, uint8_t fill,
-                   const std::shared_ptr<const void>&) {
-                 if (!ok) return;
-                 ok = want.matches(pos - at, nullptr, 0) && want.matches(n, bytes, fill);
-                 at = pos + n;
-               });
+  w.visit_file(
+      f.offset, f.data.size(),
+      [&](uint64_t pos, uint64_t n, const uint8_t* bytes, uint8_t fill,
+          const std::shared_ptr<const void>&) {
+        if (!ok) return;
+        ok = want.matches(pos - at, nullptr, 0) && want.matches(n, bytes, fill);
+        at = pos + n;
+      },
+      file);
   return ok && want.matches(end - at, nullptr, 0);
+}
+
+// One file's end expectations (i_size, contents); messages start with `lead`.
+void check_file_end(const std::optional<scenario::OneOf<int64_t>>& i_size,
+                    const std::vector<scenario::FileExpect>& contents, const world::World& w,
+                    size_t file, const std::string& lead, std::vector<std::string>& out) {
+  const int64_t size = w.inode(file).i_size;
+  if (i_size && !i_size->allows(size))
+    out.push_back(lead + "i_size " + std::to_string(size) + ", expected " + allowed_ints(*i_size));
+  for (const scenario::FileExpect& f : contents) {
+    if (file_matches(w, f, file)) continue;
+    const std::vector<uint8_t> got = w.file_bytes(f.offset, f.data.size(), file); // message
+    out.push_back(lead + "file bytes at offset " + std::to_string(f.offset) +
+                  " differ: " + first_difference(f.data.expand(), got));
+  }
 }
 
 } // namespace
@@ -200,18 +217,13 @@ std::vector<std::string> check_expectations(const scenario::ScenarioSpec& spec,
   std::vector<std::string> out;
   for (const world::OpOutcome& o : w.outcomes())
     check_op(o, out);
-  if (spec.expect_i_size && !spec.expect_i_size->allows(w.inode().i_size))
-    out.push_back("end: i_size " + std::to_string(w.inode().i_size) + ", expected " +
-                  allowed_ints(*spec.expect_i_size));
+  check_file_end(spec.expect_i_size, spec.expect_file, w, 0, "end: ", out);
   if (spec.expect_bios && *spec.expect_bios != bios_allocated)
     out.push_back("end: " + std::to_string(bios_allocated) + " bios allocated, expected " +
                   std::to_string(*spec.expect_bios));
-  for (const scenario::FileExpect& f : spec.expect_file) {
-    if (file_matches(w, f)) continue;
-    const std::vector<uint8_t> got = w.file_bytes(f.offset, f.data.size()); // for the message
-    out.push_back("end: file bytes at offset " + std::to_string(f.offset) +
-                  " differ: " + first_difference(f.data.expand(), got));
-  }
+  for (size_t k = 0; k < spec.files.size(); ++k)
+    check_file_end(spec.files[k].expect_i_size, spec.files[k].expect_file, w, k + 1,
+                   "end: " + spec.files[k].name + ": ", out);
   return out;
 }
 

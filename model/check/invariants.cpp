@@ -25,20 +25,27 @@ std::optional<engine::Violation> check_end_of_run(const kern::Kernel& k, const w
     for (const auto& o : c->objects)
       if (o.live)
         return make("dio-leak", c->name + "#" + std::to_string(o.ordinal) + " was never freed");
-  if (w.inode().i_dio_count != 0)
-    return make("i_dio_count-zero", "i_dio_count ends at " + std::to_string(w.inode().i_dio_count));
-  if (w.inode().i_rwsem.owner)
-    return make("lock-balance", "inode_lock still held by " + w.inode().i_rwsem.owner->name);
+  for (size_t f = 0; f < w.file_count(); ++f) { // every file's inode (several files)
+    const std::string of = f ? " (file " + std::to_string(f) + ")" : "";
+    if (w.inode(f).i_dio_count != 0)
+      return make("i_dio_count-zero",
+                  "i_dio_count ends at " + std::to_string(w.inode(f).i_dio_count) + of);
+    if (w.inode(f).i_rwsem.owner)
+      return make("lock-balance",
+                  "inode_lock still held by " + w.inode(f).i_rwsem.owner->name + of);
+  }
   for (const auto& ctx : k.sched.contexts()) {
     const auto* t = static_cast<const kern::task_struct*>(ctx.kernel);
     if (t && t->locks_held)
       return make("lock-balance",
                   ctx.name + " ends holding " + std::to_string(t->locks_held) + " spin lock(s)");
   }
-  if (const auto off = w.first_stale_file_byte())
-    return make("stale-data", "file offset " + std::to_string(*off) + " below i_size " +
-                                  std::to_string(w.inode().i_size) +
-                                  " lies in a block whose disk sector was never written");
+  for (size_t f = 0; f < w.file_count(); ++f)
+    if (const auto off = w.first_stale_file_byte(f))
+      return make("stale-data", (f ? "file " + std::to_string(f) + ": " : std::string()) +
+                                    "file offset " + std::to_string(*off) + " below i_size " +
+                                    std::to_string(w.inode(f).i_size) +
+                                    " lies in a block whose disk sector was never written");
   if (const auto page = w.first_incoherent_page()) return make("page-cache-coherency", *page);
   for (const world::OpOutcome& o : w.outcomes()) {
     const std::string who = o.task + " op " + std::to_string(o.op_index);

@@ -92,17 +92,19 @@ uint64_t final_file_end(const scenario::ScenarioSpec& spec, int64_t i_size) {
   return (end + bs - 1) / bs * bs;
 }
 
-FileImage final_file_image(const world::World& w, uint64_t end) {
+FileImage final_file_image(const world::World& w, uint64_t end, size_t file) {
   FileImage image;
   image.size = end;
-  w.visit_file(0, end,
-               [&](uint64_t pos, uint64_t n, const uint8_t* bytes, uint8_t fill,
-                   const std::shared_ptr<const void>& keep) {
-                 if (bytes)
-                   image.add_bytes(pos, n, bytes, keep);
-                 else
-                   image.add_fill(pos, n, fill);
-               });
+  w.visit_file(
+      0, end,
+      [&](uint64_t pos, uint64_t n, const uint8_t* bytes, uint8_t fill,
+          const std::shared_ptr<const void>& keep) {
+        if (bytes)
+          image.add_bytes(pos, n, bytes, keep);
+        else
+          image.add_fill(pos, n, fill);
+      },
+      file);
   return image;
 }
 
@@ -115,7 +117,8 @@ Session::Session(scenario::ScenarioSpec spec, bool check_model)
     pinned_ = engine::ScheduleToken::parse(*spec_.schedule, &error);
     if (!pinned_) throw scenario::ScenarioError(spec_.path + ": /schedule: " + error);
   }
-  if (check_model_) expected_ = reference_outcome(spec_);
+  if (check_model_ && spec_.files.empty()) expected_ = reference_outcome(spec_);
+  if (check_model_ && !spec_.files.empty()) file_refs_ = reference_outcomes(spec_);
   initial_disk_ = std::make_shared<const world::DiskImage>(world::DiskImage::initial(spec_));
   initial_memory_ = std::make_shared<const world::UserMemoryImage>(spec_);
 }
@@ -129,14 +132,18 @@ void Session::judge(const engine::Scheduler& sched, const kern::Kernel& kernel,
   // which know only the scenario, apply: such executions are judged by the invariants alone.
   if (sched.faults_injected() > 0) return;
   out.failed_expectations = check_expectations(spec_, w, kernel.bios_allocated);
-  if (!expected_) return;
-  std::vector<ActualOp> actual;
-  actual.reserve(w.outcomes().size());
-  for (const world::OpOutcome& o : w.outcomes())
-    actual.push_back({o.ret, o.submit_ret, o.data, o.i_size_after});
-  const FileImage file = final_file_image(w, expected_->file.size);
-  const std::vector<std::string> mismatches =
-      compare_with_reference(spec_, *expected_, actual, file, w.inode().i_size);
+  if (!expected_ && file_refs_.empty()) return;
+  std::vector<std::string> mismatches;
+  if (expected_) {
+    std::vector<ActualOp> actual;
+    actual.reserve(w.outcomes().size());
+    for (const world::OpOutcome& o : w.outcomes())
+      actual.push_back({o.ret, o.submit_ret, o.data, o.i_size_after});
+    const FileImage file = final_file_image(w, expected_->file.size);
+    mismatches = compare_with_reference(spec_, *expected_, actual, file, w.inode().i_size);
+  } else {
+    mismatches = compare_files(w);
+  }
   if (mismatches.empty()) return;
   std::string msg;
   for (const std::string& m : mismatches)
@@ -144,16 +151,35 @@ void Session::judge(const engine::Scheduler& sched, const kern::Kernel& kernel,
   out.violation = engine::Violation{"reference-model", 0, msg, sched.step(), 0};
 }
 
+std::vector<std::string> Session::compare_files(const world::World& w) const {
+  std::vector<std::string> out;
+  for (size_t k = 0; k < file_refs_.size(); ++k) {
+    const FileReference& r = file_refs_[k];
+    std::vector<ActualOp> actual;
+    actual.reserve(r.op_of.size());
+    for (size_t i : r.op_of) {
+      const world::OpOutcome& o = w.outcomes()[i];
+      actual.push_back({o.ret, o.submit_ret, o.data, o.i_size_after});
+    }
+    const FileImage file = final_file_image(w, r.expected.file.size, k);
+    for (std::string& m :
+         compare_with_reference(r.view, r.expected, actual, file, w.inode(k).i_size))
+      out.push_back(k ? scenario::file_name(spec_, k) + ": " + m : m);
+  }
+  return out;
+}
+
 namespace {
 
 // The file's bytes [0, end) (holes read as zero), hashed sparsely: the length, then the offset
 // and bytes of every mapped block that is not all zero. Equal images hash equal (a zero block
 // reads like a hole), and the cost follows the mapped blocks, never the offsets.
-void add_file_image(Hash& h, const world::World& w, uint64_t end, uint64_t block_bytes) {
+void add_file_image(Hash& h, const world::World& w, uint64_t end, uint64_t block_bytes,
+                    size_t file = 0) {
   h.add(end);
   thread_local std::vector<uint8_t> block;
   block.resize(block_bytes);
-  for (const auto& [file_block, disk_block] : w.fs().block_map()) {
+  for (const auto& [file_block, disk_block] : w.fs(file).block_map()) {
     if (file_block * block_bytes >= end) break;
     const uint64_t pos = static_cast<uint64_t>(disk_block) * block_bytes;
     if (const std::optional<uint8_t> v = w.disk().image().uniform(pos, block_bytes)) {
@@ -181,6 +207,10 @@ uint64_t outcome_hash(const scenario::ScenarioSpec& spec, const world::World& w,
   }
   h.add(static_cast<uint64_t>(w.inode().i_size));
   add_file_image(h, w, final_file_end(spec, w.inode().i_size), spec.geometry.fs_block_size);
+  for (size_t k = 1; k < w.file_count(); ++k) { // several files: each one's size and bytes
+    h.add(static_cast<uint64_t>(w.inode(k).i_size));
+    add_file_image(h, w, final_file_end(spec, w.inode(k).i_size), spec.geometry.fs_block_size, k);
+  }
   for (char c : s.failure_kind())
     h.add(static_cast<uint64_t>(c));
   return h.h;

@@ -85,11 +85,14 @@ public:
 private:
   void judge(const engine::Scheduler& sched, const kern::Kernel& kernel, const world::World& w,
              ExecSummary& out) const;
+  // Each file's ops, final contents and i_size against its statement; messages name the file.
+  std::vector<std::string> compare_files(const world::World& w) const;
 
   scenario::ScenarioSpec spec_;
   kern::Tunables tunables_;
   bool check_model_;
   std::optional<ExpectedRun> expected_;
+  std::vector<FileReference> file_refs_; // several files: each file's statement (R-FILES)
   std::optional<engine::ScheduleToken> pinned_;
   std::shared_ptr<const world::DiskImage> initial_disk_;         // built once, copied per execution
   std::shared_ptr<const world::UserMemoryImage> initial_memory_; // built once, shared read-only
@@ -102,6 +105,6 @@ uint64_t final_file_end(const scenario::ScenarioSpec& spec, int64_t i_size);
 
 // The world's file [0, end) as a FileImage that shares the disk's chunk memory (nothing is
 // copied; holes and zero runs are not stored): costs the mapped blocks, never `end`.
-FileImage final_file_image(const world::World& w, uint64_t end);
+FileImage final_file_image(const world::World& w, uint64_t end, size_t file = 0);
 
 } // namespace diosim::model

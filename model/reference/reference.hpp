@@ -102,6 +102,16 @@ struct ActualOp {
 
 ExpectedRun reference_outcome(const scenario::ScenarioSpec& spec);
 
+// Several files (reference_files.cpp, rule R-FILES): one statement per file, from the file's
+// view of the scenario (scenario_files.hpp); op_of[v] is the scenario's op index (tasks in
+// order) of the view's op v. A single-file scenario gives one entry: its own reference_outcome.
+struct FileReference {
+  scenario::ScenarioSpec view;
+  std::vector<size_t> op_of;
+  ExpectedRun expected;
+};
+std::vector<FileReference> reference_outcomes(const scenario::ScenarioSpec& spec);
+
 // Work counters of the reference model on this thread, since the thread started (deterministic;
 // tests bound them to show that cost follows the bytes moved and the tasks, never the offsets):
 struct ReferenceCounters {

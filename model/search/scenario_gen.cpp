@@ -788,6 +788,12 @@ ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
   assemble_tasks(raw_tasks, options, use, s);
   assemble_task_control(raw_top, raw_tasks, options, s);
   assemble_buffers(raw_buffers, options, use, s);
+  if (options.two_files && s.tasks.size() >= 2 && raw_top.seed % 4 == 2) {
+    FileSpec second; // empty: its blocks come from the allocator the default file uses too
+    second.name = "file2";
+    s.files.push_back(std::move(second));
+    s.tasks[1].file = "file2";
+  }
   if (options.serialize_overlapping_aio) serialize_overlapping_aio(s);
   set_where(s);
   return s;

@@ -68,6 +68,10 @@ struct GenOptions {
   bool alloc_failures = true;   // "alloc_failures" (-ENOMEM at the nth allocation of a site)
   bool writeback_errors = true; // cached pages whose writeback fails
   bool task_control = true;     // barriers, reaps of N events, a reaper sharing an AIO context
+  // A second, empty file ("files": "file2") that the second task's ops act on, in about one
+  // case in four with two tasks or more (decided from the drawn seed, so switching it off
+  // leaves every other case as it was).
+  bool two_files = true;
 };
 
 // A whole scenario; passes parse_scenario after to_json. Name "generated", no expectations.

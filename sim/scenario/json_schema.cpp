@@ -380,10 +380,15 @@ private:
     const bool have_props = props != schema.end();
     const auto additional = schema.find("additionalProperties");
     bool closed = false;
+    const J* member_schema = nullptr; // additionalProperties as a schema: every other member's
     if (additional != schema.end()) {
-      if (!additional->is_boolean())
-        throw std::invalid_argument("schema: additionalProperties must be a boolean at " + spath);
-      closed = !additional->template get<bool>();
+      if (additional->is_object())
+        member_schema = &*additional;
+      else if (!additional->is_boolean())
+        throw std::invalid_argument(
+            "schema: additionalProperties must be a boolean or a schema at " + spath);
+      else
+        closed = !additional->template get<bool>();
     }
     for (auto m = doc.begin(); m != doc.end(); ++m) {
       const std::string member_path = json_pointer_append(path, m.key());
@@ -393,6 +398,11 @@ private:
                 out, depth + 1);
           continue;
         }
+      }
+      if (member_schema) {
+        check(*member_schema, spath + "/additionalProperties", m.value(), member_path, out,
+              depth + 1);
+        continue;
       }
       if (closed) {
         std::vector<std::string> names;

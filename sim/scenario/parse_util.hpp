@@ -106,5 +106,10 @@ using BufferIndex = std::map<std::string, size_t>;
 // /tasks: each task, its AIO context and its operations, repeat blocks expanded
 // (scenario_tasks.cpp).
 void build_tasks(const J& doc, ScenarioSpec& spec, const BufferIndex& buffer_index, Errors& errors);
+// scenario_files.cpp: "files" checks. A name another file may take (not the default file's);
+// no two files' extents share a disk block; every op and task names a file that exists.
+bool valid_file_name(const std::string& name);
+void check_disk_overlaps(const ScenarioSpec& spec, Errors& errors);
+void check_file_names(const ScenarioSpec& spec, Errors& errors);
 
 } // namespace diosim::scenario::detail

@@ -313,7 +313,9 @@ void check_geometry(const Geometry& g, Errors& errors) {
 }
 
 // One extent at `at`, checked against the disk, the file offset limit and the extents before it.
-Extent build_extent(const J& x, const std::string& at, const ScenarioSpec& spec, Errors& errors) {
+// `base`: the JSON path of the file the extents belong to ("/file", "/files/NAME").
+Extent build_extent(const J& x, const std::string& at, const ScenarioSpec& spec, Errors& errors,
+                    const std::string& base = "/file") {
   const Geometry& g = spec.geometry;
   const uint64_t block = g.fs_block_size;
   Extent e;
@@ -333,7 +335,7 @@ Extent build_extent(const J& x, const std::string& at, const ScenarioSpec& spec,
                    " bytes, expected blocks * fs_block_size = " + std::to_string(e.blocks * block));
   for (size_t j = 0; j < spec.extents.size(); ++j) {
     const Extent& o = spec.extents[j];
-    auto other = [j] { return "/file/extents/" + std::to_string(j); };
+    auto other = [j, &base] { return base + "/extents/" + std::to_string(j); };
     if (e.file_block < o.file_block + o.blocks && o.file_block < e.file_block + e.blocks)
       errors.add_lazy(at, [&] {
         return "file blocks " + range_text(e.file_block, e.blocks) + " overlap " + other() +
@@ -348,12 +350,13 @@ Extent build_extent(const J& x, const std::string& at, const ScenarioSpec& spec,
   return e;
 }
 
-void build_page_cache(const J& list, ScenarioSpec& spec, Errors& errors) {
+void build_page_cache(const J& list, ScenarioSpec& spec, Errors& errors,
+                      const std::string& base = "/file") {
   const Geometry& g = spec.geometry;
   std::map<uint64_t, size_t> seen;
   for (size_t i = 0; i < list.size(); ++i) {
     const J& x = list[i];
-    const std::string at = "/file/page_cache/" + std::to_string(i);
+    const std::string at = base + "/page_cache/" + std::to_string(i);
     CachedPage p;
     p.index = as_u64(x["index"]);
     if (const J* v = field(x, "dirty")) p.dirty = v->get<bool>();
@@ -361,9 +364,8 @@ void build_page_cache(const J& list, ScenarioSpec& spec, Errors& errors) {
     if (const J* v = field(x, "writeback_error")) p.writeback_error = v->get<bool>();
     if (const J* d = field(x, "data")) p.data = runs_of(*d, at + "/data", errors);
     if (auto [it, fresh] = seen.emplace(p.index, i); !fresh)
-      errors.add(at + "/index", "page index " + std::to_string(p.index) +
-                                    " is already listed at /file/page_cache/" +
-                                    std::to_string(it->second));
+      errors.add(at + "/index", "page index " + std::to_string(p.index) + " is already listed at " +
+                                    base + "/page_cache/" + std::to_string(it->second));
     if (static_cast<unsigned __int128>(p.index + 1) * g.page_size > kMaxFileBytes)
       errors.add(at + "/index", "the page lies beyond the largest file offset 2^62");
     if (p.data && p.data->size() != g.page_size)
@@ -385,6 +387,41 @@ void build_file(const J& doc, ScenarioSpec& spec, Errors& errors) {
     }
   }
   if (const J* list = field(*file, "page_cache")) build_page_cache(*list, spec, errors);
+}
+
+void build_file_expect(const J& e, const std::string& base, ScenarioSpec& spec, Errors& errors);
+
+// "files": each other file's i_size, extents, page cache and end expectations; its extents'
+// disk blocks must not overlap any other file's (one disk, one allocator).
+void build_files(const J& doc, ScenarioSpec& spec, Errors& errors) {
+  const J* files = field(doc, "files");
+  if (!files) return;
+  for (auto m = files->begin(); m != files->end(); ++m) {
+    FileSpec f;
+    f.name = m.key();
+    const std::string base = "/files/" + f.name;
+    if (!valid_file_name(f.name))
+      errors.add(base, "file name " + qstr(f.name) +
+                           (f.name == kDefaultFileName ? " is the default file's (\"file\")"
+                                                       : " must match ^[A-Za-z_][A-Za-z0-9_.-]*$"));
+    const J& x = m.value();
+    ScenarioSpec one; // the per-file builders work on a spec's default-file fields
+    one.geometry = spec.geometry;
+    if (const J* v = field(x, "i_size")) one.i_size = as_i64(*v);
+    if (const J* list = field(x, "extents"))
+      for (size_t i = 0; i < list->size(); ++i)
+        one.extents.push_back(
+            build_extent((*list)[i], base + "/extents/" + std::to_string(i), one, errors, base));
+    if (const J* list = field(x, "page_cache")) build_page_cache(*list, one, errors, base);
+    if (const J* e = field(x, "expect")) build_file_expect(*e, base + "/expect", one, errors);
+    f.i_size = one.i_size;
+    f.extents = std::move(one.extents);
+    f.page_cache = std::move(one.page_cache);
+    f.expect_i_size = std::move(one.expect_i_size);
+    f.expect_file = std::move(one.expect_file);
+    spec.files.push_back(std::move(f));
+  }
+  check_disk_overlaps(spec, errors);
 }
 
 // The allocator must not hand out an extent's blocks: first_free_block >= every extent's end.
@@ -469,7 +506,7 @@ void build_fs_modes(const J& f, Filesystem& fs, Errors& errors) {
 }
 
 // vfat: cluster_size, cluster-aligned extents, and no holes inside i_size (FAT has none).
-void check_vfat(const J* f, ScenarioSpec& spec, Errors& errors) {
+void check_vfat(const J* f, ScenarioSpec& spec, Errors& errors, const std::string& base = "/file") {
   Filesystem& fs = spec.fs;
   const J* cs = f ? field(*f, "cluster_size") : nullptr;
   if (fs.model != FsModel::vfat) {
@@ -490,7 +527,7 @@ void check_vfat(const J* f, ScenarioSpec& spec, Errors& errors) {
   uint64_t covered = 0; // file blocks [0, covered) are mapped, in extent order
   for (size_t i = 0; i < spec.extents.size(); ++i) {
     const Extent& e = spec.extents[i];
-    const std::string at = "/file/extents/" + std::to_string(i);
+    const std::string at = base + "/extents/" + std::to_string(i);
     if (e.file_block % cb || e.disk_block % cb || e.blocks % cb)
       errors.add(at, "vfat extents hold whole clusters: file_block, disk_block and blocks must "
                      "be multiples of " +
@@ -502,10 +539,38 @@ void check_vfat(const J* f, ScenarioSpec& spec, Errors& errors) {
     covered = std::max(covered, e.file_block + e.blocks);
   }
   if (covered != size_clusters * cb)
-    errors.add("/file/extents", "vfat files have no holes: the extents must cover exactly the " +
-                                    std::to_string(size_clusters) + " clusters of i_size " +
-                                    std::to_string(spec.i_size) + " (they cover " +
-                                    std::to_string(covered) + " blocks)");
+    errors.add(base + "/extents", "vfat files have no holes: the extents must cover exactly the " +
+                                      std::to_string(size_clusters) + " clusters of i_size " +
+                                      std::to_string(spec.i_size) + " (they cover " +
+                                      std::to_string(covered) + " blocks)");
+}
+
+// Another file ("files") against the filesystem: every extent below first_free_block, none
+// overlapping used_blocks, and (vfat) whole clusters without holes; messages name its path.
+void check_files_fs(const J* fs_json, ScenarioSpec& spec, uint64_t extents_end, Errors& errors) {
+  for (const FileSpec& f : spec.files) {
+    const std::string base = "/files/" + f.name;
+    for (size_t i = 0; i < f.extents.size(); ++i) {
+      const Extent& e = f.extents[i];
+      const std::string at = base + "/extents/" + std::to_string(i);
+      if (e.disk_block + e.blocks > spec.fs.first_free_block)
+        errors.add("/filesystem/first_free_block", "the allocator would hand out blocks of " + at +
+                                                       "; first_free_block must be at least " +
+                                                       std::to_string(extents_end));
+      for (const DiskRun& u : spec.fs.used_blocks)
+        if (u.disk_block < e.disk_block + e.blocks && e.disk_block < u.disk_block + u.blocks)
+          errors.add(at, "disk blocks " + range_text(e.disk_block, e.blocks) +
+                             " overlap a run of /filesystem/used_blocks");
+    }
+    const uint64_t cs = spec.fs.cluster_size, bs = spec.geometry.fs_block_size;
+    if (spec.fs.model != FsModel::vfat || cs < bs || cs % bs || (cs & (cs - 1))) continue;
+    ScenarioSpec one; // check_vfat reads the default file's fields: give it this file's
+    one.geometry = spec.geometry;
+    one.fs = spec.fs;
+    one.i_size = f.i_size;
+    one.extents = f.extents;
+    check_vfat(fs_json, one, errors, base);
+  }
 }
 
 // "filesystem"; runs after build_file, since first_free_block defaults to the extents' end.
@@ -514,6 +579,9 @@ void build_filesystem(const J& doc, ScenarioSpec& spec, Errors& errors) {
   uint64_t extents_end = 0;
   for (const Extent& e : spec.extents)
     extents_end = std::max(extents_end, e.disk_block + e.blocks);
+  for (const FileSpec& f : spec.files) // one allocator for every file
+    for (const Extent& e : f.extents)
+      extents_end = std::max(extents_end, e.disk_block + e.blocks);
   fs.first_free_block = extents_end;
   const J* f = field(doc, "filesystem");
   if (!f) return;
@@ -543,6 +611,7 @@ void build_filesystem(const J& doc, ScenarioSpec& spec, Errors& errors) {
   if (const J* v = field(*f, "used_blocks")) build_used_blocks(*v, spec, errors);
   build_fs_modes(*f, fs, errors);
   check_vfat(f, spec, errors);
+  check_files_fs(f, spec, extents_end, errors);
 }
 
 DiskErrorRule build_disk_error(const J& x, const std::string& at, const Geometry& g,
@@ -668,13 +737,18 @@ void build_buffers(const J& doc, ScenarioSpec& spec, BufferIndex& buffer_index, 
 void build_end_expect(const J& doc, ScenarioSpec& spec, Errors& errors) {
   const J* e = field(doc, "expect");
   if (!e) return;
-  if (const J* v = field(*e, "i_size")) spec.expect_i_size = int_set(*v, "/expect/i_size");
   if (const J* v = field(*e, "bios")) spec.expect_bios = as_u64(*v);
-  const J* list = field(*e, "file");
+  build_file_expect(*e, "/expect", spec, errors);
+}
+
+// A file's end expectations at `base` ("/expect", "/files/NAME/expect"): i_size and contents.
+void build_file_expect(const J& e, const std::string& base, ScenarioSpec& spec, Errors& errors) {
+  if (const J* v = field(e, "i_size")) spec.expect_i_size = int_set(*v, base + "/i_size");
+  const J* list = field(e, "file");
   if (!list) return;
   for (size_t i = 0; i < list->size(); ++i) {
     const J& x = (*list)[i];
-    const std::string at = "/expect/file/" + std::to_string(i);
+    const std::string at = base + "/file/" + std::to_string(i);
     FileExpect fe;
     fe.offset = as_u64(x["offset"]);
     if (auto r = runs_of(x["data"], at + "/data", errors)) fe.data = std::move(*r);
@@ -698,6 +772,7 @@ ScenarioSpec build(const J& doc, const std::string& path, Errors& errors) {
   build_geometry(doc, spec.geometry);
   check_geometry(spec.geometry, errors);
   build_file(doc, spec, errors);
+  build_files(doc, spec, errors);
   build_filesystem(doc, spec, errors);
   build_disk(doc, spec, errors);
   BufferIndex buffer_index;

@@ -195,6 +195,9 @@ struct Operation {
   bool punch_hole = false;
   bool datasync = false;
   bool append = false;
+  // pread/pwrite and the inode ops, fcntl: the file it acts on ("file" in a file; empty: the
+  // task's file). See file_of() in scenario_files.hpp.
+  std::string file;
   Expect expect;
   // JSON path, for messages ("/tasks/0/ops/1"); inside an expanded repeat block the path of the
   // op in the file, then which repetition ("/tasks/0/ops/1/ops/0 (repeat 3 of 8)").
@@ -211,6 +214,7 @@ struct Task {
   // O_DIRECT flag, which fcntl changes). Empty: the task's own, named after the task.
   std::string fd;
   bool o_direct = true; // the fd's O_DIRECT flag when opened (tasks sharing an fd agree)
+  std::string file;     // the file the fd is open on (empty: the default file; sharers agree)
   const std::string& fd_name() const { return fd.empty() ? name : fd; }
   // The context's name: aio_context, or the task's name for its own.
   const std::string& context_name() const { return aio_context.empty() ? name : aio_context; }
@@ -220,6 +224,19 @@ struct FileExpect {
   uint64_t offset = 0;
   ByteRuns data; // file contents at offset, read through the block map (holes read as zero)
 };
+
+// A file besides the default one ("files"): its own inode and page cache on the shared disk
+// and filesystem model. The default file's fields are ScenarioSpec's own (i_size, extents,
+// page_cache, expect_i_size, expect_file); these are the same for another file.
+struct FileSpec {
+  std::string name;
+  int64_t i_size = 0;
+  std::vector<Extent> extents;
+  std::vector<CachedPage> page_cache;
+  std::optional<OneOf<int64_t>> expect_i_size;
+  std::vector<FileExpect> expect_file;
+};
+inline constexpr const char* kDefaultFileName = "file";
 
 enum class Mode : uint8_t { timed, explore };
 
@@ -260,6 +277,9 @@ struct ScenarioSpec {
   std::optional<OneOf<int64_t>> expect_i_size; // at the end
   std::optional<uint64_t> expect_bios;         // bios allocated in the whole run
   std::vector<FileExpect> expect_file;         // at the end
+  // Files besides the default one, in the order the scenario lists them (file index k + 1;
+  // scenario_files.hpp). Empty: a single-file scenario, as before "files" existed.
+  std::vector<FileSpec> files;
 };
 
 // A scenario with more problems than this lists the first ones, then "FILE: and K more

@@ -109,7 +109,8 @@ void build_op_expect(const J& e, const std::string& kind, uint64_t total, Operat
 
 // The fields each kind of operation takes besides "op"; the schema lists their union.
 bool takes_field(OpKind kind, const std::string& key) {
-  static const std::set<std::string> io = {"offset", "iov",    "aio",   "dsync",
+  if (key == "file") return kind != OpKind::reap && kind != OpKind::barrier; // (scenario_files)
+  static const std::set<std::string> io = {"offset", "iov",  "aio",    "dsync",
                                            "nowait", "iter", "append", "expect"};
   if (is_inode_op(kind)) return inode_op_takes_field(kind, key);
   switch (kind) {
@@ -160,6 +161,7 @@ Operation build_op(const J& x, const std::string& where, const OpContext& c) {
             : kind == "fcntl"   ? OpKind::fcntl
                                 : inode_op_kind(kind).value_or(OpKind::pread);
   check_fields(x, op, kind, c.errors);
+  if (const J* v = field(x, "file")) op.file = v->get<std::string>();
   if (op.kind == OpKind::reap) {
     if (const J* v = field(x, "events")) op.events = as_u64(*v);
   } else if (op.kind == OpKind::fcntl) {
@@ -285,6 +287,11 @@ void check_shared_fds(const ScenarioSpec& spec, Errors& errors) {
   for (size_t t = 0; t < spec.tasks.size(); ++t) {
     const Task& task = spec.tasks[t];
     auto [it, fresh] = first.emplace(task.fd_name(), t);
+    if (!fresh && spec.tasks[it->second].file != task.file)
+      errors.add("/tasks/" + std::to_string(t) + "/file",
+                 "task " + qstr(task.name) + " shares fd " + qstr(task.fd_name()) + " with task " +
+                     qstr(spec.tasks[it->second].name) +
+                     " but names another file: an fd is open on one file");
     if (fresh || spec.tasks[it->second].o_direct == task.o_direct) continue;
     errors.add("/tasks/" + std::to_string(t) + "/o_direct",
                "task " + qstr(task.name) + " opens fd " + qstr(task.fd_name()) +
@@ -333,6 +340,7 @@ void build_tasks(const J& doc, ScenarioSpec& spec, const BufferIndex& buffer_ind
     if (const J* v = field(t, "aio_context")) task.aio_context = v->get<std::string>();
     if (const J* v = field(t, "fd")) task.fd = v->get<std::string>();
     if (const J* v = field(t, "o_direct")) task.o_direct = v->get<bool>();
+    if (const J* v = field(t, "file")) task.file = v->get<std::string>();
     append_ops(t["ops"], at + "/ops/", c, task.ops);
     spec.tasks.push_back(std::move(task));
   }
@@ -340,6 +348,7 @@ void build_tasks(const J& doc, ScenarioSpec& spec, const BufferIndex& buffer_ind
   check_reap_events(spec, errors);
   check_shared_fds(spec, errors);
   check_buffered_nowait(spec, errors);
+  check_file_names(spec, errors);
 }
 
 } // namespace diosim::scenario::detail

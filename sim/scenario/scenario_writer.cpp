@@ -4,6 +4,7 @@
 // kLineWidth columns stay on one line, others break with a 2-space indent.
 #include "sim/scenario/scenario_writer.hpp"
 
+#include "sim/scenario/scenario_files.hpp"
 #include "sim/scenario/scenario_ops_inode.hpp"
 
 #include <algorithm>
@@ -79,6 +80,9 @@ uint64_t extents_end(const ScenarioSpec& s) {
   uint64_t end = 0;
   for (const Extent& e : s.extents)
     end = std::max(end, e.disk_block + e.blocks);
+  for (const FileSpec& f : s.files)
+    for (const Extent& e : f.extents)
+      end = std::max(end, e.disk_block + e.blocks);
   return end;
 }
 
@@ -279,6 +283,40 @@ J file_json(const ScenarioSpec& s) {
   return j;
 }
 
+// A file's end expectations ("expect" at the top level, or in a "files" entry).
+J file_expect_json(const std::optional<OneOf<int64_t>>& i_size,
+                   const std::vector<FileExpect>& contents) {
+  J ex = J::object();
+  if (i_size) ex["i_size"] = one_of_json(*i_size, [](int64_t v) { return J(v); });
+  if (!contents.empty()) {
+    J list = J::array();
+    for (const FileExpect& f : contents) {
+      J x = J::object();
+      x["offset"] = f.offset;
+      x["data"] = byte_runs_text(f.data);
+      list.push_back(std::move(x));
+    }
+    ex["file"] = std::move(list);
+  }
+  return ex;
+}
+
+// "files": each file as the default file is written (file_json on its view), plus "expect".
+J files_json(const ScenarioSpec& s) {
+  J files = J::object();
+  for (const FileSpec& f : s.files) {
+    ScenarioSpec one;
+    one.i_size = f.i_size;
+    one.extents = f.extents;
+    one.page_cache = f.page_cache;
+    J x = file_json(one);
+    if (J ex = file_expect_json(f.expect_i_size, f.expect_file); !ex.empty())
+      x["expect"] = std::move(ex);
+    files[f.name] = std::move(x);
+  }
+  return files;
+}
+
 J buffers_json(const std::vector<Buffer>& buffers) {
   J list = J::array();
   for (const Buffer& b : buffers) {
@@ -297,12 +335,17 @@ J op_expect_json(const Operation& op, J x); // adds op.expect to x
 
 J op_json(const Operation& op) {
   J x = J::object();
-  if (is_inode_op(op.kind)) return op_expect_json(op, detail::inode_op_json(op));
+  if (is_inode_op(op.kind)) {
+    J y = detail::inode_op_json(op);
+    if (!op.file.empty()) y["file"] = op.file;
+    return op_expect_json(op, std::move(y));
+  }
   x["op"] = op.kind == OpKind::reap      ? "reap"
             : op.kind == OpKind::barrier ? "barrier"
             : op.kind == OpKind::pwrite  ? "pwrite"
             : op.kind == OpKind::fcntl   ? "fcntl"
                                          : "pread";
+  if (op_has_file(op) && !op.file.empty()) x["file"] = op.file;
   if (op.kind == OpKind::fcntl) {
     x["o_direct"] = op.o_direct;
     return x;
@@ -356,6 +399,7 @@ J tasks_json(const std::vector<Task>& tasks) {
     if (!t.aio_context.empty()) x["aio_context"] = t.aio_context;
     if (!t.fd.empty()) x["fd"] = t.fd;
     if (!t.o_direct) x["o_direct"] = false;
+    if (!t.file.empty()) x["file"] = t.file;
     J ops = J::array();
     for (const Operation& op : t.ops)
       ops.push_back(op_json(op));
@@ -415,21 +459,11 @@ std::string to_json(const ScenarioSpec& s) {
   if (J f = filesystem_json(s); !f.empty()) doc["filesystem"] = std::move(f);
   if (J d = disk_json(s.disk); !d.empty()) doc["disk"] = std::move(d);
   if (J f = file_json(s); !f.empty()) doc["file"] = std::move(f);
+  if (!s.files.empty()) doc["files"] = files_json(s);
   if (!s.buffers.empty()) doc["buffers"] = buffers_json(s.buffers);
   doc["tasks"] = tasks_json(s.tasks);
-  J ex = J::object();
-  if (s.expect_i_size) ex["i_size"] = one_of_json(*s.expect_i_size, [](int64_t v) { return J(v); });
+  J ex = file_expect_json(s.expect_i_size, s.expect_file);
   if (s.expect_bios) ex["bios"] = *s.expect_bios;
-  if (!s.expect_file.empty()) {
-    J list = J::array();
-    for (const FileExpect& f : s.expect_file) {
-      J x = J::object();
-      x["offset"] = f.offset;
-      x["data"] = byte_runs_text(f.data);
-      list.push_back(std::move(x));
-    }
-    ex["file"] = std::move(list);
-  }
   if (!ex.empty()) doc["expect"] = std::move(ex);
 
   std::string out;

@@ -17,17 +17,17 @@ namespace diosim::world {
 
 using kern::arg;
 
-void World::announce_page(const char* name, kern::loff_t pos, bool write) {
-  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), name, "fs",
+void World::announce_page(const SimFile& f, const char* name, kern::loff_t pos, bool write) {
+  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, f.index), name, "fs",
                     [&] { return ::kern::TraceArgs{arg("pos", pos)}; });
   kern::note_world(write);
 }
 
 // fcntl(F_SETFL): setfl changes f_flags; requests submitted before keep the kiocb flags they
 // took at submission (iocb_flags).
-void World::fcntl_setfl(OpenFile& fd, bool o_direct) {
-  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), "sys_fcntl",
-                    "syscall",
+void World::fcntl_setfl(SimFile& f, OpenFile& fd, bool o_direct) {
+  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, f.index),
+                    "sys_fcntl", "syscall",
                     [&] { return ::kern::TraceArgs{arg("o_direct", o_direct ? 1 : 0)}; });
   kern::note_world(true);
   fd.o_direct = o_direct;
@@ -37,28 +37,29 @@ void World::fcntl_setfl(OpenFile& fd, bool o_direct) {
 // readahead mark page_cache_async_ra), then the copy to the user, segment by segment, stopping
 // at i_size or a fault; ra->prev_pos follows ki_pos.
 ssize_t World::buffered_read(Request& req) {
+  SimFile& f = *req.file;
   kern::iov_iter* it = &req.iter;
   ReadaheadState& ra = req.fd->ra;
   const uint64_t ps = spec_.geometry.page_size, max = default_ra_pages(ps);
-  const auto cached = [&](uint64_t i) { return cache_.cached(i); };
+  const auto cached = [&](uint64_t i) { return f.cache.cached(i); };
   ssize_t done = 0, error = 0;
-  while (kern::iov_iter_count(it) && req.iocb.ki_pos < inode_.i_size) {
+  while (kern::iov_iter_count(it) && req.iocb.ki_pos < f.inode.i_size) {
     const uint64_t pos = static_cast<uint64_t>(req.iocb.ki_pos), index = pos / ps;
-    announce_page("filemap_get_pages", req.iocb.ki_pos, true);
+    announce_page(f, "filemap_get_pages", req.iocb.ki_pos, true);
     const uint64_t last = (pos + kern::iov_iter_count(it) + ps - 1) / ps; // exclusive
-    const uint64_t size = static_cast<uint64_t>(inode_.i_size);
-    if (!cache_.cached(index))
-      cache_.read_ahead(ondemand_readahead(ra, index, last - index, false, max, ps, size, cached));
-    else if (cache_.take_readahead_mark(index))
-      cache_.read_ahead(ondemand_readahead(ra, index, last - index, true, max, ps, size, cached));
-    if (req.iocb.ki_pos >= inode_.i_size) break; // i_size_read after the pages are in
+    const uint64_t size = static_cast<uint64_t>(f.inode.i_size);
+    if (!f.cache.cached(index))
+      f.cache.read_ahead(ondemand_readahead(ra, index, last - index, false, max, ps, size, cached));
+    else if (f.cache.take_readahead_mark(index))
+      f.cache.read_ahead(ondemand_readahead(ra, index, last - index, true, max, ps, size, cached));
+    if (req.iocb.ki_pos >= f.inode.i_size) break; // i_size_read after the pages are in
     const size_t in_page = static_cast<size_t>(
-        std::min<uint64_t>(ps - pos % ps, static_cast<uint64_t>(inode_.i_size) - pos));
+        std::min<uint64_t>(ps - pos % ps, static_cast<uint64_t>(f.inode.i_size) - pos));
     size_t copied = 0;
     while (copied < in_page && kern::iov_iter_count(it)) {
       const auto [addr, len] = current_segment(it);
       const size_t want = std::min(len, in_page - copied);
-      const size_t got = cache_.buffered_read(mem_, addr, req.iocb.ki_pos, want);
+      const size_t got = f.cache.buffered_read(mem_, addr, req.iocb.ki_pos, want);
       kern::iov_iter_advance(it, got);
       req.iocb.ki_pos += static_cast<kern::loff_t>(got);
       ra.prev_pos = req.iocb.ki_pos;
@@ -76,15 +77,16 @@ ssize_t World::buffered_read(Request& req) {
 
 // __generic_file_write_iter without IOCB_DIRECT, under inode_lock, then generic_write_sync.
 ssize_t World::buffered_write(Request& req) {
+  SimFile& f = *req.file;
   kern::kiocb* iocb = &req.iocb;
-  kern::inode_lock(&inode_);
-  if (iocb->ki_flags & kern::IOCB_APPEND) iocb->ki_pos = inode_.i_size; // generic_write_checks
+  kern::inode_lock(&f.inode);
+  if (iocb->ki_flags & kern::IOCB_APPEND) iocb->ki_pos = f.inode.i_size; // generic_write_checks
   ssize_t ret = 0;
   if (kern::iov_iter_count(&req.iter)) {
     ret = generic_perform_write(req, true);
     if (ret > 0) iocb->ki_pos += ret;
   }
-  kern::inode_unlock(&inode_);
+  kern::inode_unlock(&f.inode);
   if (ret > 0) ret = kern::generic_write_sync(iocb, ret);
   return ret;
 }

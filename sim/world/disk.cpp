@@ -11,7 +11,14 @@ namespace diosim::world {
 DiskImage DiskImage::initial(const ScenarioSpec& spec) {
   DiskImage img(static_cast<uint8_t>(spec.disk.stale_byte));
   const unsigned bs = spec.geometry.fs_block_size;
-  for (const Extent& e : spec.extents) {
+  std::vector<const Extent*> extents; // every file's (scenario "files")
+  for (const Extent& e : spec.extents)
+    extents.push_back(&e);
+  for (const FileSpec& f : spec.files)
+    for (const Extent& e : f.extents)
+      extents.push_back(&e);
+  for (const Extent* extent : extents) {
+    const Extent& e = *extent;
     img.mark_written(e.disk_block * bs, e.blocks * bs); // the file's contents, stale or not
     if (!e.data) continue;
     // Run by run: a fill stays a uniform chunk, never expanded into bytes.

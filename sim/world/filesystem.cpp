@@ -7,9 +7,13 @@ namespace diosim::world {
 
 using kern::arg;
 
-SimFilesystem::SimFilesystem(const ScenarioSpec& spec)
+SimFilesystem::SimFilesystem(const ScenarioSpec& spec, Space* shared)
     : spec_(spec), blkbits_(static_cast<unsigned>(__builtin_ctz(spec.geometry.fs_block_size))),
-      disk_used_(spec.geometry.disk_blocks, false) {
+      disk_used_(shared ? shared->used : own_.used),
+      next_free_(shared ? shared->next_free : own_.next_free) {
+  // A shared Space is set up by the first file; the others add their extents (each file's view
+  // lists the other files' extents as used_blocks, so every view marks the same blocks).
+  if (disk_used_.empty()) disk_used_.assign(spec.geometry.disk_blocks, false);
   uint64_t last_used = 0;
   for (const Extent& e : spec.extents) {
     for (uint64_t i = 0; i < e.blocks; ++i) {
@@ -122,14 +126,19 @@ void SimFilesystem::truncate_blocks(kern::loff_t size) {
   if (spec_.fs.model == FsModel::ext2) ext2_free_indirect(first);
 }
 
+// The super block's s_fs_info lists each file's filesystem object, by inode number - 1 (the
+// world sets i_ino = file index + 1).
+SimFilesystem* SimFilesystem::of(kern::inode* inode) {
+  return static_cast<std::vector<SimFilesystem*>*>(inode->i_sb->s_fs_info)->at(inode->i_ino - 1);
+}
+
 int SimFilesystem::get_block_entry(kern::inode* inode, kern::sector_t iblock, kern::buffer_head* bh,
                                    int create) {
-  return static_cast<SimFilesystem*>(inode->i_sb->s_fs_info)->get_block(inode, iblock, bh, create);
+  return of(inode)->get_block(inode, iblock, bh, create);
 }
 
 int SimFilesystem::end_io_entry(kern::kiocb* iocb, kern::loff_t offset, ssize_t size, void* priv) {
-  auto* fs = static_cast<SimFilesystem*>(iocb->ki_filp->f_inode->i_sb->s_fs_info);
-  return fs->end_io(iocb, offset, size, priv);
+  return of(iocb->ki_filp->f_inode)->end_io(iocb, offset, size, priv);
 }
 
 // The run get_block maps at `iblock`, at most `limit` blocks: its first disk block, kHole for an
@@ -183,11 +192,12 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
   ++get_block_calls_;
   kern::might_sleep("get_block");
   const uint64_t maxblocks = bh->b_size >> blkbits_;
-  kern::yield_point(
-      engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), "get_block", "fs", [&] {
-        return ::kern::TraceArgs{arg("iblock", static_cast<int64_t>(iblock)), arg("create", create),
-                                 arg("maxblocks", static_cast<int64_t>(maxblocks))};
-      });
+  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, inode->i_ino - 1),
+                    "get_block", "fs", [&] {
+                      return ::kern::TraceArgs{arg("iblock", static_cast<int64_t>(iblock)),
+                                               arg("create", create),
+                                               arg("maxblocks", static_cast<int64_t>(maxblocks))};
+                    });
   // direct-io copies b_private into dio->private after every call (fs/direct-io.c:641), so a
   // filesystem that uses it sets it on every call: mapped, hole or error.
   if (spec_.fs.set_private) bh->b_private = &private_token_;
@@ -234,7 +244,8 @@ int SimFilesystem::get_block(kern::inode* inode, kern::sector_t iblock, kern::bu
 int SimFilesystem::end_io(kern::kiocb* iocb, kern::loff_t offset, ssize_t size, void* priv) {
   ++end_io_calls_;
   kern::yield_point(
-      engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), "end_io", "fs", [&] {
+      engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, iocb->ki_filp->f_inode->i_ino - 1),
+      "end_io", "fs", [&] {
         return ::kern::TraceArgs{arg("offset", offset), arg("size", static_cast<int64_t>(size))};
       });
   // NULL is what a request gets when get_block never ran for it (e.g. the first user page

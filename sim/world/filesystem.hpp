@@ -41,7 +41,17 @@ using namespace ::diosim::scenario;
 
 class SimFilesystem {
 public:
-  explicit SimFilesystem(const ScenarioSpec& spec);
+  // The free-space allocator's state: which disk blocks are used, and the extent models'
+  // cursor. Several files (scenario "files") share one, so their new blocks interleave.
+  struct Space {
+    std::vector<bool> used; // by disk block
+    uint64_t next_free = 0;
+  };
+  // `spec`: the file's view (scenario_files.hpp); `shared`: the disk's Space when the scenario
+  // has several files (null: this filesystem's own). The Space outlives the filesystem.
+  explicit SimFilesystem(const ScenarioSpec& spec, Space* shared = nullptr);
+  SimFilesystem(const SimFilesystem&) = delete;
+  SimFilesystem& operator=(const SimFilesystem&) = delete;
 
   static constexpr int64_t kHole = -1;
 
@@ -83,6 +93,7 @@ public:
   unsigned blkbits() const { return blkbits_; }
 
 private:
+  static SimFilesystem* of(kern::inode* inode);
   static int get_block_entry(kern::inode* inode, kern::sector_t iblock, kern::buffer_head* bh,
                              int create);
   static int end_io_entry(kern::kiocb* iocb, kern::loff_t offset, ssize_t size, void* priv);
@@ -114,8 +125,9 @@ private:
   std::map<uint64_t, int64_t> map_; // file block -> disk block; absent: a hole (sparse: the cost
                                     // follows the mapped blocks, not the offsets)
   std::map<uint64_t, int64_t> unwritten_; // ocfs2: allocated, not yet written (not in map_)
-  std::vector<bool> disk_used_;           // by disk block
-  uint64_t next_free_;
+  Space own_;                             // unless shared
+  std::vector<bool>& disk_used_;          // by disk block (the Space's)
+  uint64_t& next_free_;                   // the Space's cursor
   uint64_t first_free_block_;
   // ext2: indirect blocks present -> their disk block (kHole: present before the run, placed
   // outside the modelled disk), and ext2_block_alloc_info's sequential-allocation hint.

@@ -14,6 +14,8 @@
 // bytes a reader can see are the same once any read path flushes the range first).
 #include "sim/world/world.hpp"
 
+#include "sim/scenario/scenario_files.hpp"
+
 #include <climits>
 #include <cstring>
 
@@ -22,136 +24,138 @@ namespace diosim::world {
 using kern::arg;
 
 // inode_dio_wait: sleeps until no direct I/O is in flight on the inode.
-void World::inode_dio_wait() {
-  dio_waiters_.push_back(kern::get_current());
+void World::inode_dio_wait(SimFile& f) {
+  f.dio_waiters.push_back(kern::get_current());
   kern::wait_event(
       [&] {
         kern::note_world(false);
-        return inode_.i_dio_count == 0;
+        return f.inode.i_dio_count == 0;
       },
       "inode_dio_wait");
-  dio_waiters_.erase(std::find(dio_waiters_.begin(), dio_waiters_.end(), kern::get_current()));
+  f.dio_waiters.erase(std::find(f.dio_waiters.begin(), f.dio_waiters.end(), kern::get_current()));
 }
 
 // Zeroes file bytes [from, to) inside one fs block, on disk when the block is mapped and in the
 // cached page that holds them.
-void World::zero_block_part(uint64_t from, uint64_t to) {
+void World::zero_block_part(SimFile& f, uint64_t from, uint64_t to) {
   if (from >= to) return;
   const uint64_t bs = spec_.geometry.fs_block_size;
-  if (const int64_t d = fs_.lookup(from / bs); d != SimFilesystem::kHole) {
+  if (const int64_t d = f.fs.lookup(from / bs); d != SimFilesystem::kHole) {
     const std::vector<uint8_t> zeros(to - from, 0);
     disk_.write(static_cast<uint64_t>(d) * bs + from % bs, zeros.data(), zeros.size());
   }
-  cache_.zero_range(static_cast<kern::loff_t>(from), static_cast<kern::loff_t>(to));
+  f.cache.zero_range(static_cast<kern::loff_t>(from), static_cast<kern::loff_t>(to));
 }
 
-int64_t World::do_ftruncate(uint64_t size) {
-  kern::inode_lock(&inode_);
-  const uint64_t old = static_cast<uint64_t>(inode_.i_size);
+int64_t World::do_ftruncate(SimFile& f, uint64_t size) {
+  kern::inode_lock(&f.inode);
+  const uint64_t old = static_cast<uint64_t>(f.inode.i_size);
   if (size != old) { // ext2_setattr calls ext2_setsize only for a new size
-    inode_dio_wait();
-    kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), "truncate",
-                      "fs", [&] {
+    inode_dio_wait(f);
+    kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, f.index),
+                      "truncate", "fs", [&] {
                         return ::kern::TraceArgs{arg("old", static_cast<int64_t>(old)),
                                                  arg("new", static_cast<int64_t>(size))};
                       });
     kern::note_world(true);
     const uint64_t bs = spec_.geometry.fs_block_size, ps = spec_.geometry.page_size;
-    if (size % bs) zero_block_part(size, (size / bs + 1) * bs); // block_truncate_page
-    kern::i_size_write(&inode_, static_cast<kern::loff_t>(size));
+    if (size % bs) zero_block_part(f, size, (size / bs + 1) * bs); // block_truncate_page
+    kern::i_size_write(&f.inode, static_cast<kern::loff_t>(size));
     // truncate_pagecache: whole pages past the size go, the partial page is zeroed past it.
-    cache_.truncate(static_cast<kern::loff_t>(size));
+    f.cache.truncate(static_cast<kern::loff_t>(size));
     if (size % ps)
-      cache_.zero_range(static_cast<kern::loff_t>(size),
-                        static_cast<kern::loff_t>((size / ps + 1) * ps));
-    fs_.truncate_blocks(static_cast<kern::loff_t>(size));
+      f.cache.zero_range(static_cast<kern::loff_t>(size),
+                         static_cast<kern::loff_t>((size / ps + 1) * ps));
+    f.fs.truncate_blocks(static_cast<kern::loff_t>(size));
   }
-  kern::inode_unlock(&inode_);
+  kern::inode_unlock(&f.inode);
   return 0;
 }
 
 // ext4_punch_hole, as far as it shows in the file: offsets clipped to i_size (rounded up to a
 // page), dirty pages written back, pages dropped, partial blocks zeroed, whole blocks freed.
-int64_t World::punch_hole(uint64_t offset, uint64_t len) {
+int64_t World::punch_hole(SimFile& f, uint64_t offset, uint64_t len) {
   const uint64_t bs = spec_.geometry.fs_block_size, ps = spec_.geometry.page_size;
-  const uint64_t i_size = static_cast<uint64_t>(inode_.i_size);
+  const uint64_t i_size = static_cast<uint64_t>(f.inode.i_size);
   if (offset >= i_size) return 0;
   uint64_t end = offset + len;
   if (end > i_size) end = (i_size + ps - 1) / ps * ps;
   const int err = kern::filemap_write_and_wait_range(
-      file_.f_mapping, static_cast<kern::loff_t>(offset), static_cast<kern::loff_t>(end) - 1);
+      f.filp.f_mapping, static_cast<kern::loff_t>(offset), static_cast<kern::loff_t>(end) - 1);
   if (err) return err;
   kern::note_world(true);
   const uint64_t first_block = (offset + bs - 1) / bs, end_block = end / bs;
   if (first_block > end_block) { // inside one block
-    zero_block_part(offset, end);
+    zero_block_part(f, offset, end);
   } else {
-    zero_block_part(offset, first_block * bs);
-    zero_block_part(end_block * bs, end);
+    zero_block_part(f, offset, first_block * bs);
+    zero_block_part(f, end_block * bs, end);
   }
-  cache_.zero_range(static_cast<kern::loff_t>(offset), static_cast<kern::loff_t>(end));
+  f.cache.zero_range(static_cast<kern::loff_t>(offset), static_cast<kern::loff_t>(end));
   const uint64_t first_page = (offset + ps - 1) / ps, end_page = end / ps;
-  if (first_page < end_page) cache_.drop_pages(first_page, end_page - 1);
-  if (first_block < end_block) fs_.punch_blocks(first_block, end_block);
+  if (first_page < end_page) f.cache.drop_pages(first_page, end_page - 1);
+  if (first_block < end_block) f.fs.punch_blocks(first_block, end_block);
   return 0;
 }
 
-int64_t World::do_fallocate(const Operation& op) {
+int64_t World::do_fallocate(SimFile& f, const Operation& op) {
   if (op.length == 0) return -EINVAL;                     // vfs_fallocate
   if (op.punch_hole && !op.keep_size) return -EOPNOTSUPP; // vfs_fallocate
-  if (!fs_.supports_fallocate()) return -EOPNOTSUPP;      // no ->fallocate (ext2)
-  kern::inode_lock(&inode_);
-  inode_dio_wait(); // ext4_fallocate / ext4_punch_hole: newcomers block on the inode lock
-  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), "fallocate",
-                    "fs", [&] {
+  if (!f.fs.supports_fallocate()) return -EOPNOTSUPP;     // no ->fallocate (ext2)
+  kern::inode_lock(&f.inode);
+  inode_dio_wait(f); // ext4_fallocate / ext4_punch_hole: newcomers block on the inode lock
+  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, f.index),
+                    "fallocate", "fs", [&] {
                       return ::kern::TraceArgs{arg("offset", static_cast<int64_t>(op.offset)),
                                                arg("len", static_cast<int64_t>(op.length)),
                                                arg("punch", op.punch_hole ? 1 : 0)};
                     });
   int64_t ret;
   if (op.punch_hole) {
-    ret = punch_hole(op.offset, op.length);
+    ret = punch_hole(f, op.offset, op.length);
   } else {
     kern::note_world(true);
     const uint64_t bs = spec_.geometry.fs_block_size, end = op.offset + op.length;
-    ret = fs_.preallocate(op.offset / bs, (end + bs - 1) / bs);
-    if (!ret && !op.keep_size && end > static_cast<uint64_t>(inode_.i_size))
-      kern::i_size_write(&inode_, static_cast<kern::loff_t>(end));
+    ret = f.fs.preallocate(op.offset / bs, (end + bs - 1) / bs);
+    if (!ret && !op.keep_size && end > static_cast<uint64_t>(f.inode.i_size))
+      kern::i_size_write(&f.inode, static_cast<kern::loff_t>(end));
   }
-  kern::inode_unlock(&inode_);
+  kern::inode_unlock(&f.inode);
   return ret;
 }
 
-int64_t World::do_fsync(bool datasync) {
-  const int err = kern::filemap_write_and_wait_range(file_.f_mapping, 0, LLONG_MAX);
+int64_t World::do_fsync(SimFile& f, bool datasync) {
+  const int err = kern::filemap_write_and_wait_range(f.filp.f_mapping, 0, LLONG_MAX);
   if (err) return err;
-  kern::inode_lock(&inode_); // sync_mapping_buffers, sync_inode_metadata: nothing modelled
-  kern::inode_unlock(&inode_);
+  kern::inode_lock(&f.inode); // sync_mapping_buffers, sync_inode_metadata: nothing modelled
+  kern::inode_unlock(&f.inode);
   kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::disk, 0), "flush", "fs",
                     [&] { return ::kern::TraceArgs{arg("datasync", datasync ? 1 : 0)}; });
   return 0;
 }
 
-void World::run_inode_op(const Operation& op, OpOutcome& out) {
+void World::run_inode_op(SimFile& f, const Operation& op, OpOutcome& out) {
   const char* name = op.kind == OpKind::ftruncate   ? "sys_ftruncate"
                      : op.kind == OpKind::fallocate ? "sys_fallocate"
                                                     : "sys_fsync";
-  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), name, "syscall",
-                    [&] {
-                      return ::kern::TraceArgs{arg("offset", static_cast<int64_t>(op.offset)),
-                                               arg("length", static_cast<int64_t>(op.length))};
+  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, f.index), name,
+                    "syscall", [&] {
+                      ::kern::TraceArgs args{arg("offset", static_cast<int64_t>(op.offset)),
+                                             arg("length", static_cast<int64_t>(op.length))};
+                      if (f.index) args.push_back(arg("file", file_name(spec_, f.index)));
+                      return args;
                     });
   int64_t ret = 0;
   if (op.kind == OpKind::ftruncate)
-    ret = do_ftruncate(op.length);
+    ret = do_ftruncate(f, op.length);
   else if (op.kind == OpKind::fallocate)
-    ret = do_fallocate(op);
+    ret = do_fallocate(f, op);
   else
-    ret = do_fsync(op.datasync);
+    ret = do_fsync(f, op.datasync);
   kern::note_world(true);
   out.finished = true;
   out.ret = ret;
-  out.i_size_after = inode_.i_size;
+  out.i_size_after = f.inode.i_size;
   DIOSIM_TRACE_CHANGE(
       "op_done", "syscall",
       {arg("task", out.task), arg("op", static_cast<int64_t>(out.op_index)), arg("ret", ret)});

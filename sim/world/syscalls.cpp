@@ -26,23 +26,24 @@ std::pair<uint64_t, size_t> current_segment(kern::iov_iter* it) {
 // fat_direct_IO (fs/fat/inode.c) does the same, after sending a write past mmu_private to the
 // buffered path.
 ssize_t World::direct_IO(Request& req) {
+  SimFile& f = *req.file;
   kern::kiocb* iocb = &req.iocb;
   kern::iov_iter* iter = &req.iter;
   const size_t count = kern::iov_iter_count(iter);
   const kern::loff_t offset = iocb->ki_pos;
   if (kern::iov_iter_rw(iter) == kern::WRITE &&
-      fs_.direct_write_falls_back(offset + static_cast<kern::loff_t>(count)))
+      f.fs.direct_write_falls_back(offset + static_cast<kern::loff_t>(count)))
     return 0; // fat_direct_IO: nothing done, generic_file_write_iter writes it buffered
   const ssize_t ret = kern::__blockdev_direct_IO(
-      iocb, &inode_, sb_.s_bdev, iter, fs_.get_block_fn(), fs_.end_io_fn(), fs_.dio_flags());
+      iocb, &f.inode, sb_.s_bdev, iter, f.fs.get_block_fn(), f.fs.end_io_fn(), f.fs.dio_flags());
   req.out->dio_returns.push_back(ret);
   kern::K().sched.current()->src_line = 0;     // back in the world: no fs/direct-io.c line
   if (ret != -EIOCBQUEUED) wake_dio_waiters(); // a synchronous dio_complete ran inode_dio_end
   if (ret < 0 && kern::iov_iter_rw(iter) == kern::WRITE) {
     const kern::loff_t to = offset + static_cast<kern::loff_t>(count);
-    if (to > inode_.i_size) { // ext2_write_failed
-      cache_.truncate(inode_.i_size);
-      fs_.truncate_blocks(inode_.i_size);
+    if (to > f.inode.i_size) { // ext2_write_failed
+      f.cache.truncate(f.inode.i_size);
+      f.fs.truncate_blocks(f.inode.i_size);
     }
   }
   return ret;
@@ -50,12 +51,14 @@ ssize_t World::direct_IO(Request& req) {
 
 // filemap_read: the buffered remainder of a read, from the iterator's current position.
 ssize_t World::filemap_read(Request& req, ssize_t already_read) {
+  SimFile& f = *req.file;
   kern::iov_iter* it = &req.iter;
   ssize_t error = 0;
-  while (kern::iov_iter_count(it) && req.iocb.ki_pos < inode_.i_size) {
+  while (kern::iov_iter_count(it) && req.iocb.ki_pos < f.inode.i_size) {
     const auto [addr, len] = current_segment(it);
-    const size_t want = std::min<size_t>(len, static_cast<size_t>(inode_.i_size - req.iocb.ki_pos));
-    const size_t copied = cache_.buffered_read(mem_, addr, req.iocb.ki_pos, want);
+    const size_t want =
+        std::min<size_t>(len, static_cast<size_t>(f.inode.i_size - req.iocb.ki_pos));
+    const size_t copied = f.cache.buffered_read(mem_, addr, req.iocb.ki_pos, want);
     kern::iov_iter_advance(it, copied);
     req.iocb.ki_pos += static_cast<kern::loff_t>(copied);
     already_read += static_cast<ssize_t>(copied);
@@ -69,6 +72,7 @@ ssize_t World::filemap_read(Request& req, ssize_t already_read) {
 
 // mm/filemap.c generic_file_read_iter, the IOCB_DIRECT branch and its buffered fallback.
 ssize_t World::read_iter(Request& req) {
+  SimFile& f = *req.file;
   kern::kiocb* iocb = &req.iocb;
   kern::iov_iter* iter = &req.iter;
   size_t count = kern::iov_iter_count(iter);
@@ -76,10 +80,10 @@ ssize_t World::read_iter(Request& req) {
   if (!count) return 0;
   if (!(iocb->ki_flags & kern::IOCB_DIRECT)) return buffered_read(req);
   {
-    kern::address_space* mapping = file_.f_mapping;
+    kern::address_space* mapping = f.filp.f_mapping;
     const kern::loff_t pos = iocb->ki_pos;
     if (iocb->ki_flags & kern::IOCB_NOWAIT) {
-      if (cache_.range_needs_writeback(pos, pos + static_cast<kern::loff_t>(count) - 1))
+      if (f.cache.range_needs_writeback(pos, pos + static_cast<kern::loff_t>(count) - 1))
         return -EAGAIN;
     } else {
       retval = kern::filemap_write_and_wait_range(mapping, pos,
@@ -93,7 +97,7 @@ ssize_t World::read_iter(Request& req) {
     }
     if (retval != -EIOCBQUEUED) kern::iov_iter_revert(iter, count - kern::iov_iter_count(iter));
     if (retval < 0 || !count || (iocb->ki_flags & kern::IOCB_NOWAIT) ||
-        iocb->ki_pos >= inode_.i_size)
+        iocb->ki_pos >= f.inode.i_size)
       return retval;
   }
   return filemap_read(req, retval);
@@ -101,16 +105,17 @@ ssize_t World::read_iter(Request& req) {
 
 // mm/filemap.c generic_file_direct_write.
 ssize_t World::generic_file_direct_write(Request& req) {
+  SimFile& f = *req.file;
   kern::kiocb* iocb = &req.iocb;
   kern::iov_iter* from = &req.iter;
-  kern::address_space* mapping = file_.f_mapping;
+  kern::address_space* mapping = f.filp.f_mapping;
   kern::loff_t pos = iocb->ki_pos;
   size_t write_len = kern::iov_iter_count(from);
   const kern::pgoff_t end =
       static_cast<kern::pgoff_t>(pos + static_cast<kern::loff_t>(write_len) - 1) >> PAGE_SHIFT;
   ssize_t written;
   if (iocb->ki_flags & kern::IOCB_NOWAIT) {
-    if (cache_.range_has_page(pos, pos + static_cast<kern::loff_t>(write_len) - 1)) return -EAGAIN;
+    if (f.cache.range_has_page(pos, pos + static_cast<kern::loff_t>(write_len) - 1)) return -EAGAIN;
   } else {
     written = kern::filemap_write_and_wait_range(mapping, pos,
                                                  pos + static_cast<kern::loff_t>(write_len) - 1);
@@ -128,7 +133,7 @@ ssize_t World::generic_file_direct_write(Request& req) {
   if (written > 0) {
     pos += written;
     write_len -= static_cast<size_t>(written);
-    if (pos > inode_.i_size) kern::i_size_write(&inode_, pos);
+    if (pos > f.inode.i_size) kern::i_size_write(&f.inode, pos);
     iocb->ki_pos = pos;
   }
   if (written != -EIOCBQUEUED) kern::iov_iter_revert(from, write_len - kern::iov_iter_count(from));
@@ -142,11 +147,12 @@ ssize_t World::generic_file_direct_write(Request& req) {
 // `announce`: each page is a yield point (a buffered write's own pages; the remainder of a short
 // direct write keeps the steps it had).
 ssize_t World::generic_perform_write(Request& req, bool announce) {
+  SimFile& f = *req.file;
   kern::iov_iter* it = &req.iter;
   const kern::iov_iter start = *it;
   const size_t len = kern::iov_iter_count(it);
   const PageCache::CopyIn copy_in = [&](uint8_t* dst, size_t from, size_t n) {
-    if (announce) announce_page("generic_perform_write", req.iocb.ki_pos + from, true);
+    if (announce) announce_page(f, "generic_perform_write", req.iocb.ki_pos + from, true);
     kern::iov_iter seg = start;
     kern::iov_iter_advance(&seg, from);
     size_t got = 0;
@@ -161,17 +167,18 @@ ssize_t World::generic_perform_write(Request& req, bool announce) {
     }
     return got;
   };
-  const int64_t got = cache_.buffered_write(copy_in, req.iocb.ki_pos, len);
+  const int64_t got = f.cache.buffered_write(copy_in, req.iocb.ki_pos, len);
   if (got < 0) return got; // write_begin failed before any byte
   kern::iov_iter_advance(it, static_cast<size_t>(got));
   const kern::loff_t end = req.iocb.ki_pos + got;
-  if (got && end > inode_.i_size) kern::i_size_write(&inode_, end); // write_end extends i_size
+  if (got && end > f.inode.i_size) kern::i_size_write(&f.inode, end); // write_end extends i_size
   return got ? got : -EFAULT;
 }
 
-void World::wake_dio_waiters() {
-  for (kern::task_struct* t : dio_waiters_)
-    if (t->__state != kern::TASK_RUNNING) kern::wake_up_process(t);
+void World::wake_dio_waiters() { // every file's: the waiters recheck their own inode
+  for (SimFile& f : files_)
+    for (kern::task_struct* t : f.dio_waiters)
+      if (t->__state != kern::TASK_RUNNING) kern::wake_up_process(t);
 }
 
 // ext4_dio_write_iter / xfs_file_dio_write_unaligned: unaligned direct I/O must not run
@@ -184,19 +191,20 @@ ssize_t World::serialise_unaligned_aio(Request& req) {
     bits |= v.iov_base | v.iov_len; // iov_iter_alignment
   if (!req.aio || !spec_.fs.serialise_unaligned_aio || !(bits & mask)) return 0;
   if (req.iocb.ki_flags & kern::IOCB_NOWAIT) return -EAGAIN;
-  inode_dio_wait();
+  inode_dio_wait(*req.file);
   req.iocb.ki_complete = nullptr; // IOMAP_DIO_FORCE_WAIT: is_sync_kiocb from here on
   return 0;
 }
 
 // mm/filemap.c generic_file_write_iter and __generic_file_write_iter (IOCB_DIRECT branch).
 ssize_t World::write_iter(Request& req) {
+  SimFile& f = *req.file;
   kern::kiocb* iocb = &req.iocb;
   kern::iov_iter* from = &req.iter;
   if (!(iocb->ki_flags & kern::IOCB_DIRECT)) return buffered_write(req);
-  kern::inode_lock(&inode_);
-  if (iocb->ki_flags & kern::IOCB_APPEND) iocb->ki_pos = inode_.i_size; // generic_write_checks
-  ssize_t ret = static_cast<ssize_t>(kern::iov_iter_count(from));       // generic_write_checks
+  kern::inode_lock(&f.inode);
+  if (iocb->ki_flags & kern::IOCB_APPEND) iocb->ki_pos = f.inode.i_size; // generic_write_checks
+  ssize_t ret = static_cast<ssize_t>(kern::iov_iter_count(from));        // generic_write_checks
   if (ret > 0) {
     const ssize_t wait_ret = serialise_unaligned_aio(req);
     if (wait_ret) ret = wait_ret;
@@ -211,18 +219,18 @@ ssize_t World::write_iter(Request& req) {
         err = status;
       } else {
         const kern::loff_t endbyte = pos + status - 1;
-        err = kern::filemap_write_and_wait_range(file_.f_mapping, pos, endbyte);
+        err = kern::filemap_write_and_wait_range(f.filp.f_mapping, pos, endbyte);
         if (err == 0) {
           iocb->ki_pos = endbyte + 1;
           written += status;
-          cache_.drop_clean(static_cast<kern::pgoff_t>(pos) >> PAGE_SHIFT,
-                            static_cast<kern::pgoff_t>(endbyte) >> PAGE_SHIFT);
+          f.cache.drop_clean(static_cast<kern::pgoff_t>(pos) >> PAGE_SHIFT,
+                             static_cast<kern::pgoff_t>(endbyte) >> PAGE_SHIFT);
         }
       }
     }
     ret = written ? written : err;
   }
-  kern::inode_unlock(&inode_);
+  kern::inode_unlock(&f.inode);
   if (req.aio) iocb->ki_complete = &World::aio_complete_rw; // restored after a forced wait
   if (ret > 0) ret = kern::generic_write_sync(iocb, ret);
   return ret;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/world/world.hpp"
 
+#include "sim/scenario/scenario_files.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -10,10 +12,14 @@ namespace diosim::world {
 
 using kern::arg;
 
+World::SimFile::SimFile(size_t file_index, std::unique_ptr<const ScenarioSpec> file_view,
+                        const ScenarioSpec& spec, SimDisk& disk, SimFilesystem::Space* space)
+    : index(file_index), view(std::move(file_view)), fs(view ? *view : spec, space),
+      cache(view ? *view : spec, inode, disk, fs) {}
+
 World::World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage* initial_disk,
              const UserMemoryImage* initial_memory)
-    : spec_(spec), sched_(sched), disk_(spec, sched, initial_disk), fs_(spec),
-      mem_(spec, initial_memory), cache_(spec, inode_, disk_, fs_) {
+    : spec_(spec), sched_(sched), disk_(spec, sched, initial_disk), mem_(spec, initial_memory) {
   disk_.on_unwritten_read = [this](uint64_t sector, const kern::bio* b) {
     check_stale_read(sector, b);
   };
@@ -21,17 +27,26 @@ World::World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage
   bdev_.bd_disk = &gendisk_;
   bdev_.logical_block_size = spec.geometry.logical_block_size;
   sb_.s_bdev = &bdev_;
-  sb_.s_fs_info = &fs_;
-  inode_.i_blkbits = fs_.blkbits();
-  inode_.i_sb = &sb_;
-  inode_.i_data.host = &inode_;
-  inode_.i_data.ops = &cache_;
-  inode_.i_mapping = &inode_.i_data;
-  file_.f_inode = &inode_;
-  file_.f_mapping = inode_.i_mapping;
-  inode_.i_size = spec.i_size;
+  sb_.s_fs_info = &fs_by_inode_;
+  const bool several = !spec.files.empty();
+  for (size_t k = 0; k < scenario::file_count(spec); ++k) {
+    auto view =
+        several ? std::make_unique<const ScenarioSpec>(file_view(spec, k, false).spec) : nullptr;
+    SimFile& f = files_.emplace_back(k, std::move(view), spec, disk_, several ? &space_ : nullptr);
+    fs_by_inode_.push_back(&f.fs);
+    f.inode.i_ino = k + 1;
+    f.inode.i_blkbits = f.fs.blkbits();
+    f.inode.i_sb = &sb_;
+    f.inode.i_data.host = &f.inode;
+    f.inode.i_data.ops = &f.cache;
+    f.inode.i_mapping = &f.inode.i_data;
+    f.filp.f_inode = &f.inode;
+    f.filp.f_mapping = f.inode.i_mapping;
+    f.inode.i_size = k ? spec.files[k - 1].i_size : spec.i_size;
+  }
   install_faults();
-  cache_.populate(); // after the extents' data is on disk
+  for (SimFile& f : files_)
+    f.cache.populate(); // after the extents' data is on disk
   size_t count = 0;
   for (const Task& t : spec.tasks) {
     first_outcome_of_task_.push_back(count);
@@ -75,6 +90,9 @@ void World::set_up_task_control() {
     AioContext& ctx = aio_contexts_[t.context_name()];
     ctx.shared = ++ctx.tasks > 1;
     open_files_[t.fd_name()].o_direct = t.o_direct; // the parser made sharers agree
+    for (const Operation& op : t.ops) // an fd name on another file: opened like the task's
+      if (const size_t k = file_of(spec_, t, op); k != file_index(spec_, t.file))
+        open_files_[t.fd_name() + "@" + file_name(spec_, k)].o_direct = t.o_direct;
     std::set<std::string> named;
     for (const Operation& op : t.ops)
       if (op.kind == OpKind::barrier && named.insert(op.barrier).second)
@@ -86,7 +104,6 @@ void World::run_task(size_t task_index) {
   kern::get_current()->mm = &mem_;
   const Task& task = spec_.tasks[task_index];
   AioContext& ctx = aio_contexts_.at(task.context_name());
-  OpenFile& fd = open_files_.at(task.fd_name());
   std::vector<Request*> mine;                 // this task's queued AIO requests
   std::map<std::string, uint64_t> generation; // barrier -> times this task reached it
   for (size_t i = 0; i < task.ops.size(); ++i) {
@@ -99,20 +116,34 @@ void World::run_task(size_t task_index) {
       barrier_wait(op.barrier, generation[op.barrier]++);
       out.finished = true;
     } else if (is_inode_op(op.kind)) {
-      run_inode_op(op, out);
+      run_inode_op(file_of_op(task, op), op, out);
     } else if (op.kind == OpKind::fcntl) {
-      fcntl_setfl(fd, op.o_direct);
+      SimFile& f = file_of_op(task, op);
+      fcntl_setfl(f, open_file(task, f.index), op.o_direct);
       out.finished = true;
-    } else if (Request& req = submit(op, out, ctx, fd); req.queued) {
-      mine.push_back(&req);
+    } else {
+      SimFile& f = file_of_op(task, op);
+      if (Request& req = submit(op, out, ctx, open_file(task, f.index), f); req.queued)
+        mine.push_back(&req);
     }
   }
   reap_own_at_exit(ctx, mine); // io_destroy at exit waits for what is still in flight
 }
 
-World::Request& World::submit(const Operation& op, OpOutcome& out, AioContext& ctx, OpenFile& fd) {
+World::SimFile& World::file_of_op(const Task& task, const Operation& op) {
+  return files_.at(file_of(spec_, task, op));
+}
+
+World::OpenFile& World::open_file(const Task& task, size_t file) {
+  if (file == file_index(spec_, task.file)) return open_files_.at(task.fd_name());
+  return open_files_.at(task.fd_name() + "@" + file_name(spec_, file));
+}
+
+World::Request& World::submit(const Operation& op, OpOutcome& out, AioContext& ctx, OpenFile& fd,
+                              SimFile& f) {
   Request& req = requests_.emplace_back();
   req.fd = &fd;
+  req.file = &f;
   req.world = this;
   req.out = &out;
   req.owner = kern::get_current();
@@ -134,7 +165,7 @@ World::Request& World::submit(const Operation& op, OpOutcome& out, AioContext& c
   constexpr kern::iter_type kIterTypes[] = {kern::ITER_IOVEC, kern::ITER_UBUF, kern::ITER_BVEC,
                                             kern::ITER_KVEC};
   req.iter.iter_type_ = kIterTypes[static_cast<size_t>(op.iter)];
-  req.iocb.ki_filp = &file_;
+  req.iocb.ki_filp = &f.filp;
   req.iocb.ki_pos = static_cast<kern::loff_t>(op.offset);
   // init_sync_kiocb / aio_prep_rw: iocb_flags(file) reads O_DIRECT once, at submission.
   req.iocb.ki_flags = (fd.o_direct ? kern::IOCB_DIRECT : 0) | (write ? kern::IOCB_WRITE : 0);
@@ -145,17 +176,19 @@ World::Request& World::submit(const Operation& op, OpOutcome& out, AioContext& c
     req.iocb.ki_complete = &World::aio_complete_rw;
     ctx.unreaped.push_back(&req); // io_submit: the iocb belongs to the context from now on
   }
-  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0),
+  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, f.index),
                     write ? "sys_pwrite" : "sys_pread", "syscall", [&] {
-                      return ::kern::TraceArgs{arg("offset", static_cast<int64_t>(op.offset)),
-                                               arg("count", static_cast<int64_t>(count)),
-                                               arg("aio", op.aio ? 1 : 0)};
+                      ::kern::TraceArgs args{arg("offset", static_cast<int64_t>(op.offset)),
+                                             arg("count", static_cast<int64_t>(count)),
+                                             arg("aio", op.aio ? 1 : 0)};
+                      if (f.index) args.push_back(arg("file", file_name(spec_, f.index)));
+                      return args;
                     });
   ssize_t ret;
   if (count == 0 && !op.aio) {
     ret = 0; // do_iter_read / do_iter_write return before looking at the flags (io_submit's
              // aio_prep_rw checks them first)
-  } else if (op.nowait && !fs_.supports_nowait()) {
+  } else if (op.nowait && !f.fs.supports_nowait()) {
     ret = -EOPNOTSUPP; // kiocb_set_rw_flags: the file lacks FMODE_NOWAIT
   } else {
     if (op.nowait) req.iocb.ki_flags |= kern::IOCB_NOWAIT;
@@ -179,7 +212,7 @@ void World::finish(Request& req, int64_t ret) {
   }
   out.finished = true;
   out.ret = ret;
-  out.i_size_after = inode_.i_size;
+  out.i_size_after = req.file->inode.i_size;
   out.ki_pos_after = req.iocb.ki_pos;
   // Straight into out.data, page by page: pages of one value stay runs (a filled 1 GiB buffer
   // is one piece), other bytes are stored once.
@@ -310,40 +343,45 @@ void World::barrier_wait(const std::string& name, uint64_t generation) {
 void World::check_stale_read(uint64_t sector, const kern::bio* b) {
   const uint64_t bs = spec_.geometry.fs_block_size;
   const uint64_t pos = sector * 512;
-  const int64_t fblock = fs_.reverse_lookup(pos / bs);
-  if (fblock == SimFilesystem::kHole) return; // not this file's block (never returned)
-  const uint64_t file_off = static_cast<uint64_t>(fblock) * bs + pos % bs;
-  if (file_off >= static_cast<uint64_t>(inode_.i_size)) return;
-  kern::violation("stale-data", kern::bio_name(b) + " reads sector " + std::to_string(sector) +
-                                    " (file offset " + std::to_string(file_off) +
-                                    ") that was never written, below i_size " +
-                                    std::to_string(inode_.i_size));
+  for (const SimFile& f : files_) {
+    const int64_t fblock = f.fs.reverse_lookup(pos / bs);
+    if (fblock == SimFilesystem::kHole) continue; // not this file's block
+    const uint64_t file_off = static_cast<uint64_t>(fblock) * bs + pos % bs;
+    if (file_off >= static_cast<uint64_t>(f.inode.i_size)) return;
+    kern::violation("stale-data", kern::bio_name(b) + " reads sector " + std::to_string(sector) +
+                                      " (" + (f.index ? file_name(spec_, f.index) + " " : "") +
+                                      "file offset " + std::to_string(file_off) +
+                                      ") that was never written, below i_size " +
+                                      std::to_string(f.inode.i_size));
+  }
 }
 
-std::optional<uint64_t> World::first_stale_file_byte() const {
+std::optional<uint64_t> World::first_stale_file_byte(size_t file) const {
+  const SimFile& f = files_.at(file);
   const uint64_t bs = spec_.geometry.fs_block_size;
-  const uint64_t size = static_cast<uint64_t>(inode_.i_size);
+  const uint64_t size = static_cast<uint64_t>(f.inode.i_size);
   // Mapped blocks only, in file order: holes hold nothing stale, and walking them would cost
   // the file's size.
-  for (const auto& [fblock, d] : fs_.block_map()) {
+  for (const auto& [fblock, d] : f.fs.block_map()) {
     if (fblock * bs >= size) break;
     for (uint64_t off = fblock * bs; off < (fblock + 1) * bs && off < size; off += 512) {
       const uint64_t sector = (static_cast<uint64_t>(d) * bs + off % bs) / 512;
       // A dirty cached block counts as written: writeback will put the cache's bytes there.
-      if (!disk_.sector_written(sector) && !cache_.block_dirty(fblock)) return off;
+      if (!disk_.sector_written(sector) && !f.cache.block_dirty(fblock)) return off;
     }
   }
   return std::nullopt;
 }
 
-std::vector<uint8_t> World::file_bytes(uint64_t offset, uint64_t len) const {
+std::vector<uint8_t> World::file_bytes(uint64_t offset, uint64_t len, size_t file) const {
+  const SimFile& f = files_.at(file);
   const unsigned bs = spec_.geometry.fs_block_size;
   std::vector<uint8_t> out(len, 0);
   for (uint64_t i = 0; i < len;) {
     const uint64_t pos = offset + i;
     const uint64_t off = pos % bs;
     const uint64_t n = std::min<uint64_t>(len - i, bs - off);
-    const int64_t d = fs_.lookup(pos / bs);
+    const int64_t d = f.fs.lookup(pos / bs);
     if (d != SimFilesystem::kHole)
       disk_.read(static_cast<uint64_t>(d) * bs + off, out.data() + i, n);
     i += n;
@@ -351,9 +389,11 @@ std::vector<uint8_t> World::file_bytes(uint64_t offset, uint64_t len) const {
   return out;
 }
 
-void World::visit_file(uint64_t offset, uint64_t len, const DiskImage::Visitor& fn) const {
+void World::visit_file(uint64_t offset, uint64_t len, const DiskImage::Visitor& fn,
+                       size_t file) const {
+  const SimFile& f = files_.at(file);
   const uint64_t bs = spec_.geometry.fs_block_size, end = offset + len;
-  const std::map<uint64_t, int64_t>& map = fs_.block_map();
+  const std::map<uint64_t, int64_t>& map = f.fs.block_map();
   for (auto it = map.lower_bound(offset / bs); it != map.end() && it->first * bs < end; ++it) {
     const uint64_t b = std::max(offset, it->first * bs), e = std::min(end, (it->first + 1) * bs);
     const uint64_t disk_pos = static_cast<uint64_t>(it->second) * bs + (b - it->first * bs);

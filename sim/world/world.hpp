@@ -16,6 +16,7 @@
 #include "sim/dio/direct_io.hpp"
 #include "sim/scenario/byte_image.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/scenario/scenario_files.hpp"
 #include "sim/world/disk.hpp"
 #include "sim/world/filesystem.hpp"
 #include "sim/world/page_cache.hpp"
@@ -64,28 +65,49 @@ public:
   void start(); // spawns one task context per scenario task
 
   const std::vector<OpOutcome>& outcomes() const { return outcomes_; }
+  // The scenario's files (scenario_files.hpp): index 0 is the default file. Every accessor
+  // below that takes `file` defaults to it.
+  size_t file_count() const { return files_.size(); }
   // File contents through the block map (holes read as zero), as on disk now.
-  std::vector<uint8_t> file_bytes(uint64_t offset, uint64_t len) const;
+  std::vector<uint8_t> file_bytes(uint64_t offset, uint64_t len, size_t file = 0) const;
   // The file's bytes in [offset, offset+len) that mapped blocks hold, in offset order, without
   // copying (DiskImage::visit; `pos` is the file offset); holes are skipped, they read as zero.
   // Costs the mapped blocks in the range, never its length.
-  void visit_file(uint64_t offset, uint64_t len, const DiskImage::Visitor& fn) const;
-  const kern::inode& inode() const { return inode_; }
-  // The first file offset below i_size whose disk sector was never written, if any.
-  std::optional<uint64_t> first_stale_file_byte() const;
+  void visit_file(uint64_t offset, uint64_t len, const DiskImage::Visitor& fn,
+                  size_t file = 0) const;
+  const kern::inode& inode(size_t file = 0) const { return files_.at(file).inode; }
+  // The first file offset below i_size whose disk sector was never written, if any, in `file`.
+  std::optional<uint64_t> first_stale_file_byte(size_t file = 0) const;
   // Page-cache coherency (coherency.cpp): the first clean cached page whose bytes below i_size
   // differ from the file on disk, as "page N (file offset X): cached B, disk D"; none if all
-  // agree. Dirty pages, and pages whose writeback failed, are skipped.
+  // agree. Dirty pages, and pages whose writeback failed, are skipped. Every file is checked
+  // (another file's message starts with its name).
   std::optional<std::string> first_incoherent_page() const;
   // For tests of that check: the bytes of cached page `index` (instantiated if absent).
-  uint8_t* cached_page_for_test(uint64_t index) { return cache_.page_bytes_for_test(index); }
+  uint8_t* cached_page_for_test(uint64_t index) {
+    return files_[0].cache.page_bytes_for_test(index);
+  }
   const SimDisk& disk() const { return disk_; }
-  const SimFilesystem& fs() const { return fs_; }
-  const PageCache& cache() const { return cache_; }
+  const SimFilesystem& fs(size_t file = 0) const { return files_.at(file).fs; }
+  const PageCache& cache(size_t file = 0) const { return files_.at(file).cache; }
   const UserMemory& memory() const { return mem_; }
 
 private:
   struct AioContext;
+  // One file of the scenario: its view of the spec (several files only; scenario_files.hpp),
+  // block map, inode (i_ino = index + 1), open file and page cache, and the tasks sleeping in
+  // its inode_dio_wait. Ops on it name it through Request::file / file_of_op.
+  struct SimFile {
+    SimFile(size_t file_index, std::unique_ptr<const ScenarioSpec> file_view,
+            const ScenarioSpec& spec, SimDisk& disk, SimFilesystem::Space* space);
+    size_t index;
+    std::unique_ptr<const ScenarioSpec> view; // null: the scenario's own spec (one file)
+    SimFilesystem fs;
+    kern::inode inode;
+    kern::file filp;
+    PageCache cache;
+    std::vector<kern::task_struct*> dio_waiters;
+  };
   // An open file description (Task::fd): its O_DIRECT flag (F_SETFL) and readahead state.
   struct OpenFile {
     bool o_direct = true;
@@ -105,6 +127,7 @@ private:
     uint64_t completion_order = 0; // 1, 2, ... in the order AIO requests completed
     AioContext* ctx = nullptr;
     OpenFile* fd = nullptr;
+    SimFile* file = nullptr;
   };
   // An AIO context (io_setup): the requests submitted to it and not yet reaped, in submission
   // order, and the tasks sleeping on it (in io_getevents, or at exit).
@@ -122,7 +145,11 @@ private:
   };
 
   void run_task(size_t task_index);
-  Request& submit(const Operation& op, OpOutcome& out, AioContext& ctx, OpenFile& fd);
+  SimFile& file_of_op(const Task& task, const Operation& op);
+  // The open file description `task`'s op uses on `file`: the task's fd (sharers agree on its
+  // file); an op naming another file uses the task's fd name opened on that file.
+  OpenFile& open_file(const Task& task, size_t file);
+  Request& submit(const Operation& op, OpOutcome& out, AioContext& ctx, OpenFile& fd, SimFile& f);
   void reap(AioContext& ctx, uint64_t events);
   void consume_events(AioContext& ctx, const std::vector<Request*>& taken);
   void reap_own_at_exit(AioContext& ctx, const std::vector<Request*>& mine);
@@ -137,13 +164,13 @@ private:
   void install_faults(); // the scenario's allocation faults into kern::K().faults
 
   // inode_ops.cpp: ftruncate, fallocate, fsync (ops without iovecs, never AIO).
-  void run_inode_op(const Operation& op, OpOutcome& out);
-  int64_t do_ftruncate(uint64_t size);
-  int64_t do_fallocate(const Operation& op);
-  int64_t punch_hole(uint64_t offset, uint64_t len);
-  int64_t do_fsync(bool datasync);
-  void inode_dio_wait();
-  void zero_block_part(uint64_t from, uint64_t to);
+  void run_inode_op(SimFile& f, const Operation& op, OpOutcome& out);
+  int64_t do_ftruncate(SimFile& f, uint64_t size);
+  int64_t do_fallocate(SimFile& f, const Operation& op);
+  int64_t punch_hole(SimFile& f, uint64_t offset, uint64_t len);
+  int64_t do_fsync(SimFile& f, bool datasync);
+  void inode_dio_wait(SimFile& f);
+  void zero_block_part(SimFile& f, uint64_t from, uint64_t to);
 
   // syscalls.cpp
   ssize_t read_iter(Request& req);
@@ -159,30 +186,28 @@ private:
   // buffered_io.cpp: the paths of an fd without O_DIRECT, and fcntl(F_SETFL).
   ssize_t buffered_read(Request& req);
   ssize_t buffered_write(Request& req);
-  void fcntl_setfl(OpenFile& fd, bool o_direct);
+  void fcntl_setfl(SimFile& f, OpenFile& fd, bool o_direct);
   // A buffered path about to take (or instantiate) the page holding `pos`: a yield point on the
   // inode (its page cache), noted as a write when it may change the cache.
-  static void announce_page(const char* name, kern::loff_t pos, bool write);
+  static void announce_page(const SimFile& f, const char* name, kern::loff_t pos, bool write);
 
   const ScenarioSpec& spec_;
   engine::Scheduler& sched_;
   SimDisk disk_;
-  SimFilesystem fs_;
+  SimFilesystem::Space space_; // shared by the files' filesystems when there are several
   UserMemory mem_;
   kern::gendisk gendisk_;
   kern::block_device bdev_;
   kern::super_block sb_;
-  kern::inode inode_;
-  kern::file file_;
-  PageCache cache_;
+  std::deque<SimFile> files_;               // std::deque: stable addresses
+  std::vector<SimFilesystem*> fs_by_inode_; // sb_.s_fs_info: by i_ino - 1
   std::vector<OpOutcome> outcomes_;
   std::vector<size_t> first_outcome_of_task_;
   std::deque<Request> requests_;
   std::map<std::string, AioContext> aio_contexts_; // by name; std::map: stable addresses
   std::map<std::string, Barrier> barriers_;
-  std::map<std::string, OpenFile> open_files_;  // by Task::fd_name(); std::map: stable addresses
-  uint64_t completions_ = 0;                    // AIO requests completed so far
-  std::vector<kern::task_struct*> dio_waiters_; // tasks in inode_dio_wait
+  std::map<std::string, OpenFile> open_files_; // by Task::fd_name(); std::map: stable addresses
+  uint64_t completions_ = 0;                   // AIO requests completed so far
 };
 
 } // namespace diosim::world
