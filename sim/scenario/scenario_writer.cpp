@@ -298,11 +298,13 @@ J op_expect_json(const Operation& op, J x); // adds op.expect to x
 J op_json(const Operation& op) {
   J x = J::object();
   if (is_inode_op(op.kind)) return op_expect_json(op, detail::inode_op_json(op));
-  x["op"] = op.kind == OpKind::reap      ? "reap"
-            : op.kind == OpKind::barrier ? "barrier"
-            : op.kind == OpKind::pwrite  ? "pwrite"
-            : op.kind == OpKind::fcntl   ? "fcntl"
-                                         : "pread";
+  x["op"] = op.kind == OpKind::reap         ? "reap"
+            : op.kind == OpKind::barrier    ? "barrier"
+            : op.kind == OpKind::pwrite     ? "pwrite"
+            : op.kind == OpKind::fcntl      ? "fcntl"
+            : op.kind == OpKind::mmap_read  ? "mmap_read"
+            : op.kind == OpKind::mmap_write ? "mmap_write"
+                                            : "pread";
   if (op.kind == OpKind::fcntl) {
     x["o_direct"] = op.o_direct;
     return x;

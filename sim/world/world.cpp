@@ -103,6 +103,8 @@ void World::run_task(size_t task_index) {
     } else if (op.kind == OpKind::fcntl) {
       fcntl_setfl(fd, op.o_direct);
       out.finished = true;
+    } else if (is_mmap_op(op.kind)) {
+      run_mmap_op(op, out, fd);
     } else if (Request& req = submit(op, out, ctx, fd); req.queued) {
       mine.push_back(&req);
     }
