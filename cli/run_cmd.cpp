@@ -66,6 +66,10 @@ const char* op_name(scenario::OpKind k) {
     return "fsync";
   case scenario::OpKind::fcntl:
     return "fcntl";
+  case scenario::OpKind::mmap_read:
+    return "mmap_read";
+  case scenario::OpKind::mmap_write:
+    return "mmap_write";
   }
   return "?";
 }

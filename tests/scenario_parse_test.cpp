@@ -323,7 +323,7 @@ TEST_CASE("semantic error: buffers, page cache, ops and task names") {
                  "/buffers/0/unmapped_pages/0: page 2 is outside the buffer, which spans 2 pages"));
   CHECK(contains(e, "/buffers/1: bytes 12288..12297 overlap /buffers/0"));
   CHECK(contains(e, "/tasks/0/ops/0: a reap op does not take \"aio\""));
-  CHECK(contains(e, "/tasks/0/ops/1/expect/data: expect.data applies to pread only"));
+  CHECK(contains(e, "/tasks/0/ops/1/expect/data: expect.data applies to pread and mmap_read only"));
   CHECK(contains(e, "/tasks/0/ops/2: missing required field \"iov\""));
   CHECK(contains(e, "/tasks/1/name: task name \"t\" is already used by /tasks/0"));
 }

@@ -130,8 +130,8 @@ Model::Model(const scenario::ScenarioSpec& s) : spec(s) {
       }
       if (o.kind == scenario::OpKind::ftruncate)
         min_truncate_size = std::min(min_truncate_size, static_cast<int64_t>(o.length));
-      info.read = o.kind == scenario::OpKind::pread;
-      info.write = o.kind == scenario::OpKind::pwrite;
+      info.read = o.kind == scenario::OpKind::pread || o.kind == scenario::OpKind::mmap_read;
+      info.write = o.kind == scenario::OpKind::pwrite || o.kind == scenario::OpKind::mmap_write;
       info.offset = o.offset;
       for (const scenario::IoVec& v : o.iov) {
         Seg sg;

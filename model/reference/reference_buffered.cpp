@@ -40,7 +40,8 @@ void Model::resolve_fd_modes() {
     if (info.reap) continue;
     const std::set<size_t>& who = togglers[task.fd_name()];
     info.direct_unknown = !who.empty() && (who.size() > 1 || !who.count(info.task));
-    info.buffered = !direct[info.task];
+    info.buffered = !direct[info.task] || scenario::is_mmap_op(info.op->kind);
+    if (scenario::is_mmap_op(info.op->kind)) info.direct_unknown = false; // no fd mode involved
   }
 }
 

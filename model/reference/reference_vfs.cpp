@@ -287,7 +287,7 @@ void Model::exec_taint(const OpInfo& op, State& s, const std::string& taint_why,
   if (op.read)
     for (const Seg& sg : op.segs)
       s.user[sg.buffer].mut().any(sg.buf_off, sg.len);
-  if (op.write && r.isize_dependent) {
+  if (op.write && r.isize_dependent && !scenario::is_mmap_op(op.op->kind)) { // R-MMAP-WRITE
     // It may have extended i_size, or (failing) truncated every block past i_size.
     f.isize_tainted = true;
     taint(s, {static_cast<uint64_t>(r.lo_isize) / g.bs * g.bs, UINT64_MAX / 2}, taint_why);
@@ -329,7 +329,10 @@ OpRecord Model::exec_io(const OpInfo& op, State& s, int branch) {
       spec.fs.model == scenario::FsModel::ext2 || spec.fs.model == scenario::FsModel::vfat;
   Results out;
   out.aio = o.aio;
-  if (o.nowait && ext2 && o.aio) {
+  if (scenario::is_mmap_op(o.kind)) {
+    if (op.count) r.active = true;
+    exec_mmap(op, s, r, out); // R-MMAP-*: page faults, no syscall checks
+  } else if (o.nowait && ext2 && o.aio) {
     // R-NOWAIT-EXT2 (fs/aio.c aio_prep_rw -> kiocb_set_rw_flags): ext2 files lack FMODE_NOWAIT.
     r.rules.insert("R-NOWAIT-EXT2");
     out.done(kEOPNOTSUPP, false);

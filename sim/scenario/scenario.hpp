@@ -160,11 +160,27 @@ struct Expect {
 // same barrier (task control, not I/O); fcntl: F_SETFL on the task's fd, setting or clearing
 // O_DIRECT (pread/pwrite on an fd without it are buffered). A "repeat" block in a file is
 // expanded by the parser. ftruncate, fallocate, fsync: inode operations (scenario_ops_inode.cpp,
-// world/inode_ops.cpp).
-enum class OpKind : uint8_t { pread, pwrite, reap, barrier, ftruncate, fallocate, fsync, fcntl };
+// world/inode_ops.cpp). mmap_read, mmap_write: a memcpy between the op's one iovec and a shared
+// mapping of the file at `offset` (world/mmap.cpp; docs/SCENARIOS.md).
+enum class OpKind : uint8_t {
+  pread,
+  pwrite,
+  reap,
+  barrier,
+  ftruncate,
+  fallocate,
+  fsync,
+  fcntl,
+  mmap_read,
+  mmap_write
+};
 // The inode operations: no iovecs, no user memory.
 inline bool is_inode_op(OpKind k) {
   return k == OpKind::ftruncate || k == OpKind::fallocate || k == OpKind::fsync;
+}
+// Access through a shared mapping of the file: page faults, no syscall, no O_DIRECT.
+inline bool is_mmap_op(OpKind k) {
+  return k == OpKind::mmap_read || k == OpKind::mmap_write;
 }
 
 // The iov_iter a read or write comes with ("iter"): user memory (ITER_IOVEC, the default, as

@@ -84,14 +84,15 @@ void build_expect_data(const J& v, const std::string& eat, const std::string& ki
                        Operation& op, Errors& errors) {
   op.expect.data = one_of_set<ByteRuns>(v, eat + "/data", [&](const J& x, const std::string& at) {
     std::optional<ByteRuns> r = runs_of(x, at, errors);
-    if (r && op.kind == OpKind::pread && r->size() != total)
+    const bool reads = op.kind == OpKind::pread || op.kind == OpKind::mmap_read;
+    if (r && reads && r->size() != total)
       errors.add(at, "byte runs hold " + std::to_string(r->size()) +
                          " bytes, expected the iovecs' total length " + std::to_string(total));
     return r;
   });
-  if (op.kind != OpKind::pread)
-    errors.add(eat + "/data",
-               "expect.data applies to pread only; a " + kind + " does not change its buffers");
+  if (op.kind != OpKind::pread && op.kind != OpKind::mmap_read)
+    errors.add(eat + "/data", "expect.data applies to pread and mmap_read only; a " + kind +
+                                  " does not change its buffers");
 }
 
 void build_op_expect(const J& e, const std::string& kind, uint64_t total, Operation& op,
@@ -113,6 +114,7 @@ bool takes_field(OpKind kind, const std::string& key) {
   static const std::set<std::string> io = {"offset", "iov",  "aio",    "dsync",
                                            "nowait", "iter", "append", "expect"};
   if (is_inode_op(kind)) return inode_op_takes_field(kind, key);
+  if (is_mmap_op(kind)) return key == "offset" || key == "iov" || key == "expect";
   switch (kind) {
   case OpKind::reap:
     return key == "events";
@@ -145,6 +147,11 @@ void build_io_fields(const J& x, const std::string& kind, Operation& op, const O
   else
     c.errors.add(op.where, "missing required field \"iov\" (" + kind + " needs one)");
   if (const J* v = field(x, "iter")) build_iter(*v, op, c);
+  if (is_mmap_op(op.kind) && op.iov.size() > 1)
+    c.errors.add(op.where + "/iov", "an " + kind +
+                                        " is one memcpy to or from the mapping: it takes exactly "
+                                        "one iovec segment, not " +
+                                        std::to_string(op.iov.size()));
   if (op.offset + total > kMaxFileBytes)
     c.errors.add(op.where + "/offset", "the operation ends beyond the largest file offset 2^62");
   if (const J* e = field(x, "expect")) build_op_expect(*e, kind, total, op, c.errors);
@@ -155,11 +162,13 @@ Operation build_op(const J& x, const std::string& where, const OpContext& c) {
   Operation op;
   op.where = where;
   const std::string kind = x["op"].get<std::string>();
-  op.kind = kind == "reap"      ? OpKind::reap
-            : kind == "barrier" ? OpKind::barrier
-            : kind == "pwrite"  ? OpKind::pwrite
-            : kind == "fcntl"   ? OpKind::fcntl
-                                : inode_op_kind(kind).value_or(OpKind::pread);
+  op.kind = kind == "reap"         ? OpKind::reap
+            : kind == "barrier"    ? OpKind::barrier
+            : kind == "pwrite"     ? OpKind::pwrite
+            : kind == "fcntl"      ? OpKind::fcntl
+            : kind == "mmap_read"  ? OpKind::mmap_read
+            : kind == "mmap_write" ? OpKind::mmap_write
+                                   : inode_op_kind(kind).value_or(OpKind::pread);
   check_fields(x, op, kind, c.errors);
   if (const J* v = field(x, "file")) op.file = v->get<std::string>();
   if (op.kind == OpKind::reap) {

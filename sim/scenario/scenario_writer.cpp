@@ -340,11 +340,13 @@ J op_json(const Operation& op) {
     if (!op.file.empty()) y["file"] = op.file;
     return op_expect_json(op, std::move(y));
   }
-  x["op"] = op.kind == OpKind::reap      ? "reap"
-            : op.kind == OpKind::barrier ? "barrier"
-            : op.kind == OpKind::pwrite  ? "pwrite"
-            : op.kind == OpKind::fcntl   ? "fcntl"
-                                         : "pread";
+  x["op"] = op.kind == OpKind::reap         ? "reap"
+            : op.kind == OpKind::barrier    ? "barrier"
+            : op.kind == OpKind::pwrite     ? "pwrite"
+            : op.kind == OpKind::fcntl      ? "fcntl"
+            : op.kind == OpKind::mmap_read  ? "mmap_read"
+            : op.kind == OpKind::mmap_write ? "mmap_write"
+                                            : "pread";
   if (op_has_file(op) && !op.file.empty()) x["file"] = op.file;
   if (op.kind == OpKind::fcntl) {
     x["o_direct"] = op.o_direct;

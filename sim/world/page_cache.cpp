@@ -265,6 +265,17 @@ int64_t PageCache::buffered_write(const CopyIn& copy_in, kern::loff_t pos, size_
   return static_cast<int64_t>(done);
 }
 
+size_t PageCache::mapped_write(const CopyIn& copy_in, kern::loff_t pos, size_t n) {
+  const uint64_t ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
+  const uint64_t p = static_cast<uint64_t>(pos);
+  Entry& e = get(p / ps);
+  const size_t copied = copy_in(kern::page_address(e.page) + p % ps, 0, n);
+  if (copied) mark_dirty(e, 0, static_cast<unsigned>(ps / bs - 1));
+  DIOSIM_TRACE_CHANGE("mapped_write", "fs",
+                      {arg("pos", pos), arg("bytes", static_cast<int64_t>(copied))});
+  return copied;
+}
+
 void PageCache::read_ahead(const ReadaheadWindow& w) {
   uint64_t fresh = 0;
   for (uint64_t i = w.start; i < w.start + w.nr; ++i) {

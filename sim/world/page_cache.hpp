@@ -47,6 +47,11 @@ public:
   // (allocating blocks for holes, as ext2's write_begin does), stopping at a fault. Returns the
   // bytes copied, or -ENOSPC when nothing was copied because a block could not be allocated.
   int64_t buffered_write(const CopyIn& copy_in, kern::loff_t pos, size_t len);
+  // A store through a shared mapping into page `pos / page_size` (mmap.cpp): copies the source's
+  // bytes [0, n) to [pos, pos + n) of the page (n stays inside it), stopping at a user fault, and
+  // dirties every block of the page as block_dirty_folio does, holes included (writeback
+  // allocates them, R-WRITEBACK). Returns the bytes copied.
+  size_t mapped_write(const CopyIn& copy_in, kern::loff_t pos, size_t n);
   // Readahead (readahead.hpp): whether page `index` is cached; instantiates the window's pages
   // that are not cached from the disk, marking the window's mark page (PG_readahead) if new;
   // takes (tests and clears) page `index`'s mark.

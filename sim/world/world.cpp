@@ -121,6 +121,9 @@ void World::run_task(size_t task_index) {
       SimFile& f = file_of_op(task, op);
       fcntl_setfl(f, open_file(task, f.index), op.o_direct);
       out.finished = true;
+    } else if (is_mmap_op(op.kind)) {
+      SimFile& f = file_of_op(task, op);
+      run_mmap_op(f, op, out, open_file(task, f.index));
     } else {
       SimFile& f = file_of_op(task, op);
       if (Request& req = submit(op, out, ctx, open_file(task, f.index), f); req.queued)

@@ -190,6 +190,9 @@ private:
   // A buffered path about to take (or instantiate) the page holding `pos`: a yield point on the
   // inode (its page cache), noted as a write when it may change the cache.
   static void announce_page(const SimFile& f, const char* name, kern::loff_t pos, bool write);
+  // mmap.cpp: mmap_read / mmap_write through a shared mapping of the file (page faults).
+  void run_mmap_op(SimFile& f, const Operation& op, OpOutcome& out, OpenFile& fd);
+  void mmap_fault_in(SimFile& f, OpenFile& fd, uint64_t index);
 
   const ScenarioSpec& spec_;
   engine::Scheduler& sched_;
