@@ -349,6 +349,7 @@ public:
   std::vector<DioPath> direct_io(const OpInfo& op, State& s, int branch, OpRecord& r);
   int64_t buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRecord& r);
   bool cont_expand_zero(State& s, uint64_t pos, OpRecord& r) const; // R-VFAT-ZERO-GAP
+  bool alloc_holes(FileState& f, uint64_t begin, uint64_t end, OpRecord& r) const;
   int64_t filemap_read(const OpInfo& op, State& s, uint64_t req_off, int64_t already, OpRecord& r);
   void resolve_fd_modes(); // sets OpInfo::buffered / direct_unknown from tasks and fcntls
   // The values (and AIO submission values) an op can produce, as exec collects them.

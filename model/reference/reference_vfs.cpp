@@ -70,20 +70,7 @@ int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRe
     // page keeps its bytes (__block_write_begin_int does not zero new blocks of an uptodate
     // page).
     get_page(f, pos / g.ps);
-    bool nospace = false;
-    for (uint64_t fb = pos / g.bs; fb <= (pos + bytes - 1) / g.bs; ++fb) {
-      if (f.map.count(fb)) continue;
-      if (alloc_block(f, fb) < 0) {
-        nospace = true;
-        break;
-      }
-      r.allocates = true;
-      const Range a{fb * g.bs, (fb + 1) * g.bs};
-      r.alloc_range =
-          r.alloc_range.begin == r.alloc_range.end
-              ? a
-              : Range{std::min(r.alloc_range.begin, a.begin), std::max(r.alloc_range.end, a.end)};
-    }
+    const bool nospace = !alloc_holes(f, pos, pos + bytes, r);
     if (nospace) {
       // ext2_write_begin -> ext2_write_failed: not modelled.
       taint(s, {pos / g.ps * g.ps, UINT64_MAX / 2}, "a buffered write that runs out of disk space");
@@ -128,6 +115,22 @@ int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRe
   return written ? written : status;
 }
 
+// write_begin's get_block with create: every hole of the blocks under [begin, end) is allocated,
+// in order; false at the first that cannot be (those before it stay allocated).
+bool Model::alloc_holes(FileState& f, uint64_t begin, uint64_t end, OpRecord& r) const {
+  for (uint64_t fb = begin / g.bs; fb <= (end - 1) / g.bs; ++fb) {
+    if (f.map.count(fb)) continue;
+    if (alloc_block(f, fb) < 0) return false;
+    r.allocates = true;
+    const Range a{fb * g.bs, (fb + 1) * g.bs};
+    r.alloc_range =
+        r.alloc_range.begin == r.alloc_range.end
+            ? a
+            : Range{std::min(r.alloc_range.begin, a.begin), std::max(r.alloc_range.end, a.end)};
+  }
+  return true;
+}
+
 // R-VFAT-ZERO-GAP (fs/buffer.c cont_write_begin -> cont_expand_zero, fat_write_begin): a
 // buffered write at `pos` past mmu_private first writes zeros through the page cache over
 // [mmu_private, pos), a page at a time: the blocks are allocated in order (fat_get_block raises
@@ -139,16 +142,7 @@ bool Model::cont_expand_zero(State& s, uint64_t pos, OpRecord& r) const {
   for (uint64_t cur = f.mmu_private; cur < pos; cur = std::max(cur, f.mmu_private)) {
     const uint64_t end = std::min(pos, (cur / g.ps + 1) * g.ps);
     get_page(f, cur / g.ps); // read first: the blocks allocated next start as zeros in it
-    for (uint64_t fb = cur / g.bs; fb <= (end - 1) / g.bs; ++fb) {
-      if (f.map.count(fb)) continue;
-      if (alloc_block(f, fb) < 0) return false;
-      r.allocates = true;
-      const Range a{fb * g.bs, (fb + 1) * g.bs};
-      r.alloc_range =
-          r.alloc_range.begin == r.alloc_range.end
-              ? a
-              : Range{std::min(r.alloc_range.begin, a.begin), std::max(r.alloc_range.end, a.end)};
-    }
+    if (!alloc_holes(f, cur, end, r)) return false;
     Page& p = get_page(f, cur / g.ps);
     WriteLog w;
     w.file_off = cur;
