@@ -350,6 +350,7 @@ public:
   int64_t buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRecord& r);
   bool cont_expand_zero(State& s, uint64_t pos, OpRecord& r) const; // R-VFAT-ZERO-GAP
   bool alloc_holes(FileState& f, uint64_t begin, uint64_t end, OpRecord& r) const;
+  void taint_write_failed(State& s, uint64_t pos) const;
   int64_t filemap_read(const OpInfo& op, State& s, uint64_t req_off, int64_t already, OpRecord& r);
   void resolve_fd_modes(); // sets OpInfo::buffered / direct_unknown from tasks and fcntls
   // The values (and AIO submission values) an op can produce, as exec collects them.

@@ -60,7 +60,7 @@ int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRe
     }
     if (spec.fs.model == scenario::FsModel::vfat && pos > f.mmu_private &&
         !cont_expand_zero(s, pos, r)) {
-      taint(s, {f.mmu_private / g.ps * g.ps, UINT64_MAX / 2},
+      taint(s, {std::min<uint64_t>(f.mmu_private, f.i_size) / g.ps * g.ps, UINT64_MAX / 2},
             "a buffered write that runs out of disk space");
       status = kENOSPC;
       break;
@@ -73,7 +73,7 @@ int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRe
     const bool nospace = !alloc_holes(f, pos, pos + bytes, r);
     if (nospace) {
       // ext2_write_begin -> ext2_write_failed: not modelled.
-      taint(s, {pos / g.ps * g.ps, UINT64_MAX / 2}, "a buffered write that runs out of disk space");
+      taint_write_failed(s, pos);
       status = kENOSPC;
       break;
     }
@@ -113,6 +113,13 @@ int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRe
     }
   }
   return written ? written : status;
+}
+
+// ext2_write_begin -> ext2_write_failed after -ENOSPC frees every block past i_size, not only
+// this write's: everything from i_size (or the write's page, if lower) on is given up.
+void Model::taint_write_failed(State& s, uint64_t pos) const {
+  const uint64_t from = std::min(pos, static_cast<uint64_t>(s.f.i_size)) / g.ps * g.ps;
+  taint(s, {from, UINT64_MAX / 2}, "a buffered write that runs out of disk space");
 }
 
 // write_begin's get_block with create: every hole of the blocks under [begin, end) is allocated,
