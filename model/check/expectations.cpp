@@ -176,8 +176,9 @@ static bool runs_match(const scenario::ByteRuns& runs, const scenario::ByteImage
 
 namespace {
 
-// f.data against the file, without materialising it: mapped bytes as the disk holds them
-// (World::visit_file), holes as zero. Costs the mapped blocks and runs in the range.
+// f.data against the file, without materialising it: mapped bytes as the disk holds them and
+// dirty cached blocks as the end-of-run writeback leaves them (World::visit_file, R-FINAL-FILE),
+// holes as zero. Costs the mapped blocks and runs in the range.
 bool file_matches(const world::World& w, const scenario::FileExpect& f, size_t file) {
   RunCursor want(f.data);
   const uint64_t end = f.offset + f.data.size();
@@ -195,6 +196,23 @@ bool file_matches(const world::World& w, const scenario::FileExpect& f, size_t f
   return ok && want.matches(end - at, nullptr, 0);
 }
 
+// The same bytes materialised, for the message of a mismatch.
+std::vector<uint8_t> final_file_bytes(const world::World& w, uint64_t offset, uint64_t len,
+                                      size_t file) {
+  std::vector<uint8_t> out(len, 0);
+  w.visit_file(
+      offset, len,
+      [&](uint64_t pos, uint64_t n, const uint8_t* bytes, uint8_t fill,
+          const std::shared_ptr<const void>&) {
+        if (bytes)
+          std::copy(bytes, bytes + n, out.begin() + static_cast<long>(pos - offset));
+        else
+          std::fill_n(out.begin() + static_cast<long>(pos - offset), n, fill);
+      },
+      file);
+  return out;
+}
+
 // One file's end expectations (i_size, contents); messages start with `lead`.
 void check_file_end(const std::optional<scenario::OneOf<int64_t>>& i_size,
                     const std::vector<scenario::FileExpect>& contents, const world::World& w,
@@ -204,7 +222,7 @@ void check_file_end(const std::optional<scenario::OneOf<int64_t>>& i_size,
     out.push_back(lead + "i_size " + std::to_string(size) + ", expected " + allowed_ints(*i_size));
   for (const scenario::FileExpect& f : contents) {
     if (file_matches(w, f, file)) continue;
-    const std::vector<uint8_t> got = w.file_bytes(f.offset, f.data.size(), file); // message
+    const std::vector<uint8_t> got = final_file_bytes(w, f.offset, f.data.size(), file);
     out.push_back(lead + "file bytes at offset " + std::to_string(f.offset) +
                   " differ: " + first_difference(f.data.expand(), got));
   }

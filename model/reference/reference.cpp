@@ -292,6 +292,7 @@ WorldResult Driver::run_world(const std::vector<int>& prefix, const std::vector<
     widen_for_wb_error(i, w.recs, pre, prev);
     widen_for_concurrency(i, w.recs, s, prev);
   }
+  m_.final_writeback(s.f); // R-FINAL-FILE
   w.final = std::move(s);
   return w;
 }

@@ -188,16 +188,23 @@ void Model::vfat_settle(FileState& f, uint64_t fb) const {
   const uint64_t cb = vfat_cb(), first = fb / cb * cb;
   const uint64_t init = (f.mmu_private + g.bs - 1) / g.bs;
   for (uint64_t b = first; b < first + cb; ++b) {
+    // The disk keeps its bytes while a block waits in `reserve` (allocating a cluster writes
+    // nothing): an extent's data past mmu_private is still there when the block is taken.
     if (b < init) {
       if (auto it = f.reserve.find(b); it != f.reserve.end()) {
         f.map[b] = it->second;
-        f.content[b] = Cells(g.bs, g.stale);
+        auto c = f.reserve_content.find(b);
+        f.content[b] = c != f.reserve_content.end() ? c->second : Cow<Cells>(Cells(g.bs, g.stale));
+        if (c != f.reserve_content.end()) f.reserve_content.erase(c);
         f.reserve.erase(it);
       }
     } else if (auto it = f.map.find(b); it != f.map.end()) {
       f.reserve[b] = it->second;
       f.map.erase(it);
-      f.content.erase(b);
+      if (auto c = f.content.find(b); c != f.content.end()) {
+        f.reserve_content.insert_or_assign(b, c->second);
+        f.content.erase(c);
+      }
     }
   }
 }
@@ -239,6 +246,7 @@ void Model::vfat_truncate(FileState& f, int64_t size) const {
   f.map.erase(f.map.lower_bound(keep), f.map.end());
   f.content.erase(f.content.lower_bound(keep), f.content.end());
   f.reserve.erase(f.reserve.lower_bound(keep), f.reserve.end());
+  f.reserve_content.erase(f.reserve_content.lower_bound(keep), f.reserve_content.end());
   f.mmu_private = std::min(f.mmu_private, static_cast<uint64_t>(size));
   if (keep) vfat_settle(f, keep - 1);
 }

@@ -177,10 +177,11 @@ struct FileState {
   uint64_t next_free = 0;                 // the allocator's cursor (disk block)
   std::map<uint64_t, uint64_t> taken; // disk runs [first, end) allocated in this run (R-FS-ALLOC)
   std::map<IndKey, int64_t> indirect; // ext2: present indirect blocks (-1: off the model)
-  uint64_t last_logical = 0, last_physical = 0; // ext2_block_alloc_info's hint
-  uint64_t mmu_private = 0;                     // vfat: bytes allocated and initialised
-  std::map<uint64_t, int64_t> reserve;          // vfat: allocated blocks at or past mmu_private
-  std::map<uint64_t, Page> cache;               // page index -> cached page
+  uint64_t last_logical = 0, last_physical = 0;   // ext2_block_alloc_info's hint
+  uint64_t mmu_private = 0;                       // vfat: bytes allocated and initialised
+  std::map<uint64_t, int64_t> reserve;            // vfat: allocated blocks at or past mmu_private
+  std::map<uint64_t, Cow<Cells>> reserve_content; // vfat: what the disk holds in them (R-INIT)
+  std::map<uint64_t, Page> cache;                 // page index -> cached page
   bool readahead_maybe = false;      // a buffered read ran: Linux may have cached more pages
   bool alloc_uncertain = false;      // the allocator's cursor differs between runs
   std::set<uint64_t> disk_uncertain; // file blocks whose disk block differs between runs
@@ -316,6 +317,8 @@ public:
   Page& get_page(FileState& f, uint64_t idx) const;
   // 0, or kEIO when a page's writeback failed (R-WRITEBACK-ERROR).
   int64_t write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord& r) const;
+  // R-FINAL-FILE: the end-of-run writeback of every dirty page into `content`.
+  void final_writeback(FileState& f) const;
   // R-ALLOC-FAIL: counts an allocation at `site`; true when the scenario makes it fail.
   bool alloc_fails(FileState& f, scenario::AllocSite site) const;
   bool invalidate2(FileState& f, uint64_t first, uint64_t last) const; // false: -EBUSY
@@ -345,6 +348,9 @@ public:
   };
   std::vector<DioPath> direct_io(const OpInfo& op, State& s, int branch, OpRecord& r);
   int64_t buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRecord& r);
+  bool cont_expand_zero(State& s, uint64_t pos, OpRecord& r) const; // R-VFAT-ZERO-GAP
+  bool alloc_holes(FileState& f, uint64_t begin, uint64_t end, OpRecord& r) const;
+  void taint_write_failed(State& s, uint64_t pos) const;
   int64_t filemap_read(const OpInfo& op, State& s, uint64_t req_off, int64_t already, OpRecord& r);
   void resolve_fd_modes(); // sets OpInfo::buffered / direct_unknown from tasks and fcntls
   // The values (and AIO submission values) an op can produce, as exec collects them.

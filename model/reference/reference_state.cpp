@@ -425,6 +425,25 @@ int64_t Model::write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord
   return ctx.wb_error_taken ? 0 : ret;
 }
 
+// R-FINAL-FILE: the file at the end of the run is the disk after the writeback that close or
+// unmount does: every dirty page written as R-WRITEBACK says (its dirty blocks starting below
+// i_size, bytes past i_size zeroed; a page whose writeback fails writes nothing). A dirty block
+// over a hole shows its bytes (writeback would allocate it; running out of space there is not
+// stated). Only `content` changes: the final image is all that is read afterwards.
+void Model::final_writeback(FileState& f) const {
+  const uint64_t i_size = static_cast<uint64_t>(std::max<int64_t>(f.i_size, 0));
+  for (const auto& [idx, p] : f.cache) {
+    if (!p.dirty || p.writeback_error) continue;
+    for (uint64_t bo = 0; bo < g.ps; bo += g.bs) {
+      const uint64_t pos = idx * g.ps + bo;
+      if (!p.dirty_blocks[bo / g.bs] || pos >= i_size) continue;
+      Cells block(g.bs, 0);
+      block.copy_from(0, p.bytes, bo, std::min(g.bs, i_size - pos));
+      f.content[pos / g.bs] = std::move(block);
+    }
+  }
+}
+
 bool Model::alloc_fails(FileState& f, scenario::AllocSite site) const {
   const uint64_t nth = ++f.alloc_calls[static_cast<size_t>(site)];
   for (const scenario::AllocFailure& a : spec.alloc_failures)

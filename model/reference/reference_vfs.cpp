@@ -58,28 +58,22 @@ int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRe
       status = kEFAULT;
       break;
     }
+    if (spec.fs.model == scenario::FsModel::vfat && pos > f.mmu_private &&
+        !cont_expand_zero(s, pos, r)) {
+      taint(s, {std::min<uint64_t>(f.mmu_private, f.i_size) / g.ps * g.ps, UINT64_MAX / 2},
+            "a buffered write that runs out of disk space");
+      status = kENOSPC;
+      break;
+    }
     // grab_cache_page_write_begin: a page not cached yet is read from the file as it is now
     // (a hole reads as zeros, so the blocks allocated next start zeroed in the page); a cached
     // page keeps its bytes (__block_write_begin_int does not zero new blocks of an uptodate
     // page).
     get_page(f, pos / g.ps);
-    bool nospace = false;
-    for (uint64_t fb = pos / g.bs; fb <= (pos + bytes - 1) / g.bs; ++fb) {
-      if (f.map.count(fb)) continue;
-      if (alloc_block(f, fb) < 0) {
-        nospace = true;
-        break;
-      }
-      r.allocates = true;
-      const Range a{fb * g.bs, (fb + 1) * g.bs};
-      r.alloc_range =
-          r.alloc_range.begin == r.alloc_range.end
-              ? a
-              : Range{std::min(r.alloc_range.begin, a.begin), std::max(r.alloc_range.end, a.end)};
-    }
+    const bool nospace = !alloc_holes(f, pos, pos + bytes, r);
     if (nospace) {
       // ext2_write_begin -> ext2_write_failed: not modelled.
-      taint(s, {pos / g.ps * g.ps, UINT64_MAX / 2}, "a buffered write that runs out of disk space");
+      taint_write_failed(s, pos);
       status = kENOSPC;
       break;
     }
@@ -106,13 +100,73 @@ int64_t Model::buffered_write(const OpInfo& op, State& s, uint64_t req_off, OpRe
     if (kcopy) r.isize_writes.push_back(static_cast<int64_t>(pos)); // write_end, per chunk
     if (kcopy < bytes) {
       // A short copy inside a chunk: Linux retries with the copied length and leaves the
-      // chunk's other new blocks zeroed or unwritten depending on i_size; not modelled.
-      taint(s, {pos, (pos / g.ps + 1) * g.ps}, "a buffered write that faults inside a page");
+      // chunk's other new blocks zeroed or unwritten depending on i_size, and write_end's
+      // ext2_write_failed frees every block past i_size when the chunk reached past it; not
+      // modelled.
+      const uint64_t chunk_end = pos - kcopy + bytes;
+      taint(s,
+            {pos, chunk_end > static_cast<uint64_t>(f.i_size) ? UINT64_MAX / 2
+                                                              : (pos / g.ps + 1) * g.ps},
+            "a buffered write that faults inside a page");
       status = kEFAULT;
       break;
     }
   }
   return written ? written : status;
+}
+
+// ext2_write_begin -> ext2_write_failed after -ENOSPC frees every block past i_size, not only
+// this write's: everything from i_size (or the write's page, if lower) on is given up.
+void Model::taint_write_failed(State& s, uint64_t pos) const {
+  const uint64_t from = std::min(pos, static_cast<uint64_t>(s.f.i_size)) / g.ps * g.ps;
+  taint(s, {from, UINT64_MAX / 2}, "a buffered write that runs out of disk space");
+}
+
+// write_begin's get_block with create: every hole of the blocks under [begin, end) is allocated,
+// in order; false at the first that cannot be (those before it stay allocated).
+bool Model::alloc_holes(FileState& f, uint64_t begin, uint64_t end, OpRecord& r) const {
+  for (uint64_t fb = begin / g.bs; fb <= (end - 1) / g.bs; ++fb) {
+    if (f.map.count(fb)) continue;
+    if (alloc_block(f, fb) < 0) return false;
+    r.allocates = true;
+    const Range a{fb * g.bs, (fb + 1) * g.bs};
+    r.alloc_range =
+        r.alloc_range.begin == r.alloc_range.end
+            ? a
+            : Range{std::min(r.alloc_range.begin, a.begin), std::max(r.alloc_range.end, a.end)};
+  }
+  return true;
+}
+
+// R-VFAT-ZERO-GAP (fs/buffer.c cont_write_begin -> cont_expand_zero, fat_write_begin): a
+// buffered write at `pos` past mmu_private first writes zeros through the page cache over
+// [mmu_private, pos), a page at a time: the blocks are allocated in order (fat_get_block raises
+// mmu_private a block at a time), the range is zeroed and dirty, and write_end raises i_size to
+// its end. false when a block cannot be allocated (-ENOSPC).
+bool Model::cont_expand_zero(State& s, uint64_t pos, OpRecord& r) const {
+  FileState& f = s.f;
+  r.rules.insert("R-VFAT-ZERO-GAP");
+  for (uint64_t cur = f.mmu_private; cur < pos; cur = std::max(cur, f.mmu_private)) {
+    const uint64_t end = std::min(pos, (cur / g.ps + 1) * g.ps);
+    get_page(f, cur / g.ps); // read first: the blocks allocated next start as zeros in it
+    if (!alloc_holes(f, cur, end, r)) return false;
+    Page& p = get_page(f, cur / g.ps);
+    WriteLog w;
+    w.file_off = cur;
+    w.before = file_bytes(f, cur, end - cur);
+    w.after = Cells(end - cur, 0);
+    r.writes.push_back(std::move(w));
+    p.bytes.fill(cur % g.ps, end - cur, 0);
+    p.dirty = true;
+    for (uint64_t bo = cur % g.ps / g.bs * g.bs; bo < (end - 1) % g.ps + 1; bo += g.bs)
+      p.dirty_blocks[bo / g.bs] = 1;
+    if (static_cast<int64_t>(end) > f.i_size) {
+      f.i_size = static_cast<int64_t>(end);
+      r.isize_writes.push_back(f.i_size);
+    }
+    cur = end;
+  }
+  return true;
 }
 
 void Model::Results::done(int64_t v, bool queued) {

@@ -28,9 +28,6 @@ std::optional<std::string> known_quirk(const scenario::ScenarioSpec& spec, const
   for (const scenario::CachedPage& p : spec.page_cache)
     writeback_errors = writeback_errors || p.writeback_error;
   if (writeback_errors) return std::string("writeback-error-stale");
-  if (spec.fs.model == scenario::FsModel::vfat &&
-      spec.fs.cluster_size > spec.geometry.fs_block_size)
-    return std::string("vfat-cluster-gap");
   return std::nullopt;
 }
 

@@ -44,11 +44,6 @@ std::optional<std::string> failure_kind(const RunResult& r);
 //   leaves the page clean and its new block never written (R-WRITEBACK-ERROR, as ext2 and FAT in
 //   Linux 6.1: end_buffer_async_write does not redirty), so once the page is gone the block
 //   shows what the disk held. The end-of-run check reads through the disk, as after eviction.
-//   "vfat-cluster-gap": stale-data with vfat clusters larger than a block. A buffered write past
-//   mmu_private allocates a whole cluster, and the blocks of it below the write (from
-//   mmu_private up) are never written: Linux's cont_write_begin zero-fills that gap in the page
-//   cache, the vfat model does not (an open simplification of sim/world, found by diosim fuzz
-//   once the generator made vfat scenarios; fuzz-out case 1001 of --seed 1).
 // And:
 //   "ocfs2-hole-fill": stale-data with the ocfs2 model and "unwritten": false (the opt-in quirk;
 //   with unwritten extents, the default, stale data is a finding). That model passes flags 0 (no

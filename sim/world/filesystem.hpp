@@ -83,6 +83,12 @@ public:
   bool direct_write_falls_back(kern::loff_t end) const {
     return spec_.fs.model == FsModel::vfat && static_cast<uint64_t>(end) > mmu_private_;
   }
+  // cont_write_begin's `bytes` (vfat: mmu_private): a buffered write starting past it first
+  // zero-fills the page cache from it up to the write (cont_expand_zero). UINT64_MAX: no gap to
+  // fill (the other models leave holes, which read as zeros).
+  uint64_t cont_zero_from() const {
+    return spec_.fs.model == FsModel::vfat ? mmu_private_ : UINT64_MAX;
+  }
   kern::get_block_t* get_block_fn() const { return &SimFilesystem::get_block_entry; }
   kern::dio_iodone_t* end_io_fn() const {
     return spec_.fs.model == FsModel::ocfs2 ? &SimFilesystem::end_io_entry : nullptr;

@@ -5,11 +5,13 @@
 // cluster and never past the block holding i_size (reads) or mmu_private (create). Files have no
 // holes; allocation (the buffered path's write_begin) takes a whole cluster, next-fit from the
 // cursor (fat_alloc_clusters), and mmu_private grows by the blocks it initialises.
+// cont_write_begin's zero-fill of the gap between mmu_private and a buffered write past it is
+// the page cache's (PageCache::cont_expand_zero, from cont_zero_from()).
 // Left out: the FAT itself (a cluster chain is the extents' order; clusters are aligned on the
-// disk to cluster_size) and cont_write_begin's zero-fill of the gap between mmu_private and a
-// buffered write past it (the gap stays a hole: it reads as the zeros FAT would write).
+// disk to cluster_size).
 // Invariant: reserve_ holds the blocks of allocated clusters at or past mmu_private; lookup
-// never sees them, so a write reaching them treats them as new (zeroed around the write).
+// never sees them, so a write reaching them treats them as new (zeroed around the write). Their
+// disk bytes are untouched: allocation writes nothing.
 #include "sim/world/filesystem.hpp"
 
 #include <algorithm>

@@ -104,6 +104,27 @@ bool PageCache::write_back(uint64_t index, Entry& e) {
   return true;
 }
 
+std::map<uint64_t, std::vector<uint8_t>>
+PageCache::final_writeback_blocks(uint64_t first_block, uint64_t end_block) const {
+  const uint64_t ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
+  const uint64_t i_size = static_cast<uint64_t>(inode_.i_size);
+  std::map<uint64_t, std::vector<uint8_t>> out;
+  for (auto it = pages_.lower_bound(first_block * bs / ps);
+       it != pages_.end() && it->first * ps < end_block * bs; ++it) {
+    const Entry& e = it->second;
+    if (!e.dirty || e.writeback_error) continue;
+    for (uint64_t b = 0; b < ps / bs; ++b) {
+      const uint64_t pos = it->first * ps + b * bs, fb = pos / bs;
+      if (!e.dirty_blocks[b] || pos >= i_size || fb < first_block || fb >= end_block) continue;
+      std::vector<uint8_t>& block = out[fb];
+      const uint8_t* src = kern::page_address(e.page) + b * bs;
+      block.assign(src, src + bs);
+      if (pos + bs > i_size) std::fill(block.begin() + (i_size - pos), block.end(), 0);
+    }
+  }
+  return out;
+}
+
 bool PageCache::block_dirty(uint64_t file_block) const {
   const uint64_t ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
   auto it = pages_.find(file_block * bs / ps);
@@ -218,6 +239,64 @@ size_t PageCache::buffered_read(UserMemory& mem, uint64_t user_addr, kern::loff_
   return done;
 }
 
+// ext2_write_failed / fat_write_failed after a write_begin or a short write_end: when the write
+// reached past i_size, the cache past i_size is truncated (truncate_pagecache: the partial page
+// zeroed past it) and every block past it freed (ext2_truncate_blocks / fat_truncate_blocks).
+void PageCache::write_failed(uint64_t to) {
+  const uint64_t size = static_cast<uint64_t>(inode_.i_size), ps = spec_.geometry.page_size;
+  if (to <= size) return;
+  truncate(inode_.i_size);
+  if (size % ps) zero_range(inode_.i_size, static_cast<kern::loff_t>((size / ps + 1) * ps));
+  fs_.truncate_blocks(inode_.i_size);
+}
+
+// The blocks of [pos, end) that are holes, allocated (write_begin's get_block with create), in
+// order; false when one could not be (-ENOSPC), after those before it.
+bool PageCache::allocate_range(uint64_t pos, uint64_t end, std::vector<uint64_t>& fresh) {
+  const uint64_t bs = spec_.geometry.fs_block_size;
+  for (uint64_t b = pos / bs; b <= (end - 1) / bs; ++b) {
+    if (fs_.lookup(b) != SimFilesystem::kHole) continue;
+    if (fs_.allocate(b) < 0) return false;
+    fresh.push_back(b);
+  }
+  return true;
+}
+
+// cont_write_begin -> cont_expand_zero (fs/buffer.c, vfat): before a buffered write at `pos`
+// past mmu_private, [mmu_private, pos) is written with zeros through the page cache, one page at
+// a time: each block is allocated in order (fat_get_block: mmu_private grows a block at a time),
+// the range zeroed and dirty, and write_end raises i_size to its end. false on -ENOSPC.
+bool PageCache::cont_expand_zero(uint64_t pos) {
+  const uint64_t ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
+  for (uint64_t cur = fs_.cont_zero_from(); cur < pos; cur = std::max(cur, fs_.cont_zero_from())) {
+    const uint64_t end = std::min(pos, (cur / ps + 1) * ps);
+    const bool was_cached = pages_.count(cur / ps) != 0;
+    std::vector<uint64_t> fresh;
+    const bool ok = allocate_range(cur, end, fresh);
+    Entry& e = get(cur / ps);
+    if (!was_cached)
+      for (uint64_t b : fresh) // a new block of a page read in starts as zeros
+        std::memset(kern::page_address(e.page) + (b * bs) % ps, 0, bs);
+    if (!ok) return false;
+    std::memset(kern::page_address(e.page) + cur % ps, 0, end - cur);
+    mark_dirty(e, static_cast<unsigned>(cur % ps / bs), static_cast<unsigned>((end - 1) % ps / bs));
+    if (static_cast<kern::loff_t>(end) > inode_.i_size)
+      kern::i_size_write(&inode_, static_cast<kern::loff_t>(end));
+    DIOSIM_TRACE_CHANGE(
+        "cont_expand_zero", "fs",
+        {arg("pos", static_cast<int64_t>(cur)), arg("bytes", static_cast<int64_t>(end - cur))});
+    cur = end;
+  }
+  return true;
+}
+
+// generic_perform_write, one page chunk at a time: fault_in_iov_iter_readable (nothing readable:
+// stop), write_begin for the whole chunk (cont_expand_zero first on vfat; every hole of the
+// chunk allocated, even past what the user memory lets it copy), the copy, write_end (i_size
+// grows to the end of the copy). A short copy (a user fault inside the chunk) keeps what was
+// copied: Linux's block_write_end rejects it on a page that is not up to date and the loop
+// retries with the copied length, so both ways the copied bytes land, the chunk's other new
+// blocks are zeroed and dirty, and write_failed drops what lies past i_size.
 int64_t PageCache::buffered_write(const CopyIn& copy_in, kern::loff_t pos, size_t len) {
   const uint64_t ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
   std::vector<uint8_t> chunk(ps);
@@ -226,38 +305,38 @@ int64_t PageCache::buffered_write(const CopyIn& copy_in, kern::loff_t pos, size_
     const uint64_t p = static_cast<uint64_t>(pos) + done;
     const uint64_t off = p % ps;
     const size_t n = std::min<size_t>(len - done, ps - off);
-    // fault_in_iov_iter_readable before write_begin: a source that faults allocates nothing.
     const size_t copied = copy_in(chunk.data(), done, n);
     if (!copied) break;
-    // write_begin: map or allocate the blocks under the bytes copied; new blocks read as zero.
-    std::vector<uint64_t> fresh;
-    bool no_space = false;
-    for (uint64_t b = p / bs; b <= (p + copied - 1) / bs && !no_space; ++b) {
-      if (fs_.lookup(b) != SimFilesystem::kHole) continue;
-      if (fs_.allocate(b) < 0)
-        no_space = true;
-      else
-        fresh.push_back(b);
+    if (fs_.cont_zero_from() < p && !cont_expand_zero(p)) {
+      write_failed(p + n);
+      return done ? static_cast<int64_t>(done) : -ENOSPC;
     }
+    std::vector<uint64_t> fresh;
+    const bool ok = allocate_range(p, p + n, fresh);
     const bool was_cached = pages_.count(p / ps) != 0;
     Entry& e = get(p / ps);
     // __block_write_begin zeroes a new block around the write, unless the page is up to date
-    // (every cached page is): then the cached bytes stand.
+    // (every cached page is): then the cached bytes stand. page_zero_new_buffers leaves the new
+    // blocks the copy did not reach (a failed write_begin, a short copy) zeroed and dirty.
     if (!was_cached)
       for (uint64_t b : fresh)
         std::memset(kern::page_address(e.page) + (b * bs) % ps, 0, bs);
-    if (no_space) {
-      // __block_write_begin failed: page_zero_new_buffers leaves the blocks it did allocate
-      // zeroed and dirty, so no stale data reaches the disk; write_begin returns -ENOSPC.
-      for (uint64_t b : fresh)
-        mark_dirty(e, static_cast<unsigned>((b * bs) % ps / bs),
-                   static_cast<unsigned>((b * bs) % ps / bs));
+    for (uint64_t b : fresh)
+      mark_dirty(e, static_cast<unsigned>((b * bs) % ps / bs),
+                 static_cast<unsigned>((b * bs) % ps / bs));
+    if (!ok) { // write_begin returns -ENOSPC
+      write_failed(p + n);
       return done ? static_cast<int64_t>(done) : -ENOSPC;
     }
     std::memcpy(kern::page_address(e.page) + off, chunk.data(), copied);
     mark_dirty(e, static_cast<unsigned>(off / bs), static_cast<unsigned>((off + copied - 1) / bs));
     done += copied;
-    if (copied < n) break;
+    if (static_cast<kern::loff_t>(p + copied) > inode_.i_size)
+      kern::i_size_write(&inode_, static_cast<kern::loff_t>(p + copied));
+    if (copied < n) {
+      write_failed(p + n);
+      break;
+    }
   }
   if (done)
     DIOSIM_TRACE_CHANGE("buffered_write", "fs",

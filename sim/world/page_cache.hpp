@@ -44,7 +44,8 @@ public:
   // segments, stopping at a user fault; returns the bytes copied.
   using CopyIn = std::function<size_t(uint8_t* dst, size_t from, size_t n)>;
   // generic_perform_write: copies the source's bytes into cache pages a page at a time
-  // (allocating blocks for holes, as ext2's write_begin does), stopping at a fault. Returns the
+  // (allocating blocks for holes, as ext2's write_begin does; on vfat zero-filling the gap from
+  // mmu_private first), stopping at a fault; raises i_size to the end of each copy. Returns the
   // bytes copied, or -ENOSPC when nothing was copied because a block could not be allocated.
   int64_t buffered_write(const CopyIn& copy_in, kern::loff_t pos, size_t len);
   // A store through a shared mapping into page `pos / page_size` (mmap.cpp): copies the source's
@@ -63,6 +64,12 @@ public:
   void visit_pages(const std::function<void(uint64_t, const uint8_t*, bool)>& fn) const;
   // For tests of the coherency check: page `index`'s bytes, instantiating it from the disk.
   uint8_t* page_bytes_for_test(uint64_t index) { return kern::page_address(get(index).page); }
+  // The end-of-run writeback (docs/SEMANTICS.md R-FINAL-FILE): every dirty block of a dirty page
+  // that writeback would write (starting below i_size; bytes past i_size zeroed), by file block,
+  // as block_write_full_page would put it on disk. Pages whose writeback always fails are left
+  // out (their bytes never reach the disk).
+  std::map<uint64_t, std::vector<uint8_t>> final_writeback_blocks(uint64_t first_block,
+                                                                  uint64_t end_block) const;
   // Whether the cache holds file block `file_block` dirty.
   bool block_dirty(uint64_t file_block) const;
   // filemap_range_has_page / filemap_range_needs_writeback over [start, end] bytes.
@@ -100,6 +107,9 @@ private:
     bool declared = false;
   };
   void mark_dirty(Entry& e, unsigned first_block, unsigned last_block);
+  void write_failed(uint64_t to);
+  bool allocate_range(uint64_t pos, uint64_t end, std::vector<uint64_t>& fresh);
+  bool cont_expand_zero(uint64_t pos);
   Entry& get(uint64_t index); // creates the page from disk contents when absent
   void fill_from_disk(uint64_t index, uint8_t* dst);
   // false: the writeback failed (nothing written, AS_EIO set).

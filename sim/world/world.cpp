@@ -397,14 +397,32 @@ void World::visit_file(uint64_t offset, uint64_t len, const DiskImage::Visitor& 
   const SimFile& f = files_.at(file);
   const uint64_t bs = spec_.geometry.fs_block_size, end = offset + len;
   const std::map<uint64_t, int64_t>& map = f.fs.block_map();
-  for (auto it = map.lower_bound(offset / bs); it != map.end() && it->first * bs < end; ++it) {
-    const uint64_t b = std::max(offset, it->first * bs), e = std::min(end, (it->first + 1) * bs);
-    const uint64_t disk_pos = static_cast<uint64_t>(it->second) * bs + (b - it->first * bs);
+  // R-FINAL-FILE: dirty cached blocks count as written back (as at close / unmount).
+  const std::map<uint64_t, std::vector<uint8_t>> dirty =
+      f.cache.final_writeback_blocks(offset / bs, (end + bs - 1) / bs);
+  auto it = map.lower_bound(offset / bs);
+  auto dt = dirty.begin();
+  for (;;) {
+    const bool on_disk = it != map.end() && it->first * bs < end;
+    if (!on_disk && dt == dirty.end()) break;
+    const uint64_t fb = !on_disk            ? dt->first
+                        : dt == dirty.end() ? it->first
+                                            : std::min(it->first, dt->first);
+    const uint64_t b = std::max(offset, fb * bs), e = std::min(end, (fb + 1) * bs);
+    if (dt != dirty.end() && dt->first == fb) {
+      auto keep = std::make_shared<std::vector<uint8_t>>(dt->second);
+      fn(b, e - b, keep->data() + (b - fb * bs), 0, keep);
+      ++dt;
+      if (on_disk && it->first == fb) ++it;
+      continue;
+    }
+    const uint64_t disk_pos = static_cast<uint64_t>(it->second) * bs + (b - fb * bs);
     disk_.image().visit(disk_pos, e - b,
                         [&](uint64_t pos, uint64_t n, const uint8_t* bytes, uint8_t fill,
                             const std::shared_ptr<const void>& keep) {
                           fn(b + (pos - disk_pos), n, bytes, fill, keep);
                         });
+    ++it;
   }
 }
 

@@ -72,7 +72,9 @@ public:
   std::vector<uint8_t> file_bytes(uint64_t offset, uint64_t len, size_t file = 0) const;
   // The file's bytes in [offset, offset+len) that mapped blocks hold, in offset order, without
   // copying (DiskImage::visit; `pos` is the file offset); holes are skipped, they read as zero.
-  // Costs the mapped blocks in the range, never its length.
+  // Dirty cached blocks are visited as the end-of-run writeback would leave them
+  // (PageCache::final_writeback_blocks, R-FINAL-FILE). Costs the mapped and dirty blocks in the
+  // range, never its length.
   void visit_file(uint64_t offset, uint64_t len, const DiskImage::Visitor& fn,
                   size_t file = 0) const;
   const kern::inode& inode(size_t file = 0) const { return files_.at(file).inode; }
