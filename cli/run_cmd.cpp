@@ -66,6 +66,14 @@ const char* op_name(scenario::OpKind k) {
     return "fsync";
   case scenario::OpKind::fcntl:
     return "fcntl";
+  case scenario::OpKind::close:
+    return "close";
+  case scenario::OpKind::io_cancel:
+    return "io_cancel";
+  case scenario::OpKind::io_destroy:
+    return "io_destroy";
+  case scenario::OpKind::chattr:
+    return "chattr";
   }
   return "?";
 }

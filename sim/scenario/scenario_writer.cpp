@@ -4,6 +4,7 @@
 // kLineWidth columns stay on one line, others break with a 2-space indent.
 #include "sim/scenario/scenario_writer.hpp"
 
+#include "sim/scenario/scenario_ops_fd.hpp"
 #include "sim/scenario/scenario_ops_inode.hpp"
 
 #include <algorithm>
@@ -25,9 +26,10 @@ struct ErrnoName {
 };
 // The names the schema accepts (docs/SCENARIOS.md "Errno names"), plus EIOCBQUEUED for
 // submit_ret.
-constexpr ErrnoName kErrnos[] = {{"EPERM", 1},   {"EIO", 5},      {"EAGAIN", 11},    {"ENOMEM", 12},
-                                 {"EFAULT", 14}, {"ENOTBLK", 15}, {"EBUSY", 16},     {"EINVAL", 22},
-                                 {"EFBIG", 27},  {"ENOSPC", 28},  {"EOPNOTSUPP", 95}};
+constexpr ErrnoName kErrnos[] = {{"EPERM", 1},    {"EIO", 5},     {"EBADF", 9},
+                                 {"EAGAIN", 11},  {"ENOMEM", 12}, {"EFAULT", 14},
+                                 {"ENOTBLK", 15}, {"EBUSY", 16},  {"EINVAL", 22},
+                                 {"EFBIG", 27},   {"ENOSPC", 28}, {"EOPNOTSUPP", 95}};
 constexpr int kEIOCBQUEUED = 529;
 
 // Name of the negative errno `value` (-5 -> "EIO"), or nullptr.
@@ -298,6 +300,7 @@ J op_expect_json(const Operation& op, J x); // adds op.expect to x
 J op_json(const Operation& op) {
   J x = J::object();
   if (is_inode_op(op.kind)) return op_expect_json(op, detail::inode_op_json(op));
+  if (is_fd_op(op.kind)) return op_expect_json(op, detail::fd_op_json(op));
   x["op"] = op.kind == OpKind::reap      ? "reap"
             : op.kind == OpKind::barrier ? "barrier"
             : op.kind == OpKind::pwrite  ? "pwrite"
@@ -356,6 +359,7 @@ J tasks_json(const std::vector<Task>& tasks) {
     if (!t.aio_context.empty()) x["aio_context"] = t.aio_context;
     if (!t.fd.empty()) x["fd"] = t.fd;
     if (!t.o_direct) x["o_direct"] = false;
+    if (t.o_append) x["o_append"] = true;
     J ops = J::array();
     for (const Operation& op : t.ops)
       ops.push_back(op_json(op));

@@ -132,7 +132,7 @@ int64_t World::do_fsync(bool datasync) {
   return 0;
 }
 
-void World::run_inode_op(const Operation& op, OpOutcome& out) {
+void World::run_inode_op(const Operation& op, OpOutcome& out, const OpenFile& fd) {
   const char* name = op.kind == OpKind::ftruncate   ? "sys_ftruncate"
                      : op.kind == OpKind::fallocate ? "sys_fallocate"
                                                     : "sys_fsync";
@@ -142,7 +142,9 @@ void World::run_inode_op(const Operation& op, OpOutcome& out) {
                                                arg("length", static_cast<int64_t>(op.length))};
                     });
   int64_t ret = 0;
-  if (op.kind == OpKind::ftruncate)
+  if (fd_closed(fd))
+    ret = -EBADF; // fdget
+  else if (op.kind == OpKind::ftruncate)
     ret = do_ftruncate(op.length);
   else if (op.kind == OpKind::fallocate)
     ret = do_fallocate(op);
