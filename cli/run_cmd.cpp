@@ -70,6 +70,14 @@ const char* op_name(scenario::OpKind k) {
     return "mmap_read";
   case scenario::OpKind::mmap_write:
     return "mmap_write";
+  case scenario::OpKind::close:
+    return "close";
+  case scenario::OpKind::io_cancel:
+    return "io_cancel";
+  case scenario::OpKind::io_destroy:
+    return "io_destroy";
+  case scenario::OpKind::chattr:
+    return "chattr";
   }
   return "?";
 }

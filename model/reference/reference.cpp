@@ -119,9 +119,13 @@ Model::Model(const scenario::ScenarioSpec& s) : spec(s) {
       info.pos = i;
       info.op = &o;
       info.fcntl = o.kind == scenario::OpKind::fcntl;
-      info.reap =
-          o.kind == scenario::OpKind::reap || o.kind == scenario::OpKind::barrier || info.fcntl;
-      info.full_reap = o.kind == scenario::OpKind::reap && o.events == 0;
+      info.fd_op = scenario::is_fd_op(o.kind);
+      info.reap = o.kind == scenario::OpKind::reap || o.kind == scenario::OpKind::barrier ||
+                  info.fcntl || info.fd_op;
+      // io_destroy waits for every request of the context (R-IO-DESTROY).
+      info.full_reap = (o.kind == scenario::OpKind::reap && o.events == 0) ||
+                       o.kind == scenario::OpKind::io_destroy;
+      info.append = o.kind == scenario::OpKind::pwrite && (o.append || spec.tasks[t].o_append);
       if (o.kind == scenario::OpKind::barrier) {
         barrier_ops.resize(spec.tasks.size());
         for (size_t k : barrier_ops[t])
@@ -157,6 +161,7 @@ Model::Model(const scenario::ScenarioSpec& s) : spec(s) {
       ops.push_back(std::move(info));
     }
   resolve_fd_modes();
+  resolve_fd_states();
 }
 
 } // namespace refm
@@ -417,8 +422,7 @@ std::vector<std::string> Driver::find_conflicts(const std::vector<OpRecord>& rec
         reason = "one changes i_size or truncates while the other reaches past i_size";
       else if (cross && ((!b.isize_writes.empty() || b.truncated) && a.isize_dependent))
         reason = "one changes i_size or truncates while the other reaches past i_size";
-      else if ((oa.op->append && !b.isize_writes.empty()) ||
-               (ob.op->append && !a.isize_writes.empty()))
+      else if ((oa.append && !b.isize_writes.empty()) || (ob.append && !a.isize_writes.empty()))
         reason = "one appends at i_size, which the other changes";
       else if (cross && !m_.spec.alloc_failures.empty())
         reason = "which allocation is the nth that fails depends on which runs first";

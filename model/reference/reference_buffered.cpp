@@ -61,7 +61,7 @@ void Model::exec_buffered_read(const OpInfo& op, State& s, OpRecord& r, Results&
 void Model::exec_buffered_write(const OpInfo& op, State& s, OpRecord& r, Results& out) {
   r.rules.insert("R-BUFFERED-OP");
   int64_t ret = buffered_write(op, s, 0, r);
-  if (ret > 0 && op.op->dsync &&
+  if (ret > 0 && dsync(op, s) &&
       write_and_wait(s.f, static_cast<int64_t>(op.offset),
                      static_cast<int64_t>(op.offset) + ret - 1, r) < 0)
     ret = kEIO;

@@ -28,8 +28,8 @@
 namespace diosim::model::refm {
 
 // Linux errno values (asm-generic/errno-base.h, errno.h, include/linux/errno.h).
-constexpr int64_t kEIO = -5, kEAGAIN = -11, kENOMEM = -12, kEFAULT = -14, kENOTBLK = -15,
-                  kEBUSY = -16, kEINVAL = -22, kENOSPC = -28, kEOPNOTSUPP = -95,
+constexpr int64_t kEIO = -5, kEBADF = -9, kEAGAIN = -11, kENOMEM = -12, kEFAULT = -14,
+                  kENOTBLK = -15, kEBUSY = -16, kEINVAL = -22, kENOSPC = -28, kEOPNOTSUPP = -95,
                   kEIOCBQUEUED = -529;
 
 // The byte the simulator reports for user memory that is not mapped (mirrors
@@ -192,6 +192,7 @@ struct FileState {
   // dio-done workqueue exists (after it does, nothing allocates it again).
   uint64_t alloc_calls[3] = {0, 0, 0};
   bool dio_done_wq = false;
+  bool i_sync = false; // R-SYNC-INODE: chattr +S made the inode S_SYNC
   // R-FALLOC-PREALLOC: blocks fallocate allocated as unwritten extents (file block -> disk
   // block); they read as holes, and the first write that maps them takes them as new blocks.
   std::map<uint64_t, int64_t> prealloc;
@@ -228,6 +229,13 @@ struct OpInfo {
   // sharing the fd toggles O_DIRECT (fcntl), so which path it takes depends on timing.
   bool buffered = false, direct_unknown = false;
   bool fcntl = false; // an fcntl(F_SETFL): no I/O of its own (reap is set too)
+  // reference_fd.cpp. fd_op: close, io_cancel, io_destroy or chattr (reap is set too; an
+  // io_destroy is a full_reap). append: RWF_APPEND or the fd's O_APPEND (R-O-APPEND). bad_fd:
+  // its task closed the fd before it (-EBADF); dead_ctx: its task destroyed the AIO context
+  // before it (-EINVAL). unknown_why: another task closes the fd, destroys the context or
+  // changes S_SYNC, so its outcome depends on timing (unchecked).
+  bool fd_op = false, append = false, bad_fd = false, dead_ctx = false;
+  std::string unknown_why;
 };
 
 // A write of file bytes by one operation: the values it left and the values before it.
@@ -353,6 +361,12 @@ public:
   void taint_write_failed(State& s, uint64_t pos) const;
   int64_t filemap_read(const OpInfo& op, State& s, uint64_t req_off, int64_t already, OpRecord& r);
   void resolve_fd_modes(); // sets OpInfo::buffered / direct_unknown from tasks and fcntls
+  // reference_fd.cpp: sets OpInfo::bad_fd / dead_ctx / unknown_why (R-CLOSE, R-IO-DESTROY,
+  // R-SYNC-INODE) and executes close, io_cancel, io_destroy, chattr, and the ops they refuse.
+  void resolve_fd_states();
+  // Whether exec_fd handled op (an fd op, or an op the fd's or context's state refuses).
+  bool exec_fd(const OpInfo& op, State& s, OpRecord& r);
+  bool dsync(const OpInfo& op, const State& s) const; // RWF_DSYNC, or the inode is S_SYNC
   // The values (and AIO submission values) an op can produce, as exec collects them.
   struct Results {
     bool aio = false;

@@ -132,7 +132,7 @@ std::optional<std::vector<Model::DioPath>> DioRequest::prelude() {
   // workqueue when there is none yet (an O_DSYNC one also marks the dio deferred); the
   // allocation failing ends the request with -ENOMEM before any I/O.
   if (is_async && write) {
-    defer_set = o.dsync;
+    defer_set = o.dsync || f.i_sync; // iocb_is_dsync: IOCB_DSYNC or IS_SYNC (R-SYNC-INODE)
     if (!f.dio_done_wq) {
       if (m.alloc_fails(f, scenario::AllocSite::dio_done_wq)) {
         r.rules.insert("R-ALLOC-FAIL");

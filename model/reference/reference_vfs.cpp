@@ -195,6 +195,7 @@ std::string Model::exec_prologue(const OpInfo& op, const State& s, OpRecord& r) 
   r.lo_isize = std::min(r.lo_isize, min_truncate_size); // R-TRUNCATE: i_size may drop
   r.isize_dependent = count && static_cast<int64_t>(end) > r.lo_isize;
   if (ctx.force_taint) return ctx.taint_why;
+  if (!op.unknown_why.empty()) return op.unknown_why;
   if (op.direct_unknown)
     return "R-FCNTL: another task sharing its fd toggles O_DIRECT, so whether it is direct or "
            "buffered depends on timing";
@@ -352,7 +353,8 @@ void Model::exec_taint(const OpInfo& op, State& s, const std::string& taint_why,
 OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
   OpRecord r;
   FileState& f = s.f;
-  if (op.reap) { // R-REAP: waits for this task's AIO; returns nothing of its own.
+  if (exec_fd(op, s, r)) return r; // R-CLOSE, R-IO-CANCEL, R-IO-DESTROY, R-SYNC-INODE
+  if (op.reap) {                   // R-REAP: waits for this task's AIO; returns nothing of its own.
     r.ret = {0};
     r.data = Cells();
     r.rules.insert(op.fcntl ? "R-FCNTL" : "R-REAP"); // R-FCNTL: F_SETFL returns 0
@@ -363,11 +365,11 @@ OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
     exec_inode(op, s, r);
     return r;
   }
-  if (op.op->append) { // R-APPEND: generic_write_checks puts the write at i_size
+  if (op.append) { // R-APPEND, R-O-APPEND: generic_write_checks puts the write at i_size
     OpInfo at_end = op;
     at_end.offset = static_cast<uint64_t>(f.i_size);
     OpRecord rec = exec_io(at_end, s, branch);
-    rec.rules.insert("R-APPEND");
+    rec.rules.insert(op.op->append ? "R-APPEND" : "R-O-APPEND");
     return rec;
   }
   return exec_io(op, s, branch);

@@ -111,6 +111,14 @@ void dio_warn_stale_pagecache(file*) {
   DIOSIM_TRACE_CHANGE("dio_warn_stale_pagecache", "fs", {});
 }
 
+bool iocb_is_dsync(const kiocb* iocb) {
+  if (iocb->ki_flags & IOCB_DSYNC) return true;
+  const file* f = iocb->ki_filp;
+  if (!f || !f->f_mapping || !f->f_mapping->host) return false;
+  note_access(obj(engine::ObjectKind::inode, 0), false); // i_flags: chattr changes it
+  return IS_SYNC(f->f_mapping->host);
+}
+
 ssize_t generic_write_sync(kiocb* iocb, ssize_t count) {
   if (iocb_is_dsync(iocb)) {
     might_sleep("generic_write_sync");

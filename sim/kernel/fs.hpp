@@ -80,8 +80,12 @@ struct rw_semaphore {
   uint32_t id = 0;
 };
 
+// inode::i_flags bits (include/linux/fs.h).
+enum : unsigned { S_SYNC = 1u << 0 };
+
 struct inode {
   loff_t i_size = 0;
+  unsigned i_flags = 0; // S_SYNC (chattr +S)
   unsigned i_blkbits = 12;
   super_block* i_sb = nullptr;
   address_space* i_mapping = nullptr;
@@ -129,9 +133,12 @@ ssize_t generic_write_sync(kiocb* iocb, ssize_t count);
 inline bool is_sync_kiocb(const kiocb* iocb) {
   return iocb->ki_complete == nullptr;
 }
-inline bool iocb_is_dsync(const kiocb* iocb) {
-  return iocb->ki_flags & IOCB_DSYNC;
+inline bool IS_SYNC(const inode* inode) {
+  return inode->i_flags & S_SYNC;
 }
+// Linux 6.1 include/linux/fs.h: IOCB_DSYNC, or the inode is S_SYNC *now* (read at the call,
+// not at submission: chattr +S between submission and completion changes the answer).
+bool iocb_is_dsync(const kiocb* iocb);
 
 int sb_init_dio_done_wq(super_block* sb);
 

@@ -16,10 +16,10 @@ struct ErrnoName {
   const char* name;
   int value;
 };
-constexpr ErrnoName kErrnos[] = {{"EPERM", 1},   {"EIO", 5},         {"EAGAIN", 11},
-                                 {"ENOMEM", 12}, {"EFAULT", 14},     {"ENOTBLK", 15},
-                                 {"EBUSY", 16},  {"EINVAL", 22},     {"EFBIG", 27},
-                                 {"ENOSPC", 28}, {"EOPNOTSUPP", 95}, {"EIOCBQUEUED", 529}};
+constexpr ErrnoName kErrnos[] = {
+    {"EPERM", 1},   {"EIO", 5},         {"EBADF", 9},        {"EAGAIN", 11}, {"ENOMEM", 12},
+    {"EFAULT", 14}, {"ENOTBLK", 15},    {"EBUSY", 16},       {"EINVAL", 22}, {"EFBIG", 27},
+    {"ENOSPC", 28}, {"EOPNOTSUPP", 95}, {"EIOCBQUEUED", 529}};
 
 } // namespace
 

@@ -161,7 +161,8 @@ struct Expect {
 // O_DIRECT (pread/pwrite on an fd without it are buffered). A "repeat" block in a file is
 // expanded by the parser. ftruncate, fallocate, fsync: inode operations (scenario_ops_inode.cpp,
 // world/inode_ops.cpp). mmap_read, mmap_write: a memcpy between the op's one iovec and a shared
-// mapping of the file at `offset` (world/mmap.cpp; docs/SCENARIOS.md).
+// mapping of the file at `offset` (world/mmap.cpp; docs/SCENARIOS.md). close, io_cancel,
+// io_destroy, chattr: fd and AIO-context operations (scenario_ops_fd.cpp, world/fd_ops.cpp).
 enum class OpKind : uint8_t {
   pread,
   pwrite,
@@ -172,7 +173,11 @@ enum class OpKind : uint8_t {
   fsync,
   fcntl,
   mmap_read,
-  mmap_write
+  mmap_write,
+  close,
+  io_cancel,
+  io_destroy,
+  chattr
 };
 // The inode operations: no iovecs, no user memory.
 inline bool is_inode_op(OpKind k) {
@@ -181,6 +186,12 @@ inline bool is_inode_op(OpKind k) {
 // Access through a shared mapping of the file: page faults, no syscall, no O_DIRECT.
 inline bool is_mmap_op(OpKind k) {
   return k == OpKind::mmap_read || k == OpKind::mmap_write;
+}
+
+// The fd and AIO-context operations: no iovecs, no user memory, no file bytes.
+inline bool is_fd_op(OpKind k) {
+  return k == OpKind::close || k == OpKind::io_cancel || k == OpKind::io_destroy ||
+         k == OpKind::chattr;
 }
 
 // The iov_iter a read or write comes with ("iter"): user memory (ITER_IOVEC, the default, as
@@ -214,6 +225,10 @@ struct Operation {
   // pread/pwrite and the inode ops, fcntl: the file it acts on ("file" in a file; empty: the
   // task's file). See file_of() in scenario_files.hpp.
   std::string file;
+  // io_cancel: the iocb it names, as the index of an earlier AIO pread/pwrite in the task's ops
+  // (repeat blocks expanded). chattr: whether the inode is S_SYNC afterwards (+S / -S).
+  uint64_t iocb = 0;
+  bool sync = true;
   Expect expect;
   // JSON path, for messages ("/tasks/0/ops/1"); inside an expanded repeat block the path of the
   // op in the file, then which repetition ("/tasks/0/ops/1/ops/0 (repeat 3 of 8)").
@@ -229,8 +244,9 @@ struct Task {
   // The open file description the task's ops use: tasks naming the same one share it (and its
   // O_DIRECT flag, which fcntl changes). Empty: the task's own, named after the task.
   std::string fd;
-  bool o_direct = true; // the fd's O_DIRECT flag when opened (tasks sharing an fd agree)
-  std::string file;     // the file the fd is open on (empty: the default file; sharers agree)
+  bool o_direct = true;  // the fd's O_DIRECT flag when opened (tasks sharing an fd agree)
+  bool o_append = false; // the fd's O_APPEND flag: every write goes to i_size (tasks agree)
+  std::string file;      // the file the fd is open on (empty: the default file; sharers agree)
   const std::string& fd_name() const { return fd.empty() ? name : fd; }
   // The context's name: aio_context, or the task's name for its own.
   const std::string& context_name() const { return aio_context.empty() ? name : aio_context; }

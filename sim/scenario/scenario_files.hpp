@@ -28,9 +28,14 @@ const std::string& file_name(const ScenarioSpec& spec, size_t file);
 // The file `op` of `task` acts on: op.file, else task.file, else the default file. Reap and
 // barrier act on no file; they report the task's file.
 size_t file_of(const ScenarioSpec& spec, const Task& task, const Operation& op);
-// Whether the op touches a file at all (not a reap or barrier: those belong to every view).
+// Whether the op touches a file at all: not a reap, barrier, io_cancel or io_destroy (ops on the
+// AIO context or the tasks, which belong to every view).
+inline bool op_has_file(OpKind k) {
+  return k != OpKind::reap && k != OpKind::barrier && k != OpKind::io_cancel &&
+         k != OpKind::io_destroy;
+}
 inline bool op_has_file(const Operation& op) {
-  return op.kind != OpKind::reap && op.kind != OpKind::barrier;
+  return op_has_file(op.kind);
 }
 
 // File `file`'s view: the spec with that file's i_size, extents, page cache and end

@@ -2,6 +2,8 @@
 // Parsing /tasks: each task's operations (with their iovecs and expectations), repeat blocks
 // expanded in place, and the checks that span tasks: AIO contexts and barriers.
 #include "sim/scenario/parse_util.hpp"
+#include "sim/scenario/scenario_files.hpp"
+#include "sim/scenario/scenario_ops_fd.hpp"
 #include "sim/scenario/scenario_ops_inode.hpp"
 
 #include <algorithm>
@@ -110,10 +112,11 @@ void build_op_expect(const J& e, const std::string& kind, uint64_t total, Operat
 
 // The fields each kind of operation takes besides "op"; the schema lists their union.
 bool takes_field(OpKind kind, const std::string& key) {
-  if (key == "file") return kind != OpKind::reap && kind != OpKind::barrier; // (scenario_files)
+  if (key == "file") return op_has_file(kind); // (scenario_files)
   static const std::set<std::string> io = {"offset", "iov",  "aio",    "dsync",
                                            "nowait", "iter", "append", "expect"};
   if (is_inode_op(kind)) return inode_op_takes_field(kind, key);
+  if (is_fd_op(kind)) return fd_op_takes_field(kind, key);
   if (is_mmap_op(kind)) return key == "offset" || key == "iov" || key == "expect";
   switch (kind) {
   case OpKind::reap:
@@ -168,7 +171,8 @@ Operation build_op(const J& x, const std::string& where, const OpContext& c) {
             : kind == "fcntl"      ? OpKind::fcntl
             : kind == "mmap_read"  ? OpKind::mmap_read
             : kind == "mmap_write" ? OpKind::mmap_write
-                                   : inode_op_kind(kind).value_or(OpKind::pread);
+                                   : inode_op_kind(kind).value_or(
+                                         fd_op_kind(kind).value_or(OpKind::pread));
   check_fields(x, op, kind, c.errors);
   if (const J* v = field(x, "file")) op.file = v->get<std::string>();
   if (op.kind == OpKind::reap) {
@@ -185,6 +189,8 @@ Operation build_op(const J& x, const std::string& where, const OpContext& c) {
       c.errors.add(op.where, "missing required field \"name\" (a barrier needs one)");
   } else if (is_inode_op(op.kind)) {
     build_inode_op(x, c.spec, op, c.errors);
+  } else if (is_fd_op(op.kind)) {
+    build_fd_op(x, c.spec, op, c.errors);
   } else {
     build_io_fields(x, kind, op, c);
   }
@@ -301,6 +307,11 @@ void check_shared_fds(const ScenarioSpec& spec, Errors& errors) {
                  "task " + qstr(task.name) + " shares fd " + qstr(task.fd_name()) + " with task " +
                      qstr(spec.tasks[it->second].name) +
                      " but names another file: an fd is open on one file");
+    if (!fresh && spec.tasks[it->second].o_append != task.o_append)
+      errors.add("/tasks/" + std::to_string(t) + "/o_append",
+                 "task " + qstr(task.name) + " opens fd " + qstr(task.fd_name()) +
+                     (task.o_append ? " with" : " without") + " O_APPEND, but task " +
+                     qstr(spec.tasks[it->second].name) + " shares it and says the opposite");
     if (fresh || spec.tasks[it->second].o_direct == task.o_direct) continue;
     errors.add("/tasks/" + std::to_string(t) + "/o_direct",
                "task " + qstr(task.name) + " opens fd " + qstr(task.fd_name()) +
@@ -350,6 +361,7 @@ void build_tasks(const J& doc, ScenarioSpec& spec, const BufferIndex& buffer_ind
     if (const J* v = field(t, "fd")) task.fd = v->get<std::string>();
     if (const J* v = field(t, "o_direct")) task.o_direct = v->get<bool>();
     if (const J* v = field(t, "file")) task.file = v->get<std::string>();
+    if (const J* v = field(t, "o_append")) task.o_append = v->get<bool>();
     append_ops(t["ops"], at + "/ops/", c, task.ops);
     spec.tasks.push_back(std::move(task));
   }
@@ -358,6 +370,7 @@ void build_tasks(const J& doc, ScenarioSpec& spec, const BufferIndex& buffer_ind
   check_shared_fds(spec, errors);
   check_buffered_nowait(spec, errors);
   check_file_names(spec, errors);
+  check_io_cancels(spec, errors);
 }
 
 } // namespace diosim::scenario::detail

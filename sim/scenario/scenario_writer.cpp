@@ -5,6 +5,7 @@
 #include "sim/scenario/scenario_writer.hpp"
 
 #include "sim/scenario/scenario_files.hpp"
+#include "sim/scenario/scenario_ops_fd.hpp"
 #include "sim/scenario/scenario_ops_inode.hpp"
 
 #include <algorithm>
@@ -26,9 +27,10 @@ struct ErrnoName {
 };
 // The names the schema accepts (docs/SCENARIOS.md "Errno names"), plus EIOCBQUEUED for
 // submit_ret.
-constexpr ErrnoName kErrnos[] = {{"EPERM", 1},   {"EIO", 5},      {"EAGAIN", 11},    {"ENOMEM", 12},
-                                 {"EFAULT", 14}, {"ENOTBLK", 15}, {"EBUSY", 16},     {"EINVAL", 22},
-                                 {"EFBIG", 27},  {"ENOSPC", 28},  {"EOPNOTSUPP", 95}};
+constexpr ErrnoName kErrnos[] = {{"EPERM", 1},    {"EIO", 5},     {"EBADF", 9},
+                                 {"EAGAIN", 11},  {"ENOMEM", 12}, {"EFAULT", 14},
+                                 {"ENOTBLK", 15}, {"EBUSY", 16},  {"EINVAL", 22},
+                                 {"EFBIG", 27},   {"ENOSPC", 28}, {"EOPNOTSUPP", 95}};
 constexpr int kEIOCBQUEUED = 529;
 
 // Name of the negative errno `value` (-5 -> "EIO"), or nullptr.
@@ -335,9 +337,9 @@ J op_expect_json(const Operation& op, J x); // adds op.expect to x
 
 J op_json(const Operation& op) {
   J x = J::object();
-  if (is_inode_op(op.kind)) {
-    J y = detail::inode_op_json(op);
-    if (!op.file.empty()) y["file"] = op.file;
+  if (is_inode_op(op.kind) || is_fd_op(op.kind)) {
+    J y = is_inode_op(op.kind) ? detail::inode_op_json(op) : detail::fd_op_json(op);
+    if (op_has_file(op) && !op.file.empty()) y["file"] = op.file;
     return op_expect_json(op, std::move(y));
   }
   x["op"] = op.kind == OpKind::reap         ? "reap"
@@ -402,6 +404,7 @@ J tasks_json(const std::vector<Task>& tasks) {
     if (!t.fd.empty()) x["fd"] = t.fd;
     if (!t.o_direct) x["o_direct"] = false;
     if (!t.file.empty()) x["file"] = t.file;
+    if (t.o_append) x["o_append"] = true;
     J ops = J::array();
     for (const Operation& op : t.ops)
       ops.push_back(op_json(op));

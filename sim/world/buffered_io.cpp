@@ -25,12 +25,14 @@ void World::announce_page(const SimFile& f, const char* name, kern::loff_t pos, 
 
 // fcntl(F_SETFL): setfl changes f_flags; requests submitted before keep the kiocb flags they
 // took at submission (iocb_flags).
-void World::fcntl_setfl(SimFile& f, OpenFile& fd, bool o_direct) {
+int64_t World::fcntl_setfl(SimFile& f, OpenFile& fd, bool o_direct) {
   kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, f.index),
                     "sys_fcntl", "syscall",
                     [&] { return ::kern::TraceArgs{arg("o_direct", o_direct ? 1 : 0)}; });
+  if (fd_closed(fd)) return -EBADF;
   kern::note_world(true);
   fd.o_direct = o_direct;
+  return 0;
 }
 
 // filemap_read: per page, filemap_get_pages (a miss starts page_cache_sync_ra, a page with the

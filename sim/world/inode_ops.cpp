@@ -134,7 +134,7 @@ int64_t World::do_fsync(SimFile& f, bool datasync) {
   return 0;
 }
 
-void World::run_inode_op(SimFile& f, const Operation& op, OpOutcome& out) {
+void World::run_inode_op(SimFile& f, const Operation& op, OpOutcome& out, const OpenFile& fd) {
   const char* name = op.kind == OpKind::ftruncate   ? "sys_ftruncate"
                      : op.kind == OpKind::fallocate ? "sys_fallocate"
                                                     : "sys_fsync";
@@ -146,7 +146,9 @@ void World::run_inode_op(SimFile& f, const Operation& op, OpOutcome& out) {
                       return args;
                     });
   int64_t ret = 0;
-  if (op.kind == OpKind::ftruncate)
+  if (fd_closed(fd))
+    ret = -EBADF; // fdget
+  else if (op.kind == OpKind::ftruncate)
     ret = do_ftruncate(f, op.length);
   else if (op.kind == OpKind::fallocate)
     ret = do_fallocate(f, op);

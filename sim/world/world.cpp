@@ -91,8 +91,12 @@ void World::set_up_task_control() {
     ctx.shared = ++ctx.tasks > 1;
     open_files_[t.fd_name()].o_direct = t.o_direct; // the parser made sharers agree
     for (const Operation& op : t.ops) // an fd name on another file: opened like the task's
-      if (const size_t k = file_of(spec_, t, op); k != file_index(spec_, t.file))
-        open_files_[t.fd_name() + "@" + file_name(spec_, k)].o_direct = t.o_direct;
+      if (const size_t k = file_of(spec_, t, op); k != file_index(spec_, t.file)) {
+        OpenFile& other = open_files_[t.fd_name() + "@" + file_name(spec_, k)];
+        other.o_direct = t.o_direct;
+        other.o_append = t.o_append;
+      }
+    open_files_[t.fd_name()].o_append = t.o_append;
     std::set<std::string> named;
     for (const Operation& op : t.ops)
       if (op.kind == OpKind::barrier && named.insert(op.barrier).second)
@@ -110,16 +114,20 @@ void World::run_task(size_t task_index) {
     const Operation& op = task.ops[i];
     OpOutcome& out = outcomes_[first_outcome_of_task_[task_index] + i];
     if (op.kind == OpKind::reap) {
-      reap(ctx, op.events);
+      out.ret = reap(ctx, op.events);
       out.finished = true;
     } else if (op.kind == OpKind::barrier) {
       barrier_wait(op.barrier, generation[op.barrier]++);
       out.finished = true;
     } else if (is_inode_op(op.kind)) {
-      run_inode_op(file_of_op(task, op), op, out);
+      SimFile& f = file_of_op(task, op);
+      run_inode_op(f, op, out, open_file(task, f.index));
+    } else if (is_fd_op(op.kind)) {
+      SimFile& f = file_of_op(task, op);
+      run_fd_op(f, op, out, ctx, open_file(task, f.index));
     } else if (op.kind == OpKind::fcntl) {
       SimFile& f = file_of_op(task, op);
-      fcntl_setfl(f, open_file(task, f.index), op.o_direct);
+      out.ret = fcntl_setfl(f, open_file(task, f.index), op.o_direct);
       out.finished = true;
     } else if (is_mmap_op(op.kind)) {
       SimFile& f = file_of_op(task, op);
@@ -173,12 +181,8 @@ World::Request& World::submit(const Operation& op, OpOutcome& out, AioContext& c
   // init_sync_kiocb / aio_prep_rw: iocb_flags(file) reads O_DIRECT once, at submission.
   req.iocb.ki_flags = (fd.o_direct ? kern::IOCB_DIRECT : 0) | (write ? kern::IOCB_WRITE : 0);
   if (op.dsync) req.iocb.ki_flags |= kern::IOCB_DSYNC;
-  if (op.append) req.iocb.ki_flags |= kern::IOCB_APPEND;
+  if (op.append || fd.o_append) req.iocb.ki_flags |= kern::IOCB_APPEND; // RWF_ / O_APPEND
   req.iocb.private_ = &req;
-  if (op.aio) {
-    req.iocb.ki_complete = &World::aio_complete_rw;
-    ctx.unreaped.push_back(&req); // io_submit: the iocb belongs to the context from now on
-  }
   kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, f.index),
                     write ? "sys_pwrite" : "sys_pread", "syscall", [&] {
                       ::kern::TraceArgs args{arg("offset", static_cast<int64_t>(op.offset)),
@@ -187,8 +191,11 @@ World::Request& World::submit(const Operation& op, OpOutcome& out, AioContext& c
                       if (f.index) args.push_back(arg("file", file_name(spec_, f.index)));
                       return args;
                     });
+  const ssize_t refused = attach(req, op, ctx, fd);
   ssize_t ret;
-  if (count == 0 && !op.aio) {
+  if (refused) {
+    ret = refused; // nothing submitted, no event
+  } else if (count == 0 && !op.aio) {
     ret = 0; // do_iter_read / do_iter_write return before looking at the flags (io_submit's
              // aio_prep_rw checks them first)
   } else if (op.nowait && !f.fs.supports_nowait()) {
@@ -200,7 +207,31 @@ World::Request& World::submit(const Operation& op, OpOutcome& out, AioContext& c
   if (op.aio) out.submit_ret = ret;
   if (!op.aio || ret != -EIOCBQUEUED) finish(req, ret); // aio_rw_done completes it at once
   req.queued = op.aio && !req.completed;
+  if (refused) return req;
+  if (!op.aio) {
+    fput(fd); // fdput
+  } else {
+    if (ret != -EIOCBQUEUED) iocb_put(req); // aio_rw_done -> aio_complete_rw's put
+    iocb_put(req);                          // io_submit_one's
+  }
   return req;
+}
+
+// io_submit: lookup_ioctx (-EINVAL on a destroyed context), then __io_submit_one's fget
+// (-EBADF on a closed fd); a sync op: fdget. On success the request holds a file reference, takes
+// the kiocb flags the inode adds (iocb_flags: IS_SYNC) and, for AIO, joins the context.
+ssize_t World::attach(Request& req, const Operation& op, AioContext& ctx, OpenFile& fd) {
+  kern::note_world(false);
+  if (op.aio && ctx.dead) return -EINVAL;
+  if (fd_closed(fd)) return -EBADF;
+  fget(fd);
+  if (kern::IS_SYNC(&req.file->inode)) req.iocb.ki_flags |= kern::IOCB_DSYNC;
+  if (op.aio) {
+    req.iocb.ki_complete = &World::aio_complete_rw;
+    req.iocb_refs = 2;            // io_submit_one's and aio_complete_rw's
+    ctx.unreaped.push_back(&req); // io_submit: the iocb belongs to the context from now on
+  }
+  return 0;
 }
 
 void World::finish(Request& req, int64_t ret) {
@@ -230,12 +261,17 @@ void World::finish(Request& req, int64_t ret) {
 void World::aio_complete_rw(kern::kiocb* iocb, long res) {
   auto* req = static_cast<Request*>(iocb->private_);
   req->out->ki_complete_calls++;
+  if (req->fd->released)
+    kern::violation("file-use-after-free", "ki_complete for " + req->out->task + " op " +
+                                               std::to_string(req->out->op_index) +
+                                               " after its file was released");
   if (req->completed)
     kern::violation("ki_complete-once", "ki_complete called again for " + req->out->task + " op " +
                                             std::to_string(req->out->op_index));
   req->world->finish(*req, res);
   if (req->owner->__state != kern::TASK_RUNNING) kern::wake_up_process(req->owner);
   req->world->wake_dio_waiters(); // dio_complete ran inode_dio_end just before
+  req->world->iocb_put(*req);     // aio_complete -> iocb_put: maybe the file's last fput
 }
 
 void World::sleep_on(std::vector<kern::task_struct*>& waiters, const std::function<bool()>& done,
@@ -266,20 +302,15 @@ void World::consume_events(AioContext& ctx, const std::vector<Request*>& taken) 
         [&] { return ::kern::TraceArgs{arg("events", static_cast<int64_t>(taken.size()))}; });
 }
 
-void World::reap(AioContext& ctx, uint64_t events) {
+// io_getevents: 0 once it took its events; -EINVAL on a dead context (io_destroy ran), or when
+// the context died while it slept and no event of it had completed (aio_read_events).
+int64_t World::reap(AioContext& ctx, uint64_t events) {
   if (ctx.shared) kern::note_world(true); // the context's events are shared state
-  if (events == 0) { // io_getevents: sleep until every request in flight now has completed
-    const std::vector<Request*> taken = ctx.unreaped;
-    sleep_on(
-        ctx.waiters,
-        [&] {
-          kern::note_world(false);
-          return std::all_of(taken.begin(), taken.end(),
-                             [](const Request* r) { return r->completed; });
-        },
-        "io_getevents");
-    consume_events(ctx, taken);
-    return;
+  kern::note_world(false);                // lookup_ioctx
+  if (ctx.dead) {
+    kern::yield_point(engine::StepOp::observe, kern::obj(engine::ObjectKind::inode, 0),
+                      "io_getevents", "syscall");
+    return -EINVAL;
   }
   auto completed = [&] {
     std::vector<Request*> done;
@@ -287,19 +318,37 @@ void World::reap(AioContext& ctx, uint64_t events) {
       if (r->completed) done.push_back(r);
     return done;
   };
-  sleep_on(
-      ctx.waiters,
-      [&] {
-        kern::note_world(false);
-        return completed().size() >= events;
-      },
-      "io_getevents");
+  if (events == 0) { // sleep until every request in flight now has completed
+    const std::vector<Request*> taken = ctx.unreaped;
+    sleep_on(
+        ctx.waiters,
+        [&] {
+          kern::note_world(false);
+          return ctx.dead || std::all_of(taken.begin(), taken.end(),
+                                         [](const Request* r) { return r->completed; });
+        },
+        "io_getevents");
+    if (!ctx.dead) {
+      consume_events(ctx, taken);
+      return 0;
+    }
+  } else {
+    sleep_on(
+        ctx.waiters,
+        [&] {
+          kern::note_world(false);
+          return ctx.dead || completed().size() >= events;
+        },
+        "io_getevents");
+  }
   std::vector<Request*> done = completed();
   std::sort(done.begin(), done.end(), [](const Request* a, const Request* b) {
     return a->completion_order < b->completion_order;
   });
-  done.resize(events);
+  if (events && done.size() > events) done.resize(events);
+  if (done.empty() && ctx.dead) return -EINVAL; // aio_read_events: dead and nothing read
   consume_events(ctx, done);
+  return 0;
 }
 
 // At exit the task waits for its own requests still in flight. A context of its own is torn

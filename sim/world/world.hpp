@@ -110,10 +110,16 @@ private:
     PageCache cache;
     std::vector<kern::task_struct*> dio_waiters;
   };
-  // An open file description (Task::fd): its O_DIRECT flag (F_SETFL) and readahead state.
+  // An open file description (Task::fd): its O_DIRECT flag (F_SETFL) and readahead state; its
+  // O_APPEND flag; whether the fd was closed, and the references to the struct file: the fd
+  // table's (until close) and each request's (fget ... fput). fd_ops.cpp.
   struct OpenFile {
     bool o_direct = true;
+    bool o_append = false;
     ReadaheadState ra;
+    bool closed = false;   // close(2) ran: later ops on the fd get -EBADF
+    int refs = 1;          // the fd table's reference, plus one per request holding the file
+    bool released = false; // the last reference went (__fput)
   };
   struct Request {
     kern::kiocb iocb;
@@ -130,6 +136,9 @@ private:
     AioContext* ctx = nullptr;
     OpenFile* fd = nullptr;
     SimFile* file = nullptr;
+    // AIO (fs/aio.c ki_refcnt): one reference for io_submit_one, one for aio_complete_rw; the
+    // request's file reference is dropped (fput) when both are gone.
+    int iocb_refs = 0;
   };
   // An AIO context (io_setup): the requests submitted to it and not yet reaped, in submission
   // order, and the tasks sleeping on it (in io_getevents, or at exit).
@@ -138,6 +147,7 @@ private:
     std::vector<kern::task_struct*> waiters;
     size_t tasks = 0;    // tasks that use it
     bool shared = false; // more than one
+    bool dead = false;   // io_destroy ran (kill_ioctx): lookups fail with -EINVAL
   };
   // A barrier's parties (the tasks that name it) and the arrivals so far, all generations.
   struct Barrier {
@@ -152,7 +162,8 @@ private:
   // file); an op naming another file uses the task's fd name opened on that file.
   OpenFile& open_file(const Task& task, size_t file);
   Request& submit(const Operation& op, OpOutcome& out, AioContext& ctx, OpenFile& fd, SimFile& f);
-  void reap(AioContext& ctx, uint64_t events);
+  ssize_t attach(Request& req, const Operation& op, AioContext& ctx, OpenFile& fd);
+  int64_t reap(AioContext& ctx, uint64_t events);
   void consume_events(AioContext& ctx, const std::vector<Request*>& taken);
   void reap_own_at_exit(AioContext& ctx, const std::vector<Request*>& mine);
   void set_up_task_control();
@@ -166,13 +177,24 @@ private:
   void install_faults(); // the scenario's allocation faults into kern::K().faults
 
   // inode_ops.cpp: ftruncate, fallocate, fsync (ops without iovecs, never AIO).
-  void run_inode_op(SimFile& f, const Operation& op, OpOutcome& out);
+  void run_inode_op(SimFile& f, const Operation& op, OpOutcome& out, const OpenFile& fd);
   int64_t do_ftruncate(SimFile& f, uint64_t size);
   int64_t do_fallocate(SimFile& f, const Operation& op);
   int64_t punch_hole(SimFile& f, uint64_t offset, uint64_t len);
   int64_t do_fsync(SimFile& f, bool datasync);
   void inode_dio_wait(SimFile& f);
   void zero_block_part(SimFile& f, uint64_t from, uint64_t to);
+
+  // fd_ops.cpp: close, io_cancel, io_destroy, chattr, and the file's reference count.
+  void run_fd_op(SimFile& f, const Operation& op, OpOutcome& out, AioContext& ctx, OpenFile& fd);
+  int64_t do_close(OpenFile& fd);
+  int64_t do_io_destroy(AioContext& ctx);
+  int64_t do_chattr(SimFile& f, const OpenFile& fd, bool sync);
+  // Whether `fd` is closed (an fdget that fails), noting the read for the explorer.
+  static bool fd_closed(const OpenFile& fd);
+  void fget(OpenFile& fd);
+  void fput(OpenFile& fd);
+  void iocb_put(Request& req); // aio.c iocb_put: the last one drops the file reference
 
   // syscalls.cpp
   ssize_t read_iter(Request& req);
@@ -188,7 +210,7 @@ private:
   // buffered_io.cpp: the paths of an fd without O_DIRECT, and fcntl(F_SETFL).
   ssize_t buffered_read(Request& req);
   ssize_t buffered_write(Request& req);
-  void fcntl_setfl(SimFile& f, OpenFile& fd, bool o_direct);
+  int64_t fcntl_setfl(SimFile& f, OpenFile& fd, bool o_direct); // 0, or -EBADF on a closed fd
   // A buffered path about to take (or instantiate) the page holding `pos`: a yield point on the
   // inode (its page cache), noted as a write when it may change the cache.
   static void announce_page(const SimFile& f, const char* name, kern::loff_t pos, bool write);
