@@ -32,8 +32,11 @@ run: build
 test-fast: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) $(CTEST_ARGS)
 
+# -O1, as the ASan documentation advises: the suite runs about 4x faster than at -O0 (golden_test
+# 40 s instead of 177 s) and keeps the sanitizers' reports.
 test-asan: deps
-	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DDIOSIM_SANITIZE=ON -DDIOSIM_ZOO=OFF >/dev/null
+	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" \
+	  -DDIOSIM_SANITIZE=ON -DDIOSIM_ZOO=OFF >/dev/null
 	@cmake --build $(BUILD_ASAN) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j$(JOBS) -LE browser
