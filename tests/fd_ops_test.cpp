@@ -5,6 +5,7 @@
 // check compares the two.
 #include "model/check/runner.hpp"
 #include "model/reference/reference.hpp"
+#include "scenario_test_util.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/scenario/scenario_writer.hpp"
 
@@ -14,6 +15,8 @@
 #include <string>
 
 using namespace diosim;
+using diosim::test::check_clean;
+using diosim::test::has_rule;
 
 namespace {
 
@@ -35,30 +38,11 @@ std::string one_task(const std::string& ops, const std::string& task_fields = ""
 }
 
 std::string error_of(const std::string& json) {
-  try {
-    scenario::parse_scenario(json, "fd.json");
-  } catch (const scenario::ScenarioError& e) {
-    return e.what();
-  }
-  return "";
+  return test::scenario_error(json, "fd.json");
 }
 
 model::RunResult run(const std::string& json, uint64_t seed = 1) {
-  model::RunOptions o;
-  o.seed = seed;
-  return model::run_scenario(scenario::parse_scenario(json, "fd.json"), o);
-}
-
-void check_clean(const model::RunResult& r) {
-  CHECK_MESSAGE(!r.violation, (r.violation ? r.violation->message : ""));
-  CHECK_MESSAGE(!r.divergence, r.divergence.value_or(""));
-  for (const std::string& f : r.failed_expectations)
-    FAIL_CHECK(f);
-  CHECK(!r.internal_error);
-}
-
-bool has_rule(const model::ExpectedOp& e, const std::string& rule) {
-  return std::find(e.rules.begin(), e.rules.end(), rule) != e.rules.end();
+  return test::run_scenario_text(json, "fd.json", seed);
 }
 
 model::ExpectedRun reference(const std::string& json) {

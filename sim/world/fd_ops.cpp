@@ -95,8 +95,8 @@ void World::run_fd_op(SimFile& f, const Operation& op, OpOutcome& out, AioContex
                      : op.kind == OpKind::io_cancel  ? "sys_io_cancel"
                      : op.kind == OpKind::io_destroy ? "sys_io_destroy"
                                                      : "sys_ioctl_setflags";
-  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, f.index), name, "syscall",
-                    [&] {
+  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, f.index), name,
+                    "syscall", [&] {
                       return ::kern::TraceArgs{arg("iocb", static_cast<int64_t>(op.iocb)),
                                                arg("sync", op.sync ? 1 : 0)};
                     });
@@ -110,12 +110,7 @@ void World::run_fd_op(SimFile& f, const Operation& op, OpOutcome& out, AioContex
   else
     kern::note_world(false); // io_cancel reads the context's active_reqs
   kern::note_world(true);
-  out.finished = true;
-  out.ret = ret;
-  out.i_size_after = f.inode.i_size;
-  DIOSIM_TRACE_CHANGE(
-      "op_done", "syscall",
-      {arg("task", out.task), arg("op", static_cast<int64_t>(out.op_index)), arg("ret", ret)});
+  op_done(out, ret, f.inode);
 }
 
 } // namespace diosim::world

@@ -155,12 +155,7 @@ void World::run_inode_op(SimFile& f, const Operation& op, OpOutcome& out, const 
   else
     ret = do_fsync(f, op.datasync);
   kern::note_world(true);
-  out.finished = true;
-  out.ret = ret;
-  out.i_size_after = f.inode.i_size;
-  DIOSIM_TRACE_CHANGE(
-      "op_done", "syscall",
-      {arg("task", out.task), arg("op", static_cast<int64_t>(out.op_index)), arg("ret", ret)});
+  op_done(out, ret, f.inode);
 }
 
 } // namespace diosim::world

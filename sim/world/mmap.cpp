@@ -94,15 +94,10 @@ void World::run_mmap_op(SimFile& f, const Operation& op, OpOutcome& out, OpenFil
   }
   kern::note_world(true);
   mem_.note_read(user, v.len);
-  out.finished = true;
-  out.ret = ret;
-  out.i_size_after = f.inode.i_size;
   out.ki_pos_after = static_cast<int64_t>(op.offset);
   out.data = ByteImage();
   mem_.append_snapshot(out.data, user, v.len);
-  DIOSIM_TRACE_CHANGE(
-      "op_done", "syscall",
-      {arg("task", out.task), arg("op", static_cast<int64_t>(out.op_index)), arg("ret", ret)});
+  op_done(out, ret, f.inode);
 }
 
 } // namespace diosim::world

@@ -244,15 +244,19 @@ void World::finish(Request& req, int64_t ret) {
     req.completion_order = ++completions_;
     if (req.ctx->shared) wake_all(req.ctx->waiters); // a task reaping another's requests
   }
-  out.finished = true;
-  out.ret = ret;
-  out.i_size_after = req.file->inode.i_size;
   out.ki_pos_after = req.iocb.ki_pos;
   // Straight into out.data, page by page: pages of one value stay runs (a filled 1 GiB buffer
   // is one piece), other bytes are stored once.
   out.data = ByteImage();
   for (const kern::iovec& v : req.iov)
     mem_.append_snapshot(out.data, v.iov_base, v.iov_len);
+  op_done(out, ret, req.file->inode);
+}
+
+void World::op_done(OpOutcome& out, int64_t ret, const kern::inode& inode) {
+  out.finished = true;
+  out.ret = ret;
+  out.i_size_after = inode.i_size;
   DIOSIM_TRACE_CHANGE(
       "op_done", "syscall",
       {arg("task", out.task), arg("op", static_cast<int64_t>(out.op_index)), arg("ret", ret)});

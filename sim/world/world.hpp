@@ -172,6 +172,8 @@ private:
                        const char* name);
   static void wake_all(std::vector<kern::task_struct*>& waiters);
   void finish(Request& req, int64_t ret);
+  // An op's end: its outcome's ret and i_size, and the trace's op_done event.
+  static void op_done(OpOutcome& out, int64_t ret, const kern::inode& inode);
   static void aio_complete_rw(kern::kiocb* iocb, long res);
   void check_stale_read(uint64_t sector, const kern::bio* b);
   void install_faults(); // the scenario's allocation faults into kern::K().faults
