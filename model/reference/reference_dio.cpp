@@ -416,9 +416,10 @@ void DioRequest::effects() {
 
 // R-FS-UNWRITTEN (ocfs2 with "unwritten"): the holes this write filled read as holes until
 // end_io converts them, which it does only when dio_complete hands it a positive count and it
-// succeeds (ocfs2_dio_end_io_write). Certain failure: they stay holes for readers (the model
-// drops them from the map; the simulator keeps their disk blocks for a later write, which only
-// moves that write's sectors). Possible failure: hole or written, so those bytes are not stated.
+// succeeds (ocfs2_dio_end_io_write). Certain failure: they stay allocated but unwritten
+// (ocfs2_dio_end_io only frees the write context), so they read as holes and a later write maps
+// them as new blocks without allocating (FileState::prealloc, as fallocate's unwritten blocks).
+// Possible failure: hole or written, so those bytes are not stated.
 void DioRequest::unwritten_effect() {
   if (m.spec.fs.model != scenario::FsModel::ocfs2 || !m.spec.fs.unwritten || allocated.empty())
     return;
@@ -427,6 +428,7 @@ void DioRequest::unwritten_effect() {
   r.rules.insert("R-FS-UNWRITTEN");
   for (uint64_t fb : allocated) {
     if (never) {
+      if (const auto it = f.map.find(fb); it != f.map.end()) f.prealloc[fb] = it->second;
       f.map.erase(fb);
       f.content.erase(fb);
     } else {
