@@ -99,22 +99,26 @@ static std::optional<std::string> data_mismatch(const scenario::OneOf<scenario::
 static void check_op(const world::OpOutcome& o, std::vector<std::string>& out) {
   if (!o.op) return;
   const scenario::Expect& e = o.op->expect;
-  const std::string who = o.task + " op " + std::to_string(o.op_index) + " (" + o.op->where + ")";
+  // Named only when something failed: this runs for every op of every execution.
+  auto who = [&] {
+    return o.task + " op " + std::to_string(o.op_index) + " (" + o.op->where + ")";
+  };
   if (e.ret && !e.ret->allows(o.ret))
-    out.push_back(who + ": returned " + describe_ret(o.ret) + ", expected " + allowed_rets(*e.ret));
+    out.push_back(who() + ": returned " + describe_ret(o.ret) + ", expected " +
+                  allowed_rets(*e.ret));
   if (e.submit_ret && (!o.submit_ret || !e.submit_ret->allows(*o.submit_ret)))
-    out.push_back(who + ": submission returned " +
+    out.push_back(who() + ": submission returned " +
                   (o.submit_ret ? describe_ret(*o.submit_ret) : std::string("nothing")) +
                   ", expected " + allowed_rets(*e.submit_ret));
   if (e.data) {
     if (auto why = data_mismatch(*e.data, o.data))
-      out.push_back(who + ": user buffer differs: " + *why);
+      out.push_back(who() + ": user buffer differs: " + *why);
   }
   if (e.data_fnv1a && *e.data_fnv1a != fnv1a_hex(o.data))
-    out.push_back(who + ": user buffer FNV-1a " + fnv1a_hex(o.data) + ", expected " +
+    out.push_back(who() + ": user buffer FNV-1a " + fnv1a_hex(o.data) + ", expected " +
                   *e.data_fnv1a);
   if (e.i_size && !e.i_size->allows(o.i_size_after))
-    out.push_back(who + ": i_size " + std::to_string(o.i_size_after) + ", expected " +
+    out.push_back(who() + ": i_size " + std::to_string(o.i_size_after) + ", expected " +
                   allowed_ints(*e.i_size));
 }
 
@@ -180,20 +184,23 @@ namespace {
 // dirty cached blocks as the end-of-run writeback leaves them (World::visit_file, R-FINAL-FILE),
 // holes as zero. Costs the mapped blocks and runs in the range.
 bool file_matches(const world::World& w, const scenario::FileExpect& f, size_t file) {
-  RunCursor want(f.data);
+  // One struct captured by pointer keeps the visitor inside std::function (no allocation).
+  struct Walk {
+    RunCursor want;
+    uint64_t at;
+    bool ok = true;
+  } walk{RunCursor(f.data), f.offset};
   const uint64_t end = f.offset + f.data.size();
-  uint64_t at = f.offset;
-  bool ok = true;
   w.visit_file(
       f.offset, f.data.size(),
-      [&](uint64_t pos, uint64_t n, const uint8_t* bytes, uint8_t fill,
-          const std::shared_ptr<const void>&) {
-        if (!ok) return;
-        ok = want.matches(pos - at, nullptr, 0) && want.matches(n, bytes, fill);
-        at = pos + n;
+      [s = &walk](uint64_t pos, uint64_t n, const uint8_t* bytes, uint8_t fill,
+                  const std::shared_ptr<const void>&) {
+        if (!s->ok) return;
+        s->ok = s->want.matches(pos - s->at, nullptr, 0) && s->want.matches(n, bytes, fill);
+        s->at = pos + n;
       },
       file);
-  return ok && want.matches(end - at, nullptr, 0);
+  return walk.ok && walk.want.matches(end - walk.at, nullptr, 0);
 }
 
 // The same bytes materialised, for the message of a mismatch.

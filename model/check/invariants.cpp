@@ -48,14 +48,14 @@ std::optional<engine::Violation> check_end_of_run(const kern::Kernel& k, const w
                                     " lies in a block whose disk sector was never written");
   if (const auto page = w.first_incoherent_page()) return make("page-cache-coherency", *page);
   for (const world::OpOutcome& o : w.outcomes()) {
-    const std::string who = o.task + " op " + std::to_string(o.op_index);
-    if (!o.finished) return make("op-finished", who + " never finished");
+    auto who = [&] { return o.task + " op " + std::to_string(o.op_index); }; // on failure only
+    if (!o.finished) return make("op-finished", who() + " never finished");
     int queued = 0;
     for (int64_t r : o.dio_returns)
       queued += r == -EIOCBQUEUED;
     if (o.ki_complete_calls != queued)
       return make("ki_complete-iff-queued",
-                  who + ": ki_complete called " + std::to_string(o.ki_complete_calls) +
+                  who() + ": ki_complete called " + std::to_string(o.ki_complete_calls) +
                       " time(s), __blockdev_direct_IO returned -EIOCBQUEUED " +
                       std::to_string(queued) + " time(s)");
   }

@@ -95,6 +95,7 @@ uint64_t final_file_end(const scenario::ScenarioSpec& spec, int64_t i_size) {
 FileImage final_file_image(const world::World& w, uint64_t end, size_t file) {
   FileImage image;
   image.size = end;
+  image.pieces.reserve(8); // one allocation for a typical file, not one per doubling
   w.visit_file(
       0, end,
       [&](uint64_t pos, uint64_t n, const uint8_t* bytes, uint8_t fill,

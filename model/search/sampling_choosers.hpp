@@ -22,6 +22,8 @@ namespace diosim::model {
 
 // Records the chosen entries and counts preemptions (a choice other than a running context).
 struct ChoiceLog {
+  // One allocation up front instead of one per doubling: a log lives for one execution.
+  ChoiceLog() { token.reserve(64); }
   engine::ScheduleToken token;
   uint32_t preemptions = 0;
   void note(const engine::Decision& d, uint64_t value);

@@ -31,6 +31,7 @@ public:
 
   void push(ChoiceKind kind, uint64_t value) { entries_.push_back({kind, value}); }
   void clear() { entries_.clear(); }
+  void reserve(size_t n) { entries_.reserve(n); }
   size_t size() const { return entries_.size(); }
   const Entry& operator[](size_t i) const { return entries_[i]; }
   const std::vector<Entry>& entries() const { return entries_; }

@@ -112,14 +112,16 @@ void kmem_cache_free(kmem_cache* cache, void* obj) {
   auto* o = const_cast<kmem_cache::Object*>(slab_find(obj, &owner));
   if (!o || owner != cache || object_address(cache, *o) != obj)
     violation("bad-free", "kmem_cache_free of an address that is not a " + cache->name + " object");
-  const std::string name = cache->name + "#" + std::to_string(o->ordinal);
-  if (!o->live) violation("double-free", "kmem_cache_free of " + name + ", already freed");
+  // The name is built only when a message or a trace needs it (this runs every execution).
+  const uint32_t ordinal = o->ordinal;
+  auto name = [&] { return cache->name + "#" + std::to_string(ordinal); };
+  if (!o->live) violation("double-free", "kmem_cache_free of " + name() + ", already freed");
   // Announce, then act: a context still using the object may run before it is freed.
-  yield_point(engine::StepOp::free, ::kern::obj(engine::ObjectKind::dio, o->ordinal),
-              "kmem_cache_free", "dio", [&] { return ::kern::TraceArgs{arg("dio", name)}; });
+  yield_point(engine::StepOp::free, ::kern::obj(engine::ObjectKind::dio, ordinal),
+              "kmem_cache_free", "dio", [&] { return ::kern::TraceArgs{arg("dio", name())}; });
   // Other contexts ran (and may have grown cache->objects): find the object again.
   o = const_cast<kmem_cache::Object*>(slab_find(obj, &owner));
-  if (!o->live) violation("double-free", "kmem_cache_free of " + name + ", already freed");
+  if (!o->live) violation("double-free", "kmem_cache_free of " + name() + ", already freed");
   o->live = false;
   const auto index = static_cast<uint32_t>(o - cache->objects.data());
   std::erase(cache->live_objects, index);

@@ -17,7 +17,9 @@ std::optional<std::string> World::first_incoherent_page() const {
   std::optional<std::string> found;
   for (const SimFile& f : files_) {
     const uint64_t size = static_cast<uint64_t>(f.inode.i_size);
-    f.cache.visit_pages([&](uint64_t index, const uint8_t* bytes, bool clean_uptodate) {
+    // Captured through one pointer so std::function holds the visitor inline (no allocation:
+    // this runs at the end of every execution).
+    auto check = [&](uint64_t index, const uint8_t* bytes, bool clean_uptodate) {
       if (found || !clean_uptodate || index * ps >= size) return;
       const uint64_t n = std::min<uint64_t>(ps, size - index * ps);
       const std::vector<uint8_t> disk = file_bytes(index * ps, n, f.index);
@@ -29,6 +31,9 @@ std::optional<std::string> World::first_incoherent_page() const {
               std::to_string(index) + " (file offset " + std::to_string(index * ps + at) +
               ") is clean in the page cache with " + ByteRuns::describe(bytes + at, 1) +
               " but the disk holds " + ByteRuns::describe(disk.data() + at, 1);
+    };
+    f.cache.visit_pages([c = &check](uint64_t index, const uint8_t* bytes, bool clean_uptodate) {
+      (*c)(index, bytes, clean_uptodate);
     });
     if (found) break;
   }

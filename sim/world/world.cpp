@@ -469,11 +469,16 @@ void World::visit_file(uint64_t offset, uint64_t len, const DiskImage::Visitor& 
       if (on_disk && it->first == fb) ++it;
       continue;
     }
-    const uint64_t disk_pos = static_cast<uint64_t>(it->second) * bs + (b - fb * bs);
-    disk_.image().visit(disk_pos, e - b,
-                        [&](uint64_t pos, uint64_t n, const uint8_t* bytes, uint8_t fill,
-                            const std::shared_ptr<const void>& keep) {
-                          fn(b + (pos - disk_pos), n, bytes, fill, keep);
+    // The visitor captures one pointer, so std::function keeps it inline (no allocation per
+    // block: this runs for every mapped block of every execution's final file).
+    struct Shift {
+      const DiskImage::Visitor& fn;
+      uint64_t file_pos, disk_pos;
+    } shift{fn, b, static_cast<uint64_t>(it->second) * bs + (b - fb * bs)};
+    disk_.image().visit(shift.disk_pos, e - b,
+                        [s = &shift](uint64_t pos, uint64_t n, const uint8_t* bytes, uint8_t fill,
+                                     const std::shared_ptr<const void>& keep) {
+                          s->fn(s->file_pos + (pos - s->disk_pos), n, bytes, fill, keep);
                         });
     ++it;
   }
