@@ -73,6 +73,7 @@ void unite_record(OpRecord& a, const OpRecord& b) {
                                  : Range{std::min(a.alloc_range.begin, b.alloc_range.begin),
                                          std::max(a.alloc_range.end, b.alloc_range.end)};
   a.allocates = a.allocates || b.allocates;
+  a.out_of_space = a.out_of_space || b.out_of_space;
   a.truncated = a.truncated || b.truncated;
   a.isize_writes.insert(a.isize_writes.end(), b.isize_writes.begin(), b.isize_writes.end());
   // Logs: the failure branch's logs already hold the union of both branches' values.
@@ -430,6 +431,9 @@ std::vector<std::string> Driver::find_conflicts(const std::vector<OpRecord>& rec
         reason = "a writeback failed, and the mapping's -EIO goes to whichever checks it first";
       else if (cross && a.allocates && b.allocates && (sector_rules || fault_pages || space_tight))
         reason = "both allocate, and which disk blocks each gets matters";
+      else if (cross && space_tight && (a.allocates || a.out_of_space) &&
+               (b.allocates || b.out_of_space) && (a.out_of_space || b.out_of_space))
+        reason = "both need disk blocks and one found none: which runs first gets them";
       else if (cross && ((a.allocates && a.alloc_range.overlaps(b.pages)) ||
                          (b.allocates && b.alloc_range.overlaps(a.pages))))
         reason = "one allocates blocks the other touches";

@@ -267,8 +267,9 @@ struct OpRecord {
   bool cache_active = false;  // met cached pages, or did buffered I/O, or checked for pages
   bool buffered = false;
   bool allocates = false;
-  Range alloc_range;      // file bytes of blocks it allocated
-  bool truncated = false; // ext2_write_failed dropped blocks past i_size
+  bool out_of_space = false; // an allocation it tried found no free block (-ENOSPC)
+  Range alloc_range;         // file bytes of blocks it allocated
+  bool truncated = false;    // ext2_write_failed dropped blocks past i_size
   bool nowait = false;
   bool isize_dependent = false;      // its outcome depends on i_size (reaches past lo_isize)
   int64_t lo_isize = 0;              // the least i_size it can have seen

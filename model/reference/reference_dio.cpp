@@ -161,6 +161,7 @@ bool DioRequest::map_more() {
   if (mp.err) {
     // R-GET-BLOCK-ERROR, fs/direct-io.c:925-929, then 1237-1239.
     stop = mp.err;
+    r.out_of_space = r.out_of_space || mp.err == kENOSPC;
     r.rules.insert(mp.err == kENOMEM && !m.spec.alloc_failures.empty() ? "R-ALLOC-FAIL"
                                                                        : "R-GET-BLOCK-ERROR");
     return false;

@@ -412,7 +412,10 @@ int64_t Model::write_and_wait(FileState& f, int64_t start, int64_t end, OpRecord
       if (!dirty_blocks[bo / g.bs]) continue;
       const uint64_t fb = (idx * g.ps + bo) / g.bs;
       if (!f.map.count(fb)) {
-        if (alloc_block(f, fb) < 0) continue; // no space: the bytes stay in the cache only
+        if (alloc_block(f, fb) < 0) { // no space: the bytes stay in the cache only
+          r.out_of_space = true;
+          continue;
+        }
         r.allocates = true;
         r.alloc_range = {
             std::min(r.alloc_range.begin == r.alloc_range.end ? fb * g.bs : r.alloc_range.begin,

@@ -127,7 +127,10 @@ void Model::taint_write_failed(State& s, uint64_t pos) const {
 bool Model::alloc_holes(FileState& f, uint64_t begin, uint64_t end, OpRecord& r) const {
   for (uint64_t fb = begin / g.bs; fb <= (end - 1) / g.bs; ++fb) {
     if (f.map.count(fb)) continue;
-    if (alloc_block(f, fb) < 0) return false;
+    if (alloc_block(f, fb) < 0) {
+      r.out_of_space = true;
+      return false;
+    }
     r.allocates = true;
     const Range a{fb * g.bs, (fb + 1) * g.bs};
     r.alloc_range =
