@@ -861,28 +861,33 @@ ExpectedRun reference_outcome(const scenario::ScenarioSpec& spec) {
 }
 
 // One operation against its expected outcome; `lead` is the message start up to the rules.
-static void compare_op(const ExpectedOp& e, const ActualOp& a, const std::string& lead,
+// `lead` names the operation; it and the rules are turned into text only for a message (this
+// runs for every operation of every checked execution).
+template <typename Lead>
+static void compare_op(const ExpectedOp& e, const ActualOp& a, const Lead& lead,
                        std::vector<std::string>& msgs) {
-  std::string rules;
-  for (size_t k = 0; k < e.rules.size(); ++k)
-    rules += (k ? "," : "") + e.rules[k];
-  const std::string head = lead + rules + "]: ";
+  auto head = [&] {
+    std::string rules;
+    for (size_t k = 0; k < e.rules.size(); ++k)
+      rules += (k ? "," : "") + e.rules[k];
+    return lead() + rules + "]: ";
+  };
   if (!e.allowed_ret.empty() &&
       std::find(e.allowed_ret.begin(), e.allowed_ret.end(), a.ret) == e.allowed_ret.end())
-    msgs.push_back(head + "ret expected " + set_text(e.allowed_ret) + ", actual " +
+    msgs.push_back(head() + "ret expected " + set_text(e.allowed_ret) + ", actual " +
                    value_text(a.ret));
   if (!e.allowed_submit_ret.empty()) {
     if (!a.submit_ret)
-      msgs.push_back(head + "submit_ret expected " + set_text(e.allowed_submit_ret) +
+      msgs.push_back(head() + "submit_ret expected " + set_text(e.allowed_submit_ret) +
                      ", actual none");
     else if (std::find(e.allowed_submit_ret.begin(), e.allowed_submit_ret.end(), *a.submit_ret) ==
              e.allowed_submit_ret.end())
-      msgs.push_back(head + "submit_ret expected " + set_text(e.allowed_submit_ret) + ", actual " +
-                     value_text(*a.submit_ret));
+      msgs.push_back(head() + "submit_ret expected " + set_text(e.allowed_submit_ret) +
+                     ", actual " + value_text(*a.submit_ret));
   }
   if (e.data) {
     if (a.data.size() != e.data->size) {
-      msgs.push_back(head + "data has " + std::to_string(a.data.size()) + " bytes, expected " +
+      msgs.push_back(head() + "data has " + std::to_string(a.data.size()) + " bytes, expected " +
                      std::to_string(e.data->size));
     } else {
       FileImage got; // the op's pieces: runs stay runs, stored bytes are borrowed
@@ -897,7 +902,7 @@ static void compare_op(const ExpectedOp& e, const ActualOp& a, const std::string
       }
       if (const std::optional<Disallowed> d =
               first_disallowed(*e.data, e.data_free, e.data_alternatives, got, got.size))
-        msgs.push_back(head + "data differs first at byte " + std::to_string(d->at) +
+        msgs.push_back(head() + "data differs first at byte " + std::to_string(d->at) +
                        ": expected " + d->expected + ", actual " + byte_text(a.data.at(d->at)) +
                        " (expected from there: " + window(*e.data, d->at) +
                        "; actual: " + window(got, d->at) + ")");
@@ -906,7 +911,7 @@ static void compare_op(const ExpectedOp& e, const ActualOp& a, const std::string
   if (!e.allowed_i_size_after.empty() &&
       std::find(e.allowed_i_size_after.begin(), e.allowed_i_size_after.end(), a.i_size_after) ==
           e.allowed_i_size_after.end())
-    msgs.push_back(head + "i_size after expected " + set_text(e.allowed_i_size_after) +
+    msgs.push_back(head() + "i_size after expected " + set_text(e.allowed_i_size_after) +
                    ", actual " + std::to_string(a.i_size_after));
 }
 
@@ -915,21 +920,24 @@ std::vector<std::string> compare_with_reference(const scenario::ScenarioSpec& sp
                                                 const std::vector<ActualOp>& actual,
                                                 const FileImage& file, int64_t final_i_size) {
   std::vector<std::string> msgs;
-  std::vector<const scenario::Operation*> where;
-  std::vector<std::string> names;
+  size_t op_count = 0;
   for (const scenario::Task& t : spec.tasks)
-    for (size_t i = 0; i < t.ops.size(); ++i) {
-      where.push_back(&t.ops[i]);
-      names.push_back(t.name + " op " + std::to_string(i));
-    }
-  if (actual.size() != expected.ops.size() || where.size() != expected.ops.size()) {
+    op_count += t.ops.size();
+  if (actual.size() != expected.ops.size() || op_count != expected.ops.size()) {
     msgs.push_back("reference model: expected " + std::to_string(expected.ops.size()) +
                    " operations, the run reports " + std::to_string(actual.size()));
     return msgs;
   }
-  for (size_t i = 0; i < actual.size(); ++i)
-    compare_op(expected.ops[i], actual[i],
-               "reference model: " + where[i]->where + " (" + names[i] + ") [", msgs);
+  size_t i = 0;
+  for (const scenario::Task& t : spec.tasks)
+    for (size_t k = 0; k < t.ops.size(); ++k, ++i)
+      compare_op(
+          expected.ops[i], actual[i],
+          [&] {
+            return "reference model: " + t.ops[k].where + " (" + t.name + " op " +
+                   std::to_string(k) + ") [";
+          },
+          msgs);
   if (file.size < expected.file.size)
     msgs.push_back("reference model: the run reports " + std::to_string(file.size) +
                    " file bytes, expected " + std::to_string(expected.file.size));
