@@ -385,7 +385,8 @@ void Driver::widen_for_wb_error(size_t i, std::vector<OpRecord>& recs, const Sta
 
 // R-CONC-UNMODELLED: pairs of operations that may overlap in time and interact through
 // something other than plain file bytes — the page cache, i_size, allocation, or a user buffer
-// one of them fills — are not ordered by the model: both are tainted.
+// one of them fills — are not ordered by the model: both are tainted. Returns the texts of the
+// pairs that gave up an operation not given up before.
 std::vector<std::string> Driver::find_conflicts(const std::vector<OpRecord>& recs,
                                                 std::vector<char>& forced,
                                                 std::vector<std::string>& why) {
@@ -438,7 +439,9 @@ std::vector<std::string> Driver::find_conflicts(const std::vector<OpRecord>& rec
       else if (cross && ((a.allocates && a.alloc_range.overlaps(b.pages)) ||
                          (b.allocates && b.alloc_range.overlaps(a.pages))))
         reason = "one allocates blocks the other touches";
-      if (reason.empty()) continue;
+      // A pair whose operations were both given up adds nothing: each keeps its first reason
+      // (n tasks extending a file at once would otherwise build n^2 texts).
+      if (reason.empty() || (forced[j] && forced[i])) continue;
       const std::string text =
           oa.op->where + " and " + ob.op->where + " may run at the same time and " + reason;
       for (size_t k : {j, i})
@@ -460,9 +463,12 @@ WorldResult Driver::run_fixpoint(const std::vector<int>& prefix) {
     for (size_t j = 0; j < i && !concurrency; ++j)
       concurrency = !m_.ops[i].reap && !m_.ops[j].reap && !hb(w.recs, j, i);
   if (!concurrency) return w;
+  std::vector<std::string> conflicts; // each operation's first reason, over every pass
   for (int pass = 1; pass < kMaxPasses; ++pass) {
     const std::vector<char> before = forced;
-    w.conflicts = find_conflicts(w.recs, forced, why);
+    for (std::string& c : find_conflicts(w.recs, forced, why))
+      conflicts.push_back(std::move(c));
+    w.conflicts = conflicts;
     WorldResult next = run_world(prefix, &w.recs, forced, why);
     bool stable = forced == before;
     for (size_t i = 0; stable && i < n_; ++i)
