@@ -78,6 +78,8 @@ const char* op_name(scenario::OpKind k) {
     return "io_destroy";
   case scenario::OpKind::chattr:
     return "chattr";
+  case scenario::OpKind::memset:
+    return "memset";
   }
   return "?";
 }

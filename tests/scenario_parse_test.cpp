@@ -181,7 +181,7 @@ TEST_CASE("schema error: a typo in a field name names the path and the allowed f
   CHECK(contains(
       e, "test.json: /tasks/0/ops/0: unknown field \"ofset\" "
          "(allowed: op, offset, iov, aio, dsync, nowait, iter, expect, file, o_direct, events, "
-         "name, count, ops, append, size, len, keep_size, punch_hole, datasync, iocb, sync)"));
+         "name, count, ops, append, size, len, keep_size, punch_hole, datasync, iocb, sync, fill)"));
   CHECK(contains(e, "did you mean \"offset\"?"));
 }
 

@@ -136,7 +136,9 @@ Model::Model(const scenario::ScenarioSpec& s) : spec(s) {
       }
       if (o.kind == scenario::OpKind::ftruncate)
         min_truncate_size = std::min(min_truncate_size, static_cast<int64_t>(o.length));
-      info.read = o.kind == scenario::OpKind::pread || o.kind == scenario::OpKind::mmap_read;
+      // A memset fills user memory as a read does: the concurrency rules treat it as one.
+      info.read = o.kind == scenario::OpKind::pread || o.kind == scenario::OpKind::mmap_read ||
+                  o.kind == scenario::OpKind::memset;
       info.write = o.kind == scenario::OpKind::pwrite || o.kind == scenario::OpKind::mmap_write;
       info.offset = o.offset;
       for (const scenario::IoVec& v : o.iov) {

@@ -377,6 +377,7 @@ public:
   // reference_buffered.cpp: ops on an fd without O_DIRECT (R-BUFFERED-OP, R-READAHEAD).
   void exec_buffered_read(const OpInfo& op, State& s, OpRecord& r, Results& out);
   void exec_buffered_write(const OpInfo& op, State& s, OpRecord& r, Results& out);
+  void exec_memset(const OpInfo& op, State& s, OpRecord& r) const; // R-MEMSET
   // reference_mmap.cpp: mmap_read / mmap_write through a shared mapping (R-MMAP-*).
   void exec_mmap(const OpInfo& op, State& s, OpRecord& r, Results& out);
   int64_t mapped_store(const OpInfo& op, State& s, uint64_t n, OpRecord& r);

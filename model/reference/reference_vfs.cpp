@@ -353,6 +353,26 @@ void Model::exec_taint(const OpInfo& op, State& s, const std::string& taint_why,
   if (r.allocates) f.alloc_uncertain = true;
 }
 
+// R-MEMSET: a task's store into its own memory; the bytes are `fill` afterwards. A concurrent
+// operation on the same user memory is not ordered (R-CONC-UNMODELLED: "share user memory one
+// of them fills"): both are given up, so a direct write's file bytes there and a direct read's
+// buffer are left to the scenario's own expectations.
+void Model::exec_memset(const OpInfo& op, State& s, OpRecord& r) const {
+  r.rules.insert("R-MEMSET");
+  r.active = op.count > 0;
+  r.ret = {static_cast<int64_t>(op.count)};
+  r.i_size_after = s.f.i_size;
+  if (ctx.force_taint) {
+    r.checked = false;
+    r.why_unchecked = ctx.taint_why;
+    for (const Seg& sg : op.segs)
+      s.user[sg.buffer].mut().any(sg.buf_off, sg.len);
+  } else {
+    put_user(s, op, 0, Cells(op.count, op.op->fill), 0, op.count, false);
+  }
+  r.data = snapshot(s, op);
+}
+
 OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
   OpRecord r;
   FileState& f = s.f;
@@ -366,6 +386,10 @@ OpRecord Model::exec(const OpInfo& op, State& s, int branch) {
   }
   if (scenario::is_inode_op(op.op->kind)) {
     exec_inode(op, s, r);
+    return r;
+  }
+  if (op.op->kind == scenario::OpKind::memset) {
+    exec_memset(op, s, r);
     return r;
   }
   if (op.append) { // R-APPEND, R-O-APPEND: generic_write_checks puts the write at i_size

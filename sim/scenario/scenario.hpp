@@ -163,6 +163,8 @@ struct Expect {
 // world/inode_ops.cpp). mmap_read, mmap_write: a memcpy between the op's one iovec and a shared
 // mapping of the file at `offset` (world/mmap.cpp; docs/SCENARIOS.md). close, io_cancel,
 // io_destroy, chattr: fd and AIO-context operations (scenario_ops_fd.cpp, world/fd_ops.cpp).
+// memset: the task stores `fill` into its own memory (the op's iovecs), a page at a time, while
+// I/O may be using it (world/user_store.cpp): no syscall, no file.
 enum class OpKind : uint8_t {
   pread,
   pwrite,
@@ -177,7 +179,8 @@ enum class OpKind : uint8_t {
   close,
   io_cancel,
   io_destroy,
-  chattr
+  chattr,
+  memset
 };
 // The inode operations: no iovecs, no user memory.
 inline bool is_inode_op(OpKind k) {
@@ -229,6 +232,7 @@ struct Operation {
   // (repeat blocks expanded). chattr: whether the inode is S_SYNC afterwards (+S / -S).
   uint64_t iocb = 0;
   bool sync = true;
+  uint8_t fill = 0; // memset: the byte stored
   Expect expect;
   // JSON path, for messages ("/tasks/0/ops/1"); inside an expanded repeat block the path of the
   // op in the file, then which repetition ("/tasks/0/ops/1/ops/0 (repeat 3 of 8)").

@@ -32,7 +32,7 @@ size_t file_of(const ScenarioSpec& spec, const Task& task, const Operation& op);
 // AIO context or the tasks, which belong to every view).
 inline bool op_has_file(OpKind k) {
   return k != OpKind::reap && k != OpKind::barrier && k != OpKind::io_cancel &&
-         k != OpKind::io_destroy;
+         k != OpKind::io_destroy && k != OpKind::memset;
 }
 inline bool op_has_file(const Operation& op) {
   return op_has_file(op.kind);

@@ -118,6 +118,7 @@ bool takes_field(OpKind kind, const std::string& key) {
   if (is_inode_op(kind)) return inode_op_takes_field(kind, key);
   if (is_fd_op(kind)) return fd_op_takes_field(kind, key);
   if (is_mmap_op(kind)) return key == "offset" || key == "iov" || key == "expect";
+  if (kind == OpKind::memset) return key == "iov" || key == "fill" || key == "expect";
   switch (kind) {
   case OpKind::reap:
     return key == "events";
@@ -160,6 +161,34 @@ void build_io_fields(const J& x, const std::string& kind, Operation& op, const O
   if (const J* e = field(x, "expect")) build_op_expect(*e, kind, total, op, c.errors);
 }
 
+// memset: its iovecs and fill. A store to an unmapped page would kill the task (SIGSEGV), which
+// the simulator does not model: the range must be mapped.
+void build_memset(const J& x, Operation& op, const OpContext& c) {
+  if (const J* v = field(x, "fill"))
+    op.fill = as_byte(*v);
+  else
+    c.errors.add(op.where, "missing required field \"fill\" (the byte a memset stores)");
+  if (const J* list = field(x, "iov"))
+    build_iov(*list, op, c);
+  else
+    c.errors.add(op.where, "missing required field \"iov\" (the memory a memset stores to)");
+  const uint64_t ps = c.spec.geometry.page_size;
+  for (size_t k = 0; k < op.iov.size(); ++k) {
+    auto it = c.buffer_index.find(op.iov[k].buffer);
+    if (it == c.buffer_index.end() || !ps) continue;
+    const Buffer& b = c.spec.buffers[it->second];
+    const uint64_t first = b.address + op.iov[k].offset, last = first + op.iov[k].len;
+    const uint64_t base = b.address / ps * ps; // unmapped_pages count from this page
+    for (uint64_t page : b.unmapped_pages)
+      if (first < base + (page + 1) * ps && base + page * ps < last)
+        c.errors.add(op.where + "/iov/" + std::to_string(k),
+                     "memset stores to page " + std::to_string(page) + " of buffer " +
+                         qstr(b.name) +
+                         ", which is unmapped (a store there is a SIGSEGV, not modelled)");
+  }
+  if (const J* e = field(x, "expect")) build_op_expect(*e, "memset", 0, op, c.errors);
+}
+
 // One operation that is not a repeat block.
 Operation build_op(const J& x, const std::string& where, const OpContext& c) {
   Operation op;
@@ -171,8 +200,9 @@ Operation build_op(const J& x, const std::string& where, const OpContext& c) {
             : kind == "fcntl"      ? OpKind::fcntl
             : kind == "mmap_read"  ? OpKind::mmap_read
             : kind == "mmap_write" ? OpKind::mmap_write
-                                   : inode_op_kind(kind).value_or(
-                                         fd_op_kind(kind).value_or(OpKind::pread));
+            : kind == "memset"
+                ? OpKind::memset
+                : inode_op_kind(kind).value_or(fd_op_kind(kind).value_or(OpKind::pread));
   check_fields(x, op, kind, c.errors);
   if (const J* v = field(x, "file")) op.file = v->get<std::string>();
   if (op.kind == OpKind::reap) {
@@ -191,6 +221,8 @@ Operation build_op(const J& x, const std::string& where, const OpContext& c) {
     build_inode_op(x, c.spec, op, c.errors);
   } else if (is_fd_op(op.kind)) {
     build_fd_op(x, c.spec, op, c.errors);
+  } else if (op.kind == OpKind::memset) {
+    build_memset(x, op, c);
   } else {
     build_io_fields(x, kind, op, c);
   }

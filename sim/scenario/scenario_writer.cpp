@@ -348,6 +348,7 @@ J op_json(const Operation& op) {
             : op.kind == OpKind::fcntl      ? "fcntl"
             : op.kind == OpKind::mmap_read  ? "mmap_read"
             : op.kind == OpKind::mmap_write ? "mmap_write"
+            : op.kind == OpKind::memset     ? "memset"
                                             : "pread";
   if (op_has_file(op) && !op.file.empty()) x["file"] = op.file;
   if (op.kind == OpKind::fcntl) {
@@ -372,6 +373,7 @@ J op_json(const Operation& op) {
     iov.push_back(std::move(seg));
   }
   x["iov"] = std::move(iov);
+  if (op.kind == OpKind::memset) x["fill"] = byte_text(op.fill, "memset fill");
   if (op.aio) x["aio"] = true;
   if (op.dsync) x["dsync"] = true;
   if (op.nowait) x["nowait"] = true;

@@ -132,6 +132,8 @@ void World::run_task(size_t task_index) {
     } else if (is_mmap_op(op.kind)) {
       SimFile& f = file_of_op(task, op);
       run_mmap_op(f, op, out, open_file(task, f.index));
+    } else if (op.kind == OpKind::memset) {
+      run_memset(op, out);
     } else {
       SimFile& f = file_of_op(task, op);
       if (Request& req = submit(op, out, ctx, open_file(task, f.index), f); req.queued)

@@ -219,6 +219,8 @@ private:
   // mmap.cpp: mmap_read / mmap_write through a shared mapping of the file (page faults).
   void run_mmap_op(SimFile& f, const Operation& op, OpOutcome& out, OpenFile& fd);
   void mmap_fault_in(SimFile& f, OpenFile& fd, uint64_t index);
+  // user_store.cpp: memset, a task storing into its own memory (no syscall, no file).
+  void run_memset(const Operation& op, OpOutcome& out);
 
   const ScenarioSpec& spec_;
   engine::Scheduler& sched_;
