@@ -220,6 +220,18 @@ private:
   void run_mmap_op(SimFile& f, const Operation& op, OpOutcome& out, OpenFile& fd);
   void mmap_fault_in(SimFile& f, OpenFile& fd, uint64_t index);
 
+  // mmap_buffer.cpp: the faults of the buffers that map a file (UserMemory's FileMapper).
+  class MappedFilePages final : public FileMapper {
+  public:
+    explicit MappedFilePages(World& w) : w_(w) {}
+    kern::page* fault_file_page(size_t file, uint64_t index, bool write_shared) override;
+    const uint8_t* peek_file_page(size_t file, uint64_t index) const override;
+
+  private:
+    World& w_;
+    mutable std::vector<uint8_t> scratch_; // an uncached page's bytes, read for a peek
+  };
+
   const ScenarioSpec& spec_;
   engine::Scheduler& sched_;
   SimDisk disk_;
@@ -237,6 +249,7 @@ private:
   std::map<std::string, Barrier> barriers_;
   std::map<std::string, OpenFile> open_files_; // by Task::fd_name(); std::map: stable addresses
   uint64_t completions_ = 0;                   // AIO requests completed so far
+  MappedFilePages mapped_file_pages_{*this};
 };
 
 } // namespace diosim::world
