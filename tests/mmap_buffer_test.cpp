@@ -248,3 +248,23 @@ TEST_CASE("a buffer that maps one file, written to another: both statements with
   for (const model::FileReference& f : model::reference_outcomes(spec))
     CHECK(!f.expected.exact);
 }
+
+TEST_CASE("ftruncate discards a private mapping's copies past the new size") {
+  // Mapped page 1 becomes a private copy ('A' read into it); truncating to one page and back
+  // discards it (unmap_mapping_range with even_cows), so page 1 shows the file again: zeros,
+  // which a direct write from it then writes. Without the discard it would write 'A'.
+  const std::string json =
+      scenario_text(R"({"private": true})", R"({"op": "pread", "offset": 0,
+      "iov": [{"buffer": "m", "offset": 4096, "len": 4096}], "expect": {"ret": 4096,
+      "data": "4096:A"}},
+     {"op": "ftruncate", "size": 4096, "expect": {"ret": 0}},
+     {"op": "ftruncate", "size": 8192, "expect": {"ret": 0}},
+     {"op": "pwrite", "offset": 0, "iov": [{"buffer": "m", "offset": 4096, "len": 4096}],
+      "expect": {"ret": 4096}},
+     {"op": "fsync", "expect": {"ret": 0}})",
+                    R"(, "expect": {"file": [{"offset": 0, "data": "8192:zero"}]})");
+  const model::RunResult r = run(json);
+  check_clean(r);
+  CHECK(page_of(r, 0) == std::string(4096, '\0'));
+  CHECK(model::reference_outcome(scenario::parse_scenario(json, "mmapbuf.json")).exact);
+}

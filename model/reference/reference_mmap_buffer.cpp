@@ -11,6 +11,7 @@
 // memory, and afterwards (mapping_out) a read's bytes either become the private copy or, in a
 // shared mapping, are stored into the cached page, which becomes dirty (the write fault's
 // page_mkwrite); then the pages that show the file are refreshed again.
+// An ftruncate discards the private copies past the new size (drop_private_copies).
 // Given up (R-UNMODELLED / R-CONC-UNMODELLED): a page of the mapping past EOF (SIGBUS: where the
 // I/O stops), a mapping of another file, other tasks or AIO running, mmap ops on such a buffer.
 #include "model/reference/reference_detail.hpp"
@@ -108,6 +109,15 @@ void Model::mapping_out(const OpInfo& op, State& s, const OpRecord& r) const {
       }
     }
   refresh_mappings(op, s);
+}
+
+// ftruncate to `size` (truncate_pagecache -> unmap_mapping_range with even_cows): the private
+// copies of pages at or past DIV_ROUND_UP(size, PAGE_SIZE) are discarded (R-MMAP-BUF-PRIVATE).
+void Model::drop_private_copies(State& s, uint64_t size) const {
+  std::erase_if(s.cow, [&](const std::pair<size_t, uint64_t>& c) {
+    const scenario::Buffer& b = spec.buffers[c.first];
+    return own_file(b) && b.mmap->offset / g.ps + c.second >= (size + g.ps - 1) / g.ps;
+  });
 }
 
 } // namespace diosim::model::refm

@@ -14,7 +14,8 @@
 // Simplifications (docs/SEMANTICS.md R-MMAP-BUF-*): no read-around at these faults (only the
 // faulting page is instantiated; mmap_read/mmap_write model it); a page already mapped faults
 // again (each lookup is a fault: the pte is not modelled, so an invalidated page is simply
-// faulted in anew, as after unmap_mapping_folio); truncation does not discard private copies.
+// faulted in anew, as after unmap_mapping_folio). ftruncate discards private copies past the
+// new size (UserMemory::drop_private_copies, from inode_ops.cpp).
 // Invariant: nothing here calls into the port (sim/dio/) or changes i_size.
 #include "sim/world/world.hpp"
 

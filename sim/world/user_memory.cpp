@@ -208,6 +208,13 @@ kern::page* UserMemory::lookup(uint64_t addr, bool write) {
   return p;
 }
 
+void UserMemory::drop_private_copies(size_t file, uint64_t first_index) {
+  std::erase_if(cow_, [&](const std::pair<uint64_t, kern::page*>& c) {
+    const FileMappingRange* m = mapping_at(c.first);
+    return m->file == file && m->index_of(c.first, page_size_) >= first_index;
+  });
+}
+
 const uint8_t* UserMemory::bytes_at(uint64_t page_address) const {
   if (const FileMappingRange* m = mappings_.empty() ? nullptr : mapping_at(page_address)) {
     if (const kern::page* c = cow_page(page_address)) return c->data;

@@ -91,7 +91,10 @@ public:
   kern::page* lookup(uint64_t addr, bool write) override;
   // Who answers the faults of the buffers that map a file; set before the run starts.
   void set_file_mapper(FileMapper* mapper) { mapper_ = mapper; }
-  // MAP_PRIVATE copies of file pages (do_cow_fault / wp_page_copy) made so far.
+  // truncate_pagecache's unmap_mapping_range(even_cows = 1): the private copies of file
+  // `file`'s pages at or past `first_index` are discarded; those pages show the file again.
+  void drop_private_copies(size_t file, uint64_t first_index);
+  // MAP_PRIVATE copies of file pages (do_cow_fault / wp_page_copy) held now.
   size_t cow_pages() const { return cow_.size(); }
 
   // Byte copies that stop at the first fault; they return the bytes copied.
