@@ -387,6 +387,7 @@ public:
   void refresh_mappings(const OpInfo& op, State& s) const;
   void mapping_out(const OpInfo& op, State& s, const OpRecord& r) const;
   void drop_private_copies(State& s, uint64_t size) const;
+  void widen_to_mappings(const OpInfo& op, OpRecord& r) const;
   int64_t mapped_store(const OpInfo& op, State& s, uint64_t n, OpRecord& r);
   std::string exec_prologue(const OpInfo& op, const State& s, OpRecord& r) const;
   void exec_read(const OpInfo& op, State& s, int branch, OpRecord& r, Results& out);

@@ -48,6 +48,24 @@ void Model::resolve_mappings() {
   }
 }
 
+// An op through a buffer that maps the file reads (faults in) and may write (a shared mapping)
+// the mapped pages: its page range covers them, so the concurrency rules see it touch them and
+// a give-up taints them (R-CONC-UNMODELLED).
+void Model::widen_to_mappings(const OpInfo& op, OpRecord& r) const {
+  for (const Seg& sg : op.segs) {
+    const scenario::Buffer& b = spec.buffers[sg.buffer];
+    if (!own_file(b) || !sg.len) continue;
+    const uint64_t first = b.mmap->offset + sg.buf_off / g.ps * g.ps;
+    const uint64_t end = b.mmap->offset + (sg.buf_off + sg.len + g.ps - 1) / g.ps * g.ps;
+    if (r.pages.begin == r.pages.end) {
+      r.pages = {first, end};
+    } else {
+      r.pages.begin = std::min(r.pages.begin, first);
+      r.pages.end = std::max(r.pages.end, end);
+    }
+  }
+}
+
 // The mapping's pages that still show the file get the file's bytes now (the cached page, or the
 // file's bytes; a fault instantiates the page). "" or why the op is given up (SIGBUS).
 std::string Model::mapping_in(const OpInfo& op, State& s) const {

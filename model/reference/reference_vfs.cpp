@@ -380,6 +380,7 @@ OpRecord Model::exec_io(const OpInfo& op, State& s, int branch) {
   FileState& f = s.f;
   const scenario::Operation& o = *op.op;
   std::string taint_why = exec_prologue(op, s, r);
+  widen_to_mappings(op, r); // R-MMAP-BUF-*: the pages its buffers map are its pages too
   if (taint_why.empty()) taint_why = mapping_in(op, s); // R-MMAP-BUF-*: what the mapping shows
   // vfat files lack FMODE_NOWAIT too: R-NOWAIT-EXT2 holds for them.
   const bool ext2 =
