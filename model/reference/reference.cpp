@@ -166,6 +166,7 @@ Model::Model(const scenario::ScenarioSpec& s) : spec(s) {
     }
   resolve_fd_modes();
   resolve_fd_states();
+  resolve_mappings();
 }
 
 } // namespace refm

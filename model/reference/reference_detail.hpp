@@ -201,6 +201,9 @@ struct FileState {
 struct State {
   FileState f;
   std::vector<Cow<Cells>> user; // per buffer (bytes of unmapped pages stay kUnmappedByte)
+  // Pages (buffer, page of the buffer) of private file mappings written through the mapping:
+  // the process's own copies from then on (R-MMAP-BUF-PRIVATE).
+  std::set<std::pair<size_t, uint64_t>> cow;
 };
 
 // One iovec segment of an operation, resolved to its buffer.
@@ -380,6 +383,13 @@ public:
   void exec_memset(const OpInfo& op, State& s, OpRecord& r) const; // R-MEMSET
   // reference_mmap.cpp: mmap_read / mmap_write through a shared mapping (R-MMAP-*).
   void exec_mmap(const OpInfo& op, State& s, OpRecord& r, Results& out);
+  // reference_mmap_buffer.cpp: buffers that map the file (R-MMAP-BUF-*).
+  void resolve_mappings();
+  std::string mapping_in(const OpInfo& op, State& s) const;
+  void refresh_mappings(const OpInfo& op, State& s) const;
+  void mapping_out(const OpInfo& op, State& s, const OpRecord& r) const;
+  void drop_private_copies(State& s, uint64_t size) const;
+  void widen_to_mappings(const OpInfo& op, OpRecord& r) const;
   int64_t mapped_store(const OpInfo& op, State& s, uint64_t n, OpRecord& r);
   std::string exec_prologue(const OpInfo& op, const State& s, OpRecord& r) const;
   void exec_read(const OpInfo& op, State& s, int branch, OpRecord& r, Results& out);

@@ -69,6 +69,7 @@ int64_t Model::exec_ftruncate(const OpInfo& op, State& s, OpRecord& r) const {
   if (size % g.bs) zero_file_part(f, size, (size / g.bs + 1) * g.bs); // block_truncate_page
   f.i_size = static_cast<int64_t>(size);
   f.cache.erase(f.cache.lower_bound((size + g.ps - 1) / g.ps), f.cache.end());
+  drop_private_copies(s, size); // R-MMAP-BUF-PRIVATE: truncation discards them
   if (size % g.ps) {
     auto it = f.cache.find(size / g.ps);
     if (it != f.cache.end()) it->second.bytes.fill(size % g.ps, g.ps - size % g.ps, 0);

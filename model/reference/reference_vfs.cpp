@@ -406,7 +406,9 @@ OpRecord Model::exec_io(const OpInfo& op, State& s, int branch) {
   OpRecord r;
   FileState& f = s.f;
   const scenario::Operation& o = *op.op;
-  const std::string taint_why = exec_prologue(op, s, r);
+  std::string taint_why = exec_prologue(op, s, r);
+  widen_to_mappings(op, r); // R-MMAP-BUF-*: the pages its buffers map are its pages too
+  if (taint_why.empty()) taint_why = mapping_in(op, s); // R-MMAP-BUF-*: what the mapping shows
   // vfat files lack FMODE_NOWAIT too: R-NOWAIT-EXT2 holds for them.
   const bool ext2 =
       spec.fs.model == scenario::FsModel::ext2 || spec.fs.model == scenario::FsModel::vfat;
@@ -440,6 +442,7 @@ OpRecord Model::exec_io(const OpInfo& op, State& s, int branch) {
   }
   r.ret = out.rets;
   if (o.aio) r.submit = out.submits;
+  if (taint_why.empty()) mapping_out(op, s, r);
   r.data = snapshot(s, op);
   r.i_size_after = f.i_size;
   if (!taint_why.empty()) exec_taint(op, s, taint_why, r);

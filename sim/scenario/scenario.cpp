@@ -3,6 +3,7 @@
 // Schema errors are all reported together; when there are none, the semantic checks run and
 // are all reported together too. Every line of a ScenarioError reads "FILE: /json/path: problem".
 #include "sim/scenario/scenario.hpp"
+#include "sim/scenario/scenario_files.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -663,6 +664,40 @@ void build_disk(const J& doc, ScenarioSpec& spec, Errors& errors) {
   }
 }
 
+// "mmap" of the buffer at `at`: a known file, the address and file offset page-aligned (mmap's
+// EINVAL), and neither a fill nor unmapped pages (the file gives the bytes, every page is mapped).
+void build_file_mapping(const J& x, const std::string& at, const ScenarioSpec& spec, Buffer& b,
+                        Errors& errors) {
+  const J* m = field(x, "mmap");
+  if (!m) return;
+  FileMapping fm;
+  if (const J* v = field(*m, "file")) fm.file = v->get<std::string>();
+  if (const J* v = field(*m, "offset")) fm.offset = as_u64(*v);
+  if (const J* v = field(*m, "private")) fm.private_mapping = v->get<bool>();
+  const uint64_t ps = spec.geometry.page_size;
+  if (file_index(spec, fm.file) == kNoFile) {
+    std::string names = qstr(kDefaultFileName);
+    for (const FileSpec& f : spec.files)
+      names += ", " + qstr(f.name);
+    errors.add(at + "/mmap/file", "unknown file " + qstr(fm.file) + " (files: " + names + ")");
+  }
+  if (fm.offset % ps)
+    errors.add(at + "/mmap/offset", "offset " + std::to_string(fm.offset) +
+                                        " is not a multiple of the page size (" +
+                                        std::to_string(ps) + "): mmap fails with EINVAL");
+  if (b.address % ps)
+    errors.add(at + "/address", "a buffer that maps a file starts on a page boundary (address " +
+                                    std::to_string(b.address) + " is not a multiple of " +
+                                    std::to_string(ps) + ")");
+  if (field(x, "fill"))
+    errors.add(at + "/fill", "a buffer that maps a file holds the file's bytes: no fill");
+  if (field(x, "unmapped_pages"))
+    errors.add(at + "/unmapped_pages",
+               "a buffer that maps a file has every page mapped (a page past the file's end "
+               "faults with SIGBUS by itself)");
+  b.mmap = std::move(fm);
+}
+
 // One buffer at `at`: a unique name, unmapped pages inside it, no overlap with earlier buffers.
 Buffer build_buffer(const J& x, const std::string& at, const ScenarioSpec& spec, size_t i,
                     BufferIndex& buffer_index, Errors& errors) {
@@ -672,6 +707,7 @@ Buffer build_buffer(const J& x, const std::string& at, const ScenarioSpec& spec,
   b.address = as_u64(x["address"]);
   b.size = as_u64(x["size"]);
   if (const J* v = field(x, "fill")) b.fill = as_byte(*v);
+  build_file_mapping(x, at, spec, b, errors);
   if (auto [it, fresh] = buffer_index.emplace(b.name, i); !fresh)
     errors.add(at + "/name", "buffer name " + qstr(b.name) + " is already used by /buffers/" +
                                  std::to_string(it->second));
@@ -690,7 +726,16 @@ Buffer build_buffer(const J& x, const std::string& at, const ScenarioSpec& spec,
   }
   for (size_t j = 0; j < spec.buffers.size(); ++j) {
     const Buffer& o = spec.buffers[j];
-    if (b.address < o.address + o.size && o.address < b.address + b.size)
+    // A file mapping owns its pages whole: no other buffer may share one.
+    const bool whole = b.mmap || o.mmap;
+    const auto start_of = [&](const Buffer& y) {
+      return whole ? y.address / g.page_size * g.page_size : y.address;
+    };
+    const auto end_of = [&](const Buffer& y) {
+      return whole ? (y.address + y.size + g.page_size - 1) / g.page_size * g.page_size
+                   : y.address + y.size;
+    };
+    if (start_of(b) < end_of(o) && start_of(o) < end_of(b))
       errors.add_lazy(at, [&] {
         return "bytes " + std::to_string(b.address) + ".." +
                std::to_string(b.address + b.size - 1) + " overlap /buffers/" + std::to_string(j) +

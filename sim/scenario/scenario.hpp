@@ -118,12 +118,23 @@ struct CachedPage {
   std::optional<ByteRuns> data; // contents (default: what the disk holds)
 };
 
+// A buffer that maps a file ("mmap"): mmap(address, size, PROT_READ|PROT_WRITE, MAP_SHARED or
+// MAP_PRIVATE, fd of `file`, offset). Its pages are the file's page-cache pages (private: a
+// write fault copies the page first); docs/SCENARIOS.md "Buffers that map a file".
+struct FileMapping {
+  std::string file = "file"; // a name of scenario_files.hpp: "file" or one of "files"
+  uint64_t offset = 0;       // file offset of the buffer's first byte; page-aligned
+  bool private_mapping = false;
+  friend bool operator==(const FileMapping&, const FileMapping&) = default;
+};
+
 struct Buffer {
   std::string name;
   uint64_t address = 0; // user virtual address of the first byte
   uint64_t size = 0;
   uint8_t fill = 'u';
   std::vector<uint64_t> unmapped_pages; // page indexes from the page holding `address`
+  std::optional<FileMapping> mmap;      // set: the buffer maps a file (no fill, all mapped)
 };
 
 struct IoVec {

@@ -91,6 +91,12 @@ FileView file_view(const ScenarioSpec& spec, size_t file, bool with_tasks) {
     s.expect_i_size = f.expect_i_size;
     s.expect_file = f.expect_file;
   }
+  // A buffer that maps this file maps the view's default file; one that maps another file
+  // names it as kOtherFilePrefix + name, a file the view does not hold.
+  for (Buffer& b : s.buffers)
+    if (b.mmap)
+      b.mmap->file = file_index(spec, b.mmap->file) == file ? std::string(kDefaultFileName)
+                                                            : kOtherFilePrefix + b.mmap->file;
   for (size_t k = 0; k < file_count(spec); ++k)
     if (k != file)
       for (const Extent& e : extents_of(spec, k))

@@ -18,6 +18,8 @@
 namespace diosim::scenario {
 
 inline constexpr size_t kNoFile = static_cast<size_t>(-1);
+// In a file's view, a buffer that maps another file names it with this prefix (file_view).
+inline constexpr const char* kOtherFilePrefix = "other:";
 
 inline size_t file_count(const ScenarioSpec& spec) {
   return 1 + spec.files.size();

@@ -78,6 +78,10 @@ void build_iter(const J& v, Operation& op, const OpContext& c) {
       c.errors.add(op.where + "/iov/" + std::to_string(k),
                    "buffer " + qstr(op.iov[k].buffer) + " has unmapped_pages, but a " + t +
                        " iterator describes kernel memory, which is always mapped");
+    if (it != c.buffer_index.end() && c.spec.buffers[it->second].mmap)
+      c.errors.add(op.where + "/iov/" + std::to_string(k), "buffer " + qstr(op.iov[k].buffer) +
+                                                               " maps a file, but a " + t +
+                                                               " iterator describes kernel memory");
   }
 }
 

@@ -328,6 +328,13 @@ J buffers_json(const std::vector<Buffer>& buffers) {
     x["size"] = b.size;
     if (b.fill != Buffer{}.fill) x["fill"] = byte_text(b.fill, "buffer fill");
     if (!b.unmapped_pages.empty()) x["unmapped_pages"] = b.unmapped_pages;
+    if (b.mmap) {
+      J m = J::object();
+      m["file"] = b.mmap->file;
+      if (b.mmap->offset) m["offset"] = b.mmap->offset;
+      if (b.mmap->private_mapping) m["private"] = true;
+      x["mmap"] = std::move(m);
+    }
     list.push_back(std::move(x));
   }
   return list;

@@ -63,6 +63,7 @@ int64_t World::do_ftruncate(SimFile& f, uint64_t size) {
     kern::i_size_write(&f.inode, static_cast<kern::loff_t>(size));
     // truncate_pagecache: whole pages past the size go, the partial page is zeroed past it.
     f.cache.truncate(static_cast<kern::loff_t>(size));
+    mem_.drop_private_copies(f.index, (size + ps - 1) / ps); // even_cows: mmap_buffer.cpp
     if (size % ps)
       f.cache.zero_range(static_cast<kern::loff_t>(size),
                          static_cast<kern::loff_t>((size / ps + 1) * ps));

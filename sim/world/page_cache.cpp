@@ -31,7 +31,7 @@ void PageCache::sync_nrpages() {
   inode_.i_data.nrpages = pages_.size();
 }
 
-void PageCache::fill_from_disk(uint64_t index, uint8_t* dst) {
+void PageCache::fill_from_disk(uint64_t index, uint8_t* dst) const {
   const unsigned ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
   for (unsigned off = 0; off < ps; off += bs) {
     const uint64_t fblock = (index * ps + off) / bs;
@@ -353,6 +353,21 @@ size_t PageCache::mapped_write(const CopyIn& copy_in, kern::loff_t pos, size_t n
   DIOSIM_TRACE_CHANGE("mapped_write", "fs",
                       {arg("pos", pos), arg("bytes", static_cast<int64_t>(copied))});
   return copied;
+}
+
+kern::page* PageCache::fault_page(uint64_t index, bool write) {
+  const uint64_t ps = spec_.geometry.page_size, bs = spec_.geometry.fs_block_size;
+  Entry& e = get(index);
+  if (write) mark_dirty(e, 0, static_cast<unsigned>(ps / bs - 1));
+  DIOSIM_TRACE_CHANGE("mapping_fault", "fs",
+                      {arg("index", static_cast<int64_t>(index)), arg("write", write ? 1 : 0)});
+  return e.page;
+}
+
+const uint8_t* PageCache::peek_page(uint64_t index, uint8_t* scratch) const {
+  if (auto it = pages_.find(index); it != pages_.end()) return it->second.page->data;
+  fill_from_disk(index, scratch);
+  return scratch;
 }
 
 void PageCache::read_ahead(const ReadaheadWindow& w) {

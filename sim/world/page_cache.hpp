@@ -53,6 +53,13 @@ public:
   // dirties every block of the page as block_dirty_folio does, holes included (writeback
   // allocates them, R-WRITEBACK). Returns the bytes copied.
   size_t mapped_write(const CopyIn& copy_in, kern::loff_t pos, size_t n);
+  // A fault on page `index` through a buffer that maps the file (mmap_buffer.cpp): the page,
+  // read in from the disk when absent; `write` (a shared mapping) dirties every block of it at
+  // the fault, as filemap_page_mkwrite -> block_dirty_folio does before the store.
+  kern::page* fault_page(uint64_t index, bool write);
+  // Page `index`'s bytes as a mapping shows them now, without instantiating it: the cached
+  // page's bytes, else the disk's read into `scratch` (page_size bytes).
+  const uint8_t* peek_page(uint64_t index, uint8_t* scratch) const;
   // Readahead (readahead.hpp): whether page `index` is cached; instantiates the window's pages
   // that are not cached from the disk, marking the window's mark page (PG_readahead) if new;
   // takes (tests and clears) page `index`'s mark.
@@ -111,7 +118,7 @@ private:
   bool allocate_range(uint64_t pos, uint64_t end, std::vector<uint64_t>& fresh);
   bool cont_expand_zero(uint64_t pos);
   Entry& get(uint64_t index); // creates the page from disk contents when absent
-  void fill_from_disk(uint64_t index, uint8_t* dst);
+  void fill_from_disk(uint64_t index, uint8_t* dst) const;
   // false: the writeback failed (nothing written, AS_EIO set).
   bool write_back(uint64_t index, Entry& e);
   void sync_nrpages();

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "sim/world/user_memory.hpp"
 
+#include "sim/scenario/scenario_files.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -10,7 +12,7 @@ UserMemoryImage::UserMemoryImage(const ScenarioSpec& spec)
     : page_size_(spec.geometry.page_size), fill_pages_(256) {
   std::map<uint64_t, Run> runs;
   for (const Buffer& b : spec.buffers)
-    add_buffer(runs, b);
+    if (!b.mmap) add_buffer(runs, b); // a file mapping's pages are the file's (invariant 5)
   runs_.reserve(runs.size());
   for (auto& [address, r] : runs) {
     if (r.mapped && !r.bytes && !fill_pages_[r.fill]) {
@@ -119,6 +121,47 @@ UserMemory::UserMemory(const ScenarioSpec& spec, const UserMemoryImage* image)
       image_(image ? *image : *own_image_), page_size_(image_.page_size()),
       first_id_(kern::K().next_page_id) {
   kern::K().next_page_id += static_cast<uint32_t>(image_.mapped_pages());
+  for (const Buffer& b : spec.buffers)
+    if (b.mmap)
+      mappings_.push_back(
+          {b.address, (b.address + b.size + page_size_ - 1) / page_size_ * page_size_,
+           file_index(spec, b.mmap->file), b.mmap->offset / page_size_, b.mmap->private_mapping});
+}
+
+const UserMemory::FileMappingRange* UserMemory::mapping_at(uint64_t page_address) const {
+  for (const FileMappingRange& m : mappings_)
+    if (page_address >= m.address && page_address < m.end) return &m;
+  return nullptr;
+}
+
+kern::page* UserMemory::cow_page(uint64_t page_address) const {
+  auto it = std::lower_bound(cow_.begin(), cow_.end(), page_address,
+                             [](const auto& e, uint64_t a) { return e.first < a; });
+  return it != cow_.end() && it->first == page_address ? it->second : nullptr;
+}
+
+// A page of a file mapping: a private copy once made; else the fault (filemap_fault). A write
+// to a private mapping then copies the page-cache page into a page of its own (do_cow_fault /
+// wp_page_copy: anonymous from now on, so the file never sees the write); a write to a shared
+// one dirties the page-cache page at the fault (page_mkwrite) and writes it in place.
+kern::page* UserMemory::lookup_mapped(const FileMappingRange& m, uint64_t page_address,
+                                      bool write) {
+  if (kern::page* c = cow_page(page_address)) return c;
+  if (!mapper_) return nullptr;
+  kern::page* p = mapper_->fault_file_page(m.file, m.index_of(page_address, page_size_),
+                                           write && !m.private_mapping);
+  if (!p || !write || !m.private_mapping) return p;
+  kern::page* copy = kern::alloc_sim_page(0, 1); // the mapping's reference
+  std::memcpy(kern::page_address(copy), kern::page_address(p), page_size_);
+  copy->user_addr = page_address;
+  bytes_allocated_ += page_size_;
+  auto at = std::lower_bound(cow_.begin(), cow_.end(), page_address,
+                             [](const auto& e, uint64_t a) { return e.first < a; });
+  cow_.emplace(at, page_address, copy);
+  DIOSIM_TRACE_CHANGE("cow_fault", "page",
+                      {kern::arg("addr", static_cast<int64_t>(page_address)),
+                       kern::arg("page", kern::page_name(copy))});
+  return copy;
 }
 
 kern::page* UserMemory::touched(uint64_t page_address) const {
@@ -153,6 +196,8 @@ void UserMemory::own(kern::page* p) {
 
 kern::page* UserMemory::lookup(uint64_t addr, bool write) {
   const uint64_t a = addr / page_size_ * page_size_;
+  if (const FileMappingRange* m = mappings_.empty() ? nullptr : mapping_at(a))
+    return lookup_mapped(*m, a, write);
   kern::page* p = touched(a);
   if (!p) {
     const UserMemoryImage::Run* r = image_.find(a);
@@ -163,7 +208,19 @@ kern::page* UserMemory::lookup(uint64_t addr, bool write) {
   return p;
 }
 
+void UserMemory::drop_private_copies(size_t file, uint64_t first_index) {
+  std::erase_if(cow_, [&](const std::pair<uint64_t, kern::page*>& c) {
+    const FileMappingRange* m = mapping_at(c.first);
+    return m->file == file && m->index_of(c.first, page_size_) >= first_index;
+  });
+}
+
 const uint8_t* UserMemory::bytes_at(uint64_t page_address) const {
+  if (const FileMappingRange* m = mappings_.empty() ? nullptr : mapping_at(page_address)) {
+    if (const kern::page* c = cow_page(page_address)) return c->data;
+    return mapper_ ? mapper_->peek_file_page(m->file, m->index_of(page_address, page_size_))
+                   : nullptr;
+  }
   if (const kern::page* p = touched(page_address)) return p->data;
   const UserMemoryImage::Run* r = image_.find(page_address);
   return r && r->mapped ? image_.page_bytes(*r) : nullptr;
@@ -186,7 +243,11 @@ size_t UserMemory::copy_from_user(uint8_t* dst, uint64_t addr, size_t len) {
   size_t done = 0;
   while (done < len) {
     const uint64_t off = (addr + done) % page_size_;
-    const uint8_t* bytes = bytes_at(addr + done - off);
+    const uint64_t a = addr + done - off;
+    // A file page is faulted in (a yield point), not peeked at.
+    const bool file_page = !mappings_.empty() && mapping_at(a);
+    const kern::page* fp = file_page ? lookup(a, false) : nullptr;
+    const uint8_t* bytes = file_page ? (fp ? fp->data : nullptr) : bytes_at(a);
     if (!bytes) break;
     const size_t n = std::min<size_t>(len - done, page_size_ - off);
     std::memcpy(dst + done, bytes + off, n);
@@ -216,6 +277,15 @@ void UserMemory::append_snapshot(ByteImage& out, uint64_t addr, size_t len) cons
     const uint64_t a = addr + done;
     const uint64_t off = a % page_size_;
     const size_t n = std::min<size_t>(len - done, page_size_ - off);
+    if (!mappings_.empty() && mapping_at(a - off)) {
+      const uint8_t* bytes = bytes_at(a - off);
+      if (bytes)
+        out.append(bytes + off, n);
+      else
+        out.append_fill(n, kUnmappedByte);
+      done += n;
+      continue;
+    }
     const UserMemoryImage::Run* r = nullptr;
     const kern::page* p = touched(a - off);
     if (!p || !p->owned_data) r = image_.find(a - off);
@@ -233,6 +303,13 @@ void UserMemory::note_read(uint64_t addr, size_t len) const {
   if (!len) return;
   for (uint64_t a = addr / page_size_ * page_size_; a < addr + len; a += page_size_) {
     uint32_t id = 0;
+    if (!mappings_.empty() && mapping_at(a)) { // the file's pages: the page cache (world state)
+      if (const kern::page* c = cow_page(a))
+        kern::note_access(kern::obj(engine::ObjectKind::page, c->id), false);
+      else
+        kern::note_world(false);
+      continue;
+    }
     if (const kern::page* p = touched(a))
       id = p->id;
     else if (const UserMemoryImage::Run* r = image_.find(a); r && r->mapped)

@@ -15,6 +15,9 @@
 //      order buffers list them, and a UserMemory reserves that many ids when it is built.
 //   4. Memory and time follow the pages touched, never the buffers' sizes; the image is never
 //      written after it is built (executions write only pages of their own).
+//   5. A buffer that maps a file has no pages of its own in the image: a lookup faults the
+//      file's page in through the FileMapper (MAP_SHARED: the page-cache page itself;
+//      MAP_PRIVATE: that page for a read, a private copy made on the first write and kept).
 #pragma once
 
 #include "sim/kernel/kernel.hpp"
@@ -66,6 +69,19 @@ private:
   std::vector<std::shared_ptr<uint8_t[]>> fill_pages_; // by fill value, for uniform runs
 };
 
+// Buffers that map a file ("mmap", FileMapping): their pages are the file's page-cache pages,
+// which only the world holds; it answers their faults (mmap_buffer.cpp).
+class FileMapper {
+public:
+  virtual ~FileMapper() = default;
+  // filemap_fault for page `index` of file `file` (a yield point): its page-cache page, made
+  // dirty when `write_shared` (do_shared_fault's page_mkwrite), or nullptr (SIGBUS: past EOF).
+  virtual kern::page* fault_file_page(size_t file, uint64_t index, bool write_shared) = 0;
+  // The bytes page `index` of `file` shows now (cached, else read from the disk) without
+  // faulting it in, or nullptr past EOF. Valid until the next call.
+  virtual const uint8_t* peek_file_page(size_t file, uint64_t index) const = 0;
+};
+
 class UserMemory final : public kern::mm_struct {
 public:
   // Call with the Kernel installed. `image`: the buffers as a Session built them once (it must
@@ -73,6 +89,13 @@ public:
   explicit UserMemory(const ScenarioSpec& spec, const UserMemoryImage* image = nullptr);
 
   kern::page* lookup(uint64_t addr, bool write) override;
+  // Who answers the faults of the buffers that map a file; set before the run starts.
+  void set_file_mapper(FileMapper* mapper) { mapper_ = mapper; }
+  // truncate_pagecache's unmap_mapping_range(even_cows = 1): the private copies of file
+  // `file`'s pages at or past `first_index` are discarded; those pages show the file again.
+  void drop_private_copies(size_t file, uint64_t first_index);
+  // MAP_PRIVATE copies of file pages (do_cow_fault / wp_page_copy) held now.
+  size_t cow_pages() const { return cow_.size(); }
 
   // Byte copies that stop at the first fault; they return the bytes copied.
   size_t copy_to_user(uint64_t addr, const uint8_t* src, size_t len);
@@ -100,7 +123,24 @@ private:
   kern::page* make_page(const UserMemoryImage::Run& r, uint64_t page_address);
   void own(kern::page* p);
 
-  std::unique_ptr<UserMemoryImage> own_image_; // set by the ScenarioSpec constructor only
+  // A buffer that maps a file: its whole pages [address, end).
+  struct FileMappingRange {
+    uint64_t address = 0, end = 0;
+    size_t file = 0;
+    uint64_t first_index = 0; // file page of `address`
+    bool private_mapping = false;
+    uint64_t index_of(uint64_t page_address, uint64_t page_size) const {
+      return first_index + (page_address - address) / page_size;
+    }
+  };
+  const FileMappingRange* mapping_at(uint64_t page_address) const;
+  kern::page* cow_page(uint64_t page_address) const;
+  kern::page* lookup_mapped(const FileMappingRange& m, uint64_t page_address, bool write);
+
+  std::vector<FileMappingRange> mappings_; // few: searched linearly
+  FileMapper* mapper_ = nullptr;
+  std::vector<std::pair<uint64_t, kern::page*>> cow_; // by address (sorted)
+  std::unique_ptr<UserMemoryImage> own_image_;        // set by the ScenarioSpec constructor only
   const UserMemoryImage& image_;
   uint64_t page_size_;
   uint32_t first_id_; // page id of ordinal 0

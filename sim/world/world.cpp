@@ -47,6 +47,7 @@ World::World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage
   install_faults();
   for (SimFile& f : files_)
     f.cache.populate(); // after the extents' data is on disk
+  mem_.set_file_mapper(&mapped_file_pages_);
   size_t count = 0;
   for (const Task& t : spec.tasks) {
     first_outcome_of_task_.push_back(count);

@@ -222,6 +222,18 @@ private:
   // user_store.cpp: memset, a task storing into its own memory (no syscall, no file).
   void run_memset(const Operation& op, OpOutcome& out);
 
+  // mmap_buffer.cpp: the faults of the buffers that map a file (UserMemory's FileMapper).
+  class MappedFilePages final : public FileMapper {
+  public:
+    explicit MappedFilePages(World& w) : w_(w) {}
+    kern::page* fault_file_page(size_t file, uint64_t index, bool write_shared) override;
+    const uint8_t* peek_file_page(size_t file, uint64_t index) const override;
+
+  private:
+    World& w_;
+    mutable std::vector<uint8_t> scratch_; // an uncached page's bytes, read for a peek
+  };
+
   const ScenarioSpec& spec_;
   engine::Scheduler& sched_;
   SimDisk disk_;
@@ -239,6 +251,7 @@ private:
   std::map<std::string, Barrier> barriers_;
   std::map<std::string, OpenFile> open_files_; // by Task::fd_name(); std::map: stable addresses
   uint64_t completions_ = 0;                   // AIO requests completed so far
+  MappedFilePages mapped_file_pages_{*this};
 };
 
 } // namespace diosim::world
