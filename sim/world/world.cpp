@@ -12,13 +12,20 @@ namespace diosim::world {
 
 using kern::arg;
 
-World::SimFile::SimFile(size_t file_index, std::unique_ptr<const ScenarioSpec> file_view,
-                        const ScenarioSpec& spec, SimDisk& disk, SimFilesystem::Space* space)
-    : index(file_index), view(std::move(file_view)), fs(view ? *view : spec, space),
-      cache(view ? *view : spec, inode, disk, fs) {}
+FileViews build_file_views(const ScenarioSpec& spec) {
+  FileViews views;
+  if (spec.files.empty()) return views;
+  for (size_t k = 0; k < scenario::file_count(spec); ++k)
+    views.push_back(file_view(spec, k, false).spec);
+  return views;
+}
+
+World::SimFile::SimFile(size_t file_index, const ScenarioSpec& file_spec, SimDisk& disk,
+                        SimFilesystem::Space* space)
+    : index(file_index), view(file_spec), fs(file_spec, space), cache(file_spec, inode, disk, fs) {}
 
 World::World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage* initial_disk,
-             const UserMemoryImage* initial_memory)
+             const UserMemoryImage* initial_memory, const FileViews* file_views)
     : spec_(spec), sched_(sched), disk_(spec, sched, initial_disk), mem_(spec, initial_memory) {
   disk_.on_unwritten_read = [this](uint64_t sector, const kern::bio* b) {
     check_stale_read(sector, b);
@@ -29,10 +36,13 @@ World::World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage
   sb_.s_bdev = &bdev_;
   sb_.s_fs_info = &fs_by_inode_;
   const bool several = !spec.files.empty();
+  if (several && !file_views) {
+    own_views_ = build_file_views(spec);
+    file_views = &own_views_;
+  }
   for (size_t k = 0; k < scenario::file_count(spec); ++k) {
-    auto view =
-        several ? std::make_unique<const ScenarioSpec>(file_view(spec, k, false).spec) : nullptr;
-    SimFile& f = files_.emplace_back(k, std::move(view), spec, disk_, several ? &space_ : nullptr);
+    const ScenarioSpec& view = several ? (*file_views)[k] : spec;
+    SimFile& f = files_.emplace_back(k, view, disk_, several ? &space_ : nullptr);
     fs_by_inode_.push_back(&f.fs);
     f.inode.i_ino = k + 1;
     f.inode.i_blkbits = f.fs.blkbits();

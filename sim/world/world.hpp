@@ -52,13 +52,19 @@ struct OpOutcome {
   int64_t ki_pos_after = 0;
 };
 
+// Each file's view of the spec (scenario::file_view without tasks), by file index; empty for a
+// scenario of one file (the world then uses the spec itself). Per scenario: build it once.
+using FileViews = std::vector<ScenarioSpec>;
+FileViews build_file_views(const ScenarioSpec& spec);
+
 class World {
 public:
   // Call with the Kernel installed (KernelScope) and dio_init() done. `initial_disk`: the
   // disk's initial image, built once by the caller (DiskImage::initial(spec)); `initial_memory`:
-  // the user buffers, built once (UserMemoryImage(spec)); null builds them.
+  // the user buffers, built once (UserMemoryImage(spec)); `file_views`: build_file_views(spec),
+  // built once; null builds them. The world borrows all three for its lifetime.
   World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage* initial_disk = nullptr,
-        const UserMemoryImage* initial_memory = nullptr);
+        const UserMemoryImage* initial_memory = nullptr, const FileViews* file_views = nullptr);
   World(const World&) = delete;
   World& operator=(const World&) = delete;
 
@@ -100,10 +106,10 @@ private:
   // block map, inode (i_ino = index + 1), open file and page cache, and the tasks sleeping in
   // its inode_dio_wait. Ops on it name it through Request::file / file_of_op.
   struct SimFile {
-    SimFile(size_t file_index, std::unique_ptr<const ScenarioSpec> file_view,
-            const ScenarioSpec& spec, SimDisk& disk, SimFilesystem::Space* space);
+    SimFile(size_t file_index, const ScenarioSpec& file_spec, SimDisk& disk,
+            SimFilesystem::Space* space);
     size_t index;
-    std::unique_ptr<const ScenarioSpec> view; // null: the scenario's own spec (one file)
+    const ScenarioSpec& view; // the file's view of the spec (the spec itself for one file)
     SimFilesystem fs;
     kern::inode inode;
     kern::file filp;
@@ -228,6 +234,7 @@ private:
   kern::gendisk gendisk_;
   kern::block_device bdev_;
   kern::super_block sb_;
+  FileViews own_views_;                     // the file views when the caller passed none
   std::deque<SimFile> files_;               // std::deque: stable addresses
   std::vector<SimFilesystem*> fs_by_inode_; // sb_.s_fs_info: by i_ino - 1
   std::vector<OpOutcome> outcomes_;
