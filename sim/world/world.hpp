@@ -126,6 +126,7 @@ private:
     bool closed = false;   // close(2) ran: later ops on the fd get -EBADF
     int refs = 1;          // the fd table's reference, plus one per request holding the file
     bool released = false; // the last reference went (__fput)
+    uint64_t object = 0;   // its footprint object (ObjectKind::world id), see note_process
   };
   struct Request {
     kern::kiocb iocb;
@@ -154,6 +155,7 @@ private:
     size_t tasks = 0;    // tasks that use it
     bool shared = false; // more than one
     bool dead = false;   // io_destroy ran (kill_ioctx): lookups fail with -EINVAL
+    uint64_t object = 0; // its footprint object (ObjectKind::world id), see note_process
   };
   // A barrier's parties (the tasks that name it) and the arrivals so far, all generations.
   struct Barrier {
@@ -200,6 +202,13 @@ private:
   int64_t do_chattr(SimFile& f, const OpenFile& fd, bool sync);
   // Whether `fd` is closed (an fdget that fails), noting the read for the explorer.
   static bool fd_closed(const OpenFile& fd);
+  // Footprints of the process's tables: an open file description, an AIO context, each its own
+  // object (ObjectKind::world, numbered after kern::SharedObject's), so tasks with fds and
+  // contexts of their own stay independent; barriers are SharedObject::process.
+  static void note_process(uint64_t object, bool write) {
+    kern::note_access({engine::ObjectKind::world, object}, write);
+  }
+  void number_process_objects();
   void fget(OpenFile& fd);
   void fput(OpenFile& fd);
   void iocb_put(Request& req); // aio.c iocb_put: the last one drops the file reference
