@@ -30,7 +30,7 @@ namespace {
 constexpr const char* kFeatures =
     "set_private, small_disks, write_faults, disk_errors, nowait, dirty_pages, busy_pages, "
     "extents_past_eof, sub_page_blocks, explore_faults, alloc_failures, writeback_errors, "
-    "task_control, two_files";
+    "task_control, two_files, more_ops";
 
 struct FuzzArgs {
   uint64_t cases = 0;
@@ -79,7 +79,8 @@ bool apply_without(const std::vector<std::string>& without, model::GenOptions& g
       {"alloc_failures", &model::GenOptions::alloc_failures},
       {"writeback_errors", &model::GenOptions::writeback_errors},
       {"task_control", &model::GenOptions::task_control},
-      {"two_files", &model::GenOptions::two_files}};
+      {"two_files", &model::GenOptions::two_files},
+      {"more_ops", &model::GenOptions::more_ops}};
   for (const std::string& w : without) {
     bool known = false;
     for (const auto& [name, member] : features)

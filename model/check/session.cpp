@@ -122,6 +122,7 @@ Session::Session(scenario::ScenarioSpec spec, bool check_model)
   if (check_model_ && !spec_.files.empty()) file_refs_ = reference_outcomes(spec_);
   initial_disk_ = std::make_shared<const world::DiskImage>(world::DiskImage::initial(spec_));
   initial_memory_ = std::make_shared<const world::UserMemoryImage>(spec_);
+  file_views_ = std::make_shared<const world::FileViews>(world::build_file_views(spec_));
 }
 
 void Session::judge(const engine::Scheduler& sched, const kern::Kernel& kernel,
@@ -232,7 +233,7 @@ ExecSummary Session::execute(engine::Chooser& chooser, const ExecOptions& option
   kern::Kernel kernel(tunables_, sched);
   kern::KernelScope scope(kernel);
   kern::dio_init();
-  world::World world(spec_, sched, initial_disk_.get(), initial_memory_.get());
+  world::World world(spec_, sched, initial_disk_.get(), initial_memory_.get(), file_views_.get());
   world.start();
   live_ = &sched.transitions();
   try {

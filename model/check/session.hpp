@@ -32,6 +32,7 @@ namespace diosim::world {
 class World;
 class DiskImage;
 class UserMemoryImage;
+using FileViews = std::vector<scenario::ScenarioSpec>; // world.hpp
 } // namespace diosim::world
 
 namespace diosim::model {
@@ -96,6 +97,7 @@ private:
   std::optional<engine::ScheduleToken> pinned_;
   std::shared_ptr<const world::DiskImage> initial_disk_;         // built once, copied per execution
   std::shared_ptr<const world::UserMemoryImage> initial_memory_; // built once, shared read-only
+  std::shared_ptr<const world::FileViews> file_views_;           // built once, shared read-only
   static thread_local const std::vector<engine::Transition>* live_;
 };
 

@@ -27,9 +27,12 @@ namespace {
 
 using scenario::OpKind;
 
+// mmap_read / mmap_write go through the task's mapping, not its fd: the vma holds its own file
+// reference (Linux 6.1 mm/mmap.c mmap_region: vma->vm_file = get_file(file)), so a close, which
+// drops only the fd table's reference, leaves the mapping working.
 bool uses_fd(OpKind k) {
   return k != OpKind::reap && k != OpKind::barrier && k != OpKind::io_cancel &&
-         k != OpKind::io_destroy;
+         k != OpKind::io_destroy && !scenario::is_mmap_op(k);
 }
 
 bool uses_ctx(const scenario::Operation& o) {
@@ -109,6 +112,10 @@ bool Model::exec_fd(const OpInfo& op, State& s, OpRecord& r) {
     r.ret = {ret};
     if (io(o.kind) && o.aio) r.submit = {ret};
     if (io(o.kind)) r.data = snapshot(s, op);
+    if (io(o.kind) && ctx.force_taint) { // another task's read fills its iovecs meanwhile
+      r.checked = false;
+      r.why_unchecked = ctx.taint_why;
+    }
     return true;
   }
   if (op.unknown_why.empty() || io(o.kind) || o.kind == OpKind::barrier) return false;

@@ -21,6 +21,9 @@ std::optional<std::string> failure_kind(const RunResult& r) {
 }
 
 std::optional<std::string> known_quirk(const scenario::ScenarioSpec& spec, const RunResult& r) {
+  if (r.violation && r.violation->invariant == "page-cache-coherency" &&
+      (!spec.disk.errors.empty() || spec.explore_faults.bio_error))
+    return std::string("failed-write-stale-cache");
   if (!r.violation || r.violation->invariant != "stale-data") return std::nullopt;
   if (spec.fs.model == scenario::FsModel::ocfs2 && !spec.fs.unwritten)
     return std::string("ocfs2-hole-fill");

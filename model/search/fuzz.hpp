@@ -56,6 +56,13 @@ std::optional<std::string> failure_kind(const RunResult& r);
 //   below i_size. direct-io.c leaves this to the filesystem (real ocfs2 allocates unwritten
 //   extents and converts them in its end_io); tests/fixtures/stale-after-failed-fill.json is the
 //   negative control.
+//   "failed-write-stale-cache": page-cache-coherency in a scenario where a bio can fail (disk
+//   error rules, explore_faults bio_error). A page cached while a direct write is in flight (an
+//   mmap fault's read-around, a buffered read's readahead) is invalidated after the write only
+//   when it wrote something (Linux 6.1 fs/direct-io.c:288 dio_complete `ret > 0`, and
+//   mm/filemap.c generic_file_direct_write `written > 0`: "we don't support it 100%"), so when
+//   a bio of the write fails after another (the sub-block zeroing) landed, the clean page keeps
+//   the bytes the disk no longer holds. Found by diosim fuzz --seed 1 case 1175 (more_ops).
 std::optional<std::string> known_quirk(const scenario::ScenarioSpec& spec, const RunResult& r);
 
 // Case i's generator seed: a SplitMix64 mix of the campaign seed and i.

@@ -236,8 +236,34 @@ struct RawSeg {
   uint64_t len = 0;
 };
 
+// An operation beyond pread/pwrite/reap (GenOptions::more_ops), drawn in its own raw part and
+// inserted into a task by assemble: kind indexes kExtraKinds.
+struct RawExtraOp {
+  size_t task = 0; // which task (modulo the task count)
+  uint64_t at = 0; // where in its ops (modulo their count + 1)
+  size_t kind = 0;
+  uint64_t offset = 0; // file offset (fallocate, mmap ops)
+  uint64_t length = 0; // ftruncate's size, fallocate's len
+  bool flag = false;   // fcntl: O_DIRECT on; fallocate: keep_size; fsync: datasync; chattr: +S
+  bool punch = false;  // fallocate: punch_hole
+  RawSeg seg;          // mmap ops: the one segment
+  uint64_t pick = 0;   // io_cancel: which AIO op still in flight (modulo their count)
+};
+constexpr OpKind kExtraKinds[] = {OpKind::fcntl,      OpKind::ftruncate, OpKind::fallocate,
+                                  OpKind::fsync,      OpKind::close,     OpKind::io_cancel,
+                                  OpKind::io_destroy, OpKind::chattr,    OpKind::mmap_read,
+                                  OpKind::mmap_write};
+
+// The new ops, and how each task opens its fd: fd_flags[t] 0 default, 1 without O_DIRECT
+// (buffered), 2 O_APPEND, 3 both.
+struct RawExtras {
+  std::vector<RawExtraOp> ops;
+  std::vector<size_t> fd_flags;
+};
+
 struct RawOp {
-  size_t kind = 0; // pread, pwrite, reap
+  size_t kind = 0; // pread, pwrite, reap; 3 + k: kExtraKinds[k], from `extra`
+  RawExtraOp extra;
   uint64_t offset = 0;
   std::vector<RawSeg> iov;
   bool aio = false;
@@ -389,6 +415,29 @@ rc::Gen<RawTask> gen_task(const GenOptions& o) {
                                  rc::gen::set(&RawTask::barrier_at, gen_uniform(0, 8)));
 }
 
+// The new ops, with weights: O_DIRECT toggles and the inode ops most (they meet direct I/O in
+// the page cache and under the inode lock), mmap access as often, the fd and context ops that
+// end what follows them (close, io_destroy) least.
+rc::Gen<RawExtras> gen_extras(const GenOptions& o) {
+  auto seg = rc::gen::build<RawSeg>(
+      rc::gen::set(&RawSeg::buffer, gen_choice({65, 25, 10})),
+      rc::gen::set(&RawSeg::offset, gen_bytes(kMaxSegOffset, {10, 5, 5, 5, 75})),
+      rc::gen::set(&RawSeg::len, gen_bytes(kMaxSegment / 2, {55, 15, 10, 15, 5})));
+  auto op = rc::gen::build<RawExtraOp>(
+      rc::gen::set(&RawExtraOp::task, gen_uniform(0, 2)),
+      rc::gen::set(&RawExtraOp::at, gen_uniform(0, 8)),
+      rc::gen::set(&RawExtraOp::kind, gen_choice({14, 12, 12, 10, 4, 6, 4, 6, 10, 10})),
+      rc::gen::set(&RawExtraOp::offset, gen_bytes(kMaxOffset, {70, 10, 8, 7, 5})),
+      rc::gen::set(&RawExtraOp::length, gen_bytes(kMaxISize, {60, 10, 10, 15, 5})),
+      rc::gen::set(&RawExtraOp::flag, gen_flag(40)), rc::gen::set(&RawExtraOp::punch, gen_flag(30)),
+      rc::gen::set(&RawExtraOp::seg, seg), rc::gen::set(&RawExtraOp::pick, gen_uniform(0, 3)));
+  if (!o.more_ops) return rc::gen::just(RawExtras{});
+  return rc::gen::build<RawExtras>(
+      rc::gen::set(&RawExtras::ops, gen_list<RawExtraOp>({40, 25, 15, 12, 8}, op)),
+      rc::gen::set(&RawExtras::fd_flags,
+                   gen_list<size_t>({0, 0, 0, 1}, gen_choice({75, 13, 8, 4}))));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Assembly
 
@@ -436,14 +485,19 @@ void serialize_overlapping_aio(ScenarioSpec& s) {
   for (Task& t : s.tasks) {
     std::vector<Operation> out;
     std::vector<std::pair<std::vector<Range>, std::vector<Range>>> in_flight;
+    bool buffered = !t.o_direct;
     for (Operation& op : t.ops) {
-      if (op.kind == OpKind::reap || op.kind == OpKind::barrier) {
+      if (op.kind == OpKind::reap || op.kind == OpKind::barrier || op.kind == OpKind::io_cancel) {
         if (op.kind == OpKind::reap && op.events == 0) in_flight.clear(); // all have completed
         out.push_back(std::move(op));
         continue;
       }
+      buffered = buffered || (op.kind == OpKind::fcntl && !op.o_direct);
       const auto fp = footprint(op);
-      bool clash = false;
+      // The other ops, buffered I/O (readahead reaches past its range) and appends (the offset
+      // is i_size) wait for everything in flight: their footprint is not their iovecs'.
+      const bool io = op.kind == OpKind::pread || op.kind == OpKind::pwrite;
+      bool clash = !in_flight.empty() && (!io || buffered || t.o_append || op.append);
       for (const auto& f : in_flight)
         clash = clash || any_overlap(f.first, fp.first) || any_overlap(f.second, fp.second);
       if (clash) {
@@ -466,7 +520,7 @@ void set_where(ScenarioSpec& s) {
 }
 
 using RawScenario = std::tuple<std::vector<RawTask>, RawDisk, RawFs, RawFile,
-                               std::vector<RawBuffer>, Geometry, RawTop>;
+                               std::vector<RawBuffer>, Geometry, RawTop, RawExtras>;
 
 // File: extents one after another in the file and on the disk. Extent i holds letter D + 2i
 // (and the next one in its second half): C and P are the page cache's, s the stale disk's,
@@ -645,9 +699,11 @@ void assemble_task_control(const RawTop& top, const std::vector<RawTask>& raw_ta
   if (!options.task_control) return;
   size_t workers = s.tasks.size();
   if (top.shared_reaper && workers >= 2 && !options.serialize_overlapping_aio) {
-    uint64_t submitted = 0;
-    for (const Operation& op : s.tasks[0].ops)
+    uint64_t submitted = 0; // events task0 delivers: AIO before its fd or context goes
+    for (const Operation& op : s.tasks[0].ops) {
+      if (op.kind == OpKind::close || op.kind == OpKind::io_destroy) break;
       submitted += op.aio;
+    }
     if (submitted) {
       Task& reaper = s.tasks.back();
       const uint64_t reaps = std::clamp<uint64_t>(reaper.ops.size(), 1, submitted);
@@ -699,9 +755,55 @@ IoVec assemble_iovec(const RawSeg& rs, const Operation& op, const GenOptions& op
     if (alias) v.offset = use.need[b];
   }
   use.need[b] = std::max(use.need[b], v.offset + v.len);
-  if (op.kind == OpKind::pwrite) use.written[b] = true;
+  if (op.kind == OpKind::pwrite || op.kind == OpKind::mmap_write) use.written[b] = true;
   if (op.iter == IterKind::bvec || op.iter == IterKind::kvec) use.kernel[b] = true;
   return v;
+}
+
+// One of the new ops (kExtraKinds). io_cancel's iocb is a pick among the AIO ops still in
+// flight, resolved once every op is in place (resolve_io_cancels).
+Operation assemble_extra(const RawExtraOp& r, const GenOptions& options, BufferUse& use) {
+  Operation op;
+  op.kind = kExtraKinds[r.kind];
+  switch (op.kind) {
+  case OpKind::fcntl:
+    op.o_direct = r.flag; // mostly clears O_DIRECT: the buffered path
+    break;
+  case OpKind::ftruncate:
+    op.length = r.length;
+    break;
+  case OpKind::fallocate:
+    // Most punches carry KEEP_SIZE (without it: -EOPNOTSUPP); len 0 is -EINVAL.
+    op.offset = r.offset;
+    op.length = r.length;
+    op.punch_hole = r.punch;
+    op.keep_size = r.flag || (r.punch && r.pick != 0);
+    break;
+  case OpKind::fsync:
+    op.datasync = r.flag;
+    break;
+  case OpKind::chattr:
+    op.sync = !r.flag; // mostly +S
+    break;
+  case OpKind::io_cancel:
+    op.iocb = r.pick;
+    break;
+  case OpKind::mmap_read:
+  case OpKind::mmap_write:
+    op.offset = r.offset;
+    op.iov.push_back(assemble_iovec(r.seg, op, options, use));
+    break;
+  default: // close, io_destroy: no fields
+    break;
+  }
+  return op;
+}
+
+// ftruncate, fallocate and chattr are refused on the vfat model by the parser (FAT has neither
+// fat_setattr's truncate nor FS_IOC_SETFLAGS modelled), so they are not generated there.
+bool extra_allowed(OpKind kind, const ScenarioSpec& s) {
+  return s.fs.model != FsModel::vfat ||
+         (kind != OpKind::ftruncate && kind != OpKind::fallocate && kind != OpKind::chattr);
 }
 
 void assemble_tasks(const std::vector<RawTask>& raw_tasks, const GenOptions& options,
@@ -710,7 +812,16 @@ void assemble_tasks(const std::vector<RawTask>& raw_tasks, const GenOptions& opt
     Task t;
     t.name = "task" + std::to_string(ti);
     uint64_t unreaped = 0; // AIO requests the task submitted and no reap has taken yet
+    bool gone = false;     // the fd is closed or the context destroyed: AIO delivers no event
     for (const RawOp& r : raw_tasks[ti].ops) {
+      if (r.kind >= 3) {
+        if (!extra_allowed(kExtraKinds[r.extra.kind], s)) continue;
+        t.ops.push_back(assemble_extra(r.extra, options, use));
+        const OpKind k = t.ops.back().kind;
+        if (k == OpKind::close || k == OpKind::io_destroy) gone = true;
+        if (k == OpKind::io_destroy) unreaped = 0; // it waits for them and drops their events
+        continue;
+      }
       Operation op;
       op.kind = r.kind == 2 ? OpKind::reap : r.kind == 1 ? OpKind::pwrite : OpKind::pread;
       if (op.kind == OpKind::reap) {
@@ -718,7 +829,7 @@ void assemble_tasks(const std::vector<RawTask>& raw_tasks, const GenOptions& opt
         op.events = options.task_control ? std::min<uint64_t>(r.events, unreaped) : 0;
         unreaped = op.events ? unreaped - op.events : 0;
       } else {
-        unreaped += r.aio;
+        unreaped += r.aio && !gone;
         op.offset = r.offset;
         op.aio = r.aio;
         op.dsync = r.dsync && op.kind == OpKind::pwrite;
@@ -758,8 +869,71 @@ void assemble_buffers(const std::vector<RawBuffer>& raw_buffers, const GenOption
   }
 }
 
+// The raw tasks with the new ops inserted where they were drawn.
+std::vector<RawTask> merge_extras(std::vector<RawTask> tasks, const RawExtras& extras,
+                                  const GenOptions& options) {
+  const size_t n = std::min<size_t>(tasks.size(), std::max(options.max_tasks, 1u));
+  if (!options.more_ops || n == 0) return tasks;
+  for (const RawExtraOp& e : extras.ops) {
+    std::vector<RawOp>& ops = tasks[e.task % n].ops;
+    RawOp r;
+    r.kind = 3 + e.kind;
+    r.extra = e;
+    ops.insert(ops.begin() + static_cast<ptrdiff_t>(e.at % (ops.size() + 1)), r);
+  }
+  return tasks;
+}
+
+// EXCLUDED: buffered I/O on the ocfs2 model. Real ocfs2 serialises a direct read against a
+// buffered write with its own ocfs2_rw_lock (fs/ocfs2/file.c), which the model does not have
+// (it passes flags 0: no DIO_LOCKING), so a direct read can map the block a concurrent
+// buffered write allocated before the write's page is dirty, and read it unwritten
+// (stale-data; diosim fuzz --seed 1 --case 511 / 1838 before this exclusion). Until the model
+// has that lock, fds on ocfs2 keep O_DIRECT (fcntl ops set it, not clear it).
+void apply_fd_flags(const RawExtras& extras, ScenarioSpec& s) {
+  const bool ocfs2 = s.fs.model == FsModel::ocfs2;
+  for (size_t i = 0; i < s.tasks.size() && i < extras.fd_flags.size(); ++i) {
+    s.tasks[i].o_direct = ocfs2 || (extras.fd_flags[i] & 1) == 0;
+    s.tasks[i].o_append = (extras.fd_flags[i] & 2) != 0;
+  }
+  if (ocfs2)
+    for (Task& t : s.tasks)
+      for (Operation& op : t.ops)
+        if (op.kind == OpKind::fcntl) op.o_direct = true;
+}
+
+// Once every op is in place: each io_cancel names an AIO op of its task that may still be in
+// flight (no full reap or io_destroy since), picked by its raw number, or is dropped when there
+// is none; RWF_NOWAIT is dropped on an fd that is or may become buffered (the parser refuses
+// it: buffered RWF_NOWAIT is not modelled).
+void settle_extras(ScenarioSpec& s) {
+  for (Task& t : s.tasks) {
+    std::vector<Operation> out;
+    std::vector<size_t> in_flight; // indices into out
+    bool buffered = !t.o_direct;
+    for (Operation& op : t.ops) {
+      buffered = buffered || (op.kind == OpKind::fcntl && !op.o_direct);
+      if ((op.kind == OpKind::reap && op.events == 0) || op.kind == OpKind::io_destroy)
+        in_flight.clear();
+      if (op.kind == OpKind::io_cancel) {
+        if (in_flight.empty()) continue;
+        op.iocb = in_flight[op.iocb % in_flight.size()];
+      }
+      if ((op.kind == OpKind::pread || op.kind == OpKind::pwrite) && op.aio)
+        in_flight.push_back(out.size());
+      out.push_back(std::move(op));
+    }
+    if (buffered)
+      for (Operation& op : out)
+        op.nowait = false;
+    t.ops = std::move(out);
+  }
+}
+
 ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
-  const auto& [raw_tasks, raw_disk, raw_fs, raw_file, raw_buffers, geometry, raw_top] = raw;
+  const auto& [raw_tasks0, raw_disk, raw_fs, raw_file, raw_buffers, geometry, raw_top, raw_extras] =
+      raw;
+  const std::vector<RawTask> raw_tasks = merge_extras(raw_tasks0, raw_extras, options);
   ScenarioSpec s;
   s.name = "generated";
   s.mode = raw_top.mode == 1 ? Mode::explore : Mode::timed;
@@ -794,7 +968,9 @@ ScenarioSpec assemble(const RawScenario& raw, const GenOptions& options) {
     s.files.push_back(std::move(second));
     s.tasks[1].file = "file2";
   }
+  apply_fd_flags(raw_extras, s);
   if (options.serialize_overlapping_aio) serialize_overlapping_aio(s);
+  settle_extras(s);
   set_where(s);
   return s;
 }
@@ -839,7 +1015,7 @@ rc::Gen<ScenarioSpec> gen_scenario(const GenOptions& options) {
   return rc::gen::map(rc::gen::tuple(gen_list<RawTask>(task_weights, gen_task(o)), gen_disk(o),
                                      gen_fs(), gen_file(),
                                      gen_list<RawBuffer>({40, 30, 20, 10}, gen_buffer()),
-                                     gen_geometry(), gen_top(o)),
+                                     gen_geometry(), gen_top(o), gen_extras(o)),
                       [o](const RawScenario& raw) { return assemble(raw, o); });
 }
 

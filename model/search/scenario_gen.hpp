@@ -14,7 +14,8 @@
 // explore fault points, and task control: a barrier every task reaches once, reaps that take N
 // events (never more than the task has submitted and not yet reaped, so none waits forever), and
 // a reaper task that shares task0's AIO context and takes its events one at a time (task0 then
-// does not reap). `repeat` blocks need no generator: the parser expands them into plain ops.
+// does not reap), and (more_ops) the fd, inode and mmap ops inserted at random places in the
+// tasks. `repeat` blocks need no generator: the parser expands them into plain ops.
 //
 // Shrinking: every choice shrinks towards its first alternative, which is the kernel default
 // or the simplest case (ext2, timed mode, no flags, aligned sizes); lists shrink by dropping
@@ -72,6 +73,12 @@ struct GenOptions {
   // case in four with two tasks or more (decided from the drawn seed, so switching it off
   // leaves every other case as it was).
   bool two_files = true;
+  // The ops beyond pread/pwrite/reap: fcntl O_DIRECT toggles (so buffered read/write/readv/
+  // writev), ftruncate, fallocate (KEEP_SIZE, PUNCH_HOLE), fsync/fdatasync, close, io_cancel,
+  // io_destroy, chattr +S/-S, mmap_read/mmap_write, and fds opened without O_DIRECT or with
+  // O_APPEND. Drawn as a raw part of their own (the last), so switching them off leaves every
+  // other case as it was.
+  bool more_ops = true;
 };
 
 // A whole scenario; passes parse_scenario after to_json. Name "generated", no expectations.

@@ -8,7 +8,21 @@
 
 namespace kern {
 
+void note_inode(const inode* inode, bool write) {
+  note_file(inode_file(inode), write);
+}
+
+uint64_t mapping_file(const address_space* mapping) {
+  return mapping && mapping->host ? inode_file(mapping->host) : 0;
+}
+
+loff_t i_size_read(const inode* inode) {
+  note_inode(inode, false);
+  return inode->i_size;
+}
+
 void i_size_write(inode* inode, loff_t size) {
+  note_inode(inode, true);
   const loff_t before = inode->i_size;
   inode->i_size = size;
   DIOSIM_TRACE_CHANGE("i_size_write", "fs",
@@ -49,7 +63,7 @@ void inode_unlock(inode* inode) {
 }
 
 void inode_dio_begin(inode* inode) {
-  note_world(true);
+  note_inode(inode, true);
   const int before = inode->i_dio_count++;
   DIOSIM_TRACE_CHANGE(
       "inode_dio_begin", "fs",
@@ -57,7 +71,7 @@ void inode_dio_begin(inode* inode) {
 }
 
 void inode_dio_end(inode* inode) {
-  note_world(true);
+  note_inode(inode, true);
   if (inode->i_dio_count <= 0)
     violation("i_dio_count-underflow",
               "inode_dio_end with i_dio_count " + std::to_string(inode->i_dio_count));
@@ -69,7 +83,7 @@ void inode_dio_end(inode* inode) {
 
 int filemap_write_and_wait_range(address_space* mapping, loff_t lstart, loff_t lend) {
   might_sleep("filemap_write_and_wait_range");
-  yield_point(engine::StepOp::hook, obj(engine::ObjectKind::inode, 0),
+  yield_point(engine::StepOp::hook, obj(engine::ObjectKind::inode, mapping_file(mapping)),
               "filemap_write_and_wait_range", "fs", [&] {
                 return ::kern::TraceArgs{arg("start", lstart), arg("end", lend)};
               });
@@ -83,13 +97,13 @@ int filemap_write_and_wait_range(address_space* mapping, loff_t lstart, loff_t l
 
 void mapping_set_error(address_space* mapping, int error) {
   if (!error) return;
-  note_world(true);
+  note_file(mapping_file(mapping), true);
   mapping->flags |= AS_EIO;
   DIOSIM_TRACE_CHANGE("mapping_set_error", "fs", {arg("error", error)});
 }
 
 int filemap_check_errors(address_space* mapping) {
-  note_world(true);
+  note_file(mapping_file(mapping), true);
   if (!(mapping->flags & AS_EIO)) return 0;
   mapping->flags &= ~AS_EIO;
   DIOSIM_TRACE_CHANGE("filemap_check_errors", "fs", {arg("ret", -EIO)});
@@ -98,7 +112,7 @@ int filemap_check_errors(address_space* mapping) {
 
 int invalidate_inode_pages2_range(address_space* mapping, pgoff_t start, pgoff_t end) {
   might_sleep("invalidate_inode_pages2_range");
-  yield_point(engine::StepOp::hook, obj(engine::ObjectKind::inode, 0),
+  yield_point(engine::StepOp::hook, obj(engine::ObjectKind::inode, mapping_file(mapping)),
               "invalidate_inode_pages2_range", "fs", [&] {
                 return ::kern::TraceArgs{arg("start", static_cast<int64_t>(start)),
                                          arg("end", static_cast<int64_t>(end))};
@@ -115,7 +129,7 @@ bool iocb_is_dsync(const kiocb* iocb) {
   if (iocb->ki_flags & IOCB_DSYNC) return true;
   const file* f = iocb->ki_filp;
   if (!f || !f->f_mapping || !f->f_mapping->host) return false;
-  note_access(obj(engine::ObjectKind::inode, 0), false); // i_flags: chattr changes it
+  note_inode(f->f_mapping->host, false); // i_flags: chattr changes it
   return IS_SYNC(f->f_mapping->host);
 }
 
@@ -123,8 +137,8 @@ ssize_t generic_write_sync(kiocb* iocb, ssize_t count) {
   if (iocb_is_dsync(iocb)) {
     might_sleep("generic_write_sync");
     address_space* mapping = iocb->ki_filp->f_mapping;
-    yield_point(engine::StepOp::hook, obj(engine::ObjectKind::inode, 0), "generic_write_sync", "fs",
-                [&] { return ::kern::TraceArgs{arg("count", count)}; });
+    yield_point(engine::StepOp::hook, obj(engine::ObjectKind::inode, mapping_file(mapping)),
+                "generic_write_sync", "fs", [&] { return ::kern::TraceArgs{arg("count", count)}; });
     const int ret =
         mapping->ops ? mapping->ops->fsync_range(iocb, iocb->ki_pos - count, iocb->ki_pos - 1) : 0;
     if (ret) return ret;

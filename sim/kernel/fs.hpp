@@ -108,9 +108,14 @@ struct kiocb {
   void* private_ = nullptr; // the world's request record
 };
 
-inline loff_t i_size_read(const inode* inode) {
-  return inode->i_size;
+// The file an inode is, for footprints (runtime.hpp note_file): i_ino - 1.
+inline uint64_t inode_file(const inode* inode) {
+  return inode->i_ino ? inode->i_ino - 1 : 0;
 }
+void note_inode(const inode* inode, bool write);     // note_file(inode_file(inode), write)
+uint64_t mapping_file(const address_space* mapping); // its host's inode_file (0 without one)
+
+loff_t i_size_read(const inode* inode);
 void i_size_write(inode* inode, loff_t size);
 inline unsigned i_blocksize(const inode* inode) {
   return 1u << inode->i_blkbits;

@@ -46,6 +46,8 @@ bool alloc_fails(AllocSite site) {
   const auto s = static_cast<size_t>(site);
   const uint64_t nth = ++k.faults.calls[s];
   const std::vector<uint64_t>& planned = k.faults.fail_nth[s];
+  // Which call is the nth depends on the order of the calls, whatever file they are for.
+  if (!planned.empty() || k.faults.explore[s]) note_shared(SharedObject::fault_plan, true);
   bool fail = std::find(planned.begin(), planned.end(), nth) != planned.end();
   // The engine's FaultSite names only the older fault points; nothing reads Decision::site, so
   // allocation sites borrow get_block's label (the token records the option alone).

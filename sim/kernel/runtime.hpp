@@ -228,9 +228,18 @@ inline engine::ObjectRef obj(engine::ObjectKind kind, uint64_t id) {
 inline void note_access(engine::ObjectRef object, bool write) {
   K().sched.note_access(object, write);
 }
-// The world's shared state (inode, page cache, AIO completions): one object, conservatively.
-inline void note_world(bool write) {
-  note_access({engine::ObjectKind::inode, 0}, write);
+// The world's state, for footprints. What belongs to one file (its inode: i_size, i_flags,
+// i_dio_count; its mapping and page cache; its block map) is that file's object, {inode, file
+// index} (i_ino - 1), so ops on different files can be independent. What the files share has
+// objects of its own (ObjectKind::world): the free-space allocator and the allocation-fault
+// plan's counters (two files that allocate stay dependent), and the process's tables (fd
+// table, open file descriptions, AIO contexts, barriers).
+enum class SharedObject : uint64_t { allocator = 0, process = 1, fault_plan = 2 };
+inline void note_file(uint64_t file, bool write) {
+  note_access({engine::ObjectKind::inode, file}, write);
+}
+inline void note_shared(SharedObject object, bool write) {
+  note_access({engine::ObjectKind::world, static_cast<uint64_t>(object)}, write);
 }
 
 // Counts an allocation attempt at `site` and says whether it fails: the plan's nth attempt, or

@@ -20,7 +20,7 @@ using kern::arg;
 void World::announce_page(const SimFile& f, const char* name, kern::loff_t pos, bool write) {
   kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, f.index), name, "fs",
                     [&] { return ::kern::TraceArgs{arg("pos", pos)}; });
-  kern::note_world(write);
+  kern::note_file(f.index, write);
 }
 
 // fcntl(F_SETFL): setfl changes f_flags; requests submitted before keep the kiocb flags they
@@ -30,7 +30,7 @@ int64_t World::fcntl_setfl(SimFile& f, OpenFile& fd, bool o_direct) {
                     "sys_fcntl", "syscall",
                     [&] { return ::kern::TraceArgs{arg("o_direct", o_direct ? 1 : 0)}; });
   if (fd_closed(fd)) return -EBADF;
-  kern::note_world(true);
+  note_process(fd.object, true);
   fd.o_direct = o_direct;
   return 0;
 }

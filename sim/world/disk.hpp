@@ -76,8 +76,21 @@ public:
   void queue_bio(kern::bio* b) override;
 
   // Byte access to the store; blocks never written read as the stale byte.
-  void read(uint64_t pos, uint8_t* dst, size_t len) const { image_.read(pos, dst, len); }
-  void write(uint64_t pos, const uint8_t* src, size_t len) { image_.write(pos, src, len); }
+  // The page cache's own reads and writebacks (no bio): their 4 KiB chunks join the step's
+  // footprint, as a bio's completion's do, so the explorer orders them against bios.
+  void read(uint64_t pos, uint8_t* dst, size_t len) const {
+    note_chunks(pos, len, false);
+    image_.read(pos, dst, len);
+  }
+  void write(uint64_t pos, const uint8_t* src, size_t len) {
+    note_chunks(pos, len, true);
+    image_.write(pos, src, len);
+  }
+  static void note_chunks(uint64_t pos, size_t len, bool write) {
+    if (!kern::g_kernel) return; // outside a run (an image read after it)
+    for (uint64_t c = pos / 4096; len && c <= (pos + len - 1) / 4096; ++c)
+      kern::note_access(kern::obj(engine::ObjectKind::disk, c), write);
+  }
   uint64_t size_bytes() const { return size_bytes_; }
   // Stale-data tracking, per 512-byte sector: written by a bio, writeback, or the scenario's
   // initial file contents (mark_written).

@@ -16,8 +16,8 @@
 //   chattr      FS_IOC_SETFLAGS (vfs_fileattr_set under inode_lock) setting or clearing
 //               S_SYNC: IS_SYNC(inode) makes iocb_flags add IOCB_DSYNC at submission, and
 //               iocb_is_dsync (include/linux/fs.h) reads it again at completion.
-// Each is a yield point on the inode (the world's shared state), so the explorer orders them
-// against the I/O of the other tasks.
+// Each is a yield point on the file's inode and notes the fd or context it reads and changes
+// (World::note_process), so the explorer orders them against the I/O of the other tasks.
 // Invariants: a file's reference count never goes below zero; a request never completes on a
 // released file ("file-use-after-free"); every reference taken is dropped exactly once.
 #include "sim/world/world.hpp"
@@ -27,17 +27,19 @@ namespace diosim::world {
 using kern::arg;
 
 bool World::fd_closed(const OpenFile& fd) {
-  kern::note_world(false); // fdget reads the fd table
+  note_process(fd.object, false); // fdget reads the fd table
   return fd.closed;
 }
 
 void World::fget(OpenFile& fd) {
   if (fd.released)
     kern::violation("file-use-after-free", "a request took a reference to a released file");
+  note_process(fd.object, true);
   ++fd.refs;
 }
 
 void World::fput(OpenFile& fd) {
+  note_process(fd.object, true);
   if (fd.refs <= 0) kern::violation("file-refcount", "fput on a file with no reference left");
   if (--fd.refs > 0) return;
   fd.released = true; // __fput: the struct file goes
@@ -51,14 +53,14 @@ void World::iocb_put(Request& req) {
 
 int64_t World::do_close(OpenFile& fd) {
   if (fd_closed(fd)) return -EBADF;
-  kern::note_world(true);
+  note_process(fd.object, true);
   fd.closed = true;
   fput(fd);
   return 0;
 }
 
 int64_t World::do_io_destroy(AioContext& ctx) {
-  kern::note_world(true);
+  note_process(ctx.object, true);
   if (ctx.dead) return -EINVAL; // lookup_ioctx / kill_ioctx: already dying
   ctx.dead = true;
   wake_all(ctx.waiters); // kill_ioctx: wake_up_all(&ctx->wait)
@@ -66,7 +68,7 @@ int64_t World::do_io_destroy(AioContext& ctx) {
   sleep_on(
       ctx.waiters,
       [&] {
-        kern::note_world(false);
+        note_process(ctx.object, false);
         return std::all_of(submitted.begin(), submitted.end(),
                            [](const Request* r) { return r->completed; });
       },
@@ -80,7 +82,7 @@ int64_t World::do_io_destroy(AioContext& ctx) {
 int64_t World::do_chattr(SimFile& f, const OpenFile& fd, bool sync) {
   if (fd_closed(fd)) return -EBADF;
   kern::inode_lock(&f.inode);
-  kern::note_world(true);
+  kern::note_file(f.index, true);
   if (sync)
     f.inode.i_flags |= kern::S_SYNC;
   else
@@ -108,8 +110,8 @@ void World::run_fd_op(SimFile& f, const Operation& op, OpOutcome& out, AioContex
   else if (op.kind == OpKind::chattr)
     ret = do_chattr(f, fd, op.sync);
   else
-    kern::note_world(false); // io_cancel reads the context's active_reqs
-  kern::note_world(true);
+    note_process(ctx.object, false); // io_cancel reads the context's active_reqs
+  kern::note_file(f.index, false);   // op_done reads i_size
   op_done(out, ret, f.inode);
 }
 

@@ -90,6 +90,7 @@ int64_t SimFilesystem::new_blocks(uint64_t goal, uint64_t count, uint64_t* got) 
 }
 
 int64_t SimFilesystem::allocate_run(uint64_t file_block, uint64_t count, uint64_t* got) {
+  kern::note_shared(kern::SharedObject::allocator, true); // the shared free space
   if (spec_.fs.model == FsModel::ext2) return ext2_alloc_branch(file_block, count, got);
   if (spec_.fs.model == FsModel::vfat) return vfat_alloc(file_block, count, got);
   // One contiguous run from the allocator cursor, shortened where the disk is used or ends.
@@ -118,6 +119,7 @@ int64_t SimFilesystem::allocate(uint64_t file_block) {
 }
 
 void SimFilesystem::truncate_blocks(kern::loff_t size) {
+  kern::note_shared(kern::SharedObject::allocator, true); // the shared free space
   // The freed blocks stay marked used: never handed out again (invariant 3).
   if (spec_.fs.model == FsModel::vfat) return vfat_truncate(size);
   const uint64_t first = (static_cast<uint64_t>(size) + (1u << blkbits_) - 1) >> blkbits_;

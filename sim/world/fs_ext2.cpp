@@ -111,6 +111,7 @@ int64_t SimFilesystem::ext2_alloc_branch(uint64_t file_block, uint64_t count, ui
 
 // ext2_free_branches: an indirect block whose every slot lies past the cut is freed.
 void SimFilesystem::ext2_free_indirect(uint64_t first_freed_block) {
+  kern::note_shared(kern::SharedObject::allocator, true); // the shared free space
   for (auto it = indirect_.begin(); it != indirect_.end();)
     it = it->first.first >= first_freed_block ? indirect_.erase(it) : std::next(it);
 }

@@ -11,6 +11,7 @@ namespace diosim::world {
 using kern::arg;
 
 int SimFilesystem::preallocate(uint64_t first, uint64_t end) {
+  kern::note_shared(kern::SharedObject::allocator, true); // the shared free space
   for (uint64_t fb = first; fb < end;) {
     if (lookup(fb) != kHole || unwritten_.count(fb)) {
       ++fb;
@@ -36,6 +37,7 @@ int SimFilesystem::preallocate(uint64_t first, uint64_t end) {
 }
 
 void SimFilesystem::punch_blocks(uint64_t first, uint64_t end) {
+  kern::note_shared(kern::SharedObject::allocator, true); // the shared free space
   // Freed blocks stay marked used: never handed out again (invariant 3).
   map_.erase(map_.lower_bound(first), map_.lower_bound(end));
   unwritten_.erase(unwritten_.lower_bound(first), unwritten_.lower_bound(end));

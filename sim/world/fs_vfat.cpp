@@ -82,6 +82,7 @@ int64_t SimFilesystem::vfat_alloc(uint64_t file_block, uint64_t count, uint64_t*
 // fat_truncate_blocks: clusters wholly past `size` are freed (their blocks stay used: invariant
 // 3 of filesystem.hpp); mmu_private drops to `size`.
 void SimFilesystem::vfat_truncate(kern::loff_t size) {
+  kern::note_shared(kern::SharedObject::allocator, true); // the shared free space
   const uint64_t cb = vfat_cluster_blocks(), bs = 1ull << blkbits_;
   const uint64_t keep = (static_cast<uint64_t>(size) + cb * bs - 1) / (cb * bs) * cb;
   map_.erase(map_.lower_bound(keep), map_.end());

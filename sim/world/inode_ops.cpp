@@ -28,7 +28,7 @@ void World::inode_dio_wait(SimFile& f) {
   f.dio_waiters.push_back(kern::get_current());
   kern::wait_event(
       [&] {
-        kern::note_world(false);
+        kern::note_file(f.index, false);
         return f.inode.i_dio_count == 0;
       },
       "inode_dio_wait");
@@ -57,7 +57,7 @@ int64_t World::do_ftruncate(SimFile& f, uint64_t size) {
                         return ::kern::TraceArgs{arg("old", static_cast<int64_t>(old)),
                                                  arg("new", static_cast<int64_t>(size))};
                       });
-    kern::note_world(true);
+    kern::note_file(f.index, true);
     const uint64_t bs = spec_.geometry.fs_block_size, ps = spec_.geometry.page_size;
     if (size % bs) zero_block_part(f, size, (size / bs + 1) * bs); // block_truncate_page
     kern::i_size_write(&f.inode, static_cast<kern::loff_t>(size));
@@ -84,7 +84,7 @@ int64_t World::punch_hole(SimFile& f, uint64_t offset, uint64_t len) {
   const int err = kern::filemap_write_and_wait_range(
       f.filp.f_mapping, static_cast<kern::loff_t>(offset), static_cast<kern::loff_t>(end) - 1);
   if (err) return err;
-  kern::note_world(true);
+  kern::note_file(f.index, true);
   const uint64_t first_block = (offset + bs - 1) / bs, end_block = end / bs;
   if (first_block > end_block) { // inside one block
     zero_block_part(f, offset, end);
@@ -115,7 +115,7 @@ int64_t World::do_fallocate(SimFile& f, const Operation& op) {
   if (op.punch_hole) {
     ret = punch_hole(f, op.offset, op.length);
   } else {
-    kern::note_world(true);
+    kern::note_file(f.index, true);
     const uint64_t bs = spec_.geometry.fs_block_size, end = op.offset + op.length;
     ret = f.fs.preallocate(op.offset / bs, (end + bs - 1) / bs);
     if (!ret && !op.keep_size && end > static_cast<uint64_t>(f.inode.i_size))
@@ -155,7 +155,7 @@ void World::run_inode_op(SimFile& f, const Operation& op, OpOutcome& out, const 
     ret = do_fallocate(f, op);
   else
     ret = do_fsync(f, op.datasync);
-  kern::note_world(true);
+  kern::note_file(f.index, true);
   op_done(out, ret, f.inode);
 }
 

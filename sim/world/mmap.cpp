@@ -92,7 +92,7 @@ void World::run_mmap_op(SimFile& f, const Operation& op, OpOutcome& out, OpenFil
     }
     done += chunk;
   }
-  kern::note_world(true);
+  kern::note_file(f.index, true);
   mem_.note_read(user, v.len);
   out.ki_pos_after = static_cast<int64_t>(op.offset);
   out.data = ByteImage();

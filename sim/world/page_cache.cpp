@@ -157,7 +157,8 @@ int PageCache::write_and_wait_range(kern::address_space*, kern::loff_t start, ke
   // already in the mapping, so whoever checks it first gets it. (Only a failed writeback is a
   // yield point, so runs without writeback errors keep their steps and traces.)
   if (failed)
-    kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0),
+    kern::yield_point(engine::StepOp::hook,
+                      kern::obj(engine::ObjectKind::inode, kern::inode_file(&inode_)),
                       "writeback_wait", "fs");
   return 0;
 }

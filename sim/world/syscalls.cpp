@@ -40,6 +40,7 @@ ssize_t World::direct_IO(Request& req) {
   kern::K().sched.current()->src_line = 0;     // back in the world: no fs/direct-io.c line
   if (ret != -EIOCBQUEUED) wake_dio_waiters(); // a synchronous dio_complete ran inode_dio_end
   if (ret < 0 && kern::iov_iter_rw(iter) == kern::WRITE) {
+    kern::note_file(f.index, true); // i_size, and what ext2_write_failed drops
     const kern::loff_t to = offset + static_cast<kern::loff_t>(count);
     if (to > f.inode.i_size) { // ext2_write_failed
       f.cache.truncate(f.inode.i_size);
@@ -54,6 +55,7 @@ ssize_t World::filemap_read(Request& req, ssize_t already_read) {
   SimFile& f = *req.file;
   kern::iov_iter* it = &req.iter;
   ssize_t error = 0;
+  kern::note_file(f.index, false); // i_size (each page is announced: announce_page)
   while (kern::iov_iter_count(it) && req.iocb.ki_pos < f.inode.i_size) {
     const auto [addr, len] = current_segment(it);
     const size_t want =
@@ -83,6 +85,7 @@ ssize_t World::read_iter(Request& req) {
     kern::address_space* mapping = f.filp.f_mapping;
     const kern::loff_t pos = iocb->ki_pos;
     if (iocb->ki_flags & kern::IOCB_NOWAIT) {
+      kern::note_file(f.index, false); // the page cache
       if (f.cache.range_needs_writeback(pos, pos + static_cast<kern::loff_t>(count) - 1))
         return -EAGAIN;
     } else {
@@ -96,6 +99,7 @@ ssize_t World::read_iter(Request& req) {
       count -= static_cast<size_t>(retval);
     }
     if (retval != -EIOCBQUEUED) kern::iov_iter_revert(iter, count - kern::iov_iter_count(iter));
+    kern::note_file(f.index, false); // i_size
     if (retval < 0 || !count || (iocb->ki_flags & kern::IOCB_NOWAIT) ||
         iocb->ki_pos >= f.inode.i_size)
       return retval;
@@ -115,6 +119,7 @@ ssize_t World::generic_file_direct_write(Request& req) {
       static_cast<kern::pgoff_t>(pos + static_cast<kern::loff_t>(write_len) - 1) >> PAGE_SHIFT;
   ssize_t written;
   if (iocb->ki_flags & kern::IOCB_NOWAIT) {
+    kern::note_file(f.index, false); // the page cache
     if (f.cache.range_has_page(pos, pos + static_cast<kern::loff_t>(write_len) - 1)) return -EAGAIN;
   } else {
     written = kern::filemap_write_and_wait_range(mapping, pos,
@@ -171,6 +176,7 @@ ssize_t World::generic_perform_write(Request& req, bool announce) {
   if (got < 0) return got; // write_begin failed before any byte
   kern::iov_iter_advance(it, static_cast<size_t>(got));
   const kern::loff_t end = req.iocb.ki_pos + got;
+  kern::note_file(f.index, true); // write_end: i_size, the pages written
   if (got && end > f.inode.i_size) kern::i_size_write(&f.inode, end); // write_end extends i_size
   return got ? got : -EFAULT;
 }
@@ -203,6 +209,7 @@ ssize_t World::write_iter(Request& req) {
   kern::iov_iter* from = &req.iter;
   if (!(iocb->ki_flags & kern::IOCB_DIRECT)) return buffered_write(req);
   kern::inode_lock(&f.inode);
+  kern::note_file(f.index, false);                                       // i_size
   if (iocb->ki_flags & kern::IOCB_APPEND) iocb->ki_pos = f.inode.i_size; // generic_write_checks
   ssize_t ret = static_cast<ssize_t>(kern::iov_iter_count(from));        // generic_write_checks
   if (ret > 0) {
@@ -223,6 +230,7 @@ ssize_t World::write_iter(Request& req) {
         if (err == 0) {
           iocb->ki_pos = endbyte + 1;
           written += status;
+          kern::note_file(f.index, true);
           f.cache.drop_clean(static_cast<kern::pgoff_t>(pos) >> PAGE_SHIFT,
                              static_cast<kern::pgoff_t>(endbyte) >> PAGE_SHIFT);
         }

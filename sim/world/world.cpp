@@ -12,13 +12,20 @@ namespace diosim::world {
 
 using kern::arg;
 
-World::SimFile::SimFile(size_t file_index, std::unique_ptr<const ScenarioSpec> file_view,
-                        const ScenarioSpec& spec, SimDisk& disk, SimFilesystem::Space* space)
-    : index(file_index), view(std::move(file_view)), fs(view ? *view : spec, space),
-      cache(view ? *view : spec, inode, disk, fs) {}
+FileViews build_file_views(const ScenarioSpec& spec) {
+  FileViews views;
+  if (spec.files.empty()) return views;
+  for (size_t k = 0; k < scenario::file_count(spec); ++k)
+    views.push_back(file_view(spec, k, false).spec);
+  return views;
+}
+
+World::SimFile::SimFile(size_t file_index, const ScenarioSpec& file_spec, SimDisk& disk,
+                        SimFilesystem::Space* space)
+    : index(file_index), view(file_spec), fs(file_spec, space), cache(file_spec, inode, disk, fs) {}
 
 World::World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage* initial_disk,
-             const UserMemoryImage* initial_memory)
+             const UserMemoryImage* initial_memory, const FileViews* file_views)
     : spec_(spec), sched_(sched), disk_(spec, sched, initial_disk), mem_(spec, initial_memory) {
   disk_.on_unwritten_read = [this](uint64_t sector, const kern::bio* b) {
     check_stale_read(sector, b);
@@ -29,10 +36,13 @@ World::World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage
   sb_.s_bdev = &bdev_;
   sb_.s_fs_info = &fs_by_inode_;
   const bool several = !spec.files.empty();
+  if (several && !file_views) {
+    own_views_ = build_file_views(spec);
+    file_views = &own_views_;
+  }
   for (size_t k = 0; k < scenario::file_count(spec); ++k) {
-    auto view =
-        several ? std::make_unique<const ScenarioSpec>(file_view(spec, k, false).spec) : nullptr;
-    SimFile& f = files_.emplace_back(k, std::move(view), spec, disk_, several ? &space_ : nullptr);
+    const ScenarioSpec& view = several ? (*file_views)[k] : spec;
+    SimFile& f = files_.emplace_back(k, view, disk_, several ? &space_ : nullptr);
     fs_by_inode_.push_back(&f.fs);
     f.inode.i_ino = k + 1;
     f.inode.i_blkbits = f.fs.blkbits();
@@ -55,6 +65,7 @@ World::World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage
   }
   outcomes_.resize(count);
   set_up_task_control();
+  number_process_objects();
   size_t k = 0;
   for (const Task& t : spec.tasks)
     for (size_t i = 0; i < t.ops.size(); ++i, ++k) {
@@ -84,6 +95,14 @@ void World::install_faults() {
 void World::start() {
   for (size_t i = 0; i < spec_.tasks.size(); ++i)
     sched_.spawn(engine::ContextKind::task, spec_.tasks[i].name, [this, i] { run_task(i); });
+}
+
+void World::number_process_objects() {
+  uint64_t next = 16; // past kern::SharedObject's ids
+  for (auto& [name, fd] : open_files_)
+    fd.object = next++;
+  for (auto& [name, ctx] : aio_contexts_)
+    ctx.object = next++;
 }
 
 void World::set_up_task_control() {
@@ -224,12 +243,14 @@ World::Request& World::submit(const Operation& op, OpOutcome& out, AioContext& c
 // (-EBADF on a closed fd); a sync op: fdget. On success the request holds a file reference, takes
 // the kiocb flags the inode adds (iocb_flags: IS_SYNC) and, for AIO, joins the context.
 ssize_t World::attach(Request& req, const Operation& op, AioContext& ctx, OpenFile& fd) {
-  kern::note_world(false);
+  if (op.aio) note_process(ctx.object, false); // lookup_ioctx
   if (op.aio && ctx.dead) return -EINVAL;
   if (fd_closed(fd)) return -EBADF;
   fget(fd);
+  kern::note_file(req.file->index, false); // IS_SYNC reads i_flags
   if (kern::IS_SYNC(&req.file->inode)) req.iocb.ki_flags |= kern::IOCB_DSYNC;
   if (op.aio) {
+    note_process(ctx.object, true);
     req.iocb.ki_complete = &World::aio_complete_rw;
     req.iocb_refs = 2;            // io_submit_one's and aio_complete_rw's
     ctx.unreaped.push_back(&req); // io_submit: the iocb belongs to the context from now on
@@ -238,7 +259,10 @@ ssize_t World::attach(Request& req, const Operation& op, AioContext& ctx, OpenFi
 }
 
 void World::finish(Request& req, int64_t ret) {
-  kern::note_world(true);
+  kern::note_file(req.file->index, true); // i_size_after; dio waiters woken after it
+  // An AIO completion joins its context's events, numbered across contexts (completions_).
+  if (req.aio) kern::note_shared(kern::SharedObject::process, true);
+  if (req.aio) note_process(req.ctx->object, true);
   for (const kern::iovec& v : req.iov) // the snapshot below reads the user pages
     mem_.note_read(v.iov_base, v.iov_len);
   OpOutcome& out = *req.out;
@@ -302,20 +326,20 @@ void World::consume_events(AioContext& ctx, const std::vector<Request*>& taken) 
     r->reaped = true;
     waited |= r->queued;
   }
+  note_process(ctx.object, true);
   std::erase_if(ctx.unreaped, [](const Request* r) { return r->reaped; });
   if (waited)
     kern::yield_point(
-        engine::StepOp::observe, kern::obj(engine::ObjectKind::inode, 0), "io_getevents", "syscall",
+        engine::StepOp::observe, {engine::ObjectKind::world, ctx.object}, "io_getevents", "syscall",
         [&] { return ::kern::TraceArgs{arg("events", static_cast<int64_t>(taken.size()))}; });
 }
 
 // io_getevents: 0 once it took its events; -EINVAL on a dead context (io_destroy ran), or when
 // the context died while it slept and no event of it had completed (aio_read_events).
 int64_t World::reap(AioContext& ctx, uint64_t events) {
-  if (ctx.shared) kern::note_world(true); // the context's events are shared state
-  kern::note_world(false);                // lookup_ioctx
+  note_process(ctx.object, ctx.shared); // lookup_ioctx; a shared context's events are shared
   if (ctx.dead) {
-    kern::yield_point(engine::StepOp::observe, kern::obj(engine::ObjectKind::inode, 0),
+    kern::yield_point(engine::StepOp::observe, {engine::ObjectKind::world, ctx.object},
                       "io_getevents", "syscall");
     return -EINVAL;
   }
@@ -330,7 +354,7 @@ int64_t World::reap(AioContext& ctx, uint64_t events) {
     sleep_on(
         ctx.waiters,
         [&] {
-          kern::note_world(false);
+          note_process(ctx.object, false);
           return ctx.dead || std::all_of(taken.begin(), taken.end(),
                                          [](const Request* r) { return r->completed; });
         },
@@ -343,7 +367,7 @@ int64_t World::reap(AioContext& ctx, uint64_t events) {
     sleep_on(
         ctx.waiters,
         [&] {
-          kern::note_world(false);
+          note_process(ctx.object, false);
           return ctx.dead || completed().size() >= events;
         },
         "io_getevents");
@@ -368,7 +392,7 @@ void World::reap_own_at_exit(AioContext& ctx, const std::vector<Request*>& mine)
   sleep_on(
       ctx.waiters,
       [&] {
-        kern::note_world(false);
+        note_process(ctx.object, false);
         return std::all_of(pending.begin(), pending.end(),
                            [](const Request* r) { return r->completed || r->reaped; });
       },
@@ -380,18 +404,19 @@ void World::reap_own_at_exit(AioContext& ctx, const std::vector<Request*>& mine)
 // until every party has arrived that often.
 void World::barrier_wait(const std::string& name, uint64_t generation) {
   Barrier& b = barriers_.at(name);
-  kern::yield_point(engine::StepOp::hook, kern::obj(engine::ObjectKind::inode, 0), "barrier",
-                    "syscall", [&] {
+  kern::yield_point(engine::StepOp::hook,
+                    {engine::ObjectKind::world, static_cast<uint64_t>(kern::SharedObject::process)},
+                    "barrier", "syscall", [&] {
                       return ::kern::TraceArgs{arg("name", name),
                                                arg("generation", static_cast<int64_t>(generation))};
                     });
-  kern::note_world(true);
+  kern::note_shared(kern::SharedObject::process, true);
   const uint64_t until = b.parties * (generation + 1);
   if (++b.arrived >= until) wake_all(b.waiters);
   sleep_on(
       b.waiters,
       [&] {
-        kern::note_world(false);
+        kern::note_shared(kern::SharedObject::process, false);
         return b.arrived >= until;
       },
       "barrier");

@@ -52,13 +52,19 @@ struct OpOutcome {
   int64_t ki_pos_after = 0;
 };
 
+// Each file's view of the spec (scenario::file_view without tasks), by file index; empty for a
+// scenario of one file (the world then uses the spec itself). Per scenario: build it once.
+using FileViews = std::vector<ScenarioSpec>;
+FileViews build_file_views(const ScenarioSpec& spec);
+
 class World {
 public:
   // Call with the Kernel installed (KernelScope) and dio_init() done. `initial_disk`: the
   // disk's initial image, built once by the caller (DiskImage::initial(spec)); `initial_memory`:
-  // the user buffers, built once (UserMemoryImage(spec)); null builds them.
+  // the user buffers, built once (UserMemoryImage(spec)); `file_views`: build_file_views(spec),
+  // built once; null builds them. The world borrows all three for its lifetime.
   World(const ScenarioSpec& spec, engine::Scheduler& sched, const DiskImage* initial_disk = nullptr,
-        const UserMemoryImage* initial_memory = nullptr);
+        const UserMemoryImage* initial_memory = nullptr, const FileViews* file_views = nullptr);
   World(const World&) = delete;
   World& operator=(const World&) = delete;
 
@@ -100,10 +106,10 @@ private:
   // block map, inode (i_ino = index + 1), open file and page cache, and the tasks sleeping in
   // its inode_dio_wait. Ops on it name it through Request::file / file_of_op.
   struct SimFile {
-    SimFile(size_t file_index, std::unique_ptr<const ScenarioSpec> file_view,
-            const ScenarioSpec& spec, SimDisk& disk, SimFilesystem::Space* space);
+    SimFile(size_t file_index, const ScenarioSpec& file_spec, SimDisk& disk,
+            SimFilesystem::Space* space);
     size_t index;
-    std::unique_ptr<const ScenarioSpec> view; // null: the scenario's own spec (one file)
+    const ScenarioSpec& view; // the file's view of the spec (the spec itself for one file)
     SimFilesystem fs;
     kern::inode inode;
     kern::file filp;
@@ -120,6 +126,7 @@ private:
     bool closed = false;   // close(2) ran: later ops on the fd get -EBADF
     int refs = 1;          // the fd table's reference, plus one per request holding the file
     bool released = false; // the last reference went (__fput)
+    uint64_t object = 0;   // its footprint object (ObjectKind::world id), see note_process
   };
   struct Request {
     kern::kiocb iocb;
@@ -148,6 +155,7 @@ private:
     size_t tasks = 0;    // tasks that use it
     bool shared = false; // more than one
     bool dead = false;   // io_destroy ran (kill_ioctx): lookups fail with -EINVAL
+    uint64_t object = 0; // its footprint object (ObjectKind::world id), see note_process
   };
   // A barrier's parties (the tasks that name it) and the arrivals so far, all generations.
   struct Barrier {
@@ -194,6 +202,13 @@ private:
   int64_t do_chattr(SimFile& f, const OpenFile& fd, bool sync);
   // Whether `fd` is closed (an fdget that fails), noting the read for the explorer.
   static bool fd_closed(const OpenFile& fd);
+  // Footprints of the process's tables: an open file description, an AIO context, each its own
+  // object (ObjectKind::world, numbered after kern::SharedObject's), so tasks with fds and
+  // contexts of their own stay independent; barriers are SharedObject::process.
+  static void note_process(uint64_t object, bool write) {
+    kern::note_access({engine::ObjectKind::world, object}, write);
+  }
+  void number_process_objects();
   void fget(OpenFile& fd);
   void fput(OpenFile& fd);
   void iocb_put(Request& req); // aio.c iocb_put: the last one drops the file reference
@@ -242,6 +257,7 @@ private:
   kern::gendisk gendisk_;
   kern::block_device bdev_;
   kern::super_block sb_;
+  FileViews own_views_;                     // the file views when the caller passed none
   std::deque<SimFile> files_;               // std::deque: stable addresses
   std::vector<SimFilesystem*> fs_by_inode_; // sb_.s_fs_info: by i_ino - 1
   std::vector<OpOutcome> outcomes_;
