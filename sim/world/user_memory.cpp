@@ -303,11 +303,12 @@ void UserMemory::note_read(uint64_t addr, size_t len) const {
   if (!len) return;
   for (uint64_t a = addr / page_size_ * page_size_; a < addr + len; a += page_size_) {
     uint32_t id = 0;
-    if (!mappings_.empty() && mapping_at(a)) { // the file's pages: the page cache (world state)
+    if (const FileMappingRange* m = mappings_.empty() ? nullptr : mapping_at(a)) {
+      // The file's pages: its page cache (the file's state), or the private copy.
       if (const kern::page* c = cow_page(a))
         kern::note_access(kern::obj(engine::ObjectKind::page, c->id), false);
       else
-        kern::note_world(false);
+        kern::note_file(m->file, false);
       continue;
     }
     if (const kern::page* p = touched(a))
