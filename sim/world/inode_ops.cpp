@@ -10,8 +10,9 @@
 //              once), inode_lock for the metadata (not modelled), the device flush.
 // Each step is a yield point on the inode (or its lock), so the explorer interleaves them with
 // direct I/O in flight. Simplification: block_truncate_page and a punch's partial-block zeroing
-// write their zeros to the disk at once (Linux dirties the page and writes it back later; the
-// bytes a reader can see are the same once any read path flushes the range first).
+// write the block to the disk at once, from its cached page when there is one (Linux dirties
+// the buffer and writes it back later; the bytes a reader can see are the same once any read
+// path flushes the range first).
 #include "sim/world/world.hpp"
 
 #include "sim/scenario/scenario_files.hpp"
@@ -35,16 +36,26 @@ void World::inode_dio_wait(SimFile& f) {
   f.dio_waiters.erase(std::find(f.dio_waiters.begin(), f.dio_waiters.end(), kern::get_current()));
 }
 
-// Zeroes file bytes [from, to) inside one fs block, on disk when the block is mapped and in the
-// cached page that holds them.
+// Zeroes file bytes [from, to) inside one fs block, in the cached page that holds them and on
+// disk when the block is mapped. With the page cached, Linux zeroes the page and dirties the
+// buffer, whose writeback writes the whole block from the page: so the block's other bytes go
+// to disk too (the page may hold what the disk does not, e.g. a tail an earlier
+// truncate_pagecache zeroed past the old i_size; fuzz --seed 3 case 471).
 void World::zero_block_part(SimFile& f, uint64_t from, uint64_t to) {
   if (from >= to) return;
-  const uint64_t bs = spec_.geometry.fs_block_size;
-  if (const int64_t d = f.fs.lookup(from / bs); d != SimFilesystem::kHole) {
-    const std::vector<uint8_t> zeros(to - from, 0);
-    disk_.write(static_cast<uint64_t>(d) * bs + from % bs, zeros.data(), zeros.size());
-  }
+  const uint64_t bs = spec_.geometry.fs_block_size, ps = spec_.geometry.page_size;
   f.cache.zero_range(static_cast<kern::loff_t>(from), static_cast<kern::loff_t>(to));
+  const int64_t d = f.fs.lookup(from / bs);
+  if (d == SimFilesystem::kHole) return;
+  const uint64_t block_pos = static_cast<uint64_t>(d) * bs;
+  if (f.cache.cached(from / ps)) {
+    std::vector<uint8_t> scratch(ps);
+    const uint8_t* page = f.cache.peek_page(from / ps, scratch.data());
+    disk_.write(block_pos, page + from / bs * bs % ps, bs);
+    return;
+  }
+  const std::vector<uint8_t> zeros(to - from, 0);
+  disk_.write(block_pos + from % bs, zeros.data(), zeros.size());
 }
 
 int64_t World::do_ftruncate(SimFile& f, uint64_t size) {
