@@ -219,3 +219,32 @@ TEST_CASE("failure_kind and known_quirk classify runs") {
   CHECK(model::failure_kind(lost_run) == "stale-data");
   CHECK(model::known_quirk(lost, lost_run) == "writeback-error-stale");
 }
+
+TEST_CASE("known_quirk: a stale tail past EOF brought inside i_size by ftruncate") {
+  // fuzz --seed 3 case 471, shrunk: the last block (file block 5) holds the stale 's' past
+  // i_size 11093; a failed append zeroes the cached tail, an ftruncate up to 12288 (a block
+  // boundary: no block_truncate_page) brings byte 11093 inside i_size.
+  const std::string text = R"({"geometry": {"page_size": 8192, "fs_block_size": 2048,
+    "disk_blocks": 19},
+  "file": {"i_size": 11093, "extents": [{"file_block": 2, "disk_block": 16, "blocks": 2},
+                                        {"file_block": 5, "disk_block": 18, "blocks": 1}]},
+  "buffers": [{"name": "buf0", "address": 1048576, "size": 1196}],
+  "tasks": [{"ops": [{"op": "ftruncate", "size": 12288}]},
+            {"o_direct": false, "o_append": true,
+             "ops": [{"op": "pwrite", "iov": [{"buffer": "buf0", "len": 1196}]}]}]})";
+  scenario::ScenarioSpec spec = scenario::parse_scenario(text, "tail.json");
+  const model::RunResult run = model::run_scenario(spec, {});
+  REQUIRE(model::failure_kind(run) == "page-cache-coherency");
+  CHECK(run.violation->message.find("(file offset 11093)") != std::string::npos);
+  CHECK(model::known_quirk(spec, run) == "stale-tail-past-eof");
+  // Not the quirk when the tail past EOF is zero on disk (as Linux keeps it): then the run passes.
+  std::string parse_error;
+  spec.extents[1].data = scenario::ByteRuns::parse("853:s 1195:zero", &parse_error);
+  REQUIRE_MESSAGE(spec.extents[1].data, parse_error);
+  const model::RunResult zero_tail = model::run_scenario(spec, {});
+  CHECK_MESSAGE(!model::failure_kind(zero_tail), model::failure_kind(zero_tail).value_or(""));
+  // Nor without an ftruncate in the scenario.
+  scenario::ScenarioSpec no_truncate = scenario::parse_scenario(text, "tail.json");
+  no_truncate.tasks[0].ops.clear();
+  CHECK_FALSE(model::known_quirk(no_truncate, run));
+}

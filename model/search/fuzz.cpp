@@ -20,10 +20,38 @@ std::optional<std::string> failure_kind(const RunResult& r) {
   return std::nullopt;
 }
 
+namespace {
+
+// Whether a page-cache-coherency message ("page P (file offset N) is clean ...", the default
+// file's) names a byte in the initial tail past EOF of the default file's last block that an
+// extent maps with nonzero bytes, in a scenario with an ftruncate (stale-tail-past-eof).
+bool in_stale_tail(const scenario::ScenarioSpec& spec, const std::string& message) {
+  const std::string key = "(file offset ";
+  const size_t at = message.find(key);
+  if (message.rfind("page ", 0) != 0 || at == std::string::npos) return false;
+  const uint64_t off = std::strtoull(message.c_str() + at + key.size(), nullptr, 10);
+  const uint64_t bs = spec.geometry.fs_block_size, size = static_cast<uint64_t>(spec.i_size);
+  if (size % bs == 0 || off < size || off >= (size / bs + 1) * bs) return false;
+  bool truncates = false;
+  for (const scenario::Task& t : spec.tasks)
+    for (const scenario::Operation& op : t.ops)
+      truncates = truncates || op.kind == scenario::OpKind::ftruncate;
+  for (const scenario::Extent& e : spec.extents)
+    if (e.file_block <= size / bs && size / bs < e.file_block + e.blocks)
+      return truncates && (e.data ? e.data->expand().at(off - e.file_block * bs) != 0
+                                  : spec.disk.stale_byte != 0);
+  return false;
+}
+
+} // namespace
+
 std::optional<std::string> known_quirk(const scenario::ScenarioSpec& spec, const RunResult& r) {
   if (r.violation && r.violation->invariant == "page-cache-coherency" &&
       (!spec.disk.errors.empty() || spec.explore_faults.bio_error))
     return std::string("failed-write-stale-cache");
+  if (r.violation && r.violation->invariant == "page-cache-coherency" &&
+      in_stale_tail(spec, r.violation->message))
+    return std::string("stale-tail-past-eof");
   if (!r.violation || r.violation->invariant != "stale-data") return std::nullopt;
   if (spec.fs.model == scenario::FsModel::ocfs2 && !spec.fs.unwritten)
     return std::string("ocfs2-hole-fill");

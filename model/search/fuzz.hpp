@@ -63,6 +63,14 @@ std::optional<std::string> failure_kind(const RunResult& r);
 //   mm/filemap.c generic_file_direct_write `written > 0`: "we don't support it 100%"), so when
 //   a bio of the write fails after another (the sub-block zeroing) landed, the clean page keeps
 //   the bytes the disk no longer holds. Found by diosim fuzz --seed 1 case 1175 (more_ops).
+//   "stale-tail-past-eof": page-cache-coherency at a byte of the default file's initial last
+//   block past i_size that an extent maps with nonzero (e.g. stale) bytes, in a scenario with an
+//   ftruncate. Linux keeps that tail zero (writeback zeroes a page past i_size,
+//   block_truncate_page zeroes the block's tail, direct I/O zero-fills partial blocks), so the
+//   generator's initial state is one Linux does not produce; given it, Linux behaves as the
+//   world does: a failed buffered write's truncate_pagecache zeroes the tail in a clean page, an
+//   ftruncate up to a block boundary (no block_truncate_page) brings it inside i_size, and the
+//   page and the disk differ. Found by diosim fuzz --seed 3 case 471.
 std::optional<std::string> known_quirk(const scenario::ScenarioSpec& spec, const RunResult& r);
 
 // Case i's generator seed: a SplitMix64 mix of the campaign seed and i.
